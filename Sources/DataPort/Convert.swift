@@ -1,0 +1,45 @@
+import DataPortBundle
+import DataPortFormats
+import DataPortIO
+import DataPortModel
+import Foundation
+
+/// Re-encodes a bundle's datasets into other formats, without going back to the stores.
+public enum Converter {
+    /// Reads every dataset of the bundle at `input` (verifying checksums as it reads) and writes a new
+    /// bundle at `output` with the same manifest metadata and files in `formats`.
+    public static func convert(input: String, output: String, formats: [any FormatAdapter], archive: ArchiveKind = .zip,
+                               registry: FormatRegistry = .standard, limits: ArchiveLimits = .default) throws -> ExportResult {
+        let reader = try BundleReader(path: input, limits: limits)
+        _ = try reader.verify(registry: registry)
+        let source = reader.manifest
+        let writer = try BundleWriter(output: output, kind: archive, generatedAt: source.generatedAt)
+        var datasets: [ManifestDataset] = []
+        for d in source.datasets {
+            var files: [ManifestFile] = []
+            for format in formats {
+                let path = "data/\(format.name)/\(d.dataset.name).\(format.fileExtension)"
+                var n: Int64 = 0
+                let entry = try writer.addFile(path) { sink in
+                    let records = try reader.records(of: d, registry: registry)
+                    let w = try format.makeWriter(for: d.dataset, to: sink)
+                    while let r = try records.next() { try w.write(r); n += 1 }
+                    try w.finish()
+                }
+                guard n == d.recordCount else {
+                    throw DataPortError(.tamperedBundle, "dataset \(d.dataset.name) holds \(n) records, the manifest says \(d.recordCount)", at: input)
+                }
+                files.append(ManifestFile(path: path, format: format.name, mediaType: format.mediaType, size: entry.size,
+                                          sha256: entry.sha256, encoding: format.encodingNotes))
+            }
+            datasets.append(ManifestDataset(dataset: d.dataset, recordCount: d.recordCount, files: files))
+        }
+        var manifest = source
+        manifest.toolVersion = dataportVersion
+        manifest.datasets = datasets
+        manifest.otherFiles = try Exporter.writeSchemas(writer, formats: formats)
+        try writer.commit(manifest: manifest)
+        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int64) ?? nil
+        return ExportResult(output: output, manifest: manifest, bytes: size ?? 0)
+    }
+}

@@ -1,0 +1,111 @@
+import DataPortBundle
+import DataPortFormats
+import DataPortIO
+import DataPortModel
+import DataPortStores
+import Foundation
+
+/// The version of DataPort, written into every manifest.
+public let dataportVersion = "0.1.0"
+
+/// How an export is made.
+public struct ExportOptions: Sendable {
+    public var formats: [any FormatAdapter]
+    public var scope: Scope
+    /// Pins the bundle's time (and so makes it byte-for-byte reproducible); `nil` means now.
+    public var generatedAt: Timestamp?
+    public var archive: ArchiveKind
+    /// Write the bundle even when a store cannot be read, recording the failure.
+    public var allowPartial: Bool
+
+    public init(formats: [any FormatAdapter] = [JSONFormat()], scope: Scope = .portability, generatedAt: Timestamp? = nil,
+                archive: ArchiveKind = .zip, allowPartial: Bool = false) {
+        self.formats = formats; self.scope = scope; self.generatedAt = generatedAt; self.archive = archive; self.allowPartial = allowPartial
+    }
+}
+
+/// What an export produced.
+public struct ExportResult: Sendable {
+    public var output: String
+    public var manifest: Manifest
+    /// Size of the bundle file.
+    public var bytes: Int64
+    public var records: Int64 { manifest.datasets.reduce(0) { $0 + $1.recordCount } }
+}
+
+/// Gathers one subject from the stores and writes their bundle.
+public enum Exporter {
+    /// Exports the subject found by `identities` into a bundle at `output`.
+    ///
+    /// Streams: each dataset's records go from the store through the format writer into the
+    /// archive without being collected. Throws `subjectNotFound` (and writes nothing) when no store
+    /// holds a record about the subject.
+    public static func export(config: StoresConfig, identities: [Identity], output: String, options: ExportOptions,
+                              stores: StoreRegistry = .standard) throws -> ExportResult {
+        let gathering = try Gathering(config: config, registry: stores, request: identities, allowPartial: options.allowPartial)
+        defer { gathering.close() }
+        let generatedAt = options.generatedAt ?? Timestamp.now()
+        let writer = try BundleWriter(output: output, kind: options.archive, generatedAt: generatedAt)
+        var datasets: [ManifestDataset] = []
+        var excluded: [ExcludedDataset] = []
+        var total: Int64 = 0
+        for d in config.datasets {
+            let meta = d.metadata
+            if let reason = options.scope.exclusionReason(origin: meta.origin, legalBasis: meta.legalBasis) {
+                excluded.append(ExcludedDataset(name: meta.name, title: meta.title, category: meta.category, reason: reason))
+                continue
+            }
+            guard gathering.isAvailable(d) else {
+                excluded.append(ExcludedDataset(name: meta.name, title: meta.title, category: meta.category,
+                                                reason: "store \(d.store) could not be read"))
+                continue
+            }
+            var files: [ManifestFile] = []
+            var count: Int64 = -1
+            for format in options.formats {
+                let path = "data/\(format.name)/\(meta.name).\(format.fileExtension)"
+                var n = 0
+                let entry = try writer.addFile(path) { sink in
+                    let w = try format.makeWriter(for: meta, to: sink)
+                    n = try gathering.read(d) { try w.write($0) }
+                    try w.finish()
+                }
+                if count >= 0 && Int64(n) != count {
+                    throw DataPortError(.store, "dataset \(meta.name) changed while it was read", at: "store \(d.store)")
+                }
+                count = Int64(n)
+                files.append(ManifestFile(path: path, format: format.name, mediaType: format.mediaType,
+                                          size: entry.size, sha256: entry.sha256, encoding: format.encodingNotes))
+            }
+            total += count
+            datasets.append(ManifestDataset(dataset: meta, recordCount: count, files: files))
+        }
+        guard total > 0 else {
+            writer.discard()
+            throw DataPortError(.subjectNotFound, "no store holds any record about the given identities")
+        }
+        let otherFiles = try writeSchemas(writer, formats: options.formats)
+        let manifest = Manifest(
+            toolVersion: dataportVersion, generatedAt: generatedAt, scope: options.scope, controller: config.controller,
+            subject: Subject(displayName: gathering.displayName, identities: gathering.identities),
+            stores: gathering.statuses.map { ManifestStore(name: $0.name, type: $0.type, status: $0.state.rawValue, reason: $0.reason, readAt: generatedAt) },
+            datasets: datasets, excluded: excluded, otherFiles: otherFiles)
+        try writer.commit(manifest: manifest)
+        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int64) ?? nil
+        return ExportResult(output: output, manifest: manifest, bytes: size ?? 0)
+    }
+
+    /// Copies the published schemas of the bundle and of each format into `schemas/`.
+    static func writeSchemas(_ writer: BundleWriter, formats: [any FormatAdapter]) throws -> [ManifestFile] {
+        var files: [ManifestFile] = []
+        var schemas = [SchemaFile(name: "manifest.schema.json", contents: PublishedSchemas.manifest)]
+        for f in formats { schemas += f.schemaFiles }
+        for s in schemas {
+            let path = "schemas/\(s.name)"
+            let entry = try writer.addFile(path) { try $0.write(s.contents) }
+            let media = s.name.hasSuffix(".xsd") ? "application/xml" : "application/schema+json"
+            files.append(ManifestFile(path: path, format: nil, mediaType: media, size: entry.size, sha256: entry.sha256))
+        }
+        return files
+    }
+}

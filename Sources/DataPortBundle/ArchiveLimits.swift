@@ -1,0 +1,38 @@
+import DataPortModel
+import Foundation
+
+/// Safety limits for reading untrusted archives. Documented in `formats/bundle.md`; the CLI can raise them.
+public struct ArchiveLimits: Sendable {
+    /// Most entries an archive may hold.
+    public var maxEntries: Int = 1_000_000
+    /// Most bytes all entries may decompress to, together.
+    public var maxTotalBytes: Int64 = 64 << 30
+    /// Highest ratio of decompressed to compressed size for an entry (beyond 1 MiB).
+    public var maxRatio: Int64 = 1_000
+
+    public init() {}
+    public static let `default` = ArchiveLimits()
+}
+
+/// Entry names that are safe to extract: relative, no `..`, no backslash, drive letter, NUL,
+/// control character or empty segment.
+public enum EntryName {
+    public static func check(_ name: String, archive: String) throws {
+        func bad(_ why: String) -> DataPortError { DataPortError(.invalidBundle, "unsafe entry name: \(why)", at: archive) }
+        guard !name.isEmpty else { throw bad("empty name") }
+        guard !name.hasPrefix("/") else { throw bad("absolute path") }
+        guard !name.contains("\\") else { throw bad("backslash") }
+        guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { throw bad("control character") }
+        if name.count >= 2, name.dropFirst().first == ":" { throw bad("drive letter") }
+        let segments = name.split(separator: "/", omittingEmptySubsequences: false)
+        for (i, s) in segments.enumerated() {
+            if s == ".." || s == "." { throw bad("'\(s)' segment") }
+            if s.isEmpty && !(i == segments.count - 1 && i > 0) { throw bad("empty segment") }
+        }
+    }
+
+    /// The key under which two names collide on case-insensitive or normalising file systems.
+    public static func collisionKey(_ name: String) -> String {
+        name.precomposedStringWithCanonicalMapping.lowercased()
+    }
+}

@@ -1,0 +1,207 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DataPortFormats
+import DataPortIO
+import DataPortModel
+import Foundation
+
+/// The container of a bundle.
+public enum ArchiveKind: String, Sendable, CaseIterable {
+    case zip
+}
+
+/// Writes a bundle: files under one top folder, then `manifest.json`; into a temporary file that is
+/// renamed into place only on `commit`, so an interrupted export leaves nothing at the destination.
+public final class BundleWriter {
+    public let output: String
+    public let topFolder: String
+    private let tempPath: String
+    private let file: FileSink
+    private let archive: any ArchiveWriter
+    private var committed = false
+
+    public init(output: String, kind: ArchiveKind, generatedAt: Timestamp) throws {
+        self.output = output
+        let compact = generatedAt.text.filter { $0 != "-" && $0 != ":" }.split(separator: ".").first.map(String.init) ?? "bundle"
+        topFolder = "dataport-" + (compact.hasSuffix("Z") ? compact : compact + "Z")
+        let url = URL(fileURLWithPath: output)
+        tempPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
+        file = try FileSink(path: tempPath)
+        switch kind {
+        case .zip: archive = ZipWriter(sink: file, date: generatedAt)
+        }
+    }
+
+    deinit { if !committed { discard() } }
+
+    /// Adds a file at `path` below the top folder.
+    public func addFile(_ path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry {
+        var entry = try archive.addEntry(path: "\(topFolder)/\(path)", body)
+        entry.path = path
+        return entry
+    }
+
+    /// Writes the manifest, completes the archive and moves it into place.
+    public func commit(manifest: Manifest) throws {
+        _ = try archive.addEntry(path: "\(topFolder)/manifest.json") { try $0.write(manifest.serialized()) }
+        try archive.finish()
+        try file.close()
+        guard rename(tempPath, output) == 0 else {
+            throw DataPortError(.output, "cannot move the bundle into place: \(String(cString: strerror(errno)))", at: output)
+        }
+        committed = true
+    }
+
+    /// Removes the temporary file.
+    public func discard() {
+        try? file.close()
+        unlink(tempPath)
+        committed = true
+    }
+}
+
+/// What `verify` found.
+public struct VerificationReport: Sendable {
+    public var files: Int
+    public var bytes: Int64
+    public var records: Int64
+}
+
+/// Reads a bundle: finds its top folder and manifest, checks them, and opens its files.
+public final class BundleReader {
+    public let path: String
+    public let manifest: Manifest
+    public let topFolder: String
+    public let kind: ArchiveKind
+    private let archive: any ArchiveReader
+
+    public init(path: String, limits: ArchiveLimits = .default) throws {
+        self.path = path
+        guard let head = try? FileSource(path: path) else {
+            throw DataPortError(.invalidBundle, "cannot open the bundle", at: path)
+        }
+        var magic = [UInt8](repeating: 0, count: 4)
+        let n = try magic.withUnsafeMutableBytes { try head.read(into: $0) }
+        if n >= 4, magic == [0x50, 0x4B, 0x03, 0x04] || magic == [0x50, 0x4B, 0x05, 0x06] {
+            kind = .zip
+            archive = try ZipReader(path: path, limits: limits)
+        } else {
+            throw DataPortError(.invalidBundle, "not a bundle (not a zip archive)", at: path)
+        }
+        let names = archive.entryNames
+        guard let first = names.first, let top = first.split(separator: "/").first.map(String.init),
+              names.allSatisfy({ $0.hasPrefix(top + "/") }) else {
+            throw DataPortError(.invalidBundle, "a bundle must hold exactly one top folder", at: path)
+        }
+        topFolder = top
+        let manifestName = "\(top)/manifest.json"
+        guard names.contains(manifestName) else { throw DataPortError(.invalidBundle, "manifest.json is missing", at: path) }
+        let source = try archive.open(manifestName)
+        let bytes = try readAll(source, limit: 64 << 20, name: "manifest.json")
+        manifest = try Manifest.parse(bytes, name: "manifest.json")
+        // The archive and the manifest must list the same files.
+        let listed = Set(manifest.allFiles.map { "\(top)/\($0.path)" })
+        for name in names where name != manifestName && !name.hasSuffix("/") && !listed.contains(name) {
+            throw DataPortError(.invalidBundle, "file not listed in the manifest: \(name.dropFirst(top.count + 1))", at: path)
+        }
+        let present = Set(names)
+        for f in manifest.allFiles where !present.contains("\(top)/\(f.path)") {
+            throw DataPortError(.invalidBundle, "file listed in the manifest is missing: \(f.path)", at: path)
+        }
+    }
+
+    /// The bytes of a listed file, checked against its size and SHA-256 as they are read.
+    public func open(_ file: ManifestFile) throws -> any ByteSource {
+        VerifiedSource(try archive.open("\(topFolder)/\(file.path)"), file: file, bundle: path)
+    }
+
+    /// Reads a dataset's records from its file in `format` (or its first file).
+    public func records(of dataset: ManifestDataset, format: String? = nil, registry: FormatRegistry = .standard) throws -> any RecordReader {
+        guard let file = dataset.files.first(where: { format == nil || $0.format == format }) else {
+            throw DataPortError(.invalidBundle, "dataset \(dataset.dataset.name) has no \(format ?? "data") file", at: path)
+        }
+        guard let name = file.format, let adapter = registry.adapter(named: name) else {
+            throw DataPortError(.invalidBundle, "unknown format \(file.format ?? "none") for \(file.path)", at: path)
+        }
+        return try adapter.makeReader(for: dataset.dataset, from: try open(file))
+    }
+
+    /// Checks every file's size and checksum, and that every data file parses to the manifest's record count.
+    public func verify(registry: FormatRegistry = .standard) throws -> VerificationReport {
+        var report = VerificationReport(files: 1, bytes: 0, records: 0)
+        for d in manifest.datasets {
+            for f in d.files {
+                let source = try open(f)
+                if let name = f.format, let adapter = registry.adapter(named: name) {
+                    let reader = try adapter.makeReader(for: d.dataset, from: source)
+                    var count: Int64 = 0
+                    while try reader.next() != nil { count += 1 }
+                    _ = try readAll(source, limit: 0, name: f.path)
+                    guard count == d.recordCount else {
+                        throw DataPortError(.tamperedBundle, "\(f.path) holds \(count) records, the manifest says \(d.recordCount)", at: path)
+                    }
+                    report.records += count
+                } else if f.format != nil {
+                    throw DataPortError(.invalidBundle, "unknown format \(f.format!) for \(f.path)", at: path)
+                } else {
+                    _ = try drain(source)
+                }
+                report.files += 1
+                report.bytes += f.size
+            }
+        }
+        for f in manifest.otherFiles {
+            _ = try drain(try open(f))
+            report.files += 1
+            report.bytes += f.size
+        }
+        return report
+    }
+}
+
+/// Reads a source to its end, refusing more than `limit` bytes.
+func readAll(_ source: any ByteSource, limit: Int, name: String) throws -> [UInt8] {
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = try buf.withUnsafeMutableBytes { try source.read(into: $0) }
+        if n == 0 { return out }
+        out += buf[0..<n]
+        guard out.count <= limit else { throw DataPortError(.invalidBundle, "\(name) is larger than expected") }
+    }
+}
+
+/// Reads a source to its end, discarding; returns the byte count.
+func drain(_ source: any ByteSource) throws -> Int64 {
+    var total: Int64 = 0
+    var buf = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = try buf.withUnsafeMutableBytes { try source.read(into: $0) }
+        if n == 0 { return total }
+        total += Int64(n)
+    }
+}
+
+/// Hashes a listed file as it is read; at its end, size and SHA-256 must match the manifest.
+final class VerifiedSource: ByteSource {
+    let inner: any ByteSource
+    let file: ManifestFile
+    let bundle: String
+    let sha = SHA256()
+    var done = false
+    init(_ inner: any ByteSource, file: ManifestFile, bundle: String) { self.inner = inner; self.file = file; self.bundle = bundle }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if done { return 0 }
+        let n = try inner.read(into: buffer)
+        if n == 0 {
+            done = true
+            guard sha.count == file.size else { throw DataPortError(.tamperedBundle, "\(file.path) has \(sha.count) bytes, the manifest says \(file.size)", at: bundle) }
+            guard sha.finalizeHex() == file.sha256 else { throw DataPortError(.tamperedBundle, "\(file.path) does not match its SHA-256 checksum", at: bundle) }
+            return 0
+        }
+        sha.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        if sha.count > file.size { throw DataPortError(.tamperedBundle, "\(file.path) is larger than the manifest says", at: bundle) }
+        return n
+    }
+}

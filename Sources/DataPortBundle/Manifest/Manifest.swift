@@ -1,0 +1,244 @@
+import DataPortIO
+import DataPortModel
+
+/// A file of the bundle as the manifest lists it.
+public struct ManifestFile: Sendable, Hashable {
+    /// Path relative to the bundle's top folder.
+    public var path: String
+    /// The format adapter's name, for data files.
+    public var format: String?
+    public var mediaType: String
+    public var size: Int64
+    public var sha256: String
+    /// How values were encoded (the adapter's notes).
+    public var encoding: [String: String]
+
+    public init(path: String, format: String?, mediaType: String, size: Int64, sha256: String, encoding: [String: String] = [:]) {
+        self.path = path; self.format = format; self.mediaType = mediaType; self.size = size; self.sha256 = sha256; self.encoding = encoding
+    }
+}
+
+/// One dataset in the manifest: its description, how many records, and its files.
+public struct ManifestDataset: Sendable, Hashable {
+    public var dataset: Dataset
+    public var recordCount: Int64
+    public var files: [ManifestFile]
+
+    public init(dataset: Dataset, recordCount: Int64, files: [ManifestFile]) {
+        self.dataset = dataset; self.recordCount = recordCount; self.files = files
+    }
+}
+
+/// A dataset held but left out of this bundle, and why.
+public struct ExcludedDataset: Sendable, Hashable {
+    public var name: String
+    public var title: String
+    public var category: Category
+    public var reason: String
+
+    public init(name: String, title: String, category: Category, reason: String) {
+        self.name = name; self.title = title; self.category = category; self.reason = reason
+    }
+}
+
+/// One store's outcome in the manifest.
+public struct ManifestStore: Sendable, Hashable {
+    public var name: String
+    public var type: String
+    public var status: String
+    public var reason: String?
+    public var readAt: Timestamp
+
+    public init(name: String, type: String, status: String, reason: String?, readAt: Timestamp) {
+        self.name = name; self.type = type; self.status = status; self.reason = reason; self.readAt = readAt
+    }
+}
+
+/// `manifest.json`: what the bundle holds, where it came from, and the checksums that prove it.
+/// Specified in `formats/bundle.md` and `formats/manifest.schema.json`.
+public struct Manifest: Sendable, Hashable {
+    public static let formatName = "dataport-bundle"
+    public static let formatVersion = "1.0"
+
+    public var toolVersion: String
+    public var generatedAt: Timestamp
+    public var scope: Scope
+    public var controller: Controller
+    public var subject: Subject
+    public var stores: [ManifestStore]
+    public var datasets: [ManifestDataset]
+    public var excluded: [ExcludedDataset]
+    /// Files other than data files (schemas, the index page).
+    public var otherFiles: [ManifestFile]
+
+    public init(toolVersion: String, generatedAt: Timestamp, scope: Scope, controller: Controller, subject: Subject,
+                stores: [ManifestStore], datasets: [ManifestDataset], excluded: [ExcludedDataset], otherFiles: [ManifestFile]) {
+        self.toolVersion = toolVersion; self.generatedAt = generatedAt; self.scope = scope; self.controller = controller
+        self.subject = subject; self.stores = stores; self.datasets = datasets; self.excluded = excluded; self.otherFiles = otherFiles
+    }
+
+    /// Every file the manifest lists.
+    public var allFiles: [ManifestFile] { datasets.flatMap(\.files) + otherFiles }
+
+    // MARK: Writing
+
+    public func json() -> JSONValue {
+        func file(_ f: ManifestFile) -> JSONValue {
+            .object([
+                "path": .string(f.path), "format": f.format.map(JSONValue.string), "mediaType": .string(f.mediaType),
+                "size": .integer(f.size), "sha256": .string(f.sha256),
+                "encoding": f.encoding.isEmpty ? nil : .object(f.encoding.sorted { $0.key < $1.key }.map { .init($0.key, .string($0.value)) }),
+            ])
+        }
+        func dataset(_ m: ManifestDataset) -> JSONValue {
+            let d = m.dataset
+            return .object([
+                "name": .string(d.name), "title": .string(d.title), "category": .string(d.category.rawValue),
+                "description": .string(d.description), "purposes": .array(d.purposes.map(JSONValue.string)),
+                "legalBasis": .string(d.legalBasis.rawValue), "origin": .string(d.origin.rawValue),
+                "recipients": .array(d.recipients.map(JSONValue.string)), "retention": d.retention.map(JSONValue.string),
+                "source": .object([
+                    "store": .string(d.source.store), "connector": .string(d.source.connector),
+                    "object": .string(d.source.object), "matchedBy": .array(d.source.matchedBy.map(JSONValue.string)),
+                ]),
+                "key": d.key.map(JSONValue.string),
+                "fields": .array(d.fields.map { f in
+                    .object(["name": .string(f.name), "type": .string(f.type.rawValue), "description": f.description.map(JSONValue.string)])
+                }),
+                "references": .array(d.references.map { r in
+                    .object(["field": .string(r.field), "dataset": .string(r.dataset), "key": .string(r.key)])
+                }),
+                "withheld": .array(d.withheld.map(JSONValue.string)),
+                "recordCount": .integer(m.recordCount),
+                "files": .array(m.files.map(file)),
+            ])
+        }
+        return .object([
+            "format": .string(Self.formatName),
+            "formatVersion": .string(Self.formatVersion),
+            "tool": .object(["name": .string("dataport"), "version": .string(toolVersion)]),
+            "generatedAt": .string(generatedAt.text),
+            "scope": .string(scope.rawValue),
+            "controller": .object([
+                "name": .string(controller.name), "contact": .string(controller.contact),
+                "address": controller.address.map(JSONValue.string), "dpo": controller.dpoContact.map(JSONValue.string),
+            ]),
+            "subject": .object([
+                "displayName": subject.displayName.map(JSONValue.string),
+                "identities": .array(subject.identities.map { i in
+                    .object(["kind": .string(i.kind.rawValue), "value": .string(i.value), "foundIn": .array(i.foundIn.map(JSONValue.string))])
+                }),
+            ]),
+            "stores": .array(stores.map { s in
+                .object(["name": .string(s.name), "type": .string(s.type), "status": .string(s.status),
+                         "reason": s.reason.map(JSONValue.string), "readAt": .string(s.readAt.text)])
+            }),
+            "datasets": .array(datasets.map(dataset)),
+            "excluded": .array(excluded.map { e in
+                .object(["name": .string(e.name), "title": .string(e.title), "category": .string(e.category.rawValue), "reason": .string(e.reason)])
+            }),
+            "files": .array(otherFiles.map(file)),
+        ])
+    }
+
+    public func serialized() -> [UInt8] { Array(json().serialized(pretty: true).utf8) }
+
+    // MARK: Reading
+
+    /// Parses and checks a manifest. Unknown members, unknown versions and invalid values are refused.
+    public static func parse(_ bytes: [UInt8], name: String) throws -> Manifest {
+        let r = try JSONObjectReader(JSONValue.parse(bytes, name: name), path: "", file: name, errorKind: .invalidBundle)
+        guard try r.string("format") == formatName else { throw r.error("not a DataPort manifest") }
+        let version = try r.string("formatVersion")
+        guard version.split(separator: ".").first == formatVersion.split(separator: ".").first else {
+            throw r.error("unsupported bundle format version \(version); this DataPort reads \(formatVersion)")
+        }
+        let tool = try r.object("tool")
+        _ = try tool.string("name")
+        let toolVersion = try tool.string("version")
+        try tool.finish()
+        func timestamp(_ o: JSONObjectReader, _ key: String) throws -> Timestamp {
+            guard let t = Timestamp(try o.string(key)) else { throw o.error("\(key) is not a timestamp") }
+            return t
+        }
+        func file(_ o: JSONObjectReader) throws -> ManifestFile {
+            var encoding: [String: String] = [:]
+            if let e = try o.optionalObject("encoding") {
+                if case .object(let members)? = o.value("encoding") {
+                    for m in members { encoding[m.key] = try e.string(m.key) }
+                }
+                try e.finish()
+            }
+            let f = ManifestFile(path: try o.string("path"), format: try o.optionalString("format"), mediaType: try o.string("mediaType"),
+                                 size: try o.integer("size"), sha256: try o.string("sha256"), encoding: encoding)
+            try EntryName.check(f.path, archive: name)
+            guard f.size >= 0, f.sha256.count == 64, f.sha256.allSatisfy(\.isHexDigit) else { throw o.error("invalid size or checksum for \(f.path)") }
+            try o.finish()
+            return f
+        }
+        let generatedAt = try timestamp(r, "generatedAt")
+        let scope = try r.enumeration("scope", Scope.self)
+        let c = try r.object("controller")
+        let controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
+                                    address: try c.optionalString("address"), dpoContact: try c.optionalString("dpo"))
+        try c.finish()
+        let s = try r.object("subject")
+        let displayName = try s.optionalString("displayName")
+        let identities = try s.objects("identities").map { i in
+            defer { try? i.finish() }
+            return Identity(kind: IdentityKind(try i.string("kind")), value: try i.string("value"), foundIn: try i.strings("foundIn"))
+        }
+        try s.finish()
+        let stores = try r.objects("stores").map { o in
+            let st = ManifestStore(name: try o.string("name"), type: try o.string("type"), status: try o.string("status"),
+                                   reason: try o.optionalString("reason"), readAt: try timestamp(o, "readAt"))
+            try o.finish()
+            return st
+        }
+        var names = Set<String>()
+        let datasets = try r.objects("datasets").map { o -> ManifestDataset in
+            let name = try o.string("name")
+            guard Dataset.isValidName(name), names.insert(name).inserted else { throw o.error("invalid or duplicate dataset name") }
+            let src = try o.object("source")
+            let source = Provenance(store: try src.string("store"), connector: try src.string("connector"),
+                                    object: try src.string("object"), matchedBy: try src.strings("matchedBy"))
+            try src.finish()
+            var fieldNames = Set<String>()
+            let fields = try o.objects("fields").map { f -> Field in
+                let field = Field(name: try f.string("name"), type: try f.enumeration("type", FieldType.self), description: try f.optionalString("description"))
+                guard Dataset.isValidName(field.name), fieldNames.insert(field.name).inserted else { throw f.error("invalid or duplicate field name in \(name)") }
+                try f.finish()
+                return field
+            }
+            let references = try o.objects("references").map { f -> ForeignKey in
+                defer { try? f.finish() }
+                return ForeignKey(field: try f.string("field"), dataset: try f.string("dataset"), key: try f.string("key"))
+            }
+            let d = Dataset(name: name, title: try o.string("title"), category: try o.enumeration("category", Category.self),
+                            description: try o.string("description"), purposes: try o.strings("purposes"),
+                            legalBasis: try o.enumeration("legalBasis", LegalBasis.self), origin: try o.enumeration("origin", Origin.self),
+                            recipients: try o.strings("recipients"), retention: try o.optionalString("retention"), source: source,
+                            fields: fields, key: try o.optionalString("key"), references: references, withheld: try o.strings("withheld"))
+            let count = try o.integer("recordCount")
+            guard count >= 0 else { throw o.error("negative record count") }
+            let files = try o.objects("files").map(file)
+            try o.finish()
+            return ManifestDataset(dataset: d, recordCount: count, files: files)
+        }
+        let excluded = try r.objects("excluded").map { o in
+            let e = ExcludedDataset(name: try o.string("name"), title: try o.string("title"),
+                                    category: try o.enumeration("category", Category.self), reason: try o.string("reason"))
+            try o.finish()
+            return e
+        }
+        let otherFiles = try r.objects("files").map(file)
+        try r.finish()
+        var paths = Set<String>()
+        for f in (datasets.flatMap(\.files) + otherFiles) where !paths.insert(f.path).inserted {
+            throw r.error("file \(f.path) is listed twice")
+        }
+        return Manifest(toolVersion: toolVersion, generatedAt: generatedAt, scope: scope, controller: controller,
+                        subject: Subject(displayName: displayName, identities: identities), stores: stores,
+                        datasets: datasets, excluded: excluded, otherFiles: otherFiles)
+    }
+}

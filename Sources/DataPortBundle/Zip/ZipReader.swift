@@ -1,0 +1,214 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DataPortIO
+import DataPortModel
+
+/// Reads a zip archive from a file, defensively: the central directory is checked against local
+/// headers, entries may not overlap, sizes are enforced while inflating, names must be safe.
+public final class ZipReader: ArchiveReader {
+    public struct Entry: Sendable {
+        public var name: String
+        var method: UInt16
+        var crc: UInt32
+        var compressedSize: Int64
+        public var size: Int64
+        var headerOffset: Int64
+        var dataOffset: Int64 = 0
+    }
+
+    public let path: String
+    public private(set) var entries: [Entry] = []
+    private let fd: Int32
+    private let fileSize: Int64
+    private let limits: ArchiveLimits
+
+    public init(path: String, limits: ArchiveLimits = .default) throws {
+        self.path = path
+        self.limits = limits
+        fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw DataPortError(.invalidBundle, "cannot open the bundle: \(String(cString: strerror(errno)))", at: path) }
+        var st = stat()
+        fstat(fd, &st)
+        fileSize = Int64(st.st_size)
+        do { try readDirectory() } catch { close(fd); throw error }
+    }
+
+    deinit { close(fd) }
+
+    public var entryNames: [String] { entries.map(\.name) }
+
+    private func bad(_ message: String) -> DataPortError { DataPortError(.invalidBundle, message, at: path) }
+
+    func readBytes(at offset: Int64, count: Int) throws -> [UInt8] {
+        guard offset >= 0, count >= 0, offset + Int64(count) <= fileSize else { throw bad("not a valid zip archive (truncated)") }
+        var buf = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+            guard n > 0 else { throw bad("cannot read the bundle") }
+            done += n
+        }
+        return buf
+    }
+
+    private func u16(_ b: [UInt8], _ i: Int) -> UInt16 { UInt16(b[i]) | UInt16(b[i + 1]) << 8 }
+    private func u32(_ b: [UInt8], _ i: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[i + $1]) << (8 * UInt32($1)) } }
+    private func u64(_ b: [UInt8], _ i: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(b[i + $1]) << (8 * UInt64($1)) } }
+
+    private func readDirectory() throws {
+        guard fileSize >= 22 else { throw bad("not a zip archive") }
+        let tailLength = Int(min(fileSize, 22 + 65535))
+        let tail = try readBytes(at: fileSize - Int64(tailLength), count: tailLength)
+        var eocd = -1
+        var i = tailLength - 22
+        while i >= 0 {
+            if tail[i] == 0x50, tail[i + 1] == 0x4b, tail[i + 2] == 5, tail[i + 3] == 6 { eocd = i; break }
+            i -= 1
+        }
+        guard eocd >= 0 else { throw bad("not a zip archive (no end of central directory)") }
+        let commentLength = Int(u16(tail, eocd + 20))
+        guard eocd + 22 + commentLength == tailLength else { throw bad("data after the end of the zip archive") }
+        guard u16(tail, eocd + 4) == 0, u16(tail, eocd + 6) == 0 else { throw bad("multi-disk zip archives are not supported") }
+        var count = Int64(u16(tail, eocd + 10))
+        var cdSize = Int64(u32(tail, eocd + 12))
+        var cdOffset = Int64(u32(tail, eocd + 16))
+        let eocdOffset = fileSize - Int64(tailLength) + Int64(eocd)
+        var cdEndLimit = eocdOffset
+        if count == 0xFFFF || cdSize == 0xFFFF_FFFF || cdOffset == 0xFFFF_FFFF {
+            guard eocdOffset >= 20 else { throw bad("zip64 locator missing") }
+            let loc = try readBytes(at: eocdOffset - 20, count: 20)
+            guard u32(loc, 0) == 0x07064b50 else { throw bad("zip64 locator missing") }
+            let z64Offset = Int64(bitPattern: u64(loc, 8))
+            let z = try readBytes(at: z64Offset, count: 56)
+            guard u32(z, 0) == 0x06064b50 else { throw bad("zip64 end record missing") }
+            count = Int64(bitPattern: u64(z, 32))
+            cdSize = Int64(bitPattern: u64(z, 40))
+            cdOffset = Int64(bitPattern: u64(z, 48))
+            guard z64Offset + 56 + 20 == eocdOffset else { throw bad("unexpected data between zip64 records") }
+            cdEndLimit = z64Offset
+        }
+        guard count >= 0, count <= limits.maxEntries else {
+            throw DataPortError(.limitExceeded, "archive has more than \(limits.maxEntries) entries", at: path)
+        }
+        guard cdOffset >= 0, cdSize >= 0, cdOffset + cdSize == cdEndLimit else { throw bad("central directory is not where the end record says") }
+        guard cdSize <= 512 << 20 else { throw DataPortError(.limitExceeded, "central directory too large", at: path) }
+        let cd = try readBytes(at: cdOffset, count: Int(cdSize))
+        var p = 0
+        var seen = Set<String>()
+        var total: Int64 = 0
+        for _ in 0..<count {
+            guard p + 46 <= cd.count, u32(cd, p) == 0x02014b50 else { throw bad("corrupt central directory") }
+            let flags = u16(cd, p + 8)
+            let method = u16(cd, p + 10)
+            var e = Entry(name: "", method: method, crc: u32(cd, p + 16), compressedSize: Int64(u32(cd, p + 20)),
+                          size: Int64(u32(cd, p + 24)), headerOffset: Int64(u32(cd, p + 42)))
+            let nameLength = Int(u16(cd, p + 28)), extraLength = Int(u16(cd, p + 30)), commentLength = Int(u16(cd, p + 32))
+            guard p + 46 + nameLength + extraLength + commentLength <= cd.count else { throw bad("corrupt central directory") }
+            let nameBytes = Array(cd[p + 46..<p + 46 + nameLength])
+            guard let name = String(validating: nameBytes, as: UTF8.self) else { throw bad("entry name is not UTF-8") }
+            e.name = name
+            try EntryName.check(name, archive: path)
+            guard flags & 0x41 == 0 else { throw bad("encrypted entries are not supported") }
+            guard method == 8 || method == 0 else { throw bad("unsupported compression method \(method)") }
+            let externalType = (u32(cd, p + 38) >> 16) & 0o170000
+            let madeBy = u16(cd, p + 4) >> 8
+            if madeBy == 3, externalType != 0, externalType != 0o100000, externalType != 0o040000 {
+                throw bad("entry \(name) is a link or special file")
+            }
+            // zip64 extra field
+            var x = p + 46 + nameLength
+            let xEnd = x + extraLength
+            while x + 4 <= xEnd {
+                let id = u16(cd, x), len = Int(u16(cd, x + 2))
+                guard x + 4 + len <= xEnd else { throw bad("corrupt extra field") }
+                if id == 1 {
+                    var q = x + 4
+                    func take() throws -> Int64 {
+                        guard q + 8 <= x + 4 + len else { throw bad("corrupt zip64 field") }
+                        defer { q += 8 }
+                        return Int64(bitPattern: u64(cd, q))
+                    }
+                    if e.size == 0xFFFF_FFFF { e.size = try take() }
+                    if e.compressedSize == 0xFFFF_FFFF { e.compressedSize = try take() }
+                    if e.headerOffset == 0xFFFF_FFFF { e.headerOffset = try take() }
+                }
+                x += 4 + len
+            }
+            guard e.size >= 0, e.compressedSize >= 0, e.headerOffset >= 0 else { throw bad("corrupt sizes") }
+            guard seen.insert(EntryName.collisionKey(name)).inserted else { throw bad("duplicate entry \(name)") }
+            if method == 0, e.size != e.compressedSize { throw bad("stored entry sizes disagree") }
+            if e.size > 1 << 20, e.size / max(e.compressedSize, 1) > limits.maxRatio {
+                throw DataPortError(.limitExceeded, "entry \(name) has a compression ratio over \(limits.maxRatio)", at: path)
+            }
+            total += e.size
+            guard total <= limits.maxTotalBytes else {
+                throw DataPortError(.limitExceeded, "archive decompresses to more than \(limits.maxTotalBytes) bytes", at: path)
+            }
+            // Local header must agree.
+            let local = try readBytes(at: e.headerOffset, count: 30)
+            guard u32(local, 0) == 0x04034b50 else { throw bad("local header missing for \(name)") }
+            let localName = try readBytes(at: e.headerOffset + 30, count: Int(u16(local, 26)))
+            guard localName == nameBytes else { throw bad("local header name disagrees with the central directory for \(name)") }
+            guard u16(local, 8) == method else { throw bad("local header method disagrees for \(name)") }
+            e.dataOffset = e.headerOffset + 30 + Int64(u16(local, 26)) + Int64(u16(local, 28))
+            entries.append(e)
+            p += 46 + nameLength + extraLength + commentLength
+        }
+        // No two entries may share bytes (the overlapping-file zip bomb), and all lie before the directory.
+        let sorted = entries.sorted { $0.headerOffset < $1.headerOffset }
+        for (k, e) in sorted.enumerated() {
+            let end = e.dataOffset + e.compressedSize
+            let next = k + 1 < sorted.count ? sorted[k + 1].headerOffset : cdOffset
+            guard end <= next else { throw bad("entries overlap (\(e.name))") }
+        }
+    }
+
+    public func open(_ name: String) throws -> any ByteSource {
+        guard let e = entries.first(where: { $0.name == name }) else { throw bad("missing entry \(name)") }
+        let raw = FileRangeSource(fd: fd, offset: e.dataOffset, length: e.compressedSize)
+        let data: any ByteSource = e.method == 8 ? InflateSource(raw, framing: .raw, limit: e.size, name: e.name) : raw
+        return CheckedEntrySource(data, expectedSize: e.size, expectedCRC: e.crc, name: e.name, archive: path)
+    }
+}
+
+/// Reads a byte range of an open file.
+final class FileRangeSource: ByteSource {
+    let fd: Int32
+    var offset: Int64
+    var remaining: Int64
+    init(fd: Int32, offset: Int64, length: Int64) { self.fd = fd; self.offset = offset; remaining = length }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let want = Int(min(Int64(buffer.count), remaining))
+        guard want > 0 else { return 0 }
+        let n = pread(fd, buffer.baseAddress, want, off_t(offset))
+        guard n > 0 else { throw DataPortError(.invalidBundle, "cannot read the bundle") }
+        offset += Int64(n); remaining -= Int64(n)
+        return n
+    }
+}
+
+/// Checks an entry's size and CRC-32 as it is read; a mismatch at the end is a tampered bundle.
+final class CheckedEntrySource: ByteSource {
+    let inner: any ByteSource
+    let expectedSize: Int64
+    let expectedCRC: UInt32
+    let name: String, archive: String
+    var crc: UInt32 = 0
+    var count: Int64 = 0
+    init(_ inner: any ByteSource, expectedSize: Int64, expectedCRC: UInt32, name: String, archive: String) {
+        self.inner = inner; self.expectedSize = expectedSize; self.expectedCRC = expectedCRC; self.name = name; self.archive = archive
+    }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try inner.read(into: buffer)
+        if n == 0 {
+            guard count == expectedSize else { throw DataPortError(.tamperedBundle, "entry \(name) is shorter than declared", at: archive) }
+            guard crc == expectedCRC else { throw DataPortError(.tamperedBundle, "entry \(name) fails its CRC-32 check", at: archive) }
+            return 0
+        }
+        count += Int64(n)
+        guard count <= expectedSize else { throw DataPortError(.tamperedBundle, "entry \(name) is longer than declared", at: archive) }
+        crc = crc32(crc, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        return n
+    }
+}

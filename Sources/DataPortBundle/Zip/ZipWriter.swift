@@ -1,0 +1,153 @@
+import DataPortIO
+import DataPortModel
+
+/// What was written for one entry.
+public struct WrittenEntry: Sendable {
+    public var path: String
+    /// Uncompressed size.
+    public var size: Int64
+    public var sha256: String
+}
+
+/// Writes a zip archive sequentially (deflate, data descriptors, zip64 where sizes, offsets or the
+/// entry count need it). Deterministic: same entries and date give the same bytes.
+public final class ZipWriter {
+    private struct Central {
+        var name: [UInt8]
+        var crc: UInt32
+        var compressed: Int64
+        var size: Int64
+        var offset: Int64
+    }
+
+    private let out: CountingSink
+    private let dosTime: UInt16
+    private let dosDate: UInt16
+    private var entries: [Central] = []
+    private let level: Int32
+
+    public init(sink: any ByteSink, date: Timestamp, level: Int32 = 6) {
+        out = CountingSink(sink)
+        self.level = level
+        // MS-DOS date and time, in UTC; zip cannot express dates before 1980.
+        let parts = Array(date.text.utf8)
+        func num(_ a: Int, _ n: Int) -> Int { parts[a..<a + n].reduce(0) { $0 * 10 + Int($1 - 48) } }
+        let year = num(0, 4)
+        if year < 1980 {
+            dosDate = 1 << 5 | 1
+            dosTime = 0
+        } else {
+            dosDate = UInt16((min(year, 2107) - 1980) << 9 | num(5, 2) << 5 | num(8, 2))
+            dosTime = UInt16(num(11, 2) << 11 | num(14, 2) << 5 | num(17, 2) / 2)
+        }
+    }
+
+    private func le(_ v: UInt16, _ b: inout [UInt8]) { b.append(UInt8(v & 0xFF)); b.append(UInt8(v >> 8)) }
+    private func le(_ v: UInt32, _ b: inout [UInt8]) { for i in 0..<4 { b.append(UInt8(v >> (8 * UInt32(i)) & 0xFF)) } }
+    private func le(_ v: UInt64, _ b: inout [UInt8]) { for i in 0..<8 { b.append(UInt8(v >> (8 * UInt64(i)) & 0xFF)) } }
+
+    /// Adds an entry whose contents `body` writes, streaming through deflate, CRC-32 and SHA-256.
+    public func addEntry(path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry {
+        let name = Array(path.utf8)
+        let offset = out.count
+        var h: [UInt8] = []
+        le(UInt32(0x04034b50), &h)
+        le(UInt16(20), &h)              // version needed
+        le(UInt16(0x0808), &h)          // data descriptor follows; names are UTF-8
+        le(UInt16(8), &h)               // deflate
+        le(dosTime, &h); le(dosDate, &h)
+        le(UInt32(0), &h); le(UInt32(0), &h); le(UInt32(0), &h)
+        le(UInt16(name.count), &h); le(UInt16(0), &h)
+        h += name
+        try out.write(h)
+
+        let compressedStart = out.count
+        let deflater = DeflateSink(out, level: level)
+        let entrySink = EntrySink(deflater)
+        try body(entrySink)
+        try deflater.finish()
+        let compressed = out.count - compressedStart
+        let size = entrySink.count
+
+        var d: [UInt8] = []
+        le(UInt32(0x08074b50), &d)
+        le(entrySink.crc, &d)
+        if compressed >= 0xFFFF_FFFF || size >= 0xFFFF_FFFF {
+            le(UInt64(compressed), &d); le(UInt64(size), &d)
+        } else {
+            le(UInt32(compressed), &d); le(UInt32(size), &d)
+        }
+        try out.write(d)
+        entries.append(Central(name: name, crc: entrySink.crc, compressed: compressed, size: size, offset: offset))
+        return WrittenEntry(path: path, size: size, sha256: entrySink.sha.finalizeHex())
+    }
+
+    /// Writes the central directory and end records.
+    public func finish() throws {
+        let cdStart = out.count
+        for e in entries {
+            var extra: [UInt8] = []
+            if e.size >= 0xFFFF_FFFF { le(UInt64(e.size), &extra) }
+            if e.compressed >= 0xFFFF_FFFF { le(UInt64(e.compressed), &extra) }
+            if e.offset >= 0xFFFF_FFFF { le(UInt64(e.offset), &extra) }
+            if !extra.isEmpty {
+                var header: [UInt8] = []
+                le(UInt16(1), &header); le(UInt16(extra.count), &header)
+                extra = header + extra
+            }
+            let zip64 = !extra.isEmpty
+            var c: [UInt8] = []
+            le(UInt32(0x02014b50), &c)
+            le(UInt16(3 << 8 | (zip64 ? 45 : 20)), &c)   // made by Unix
+            le(UInt16(zip64 ? 45 : 20), &c)
+            le(UInt16(0x0808), &c)
+            le(UInt16(8), &c)
+            le(dosTime, &c); le(dosDate, &c)
+            le(e.crc, &c)
+            le(UInt32(min(e.compressed, 0xFFFF_FFFF)), &c)
+            le(UInt32(min(e.size, 0xFFFF_FFFF)), &c)
+            le(UInt16(e.name.count), &c); le(UInt16(extra.count), &c); le(UInt16(0), &c)
+            le(UInt16(0), &c); le(UInt16(0), &c)
+            le(UInt32(0o100644) << 16, &c)
+            le(UInt32(min(e.offset, 0xFFFF_FFFF)), &c)
+            c += e.name
+            c += extra
+            try out.write(c)
+        }
+        let cdEnd = out.count
+        let cdSize = cdEnd - cdStart
+        var end: [UInt8] = []
+        let needs64 = entries.count >= 0xFFFF || cdStart >= 0xFFFF_FFFF || cdSize >= 0xFFFF_FFFF
+        if needs64 {
+            le(UInt32(0x06064b50), &end)
+            le(UInt64(44), &end)
+            le(UInt16(3 << 8 | 45), &end); le(UInt16(45), &end)
+            le(UInt32(0), &end); le(UInt32(0), &end)
+            le(UInt64(entries.count), &end); le(UInt64(entries.count), &end)
+            le(UInt64(cdSize), &end); le(UInt64(cdStart), &end)
+            le(UInt32(0x07064b50), &end)
+            le(UInt32(0), &end); le(UInt64(cdEnd), &end); le(UInt32(1), &end)
+        }
+        le(UInt32(0x06054b50), &end)
+        le(UInt16(0), &end); le(UInt16(0), &end)
+        le(UInt16(min(entries.count, 0xFFFF)), &end); le(UInt16(min(entries.count, 0xFFFF)), &end)
+        le(UInt32(min(cdSize, 0xFFFF_FFFF)), &end); le(UInt32(min(cdStart, 0xFFFF_FFFF)), &end)
+        le(UInt16(0), &end)
+        try out.write(end)
+    }
+}
+
+/// Counts, CRCs and hashes an entry's uncompressed bytes on their way to the compressor.
+final class EntrySink: ByteSink {
+    let next: any ByteSink
+    var crc: UInt32 = 0
+    var count: Int64 = 0
+    let sha = SHA256()
+    init(_ next: any ByteSink) { self.next = next }
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        crc = crc32(crc, bytes)
+        count += Int64(bytes.count)
+        sha.write(bytes)
+        try next.write(bytes)
+    }
+}

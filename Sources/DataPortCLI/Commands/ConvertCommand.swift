@@ -1,0 +1,28 @@
+import DataPort
+import DataPortFormats
+import DataPortModel
+
+/// `dataport convert`: re-encodes a bundle into other formats.
+enum ConvertCommand {
+    static let command = Command(
+        name: "convert",
+        summary: "Re-encode a bundle's datasets into other formats (no stores needed).",
+        usage: "dataport convert BUNDLE --format LIST --output FILE [--json]",
+        options: [
+            OptionSpec(name: "format", value: "LIST", help: "Formats of the new bundle, comma-separated."),
+            OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle."),
+            OptionSpec(name: "json", value: nil, help: "Print the result as one JSON document."),
+        ],
+        examples: ["dataport convert ana.zip --format csv --output ana-csv.zip", "dataport convert ana.zip --format json,csv,xml --output ana-all.zip"],
+        run: { args, console in
+            let input = try args.onePositional("bundle path")
+            let formats = try FormatRegistry.standard.adapters(forList: try args.required("format"))
+            let output = try args.required("output")
+            let result = try Converter.convert(input: input, output: output, formats: formats)
+            if args.flag("json") {
+                console.out(ResultJSON.export(result).serialized())
+            } else {
+                console.out("wrote \(output): \(result.manifest.datasets.count) datasets, \(result.records) records, \(result.bytes) bytes")
+            }
+        })
+}

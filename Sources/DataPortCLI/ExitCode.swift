@@ -1,0 +1,52 @@
+import DataPortModel
+
+/// The exit codes of `dataport`: an API for scripts. The README's table is generated from this list
+/// (a test keeps them equal); never renumber.
+public enum ExitCode: Int32, CaseIterable, Sendable {
+    case success = 0
+    case `internal` = 1
+    case usage = 2
+    case invalidConfig = 3
+    case store = 4
+    case invalidBundle = 5
+    case tamperedBundle = 6
+    case subjectNotFound = 7
+    case output = 8
+    case limitExceeded = 9
+    case reconciliation = 10
+    case partialFailure = 11
+
+    public init(_ kind: DataPortError.Kind) {
+        switch kind {
+        case .usage: self = .usage
+        case .invalidConfig: self = .invalidConfig
+        case .store: self = .store
+        case .subjectNotFound: self = .subjectNotFound
+        case .invalidBundle: self = .invalidBundle
+        case .tamperedBundle: self = .tamperedBundle
+        case .limitExceeded: self = .limitExceeded
+        case .output: self = .output
+        case .reconciliation: self = .reconciliation
+        case .partialFailure: self = .partialFailure
+        case .internal: self = .internal
+        }
+    }
+
+    /// What the code means, for the README and `--help`.
+    public var meaning: String {
+        switch self {
+        case .success: "success"
+        case .internal: "internal error (a bug; please report it)"
+        case .usage: "usage error: unknown command or option, missing or bad argument"
+        case .invalidConfig: "invalid stores config: unreadable, unknown key, wrong type, missing table or column"
+        case .store: "a store could not be opened or read (missing file, unreachable server, locked)"
+        case .invalidBundle: "invalid bundle: not a bundle, unsafe entry, malformed file, unknown version"
+        case .tamperedBundle: "damaged or tampered bundle: a size, CRC-32 or SHA-256 does not match"
+        case .subjectNotFound: "no store holds any record about the given identities"
+        case .output: "the output could not be written"
+        case .limitExceeded: "a safety limit was exceeded (archive size, entry count, compression ratio, nesting)"
+        case .reconciliation: "import reconciliation disagrees with the bundle"
+        case .partialFailure: "some subjects of a batch failed"
+        }
+    }
+}

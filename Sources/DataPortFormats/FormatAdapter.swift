@@ -1,0 +1,84 @@
+import DataPortIO
+import DataPortModel
+
+/// Writes the records of one dataset as one file, streaming: each record is encoded as it arrives.
+public protocol RecordWriter: AnyObject {
+    func write(_ record: Record) throws
+    /// Completes the file (closing brackets, final flush). Call once, after the last record.
+    func finish() throws
+}
+
+/// Reads the records of one dataset's file, streaming. `next()` returns `nil` at the end.
+public protocol RecordReader: AnyObject {
+    func next() throws -> Record?
+}
+
+/// A published file a format ships with its files (a JSON Schema, an XSD), copied into `schemas/` of each bundle.
+public struct SchemaFile: Sendable {
+    public var name: String
+    public var contents: String
+    public init(name: String, contents: String) { self.name = name; self.contents = contents }
+}
+
+/// A file format for datasets: the seam every adapter plugs into.
+///
+/// To add a format, write one file with a type conforming to this protocol and add it to
+/// `FormatRegistry.standard`; the conformance suite in the tests then runs on it.
+/// See `formats/adding-a-format.md`.
+public protocol FormatAdapter: Sendable {
+    /// The short name used on the command line and in manifests (`json`).
+    var name: String { get }
+    /// The file extension without a dot (`json`).
+    var fileExtension: String { get }
+    /// The IANA media type (`application/json`).
+    var mediaType: String { get }
+    /// One line for `dataport formats`.
+    var summary: String { get }
+    /// Facts about how values were encoded that a reader must know, recorded per file in the manifest
+    /// (e.g. CSV's neutralised formula triggers). Empty for most formats.
+    var encodingNotes: [String: String] { get }
+    /// Schema files that describe this format's files.
+    var schemaFiles: [SchemaFile] { get }
+
+    /// A writer for `dataset`'s records into `sink`.
+    func makeWriter(for dataset: Dataset, to sink: any ByteSink) throws -> any RecordWriter
+    /// A reader for `dataset`'s records from `source`; `dataset` (from the manifest) gives names and types.
+    /// Malformed input throws `DataPortError` of kind `invalidBundle` with the position.
+    func makeReader(for dataset: Dataset, from source: any ByteSource) throws -> any RecordReader
+}
+
+extension FormatAdapter {
+    public var encodingNotes: [String: String] { [:] }
+    public var schemaFiles: [SchemaFile] { [] }
+}
+
+/// The list of format adapters a run knows.
+public struct FormatRegistry: Sendable {
+    public var adapters: [any FormatAdapter]
+
+    public init(adapters: [any FormatAdapter]) { self.adapters = adapters }
+
+    /// The built-in formats. Registering a format is one line here.
+    public static let standard = FormatRegistry(adapters: [
+        JSONFormat(),
+    ])
+
+    public func adapter(named name: String) -> (any FormatAdapter)? {
+        adapters.first { $0.name == name }
+    }
+
+    /// Adapters for a comma-separated list such as `json,csv`; throws a usage error naming an unknown one.
+    public func adapters(forList list: String) throws -> [any FormatAdapter] {
+        var result: [any FormatAdapter] = []
+        for raw in list.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = raw.trimmingCharacters(in: .whitespaces).lowercased()
+            guard let a = adapter(named: name) else {
+                throw DataPortError(.usage, "unknown format '\(name)'; known formats: \(adapters.map(\.name).joined(separator: ", "))")
+            }
+            if !result.contains(where: { $0.name == a.name }) { result.append(a) }
+        }
+        return result
+    }
+}
+
+import Foundation

@@ -1,0 +1,158 @@
+import DataPortIO
+import DataPortModel
+import Foundation
+
+/// JSON data files: one object per dataset holding its field list and an array of record objects,
+/// one record per line. Specified in `formats/json.md` and `formats/dataport-dataset.schema.json`.
+public struct JSONFormat: FormatAdapter {
+    public init() {}
+    public var name: String { "json" }
+    public var fileExtension: String { "json" }
+    public var mediaType: String { "application/json" }
+    public var summary: String { "JSON (RFC 8259): one object per dataset, typed values, one record per line" }
+    public var schemaFiles: [SchemaFile] { [SchemaFile(name: "dataport-dataset.schema.json", contents: PublishedSchemas.jsonDataset)] }
+
+    /// The `format` member of every JSON data file.
+    public static let formatTag = "dataport-dataset"
+    /// The version of the JSON data file layout; readers accept the same major version.
+    public static let version = "1.0"
+
+    public func makeWriter(for dataset: Dataset, to sink: any ByteSink) throws -> any RecordWriter {
+        try JSONRecordWriter(dataset: dataset, sink: sink)
+    }
+
+    public func makeReader(for dataset: Dataset, from source: any ByteSource) throws -> any RecordReader {
+        try JSONRecordReader(dataset: dataset, source: source)
+    }
+}
+
+final class JSONRecordWriter: RecordWriter {
+    private let out: OutputBuffer
+    private let fields: [Field]
+    /// `"name":` for each field, pre-encoded.
+    private let keyPrefixes: [[UInt8]]
+    private var count = 0
+
+    init(dataset: Dataset, sink: any ByteSink) throws {
+        out = OutputBuffer(sink)
+        fields = dataset.fields
+        keyPrefixes = dataset.fields.map { Array((JSONText.quoted($0.name) + ":").utf8) }
+        let header = JSONValue.object([
+            "format": .string(JSONFormat.formatTag),
+            "version": .string(JSONFormat.version),
+            "dataset": .string(dataset.name),
+            "fields": .array(dataset.fields.map { .object(["name": .string($0.name), "type": .string($0.type.rawValue)]) }),
+        ]).serialized(pretty: false)
+        // Open the header object again to append the records array.
+        try out.text(String(header.dropLast()))
+        try out.bytes(",\"records\":[")
+    }
+
+    func write(_ record: Record) throws {
+        try out.bytes(count == 0 ? "\n{" : ",\n{")
+        count += 1
+        for (i, value) in record.values.enumerated() {
+            if i > 0 { try out.byte(UInt8(ascii: ",")) }
+            try out.bytes(keyPrefixes[i])
+            switch value {
+            case .null: try out.bytes("null")
+            case .string(let s): try JSONText.appendQuoted(s, to: out)
+            case .integer(let n): try out.text(String(n))
+            case .boolean(let b): try out.bytes(b ? "true" : "false")
+            case .decimal, .timestamp, .date, .binary:
+                try out.byte(UInt8(ascii: "\""))
+                try out.text(value.canonicalText!)
+                try out.byte(UInt8(ascii: "\""))
+            }
+        }
+        try out.byte(UInt8(ascii: "}"))
+    }
+
+    func finish() throws {
+        try out.bytes(count == 0 ? "]}\n" : "\n]}\n")
+        try out.flush()
+    }
+}
+
+final class JSONRecordReader: RecordReader {
+    private let reader: JSONReader
+    private let dataset: Dataset
+    private let fieldIndex: [String: Int]
+    private var done = false
+
+    init(dataset: Dataset, source: any ByteSource) throws {
+        self.dataset = dataset
+        reader = JSONReader(InputBuffer(source), name: "\(dataset.name).json")
+        var index: [String: Int] = [:]
+        for (i, f) in dataset.fields.enumerated() { index[f.name] = i }
+        fieldIndex = index
+        try readHeader()
+    }
+
+    private func expectKey(_ key: String) throws {
+        guard case .key(let k) = try reader.next(), k == key else { throw reader.fail("expected member \"\(key)\"") }
+    }
+
+    private func expectString() throws -> String {
+        guard case .string(let s) = try reader.next() else { throw reader.fail("expected a string") }
+        return s
+    }
+
+    private func readHeader() throws {
+        guard try reader.next() == .beginObject else { throw reader.fail("expected an object") }
+        try expectKey("format")
+        guard try expectString() == JSONFormat.formatTag else { throw reader.fail("not a DataPort dataset file") }
+        try expectKey("version")
+        let version = try expectString()
+        guard version.split(separator: ".").first == JSONFormat.version.split(separator: ".").first else {
+            throw DataPortError(.invalidBundle, "unsupported JSON data file version \(version)", at: "\(dataset.name).json")
+        }
+        try expectKey("dataset")
+        guard try expectString() == dataset.name else { throw reader.fail("dataset name differs from the manifest") }
+        try expectKey("fields")
+        let fields = try JSONValue.parse(reader: reader)
+        let expected = JSONValue.array(dataset.fields.map { .object(["name": .string($0.name), "type": .string($0.type.rawValue)]) })
+        guard fields == expected else { throw reader.fail("fields differ from the manifest") }
+        try expectKey("records")
+        guard try reader.next() == .beginArray else { throw reader.fail("expected the records array") }
+    }
+
+    func next() throws -> Record? {
+        if done { return nil }
+        let first = try reader.next()
+        if first == .endArray {
+            guard try reader.next() == .endObject, try reader.next() == .end else { throw reader.fail("unexpected data after the records") }
+            done = true
+            return nil
+        }
+        guard first == .beginObject else { throw reader.fail("expected a record object") }
+        var values = [Value](repeating: .null, count: dataset.fields.count)
+        var seen = 0
+        while true {
+            let e = try reader.next()
+            if e == .endObject { break }
+            guard case .key(let k) = e, let i = fieldIndex[k] else { throw reader.fail("unknown field in a record") }
+            values[i] = try value(for: dataset.fields[i], event: try reader.next())
+            seen += 1
+        }
+        guard seen == dataset.fields.count else { throw reader.fail("record is missing fields") }
+        return Record(values)
+    }
+
+    private func value(for field: Field, event: JSONEvent) throws -> Value {
+        switch (field.type, event) {
+        case (_, .null): return .null
+        case (.string, .string(let s)): return .string(s)
+        case (.integer, .number(let n)):
+            guard let i = Int64(n) else { throw reader.fail("\(field.name) must be a 64-bit integer") }
+            return .integer(i)
+        case (.boolean, .bool(let b)): return .boolean(b)
+        case (.decimal, .string(let s)), (.timestamp, .string(let s)), (.date, .string(let s)), (.binary, .string(let s)):
+            guard let v = Value.parse(canonical: s, as: field.type) else { throw reader.fail("\(field.name) is not a valid \(field.type.rawValue)") }
+            return v
+        default:
+            throw reader.fail("\(field.name) must be a \(field.type.rawValue)")
+        }
+    }
+}
+

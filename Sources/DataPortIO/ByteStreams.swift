@@ -1,0 +1,208 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DataPortModel
+
+/// Somewhere bytes go: a file, an archive entry, a hash, a buffer.
+public protocol ByteSink: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+}
+
+/// Somewhere bytes come from. `read` returns 0 at the end.
+public protocol ByteSource: AnyObject {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+extension ByteSink {
+    public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+    public func write(_ string: String) throws {
+        var s = string
+        try s.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// Collects everything written, in memory (for small things: manifests, tests).
+public final class MemorySink: ByteSink {
+    public private(set) var bytes: [UInt8] = []
+    public init() {}
+    public func write(_ buffer: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: buffer) }
+}
+
+/// Reads from bytes in memory.
+public final class MemorySource: ByteSource {
+    private let bytes: [UInt8]
+    private var offset = 0
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = min(buffer.count, bytes.count - offset)
+        guard n > 0 else { return 0 }
+        bytes.withUnsafeBytes { src in buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[offset..<offset + n])) }
+        offset += n
+        return n
+    }
+}
+
+/// A buffered writer in front of a sink: the per-byte fast path of every format writer.
+public final class OutputBuffer {
+    public let sink: any ByteSink
+    @usableFromInline var storage: [UInt8]
+    @usableFromInline let capacity: Int
+
+    public init(_ sink: any ByteSink, capacity: Int = 1 << 16) {
+        self.sink = sink
+        self.capacity = capacity
+        storage = []
+        storage.reserveCapacity(capacity + 1024)
+    }
+
+    @inlinable public func byte(_ b: UInt8) throws {
+        storage.append(b)
+        if storage.count >= capacity { try flush() }
+    }
+
+    @inlinable public func bytes(_ s: StaticString) throws {
+        storage.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        if storage.count >= capacity { try flush() }
+    }
+
+    @inlinable public func bytes<C: Collection>(_ c: C) throws where C.Element == UInt8 {
+        storage.append(contentsOf: c)
+        if storage.count >= capacity { try flush() }
+    }
+
+    @inlinable public func text(_ s: String) throws {
+        var s = s
+        s.withUTF8 { storage.append(contentsOf: $0) }
+        if storage.count >= capacity { try flush() }
+    }
+
+    public func flush() throws {
+        guard !storage.isEmpty else { return }
+        try storage.withUnsafeBytes { try sink.write($0) }
+        storage.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A buffered reader over a source, with one byte of look-ahead and line/column tracking.
+public final class InputBuffer {
+    public let source: any ByteSource
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var start = 0
+    private var end = 0
+    private var eof = false
+    /// 1-based position of the next byte, for error messages.
+    public private(set) var line = 1
+    public private(set) var column = 1
+    /// Bytes consumed so far.
+    public private(set) var offset: Int64 = 0
+
+    public init(_ source: any ByteSource, capacity: Int = 1 << 16) {
+        self.source = source
+        buffer = .allocate(byteCount: capacity, alignment: 8)
+    }
+
+    deinit { buffer.deallocate() }
+
+    private func fill() throws -> Bool {
+        if start < end { return true }
+        if eof { return false }
+        let n = try source.read(into: buffer)
+        start = 0; end = n
+        if n == 0 { eof = true; return false }
+        return true
+    }
+
+    /// The next byte without consuming it, or `nil` at the end.
+    @inline(__always) public func peek() throws -> UInt8? {
+        if start < end { return buffer[start] }
+        return try fill() ? buffer[start] : nil
+    }
+
+    /// Consumes and returns the next byte, or `nil` at the end.
+    @inline(__always) public func next() throws -> UInt8? {
+        if start >= end, try !fill() { return nil }
+        let b = buffer[start]
+        start += 1
+        offset += 1
+        if b == 10 { line += 1; column = 1 } else if b & 0xC0 != 0x80 { column += 1 }
+        return b
+    }
+
+    /// "line L, column C" for error messages.
+    public var position: String { "line \(line), column \(column)" }
+}
+
+/// Reads a file sequentially.
+public final class FileSource: ByteSource {
+    private let fd: Int32
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw DataPortError(.output, "cannot open file: \(String(cString: strerror(errno)))", at: path) }
+    }
+
+    deinit { close(fd) }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw DataPortError(.output, "cannot read file: \(String(cString: strerror(errno)))", at: path)
+        }
+    }
+}
+
+/// Writes a file; `create` truncates or creates it with mode 0644.
+public final class FileSink: ByteSink {
+    private var fd: Int32
+    public let path: String
+    public private(set) var bytesWritten: Int64 = 0
+
+    public init(path: String, exclusive: Bool = false) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC), 0o644)
+        guard fd >= 0 else { throw DataPortError(.output, "cannot create file: \(String(cString: strerror(errno)))", at: path) }
+    }
+
+    deinit { if fd >= 0 { Glibc.close(fd) } }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw DataPortError(.output, "cannot write file: \(String(cString: strerror(errno)))", at: path)
+            }
+            done += n
+        }
+        bytesWritten += Int64(bytes.count)
+    }
+
+    /// Flushes to disk and closes.
+    public func close() throws {
+        guard fd >= 0 else { return }
+        let failed = fsync(fd) != 0 && errno != EINVAL
+        Glibc.close(fd)
+        fd = -1
+        if failed { throw DataPortError(.output, "cannot flush file: \(String(cString: strerror(errno)))", at: path) }
+    }
+}
+
+/// Passes bytes on to several sinks (e.g. a file and a hash).
+public final class TeeSink: ByteSink {
+    private let sinks: [any ByteSink]
+    public init(_ sinks: [any ByteSink]) { self.sinks = sinks }
+    public func write(_ bytes: UnsafeRawBufferPointer) throws { for s in sinks { try s.write(bytes) } }
+}
+
+/// Counts bytes passing through to another sink.
+public final class CountingSink: ByteSink {
+    private let next: any ByteSink
+    public private(set) var count: Int64 = 0
+    public init(_ next: any ByteSink) { self.next = next }
+    public func write(_ bytes: UnsafeRawBufferPointer) throws { count += Int64(bytes.count); try next.write(bytes) }
+}

@@ -1,0 +1,58 @@
+/// A kind of identity a subject can be found by: `email`, `user_id`, `ip`, `cookie_id`, ...
+public struct IdentityKind: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ raw: String) { self.rawValue = raw }
+
+    public static let email = IdentityKind("email")
+    public static let userID = IdentityKind("user_id")
+    public static let ip = IdentityKind("ip")
+    public static let cookieID = IdentityKind("cookie_id")
+
+    public var description: String { rawValue }
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+
+    /// The normal form of a value of this kind: e-mail addresses are trimmed and lower-cased,
+    /// other kinds trimmed. Matching is exact on the normal form (never by substring or prefix).
+    public func normalize(_ value: String) -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        return self == .email ? trimmed.lowercased() : trimmed
+    }
+}
+
+/// One identity value of the subject and where it was found.
+public struct Identity: Sendable, Hashable {
+    public var kind: IdentityKind
+    /// The normalised value.
+    public var value: String
+    /// Where it came from: `request` (given by the requester) or `store.dataset`.
+    public var foundIn: [String]
+
+    public init(kind: IdentityKind, value: String, foundIn: [String]) {
+        self.kind = kind; self.value = kind.normalize(value); self.foundIn = foundIn
+    }
+}
+
+/// The person the data is about.
+public struct Subject: Sendable, Hashable {
+    public var displayName: String?
+    public var identities: [Identity]
+
+    public init(displayName: String? = nil, identities: [Identity]) {
+        self.displayName = displayName; self.identities = identities
+    }
+}
+
+/// Who holds the data (the controller in GDPR terms).
+public struct Controller: Sendable, Hashable {
+    public var name: String
+    public var contact: String
+    public var address: String?
+    public var dpoContact: String?
+
+    public init(name: String, contact: String, address: String? = nil, dpoContact: String? = nil) {
+        self.name = name; self.contact = contact; self.address = address; self.dpoContact = dpoContact
+    }
+}
+
+import Foundation

@@ -1,0 +1,271 @@
+import DataPortIO
+import DataPortModel
+import Foundation
+
+/// How a dataset's rows link to the subject.
+public enum Match: Sendable, Hashable {
+    /// Rows whose `field` equals one of the subject's identities of `kind`.
+    case identity(kind: IdentityKind, field: String)
+    /// Rows whose `field` equals the key of a row of `dataset` (in the same store) that belongs to the subject.
+    case reference(field: String, dataset: String, key: String)
+
+    public var field: String {
+        switch self { case .identity(_, let f), .reference(let f, _, _): f }
+    }
+    /// How provenance names it: the identity kind or `dataset.key`.
+    public var label: String {
+        switch self {
+        case .identity(let k, _): k.rawValue
+        case .reference(_, let d, let k): "\(d).\(k)"
+        }
+    }
+}
+
+/// One field as configured: its name in the model, its column in the store, its type; or a secret.
+public struct FieldConfig: Sendable, Hashable {
+    public var name: String
+    public var column: String
+    public var type: FieldType
+    public var description: String?
+    /// Held in the store but never exported (password hashes, tokens).
+    public var secret: Bool
+}
+
+/// Where a dataset's rows live in its store.
+public enum SourceObject: Sendable, Hashable {
+    case table(String)
+    case query(String)
+    case file(String)
+
+    public var label: String {
+        switch self {
+        case .table(let t): t
+        case .query: "query"
+        case .file(let f): f
+        }
+    }
+}
+
+/// One dataset of a store, as the config declares it.
+public struct DatasetConfig: Sendable {
+    public var name: String
+    public var store: String
+    public var source: SourceObject
+    public var metadata: Dataset
+    public var key: String?
+    public var matches: [Match]
+    /// Identities this dataset reveals: the values of `field` become identities of `kind`.
+    public var yields: [(kind: IdentityKind, field: String)]
+    /// All configured fields, secrets included, in order.
+    public var fields: [FieldConfig]
+
+    /// The exported fields (secrets left out), in order.
+    public var exportedFields: [FieldConfig] { fields.filter { !$0.secret } }
+
+    public func field(named name: String) -> FieldConfig? { fields.first { $0.name == name } }
+}
+
+/// One store: a connector type, where it is, and its datasets.
+public struct StoreConfig: Sendable {
+    public var name: String
+    public var type: String
+    /// Connector-specific settings (`path`, `url`, `delimiter`, ...), all strings; relative paths
+    /// are resolved against the config file's folder.
+    public var options: [String: String]
+    public var datasets: [DatasetConfig]
+    /// The folder of the config file.
+    public var baseDirectory: String
+
+    /// An option as a path resolved against the config's folder.
+    public func path(_ option: String) -> String? {
+        guard let p = options[option] else { return nil }
+        return p.hasPrefix("/") ? p : URL(fileURLWithPath: baseDirectory).appendingPathComponent(p).standardizedFileURL.path
+    }
+}
+
+/// The stores config: who the controller is, which stores hold what, and how it links to a subject.
+/// Documented in `formats/stores-config.md` and `formats/stores-config.schema.json`.
+public struct StoresConfig: Sendable {
+    public var controller: Controller
+    /// The dataset field whose value names the subject (for the index page), if any.
+    public var subjectName: (dataset: String, field: String)?
+    public var stores: [StoreConfig]
+    public var file: String
+
+    public var datasets: [DatasetConfig] { stores.flatMap(\.datasets) }
+
+    public func dataset(named name: String) -> DatasetConfig? { datasets.first { $0.name == name } }
+
+    /// Loads and checks a config file. Errors are `invalidConfig` and name the culprit.
+    public static func load(path: String) throws -> StoresConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DataPortError(.invalidConfig, "cannot read the config file", at: path)
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try parse([UInt8](data), file: path, baseDirectory: base)
+    }
+
+    /// Parses and checks config text.
+    public static func parse(_ bytes: [UInt8], file: String, baseDirectory: String) throws -> StoresConfig {
+        let root = try JSONObjectReader(JSONValue.parse(bytes, name: file, errorKind: .invalidConfig), path: "", file: file, errorKind: .invalidConfig)
+        _ = root.value("$schema")
+        let version = try root.string("version")
+        guard version == "1" else { throw root.error("unsupported config version \(version); this DataPort reads version 1") }
+        let c = try root.object("controller")
+        let controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
+                                    address: try c.optionalString("address"), dpoContact: try c.optionalString("dpo"))
+        try c.finish()
+        var subjectName: (String, String)?
+        if let s = try root.optionalObject("subjectName") {
+            subjectName = (try s.string("dataset"), try s.string("field"))
+            try s.finish()
+        }
+        var stores: [StoreConfig] = []
+        for s in try root.objects("stores") {
+            stores.append(try parseStore(s, baseDirectory: baseDirectory))
+        }
+        try root.finish()
+        let config = StoresConfig(controller: controller, subjectName: subjectName, stores: stores, file: file)
+        try config.check()
+        return config
+    }
+
+    private static func parseStore(_ s: JSONObjectReader, baseDirectory: String) throws -> StoreConfig {
+        let name = try s.string("name")
+        guard Dataset.isValidName(name) else { throw s.error("\(s.path).name '\(name)' must match [a-z][a-z0-9_]*") }
+        let type = try s.string("type")
+        var options: [String: String] = [:]
+        if let raw = s.value("options"), raw != .null {
+            guard case .object(let members) = raw else { throw s.error("\(s.path).options must be an object") }
+            for m in members {
+                switch m.value {
+                case .string(let v): options[m.key] = v
+                case .number(let n): options[m.key] = n
+                case .bool(let b): options[m.key] = b ? "true" : "false"
+                default: throw s.error("\(s.path).options.\(m.key) must be a string")
+                }
+            }
+        }
+        var datasets: [DatasetConfig] = []
+        for d in try s.objects("datasets") {
+            datasets.append(try parseDataset(d, store: name, connector: type))
+        }
+        try s.finish()
+        return StoreConfig(name: name, type: type, options: options, datasets: datasets, baseDirectory: baseDirectory)
+    }
+
+    private static func parseDataset(_ d: JSONObjectReader, store: String, connector: String) throws -> DatasetConfig {
+        let name = try d.string("name")
+        guard Dataset.isValidName(name) else { throw d.error("\(d.path).name '\(name)' must match [a-z][a-z0-9_]*") }
+        let where_ = "dataset \(name)"
+        let table = try d.optionalString("table"), query = try d.optionalString("query"), file = try d.optionalString("file")
+        let source: SourceObject
+        switch (table, query, file) {
+        case (let t?, nil, nil): source = .table(t)
+        case (nil, let q?, nil): source = .query(q)
+        case (nil, nil, let f?): source = .file(f)
+        default: throw d.error("\(where_): give exactly one of table, query or file")
+        }
+        var fields: [FieldConfig] = []
+        for f in try d.objects("fields") {
+            let fname = try f.string("name")
+            guard Dataset.isValidName(fname) else { throw f.error("\(where_): field name '\(fname)' must match [a-z][a-z0-9_]*") }
+            let secret = try f.bool("secret", default: false)
+            let type: FieldType = secret && f.value("type") == nil ? .string : try f.enumeration("type", FieldType.self)
+            fields.append(FieldConfig(name: fname, column: try f.optionalString("column") ?? fname, type: type,
+                                      description: try f.optionalString("description"), secret: secret))
+            try f.finish()
+        }
+        guard !fields.isEmpty else { throw d.error("\(where_): fields must not be empty") }
+        var matches: [Match] = []
+        for m in try d.objects("match") {
+            let field = try m.string("field")
+            if let kind = try m.optionalString("identity") {
+                matches.append(.identity(kind: IdentityKind(kind), field: field))
+            } else if let ref = try m.optionalString("references") {
+                let parts = ref.split(separator: ".").map(String.init)
+                guard parts.count == 2 else { throw m.error("\(where_): references must be 'dataset.field'") }
+                matches.append(.reference(field: field, dataset: parts[0], key: parts[1]))
+            } else {
+                throw m.error("\(where_): a match needs identity or references")
+            }
+            try m.finish()
+        }
+        var yields: [(IdentityKind, String)] = []
+        for y in try d.objects("yields") {
+            yields.append((IdentityKind(try y.string("identity")), try y.string("field")))
+            try y.finish()
+        }
+        let key = try d.optionalString("key")
+        let exported = fields.filter { !$0.secret }
+        let metadata = Dataset(
+            name: name, title: try d.optionalString("title"),
+            category: try d.enumeration("category", Category.self),
+            description: try d.string("description"),
+            purposes: try d.strings("purposes"),
+            legalBasis: try d.enumeration("legalBasis", LegalBasis.self),
+            origin: try d.enumeration("origin", Origin.self),
+            recipients: try d.strings("recipients"),
+            retention: try d.optionalString("retention"),
+            source: Provenance(store: store, connector: connector, object: source.label, matchedBy: matches.map(\.label)),
+            fields: exported.map { Field(name: $0.name, type: $0.type, description: $0.description) },
+            key: key,
+            references: matches.compactMap {
+                if case .reference(let f, let ds, let k) = $0 { ForeignKey(field: f, dataset: ds, key: k) } else { nil }
+            },
+            withheld: fields.filter(\.secret).map(\.name))
+        try d.finish()
+        return DatasetConfig(name: name, store: store, source: source, metadata: metadata, key: key,
+                             matches: matches, yields: yields, fields: fields)
+    }
+
+    /// Consistency checks that need the whole config (no store access).
+    func check() throws {
+        func fail(_ m: String) -> DataPortError { DataPortError(.invalidConfig, m, at: file) }
+        var storeNames = Set<String>(), datasetNames = Set<String>()
+        for s in stores {
+            guard storeNames.insert(s.name).inserted else { throw fail("store \(s.name) is declared twice") }
+            for d in s.datasets {
+                guard datasetNames.insert(d.name).inserted else { throw fail("dataset \(d.name) is declared twice") }
+                var fieldNames = Set<String>()
+                for f in d.fields where !fieldNames.insert(f.name).inserted { throw fail("dataset \(d.name): field \(f.name) is declared twice") }
+                func exportedField(_ n: String, _ role: String) throws {
+                    guard let f = d.field(named: n) else { throw fail("dataset \(d.name): \(role) names unknown field \(n)") }
+                    guard !f.secret else { throw fail("dataset \(d.name): \(role) field \(n) is secret") }
+                }
+                if let k = d.key { try exportedField(k, "key") }
+                for m in d.matches where d.field(named: m.field) == nil { throw fail("dataset \(d.name): match names unknown field \(m.field)") }
+                for y in d.yields { try exportedField(y.field, "yields") }
+                if d.matches.isEmpty { throw fail("dataset \(d.name) has no match: it is not linked to the subject") }
+            }
+        }
+        for d in datasets {
+            for case .reference(_, let target, let key) in d.matches {
+                guard let t = dataset(named: target) else { throw fail("dataset \(d.name) references unknown dataset \(target)") }
+                guard t.store == d.store else {
+                    throw fail("dataset \(d.name) references \(target) in another store; link stores through an identity (yields) instead")
+                }
+                guard let kf = t.field(named: key), !kf.secret else { throw fail("dataset \(d.name) references unknown field \(target).\(key)") }
+            }
+        }
+        // Every dataset must be reachable from an identity, through references.
+        var reachable = Set(datasets.filter { $0.matches.contains { if case .identity = $0 { true } else { false } } }.map(\.name))
+        var changed = true
+        while changed {
+            changed = false
+            for d in datasets where !reachable.contains(d.name) {
+                if d.matches.contains(where: { if case .reference(_, let t, _) = $0 { reachable.contains(t) } else { false } }) {
+                    reachable.insert(d.name); changed = true
+                }
+            }
+        }
+        if let lost = datasets.first(where: { !reachable.contains($0.name) }) {
+            throw fail("dataset \(lost.name) is not reachable from any identity")
+        }
+        if let (ds, f) = subjectName {
+            guard let d = dataset(named: ds), let fc = d.field(named: f), !fc.secret else {
+                throw fail("subjectName names unknown field \(ds).\(f)")
+            }
+        }
+    }
+}

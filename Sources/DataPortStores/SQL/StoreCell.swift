@@ -1,0 +1,44 @@
+import DataPortModel
+
+/// A raw cell as a store returns it, before it is typed by the config.
+public enum StoreCell: Sendable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+
+    /// The cell as a value of `type`, or `nil` when it does not fit. One set of rules for every connector:
+    /// booleans from 0/1, t/f, true/false, yes/no; timestamps from ISO 8601 text (zone converted to UTC)
+    /// or Unix seconds; decimals from text or integers (or reals, by their shortest exact text).
+    public func value(as type: FieldType) -> Value? {
+        switch (self, type) {
+        case (.null, _): return .null
+        case (.text(let s), .string): return .string(s)
+        case (.integer(let i), .string): return .string(String(i))
+        case (.real(let r), .string): return .string(String(r))
+        case (.blob(let b), .string): return String(validating: b, as: UTF8.self).map(Value.string)
+        case (.integer(let i), .integer): return .integer(i)
+        case (.text(let s), .integer): return Int64(s.trimmingCharacters(in: .whitespaces)).map(Value.integer)
+        case (.real(let r), .integer): return r.rounded() == r && abs(r) < 9.2e18 ? .integer(Int64(r)) : nil
+        case (.integer(let i), .decimal): return ExactDecimal(String(i)).map(Value.decimal)
+        case (.text(let s), .decimal): return ExactDecimal(s.trimmingCharacters(in: .whitespaces)).map(Value.decimal)
+        case (.real(let r), .decimal): return r.isFinite ? ExactDecimal(String(r)).map(Value.decimal) : nil
+        case (.integer(let i), .boolean): return i == 0 || i == 1 ? .boolean(i == 1) : nil
+        case (.text(let s), .boolean):
+            switch s.lowercased() {
+            case "1", "t", "true", "yes", "y": return .boolean(true)
+            case "0", "f", "false", "no", "n": return .boolean(false)
+            default: return nil
+            }
+        case (.text(let s), .timestamp): return Timestamp(s.trimmingCharacters(in: .whitespaces)).map(Value.timestamp)
+        case (.integer(let i), .timestamp): return Timestamp(seconds: i).map(Value.timestamp)
+        case (.text(let s), .date): return CalendarDate(s.trimmingCharacters(in: .whitespaces)).map(Value.date)
+        case (.blob(let b), .binary): return .binary(b)
+        case (.text(let s), .binary): return .binary(Array(s.utf8))
+        default: return nil
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,107 @@
+import DataPortModel
+import Foundation
+
+/// The embedded default store: a SQLite database file.
+///
+/// Options: `path` (the database file), `initScript` (a SQL file that builds the database on first
+/// use when the file does not exist yet).
+public final class SQLiteConnector: StoreConnector {
+    private let config: StoreConfig
+    private let db: SQLiteDatabase
+    private let builder: SQLQueryBuilder
+    private var inSnapshot = false
+
+    public init(config: StoreConfig) throws {
+        self.config = config
+        let known: Set<String> = ["path", "initScript"]
+        if let unknown = config.options.keys.sorted().first(where: { !known.contains($0) }) {
+            throw DataPortError(.invalidConfig, "unknown option \(unknown) for a sqlite store", at: "store \(config.name)")
+        }
+        guard let path = config.path("path") else {
+            throw DataPortError(.invalidConfig, "a sqlite store needs options.path", at: "store \(config.name)")
+        }
+        if !FileManager.default.fileExists(atPath: path), let script = config.path("initScript") {
+            try Self.build(path: path, script: script)
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DataPortError(.store, "SQLite database file does not exist", at: "store \(config.name): \(path)")
+        }
+        db = try SQLiteDatabase(path: path, readOnly: true)
+        builder = SQLQueryBuilder(datasets: config.datasets, placeholder: { _ in "?" })
+    }
+
+    /// Builds a database from a SQL script, atomically (a temporary file renamed into place).
+    static func build(path: String, script: String) throws {
+        guard let sql = try? String(contentsOfFile: script, encoding: .utf8) else {
+            throw DataPortError(.invalidConfig, "cannot read initScript", at: script)
+        }
+        let temp = path + ".building-\(getpid())"
+        try? FileManager.default.removeItem(atPath: temp)
+        do {
+            let db = try SQLiteDatabase(path: temp, readOnly: false, create: true)
+            try db.execute(sql)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temp)
+            throw error
+        }
+        guard rename(temp, path) == 0 else {
+            try? FileManager.default.removeItem(atPath: temp)
+            throw DataPortError(.store, "cannot move the built database into place", at: path)
+        }
+    }
+
+    public func validate() throws {
+        for d in config.datasets {
+            do { _ = try db.prepare(builder.probe(d)) } catch let e as DataPortError {
+                throw DataPortError(.invalidConfig, "dataset \(d.name): \(e.message)", at: "store \(config.name)")
+            }
+        }
+    }
+
+    public func beginSnapshot() throws {
+        try db.execute("BEGIN")
+        inSnapshot = true
+    }
+
+    public func distinctValues(of field: String, in dataset: DatasetConfig, for subject: SubjectQuery, limit: Int) throws -> [String] {
+        let q = builder.selectDistinct(field, in: dataset, for: subject, limit: limit)
+        let stmt = try db.prepare(q.text)
+        try stmt.bind(q.parameters)
+        var out: [String] = []
+        while try stmt.step() {
+            switch stmt.cell(0) {
+            case .null: continue
+            case .integer(let i): out.append(String(i))
+            case .real(let r): out.append(String(r))
+            case .text(let s): out.append(s)
+            case .blob(let b): out.append(String(decoding: b, as: UTF8.self))
+            }
+        }
+        return out
+    }
+
+    public func read(_ dataset: DatasetConfig, for subject: SubjectQuery, into body: (Record) throws -> Void) throws -> Int {
+        let q = builder.selectRows(dataset, for: subject)
+        let stmt = try db.prepare(q.text)
+        try stmt.bind(q.parameters)
+        let fields = dataset.exportedFields
+        var count = 0
+        while try stmt.step() {
+            var values: [Value] = []
+            values.reserveCapacity(fields.count)
+            for (i, f) in fields.enumerated() {
+                guard let v = stmt.cell(i).value(as: f.type) else {
+                    throw DataPortError(.store, "dataset \(dataset.name), field \(f.name): a value is not a valid \(f.type.rawValue)", at: "store \(config.name), record \(count + 1)")
+                }
+                values.append(v)
+            }
+            try body(Record(values))
+            count += 1
+        }
+        return count
+    }
+
+    public func close() {
+        if inSnapshot { try? db.execute("COMMIT"); inSnapshot = false }
+    }
+}

@@ -1,0 +1,118 @@
+import CSQLite
+import DataPortModel
+import Foundation
+
+/// A thin, safe wrapper over a sqlite3 connection: the only file that touches the SQLite C API.
+public final class SQLiteDatabase {
+    private var handle: OpaquePointer?
+    public let path: String
+
+    /// Opens a database. `create` makes it if missing; otherwise a missing file is an error.
+    public init(path: String, readOnly: Bool, create: Bool = false) throws {
+        self.path = path
+        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0))
+        let rc = sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close_v2(handle)
+            handle = nil
+            throw DataPortError(.store, "cannot open SQLite database: \(message)", at: path)
+        }
+        sqlite3_busy_timeout(handle, 2000)
+        sqlite3_extended_result_codes(handle, 1)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    func error(_ what: String) -> DataPortError {
+        DataPortError(.store, "\(what): \(String(cString: sqlite3_errmsg(handle)))", at: path)
+    }
+
+    /// Runs SQL without results (several statements allowed).
+    public func execute(_ sql: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        guard sqlite3_exec(handle, sql, nil, nil, &message) == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? "failed"
+            sqlite3_free(message)
+            throw DataPortError(.store, "SQLite: \(text)", at: path)
+        }
+    }
+
+    public func prepare(_ sql: String) throws -> SQLiteStatement {
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else { throw error("SQLite") }
+        return SQLiteStatement(stmt, database: self)
+    }
+
+    /// Rows changed by the last statement.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+}
+
+/// A prepared statement. Parameters are bound by position (1-based), values read by column (0-based).
+public final class SQLiteStatement {
+    private let stmt: OpaquePointer
+    private let database: SQLiteDatabase
+
+    init(_ stmt: OpaquePointer, database: SQLiteDatabase) { self.stmt = stmt; self.database = database }
+    deinit { sqlite3_finalize(stmt) }
+
+    public func bind(_ parameters: [SQLParameter]) throws {
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+        for (i, p) in parameters.enumerated() {
+            let rc: Int32
+            switch p {
+            case .integer(let v): rc = sqlite3_bind_int64(stmt, Int32(i + 1), v)
+            case .text(let s): rc = sqlite3_bind_text(stmt, Int32(i + 1), s, -1, dataport_sqlite_transient())
+            }
+            guard rc == SQLITE_OK else { throw database.error("SQLite bind") }
+        }
+    }
+
+    /// Binds typed values (for inserts).
+    public func bind(values: [Value]) throws {
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+        for (i, v) in values.enumerated() {
+            let n = Int32(i + 1)
+            let rc: Int32
+            switch v {
+            case .null: rc = sqlite3_bind_null(stmt, n)
+            case .integer(let x): rc = sqlite3_bind_int64(stmt, n, x)
+            case .boolean(let b): rc = sqlite3_bind_int64(stmt, n, b ? 1 : 0)
+            case .binary(let bytes): rc = bytes.withUnsafeBytes { sqlite3_bind_blob(stmt, n, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), dataport_sqlite_transient()) }
+            case .string, .decimal, .timestamp, .date: rc = sqlite3_bind_text(stmt, n, v.canonicalText!, -1, dataport_sqlite_transient())
+            }
+            guard rc == SQLITE_OK else { throw database.error("SQLite bind") }
+        }
+    }
+
+    /// Advances to the next row; `false` when done.
+    public func step() throws -> Bool {
+        switch sqlite3_step(stmt) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw database.error("SQLite")
+        }
+    }
+
+    public var columnCount: Int { Int(sqlite3_column_count(stmt)) }
+
+    public func cell(_ i: Int) -> StoreCell {
+        let c = Int32(i)
+        switch sqlite3_column_type(stmt, c) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(stmt, c))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(stmt, c))
+        case SQLITE_BLOB:
+            let n = Int(sqlite3_column_bytes(stmt, c))
+            guard n > 0, let p = sqlite3_column_blob(stmt, c) else { return .blob([]) }
+            return .blob([UInt8](UnsafeRawBufferPointer(start: p, count: n)))
+        default:
+            let n = Int(sqlite3_column_bytes(stmt, c))
+            guard let p = sqlite3_column_text(stmt, c) else { return .text("") }
+            return .text(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import DataPortModel
+
+/// What a connector is asked about the subject: the identity values known so far, normalised, by kind.
+public struct SubjectQuery: Sendable {
+    public var identities: [IdentityKind: [String]]
+    public init(identities: [IdentityKind: [String]]) { self.identities = identities }
+    public func values(_ kind: IdentityKind) -> [String] { identities[kind] ?? [] }
+}
+
+/// A store of personal data that DataPort can gather from (and, for writable stores, import into).
+///
+/// To add a store type: write one file with a conforming class and add one line to
+/// `StoreRegistry.standard`. See `formats/adding-a-store.md`.
+public protocol StoreConnector: AnyObject {
+    /// Checks that every configured table or file, and every column, exists. Throws `invalidConfig`
+    /// naming the missing piece, or `store` if the store cannot be reached.
+    func validate() throws
+
+    /// Starts a consistent read (one snapshot for the whole export) where the store supports it.
+    func beginSnapshot() throws
+
+    /// The distinct non-null values of `field` over the subject's rows of `dataset`, as text
+    /// (to resolve identities). At most `limit` values.
+    func distinctValues(of field: String, in dataset: DatasetConfig, for subject: SubjectQuery, limit: Int) throws -> [String]
+
+    /// Streams the subject's rows of `dataset` (exported fields only, in a stable order) to `body`.
+    /// Returns the number of records.
+    @discardableResult
+    func read(_ dataset: DatasetConfig, for subject: SubjectQuery, into body: (Record) throws -> Void) throws -> Int
+
+    /// Releases the store (ends the snapshot, closes connections).
+    func close()
+}
+
+extension StoreConnector {
+    public func beginSnapshot() throws {}
+}
+
+/// Makes a connector for a store config.
+public typealias StoreConnectorFactory = @Sendable (StoreConfig) throws -> any StoreConnector
+
+/// The connector types a run knows, by the `type` named in the config.
+public struct StoreRegistry: Sendable {
+    public var factories: [String: StoreConnectorFactory]
+
+    public init(factories: [String: StoreConnectorFactory]) { self.factories = factories }
+
+    /// The built-in connectors. Registering a connector is one line here.
+    public static let standard = StoreRegistry(factories: [
+        "sqlite": { try SQLiteConnector(config: $0) },
+    ])
+
+    public func connector(for store: StoreConfig) throws -> any StoreConnector {
+        guard let make = factories[store.type] else {
+            throw DataPortError(.invalidConfig, "unknown store type '\(store.type)'; known types: \(factories.keys.sorted().joined(separator: ", "))", at: "store \(store.name)")
+        }
+        return try make(store)
+    }
+}
