@@ -1,0 +1,94 @@
+import Foundation
+import XCTest
+
+/// Shared helpers for the test suite: paths, temporary folders, running the built `dataport`.
+enum TestSupport {
+    /// The repository root (this file is Tests/DataPortTests/TestSupport.swift).
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var samples: URL { root.appendingPathComponent("Samples") }
+    static var sampleConfig: String { samples.appendingPathComponent("stores.json").path }
+
+    /// The built `dataport` executable, next to the test bundle.
+    static var binary: String {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        if dir.lastPathComponent == "MacOS" { dir = dir.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+        if dir.pathExtension == "xctest" { dir = dir.deletingLastPathComponent() }
+        return dir.appendingPathComponent("dataport").path
+    }
+
+    /// A fresh, empty temporary folder, removed when the test ends.
+    static func tempDir(_ test: XCTestCase) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dataport-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    struct Run {
+        var code: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs a program and collects its output.
+    @discardableResult
+    static func run(_ executable: String, _ args: [String], cwd: URL? = nil, environment: [String: String]? = nil) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        if let cwd { p.currentDirectoryURL = cwd }
+        if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Read both pipes concurrently so a large output cannot block the child.
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        return Run(code: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Runs the built `dataport`.
+    @discardableResult
+    static func dataport(_ args: String..., cwd: URL? = nil) throws -> Run {
+        try run(binary, args, cwd: cwd)
+    }
+
+    @discardableResult
+    static func dataport(_ args: [String], cwd: URL? = nil) throws -> Run {
+        try run(binary, args, cwd: cwd)
+    }
+
+    /// Runs a shell command line (for external validators such as xmllint, python3).
+    @discardableResult
+    static func shell(_ command: String, cwd: URL? = nil) throws -> Run {
+        try run("/bin/sh", ["-c", command], cwd: cwd)
+    }
+
+    /// Whether a program is on the PATH.
+    static func has(_ program: String) -> Bool {
+        (try? shell("command -v \(program)").code) == 0
+    }
+
+    /// Exports a sample subject into `dir` and returns the bundle path.
+    static func exportSample(_ dir: URL, email: String = "ana.nunez@example.com", formats: String = "json",
+                             extra: [String] = [], name: String = "bundle.zip") throws -> String {
+        let out = dir.appendingPathComponent(name).path
+        let r = try dataport(["export", "--config", sampleConfig, "--subject", "email=\(email)", "--format", formats,
+                              "--generated-at", "2026-01-31T12:00:00Z", "--output", out] + extra)
+        XCTAssertEqual(r.code, 0, "export failed: \(r.stderr)")
+        return out
+    }
+
+    /// Extracts a zip with Python's zipfile (a reader no one here wrote) into `dir`.
+    static func unzip(_ bundle: String, into dir: URL) throws {
+        let r = try shell("python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' '\(bundle)' '\(dir.path)'")
+        XCTAssertEqual(r.code, 0, r.stderr)
+    }
+}
