@@ -1,6 +1,505 @@
 /// The published schemas, embedded so every bundle carries them in `schemas/`.
-/// `formats/` holds the same texts (a test keeps the two identical).
+/// `formats/` holds the same texts; a test keeps the two identical.
 public enum PublishedSchemas {
-    public static let jsonDataset = ""
-    public static let manifest = ""
+    /// `formats/dataport-dataset.schema.json`: the JSON Schema of JSON data files.
+    public static let jsonDataset = #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "urn:dataport:schema:dataset-json:1",
+  "title": "DataPort dataset file (JSON), version 1",
+  "description": "One dataset of a DataPort bundle: its fields and its records. Each record is an object with one member per field. Values: null; JSON strings for string, decimal (exact decimal text), timestamp (ISO 8601 UTC), date (YYYY-MM-DD) and binary (base64); JSON integers for integer; true/false for boolean. See formats/json.md.",
+  "type": "object",
+  "required": [
+    "format",
+    "version",
+    "dataset",
+    "fields",
+    "records"
+  ],
+  "additionalProperties": false,
+  "properties": {
+    "format": {
+      "const": "dataport-dataset"
+    },
+    "version": {
+      "type": "string",
+      "pattern": "^1\\.[0-9]+$"
+    },
+    "dataset": {
+      "$ref": "#/$defs/name"
+    },
+    "fields": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "required": [
+          "name",
+          "type"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "name": {
+            "$ref": "#/$defs/name"
+          },
+          "type": {
+            "enum": [
+              "string",
+              "integer",
+              "decimal",
+              "boolean",
+              "timestamp",
+              "date",
+              "binary"
+            ]
+          }
+        }
+      }
+    },
+    "records": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "propertyNames": {
+          "$ref": "#/$defs/name"
+        },
+        "additionalProperties": {
+          "$ref": "#/$defs/value"
+        }
+      }
+    }
+  },
+  "$defs": {
+    "name": {
+      "type": "string",
+      "pattern": "^[a-z][a-z0-9_]{0,63}$"
+    },
+    "value": {
+      "anyOf": [
+        {
+          "type": "null"
+        },
+        {
+          "type": "boolean"
+        },
+        {
+          "type": "integer",
+          "minimum": -9223372036854775808,
+          "maximum": 9223372036854775807
+        },
+        {
+          "type": "string"
+        }
+      ]
+    }
+  }
+}
+
+"""#
+
+    /// `formats/manifest.schema.json`: the JSON Schema of `manifest.json`.
+    public static let manifest = #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "urn:dataport:schema:manifest:1",
+  "title": "DataPort bundle manifest (manifest.json), version 1",
+  "description": "What a bundle holds, where it came from, and the size and SHA-256 of every file. See formats/bundle.md.",
+  "type": "object",
+  "required": [
+    "format",
+    "formatVersion",
+    "tool",
+    "generatedAt",
+    "scope",
+    "controller",
+    "subject",
+    "stores",
+    "datasets",
+    "excluded",
+    "files"
+  ],
+  "additionalProperties": false,
+  "properties": {
+    "format": {
+      "const": "dataport-bundle"
+    },
+    "formatVersion": {
+      "type": "string",
+      "pattern": "^1\\.[0-9]+$"
+    },
+    "tool": {
+      "type": "object",
+      "required": [
+        "name",
+        "version"
+      ],
+      "additionalProperties": false,
+      "properties": {
+        "name": {
+          "type": "string"
+        },
+        "version": {
+          "type": "string"
+        }
+      }
+    },
+    "generatedAt": {
+      "$ref": "#/$defs/timestamp"
+    },
+    "scope": {
+      "enum": [
+        "access",
+        "portability"
+      ]
+    },
+    "controller": {
+      "type": "object",
+      "required": [
+        "name",
+        "contact"
+      ],
+      "additionalProperties": false,
+      "properties": {
+        "name": {
+          "type": "string"
+        },
+        "contact": {
+          "type": "string"
+        },
+        "address": {
+          "type": "string"
+        },
+        "dpo": {
+          "type": "string"
+        }
+      }
+    },
+    "subject": {
+      "type": "object",
+      "required": [
+        "identities"
+      ],
+      "additionalProperties": false,
+      "properties": {
+        "displayName": {
+          "type": "string"
+        },
+        "identities": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "required": [
+              "kind",
+              "value",
+              "foundIn"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "kind": {
+                "type": "string"
+              },
+              "value": {
+                "type": "string"
+              },
+              "foundIn": {
+                "$ref": "#/$defs/strings"
+              }
+            }
+          }
+        }
+      }
+    },
+    "stores": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "required": [
+          "name",
+          "type",
+          "status",
+          "readAt"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "name": {
+            "type": "string"
+          },
+          "type": {
+            "type": "string"
+          },
+          "status": {
+            "enum": [
+              "complete",
+              "failed"
+            ]
+          },
+          "reason": {
+            "type": "string"
+          },
+          "readAt": {
+            "$ref": "#/$defs/timestamp"
+          }
+        }
+      }
+    },
+    "datasets": {
+      "type": "array",
+      "items": {
+        "$ref": "#/$defs/dataset"
+      }
+    },
+    "excluded": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "required": [
+          "name",
+          "title",
+          "category",
+          "reason"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "name": {
+            "$ref": "#/$defs/name"
+          },
+          "title": {
+            "type": "string"
+          },
+          "category": {
+            "$ref": "#/$defs/category"
+          },
+          "reason": {
+            "type": "string"
+          }
+        }
+      }
+    },
+    "files": {
+      "type": "array",
+      "items": {
+        "$ref": "#/$defs/file"
+      }
+    }
+  },
+  "$defs": {
+    "name": {
+      "type": "string",
+      "pattern": "^[a-z][a-z0-9_]{0,63}$"
+    },
+    "timestamp": {
+      "type": "string",
+      "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$"
+    },
+    "strings": {
+      "type": "array",
+      "items": {
+        "type": "string"
+      }
+    },
+    "file": {
+      "type": "object",
+      "required": [
+        "path",
+        "mediaType",
+        "size",
+        "sha256"
+      ],
+      "additionalProperties": false,
+      "properties": {
+        "path": {
+          "type": "string",
+          "minLength": 1
+        },
+        "format": {
+          "type": "string"
+        },
+        "mediaType": {
+          "type": "string"
+        },
+        "size": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "sha256": {
+          "type": "string",
+          "pattern": "^[0-9a-f]{64}$"
+        },
+        "encoding": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        }
+      }
+    },
+    "category": {
+      "enum": [
+        "account",
+        "contact",
+        "quotations",
+        "subscriptions",
+        "consents",
+        "communications",
+        "billing",
+        "website-usage",
+        "cookies-devices"
+      ]
+    },
+    "dataset": {
+      "type": "object",
+      "required": [
+        "name",
+        "title",
+        "category",
+        "description",
+        "purposes",
+        "legalBasis",
+        "origin",
+        "recipients",
+        "source",
+        "fields",
+        "references",
+        "withheld",
+        "recordCount",
+        "files"
+      ],
+      "additionalProperties": false,
+      "properties": {
+        "name": {
+          "$ref": "#/$defs/name"
+        },
+        "title": {
+          "type": "string"
+        },
+        "category": {
+          "$ref": "#/$defs/category"
+        },
+        "description": {
+          "type": "string"
+        },
+        "purposes": {
+          "$ref": "#/$defs/strings"
+        },
+        "legalBasis": {
+          "enum": [
+            "consent",
+            "contract",
+            "legal-obligation",
+            "vital-interests",
+            "public-task",
+            "legitimate-interests"
+          ]
+        },
+        "origin": {
+          "enum": [
+            "provided",
+            "observed",
+            "derived"
+          ]
+        },
+        "recipients": {
+          "$ref": "#/$defs/strings"
+        },
+        "retention": {
+          "type": "string"
+        },
+        "source": {
+          "type": "object",
+          "required": [
+            "store",
+            "connector",
+            "object",
+            "matchedBy"
+          ],
+          "additionalProperties": false,
+          "properties": {
+            "store": {
+              "type": "string"
+            },
+            "connector": {
+              "type": "string"
+            },
+            "object": {
+              "type": "string"
+            },
+            "matchedBy": {
+              "$ref": "#/$defs/strings"
+            }
+          }
+        },
+        "key": {
+          "$ref": "#/$defs/name"
+        },
+        "fields": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "required": [
+              "name",
+              "type"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "name": {
+                "$ref": "#/$defs/name"
+              },
+              "type": {
+                "enum": [
+                  "string",
+                  "integer",
+                  "decimal",
+                  "boolean",
+                  "timestamp",
+                  "date",
+                  "binary"
+                ]
+              },
+              "description": {
+                "type": "string"
+              }
+            }
+          }
+        },
+        "references": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "required": [
+              "field",
+              "dataset",
+              "key"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "field": {
+                "type": "string"
+              },
+              "dataset": {
+                "type": "string"
+              },
+              "key": {
+                "type": "string"
+              }
+            }
+          }
+        },
+        "withheld": {
+          "$ref": "#/$defs/strings"
+        },
+        "recordCount": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "files": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/file"
+          }
+        }
+      }
+    }
+  }
+}
+
+"""#
 }

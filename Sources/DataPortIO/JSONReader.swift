@@ -8,6 +8,8 @@ public struct JSONLimits: Sendable {
     public var maxStringBytes: Int
     /// Longest number, in characters.
     public var maxNumberLength: Int
+    /// Refuse objects with the same key twice. On for every DataPort file; RFC 8259 only says keys SHOULD be unique.
+    public var rejectDuplicateKeys = true
 
     public init(maxDepth: Int = 64, maxStringBytes: Int = 64 << 20, maxNumberLength: Int = 4096) {
         self.maxDepth = maxDepth; self.maxStringBytes = maxStringBytes; self.maxNumberLength = maxNumberLength
@@ -112,7 +114,9 @@ public final class JSONReader {
     private func key(_ top: Int) throws -> JSONEvent {
         guard try input.next() == UInt8(ascii: "\"") else { throw fail("expected a string key") }
         let k = try string()
-        guard stack[top].keys.insert(k).inserted else { throw fail("duplicate key") }
+        if limits.rejectDuplicateKeys {
+            guard stack[top].keys.insert(k).inserted else { throw fail("duplicate key") }
+        }
         try skipWhitespace()
         try expect(UInt8(ascii: ":"), "':'")
         stack[top].state = .objectNeedsValue

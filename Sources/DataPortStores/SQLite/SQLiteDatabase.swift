@@ -19,6 +19,7 @@ public final class SQLiteDatabase {
             throw DataPortError(.store, "cannot open SQLite database: \(message)", at: path)
         }
         sqlite3_busy_timeout(handle, 2000)
+        dataport_sqlite_disable_dqs(handle)
         sqlite3_extended_result_codes(handle, 1)
     }
 
