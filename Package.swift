@@ -30,8 +30,10 @@ let package = Package(
         .target(name: "DataPortStores", dependencies: ["DataPortModel", "DataPortIO", "CSQLite", "CPostgres"], swiftSettings: strict),
         // Bundles: zip and tar.gz containers, the manifest, verification.
         .target(name: "DataPortBundle", dependencies: ["DataPortModel", "DataPortIO", "DataPortFormats", "CZlib"], swiftSettings: strict),
+        // The reverse path: a bundle into a store (id map, idempotent upserts, reconciliation).
+        .target(name: "DataPortImport", dependencies: ["DataPortModel", "DataPortIO", "DataPortFormats", "DataPortStores", "DataPortBundle"], swiftSettings: strict),
         // The library API: export, convert, import pipelines.
-        .target(name: "DataPort", dependencies: ["DataPortModel", "DataPortIO", "DataPortFormats", "DataPortStores", "DataPortBundle"], swiftSettings: strict),
+        .target(name: "DataPort", dependencies: ["DataPortModel", "DataPortIO", "DataPortFormats", "DataPortStores", "DataPortBundle", "DataPortImport"], swiftSettings: strict),
         // The command line: one file per command, exit codes in one place.
         .target(name: "DataPortCLI", dependencies: ["DataPort"], swiftSettings: strict),
         .executableTarget(name: "dataport", dependencies: ["DataPortCLI"], swiftSettings: strict),

@@ -9,7 +9,7 @@ CREATE TABLE users (
   id INTEGER PRIMARY KEY,
   email TEXT NOT NULL,
   full_name TEXT NOT NULL,
-  password_hash TEXT NOT NULL,          -- secret: never exported
+  password_hash TEXT,                   -- secret: never exported (NULL for accounts imported from a bundle)
   registered_at TEXT NOT NULL,          -- ISO 8601, UTC
   status TEXT NOT NULL,
   birth_date TEXT
@@ -69,7 +69,7 @@ CREATE TABLE payments (
 CREATE TABLE sessions (
   id INTEGER PRIMARY KEY,
   user_id INTEGER NOT NULL REFERENCES users(id),
-  token TEXT NOT NULL,                  -- secret: never exported
+  token TEXT,                           -- secret: never exported (NULL for sessions imported from a bundle)
   created_at TEXT NOT NULL
 );
 CREATE TABLE cookies (

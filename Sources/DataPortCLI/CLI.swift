@@ -52,6 +52,7 @@ public enum CLI {
         VerifyCommand.command,
         InspectCommand.command,
         ConvertCommand.command,
+        ImportCommand.command,
         FormatsCommand.command,
     ]
 

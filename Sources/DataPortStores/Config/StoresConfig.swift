@@ -29,6 +29,8 @@ public struct FieldConfig: Sendable, Hashable {
     public var description: String?
     /// Held in the store but never exported (password hashes, tokens).
     public var secret: Bool
+    /// A key the store assigns itself (an identity or serial column): imports map bundle keys to it.
+    public var generated: Bool
 }
 
 /// Where a dataset's rows live in its store.
@@ -173,7 +175,8 @@ public struct StoresConfig: Sendable {
             let secret = try f.bool("secret", default: false)
             let type: FieldType = secret && f.value("type") == nil ? .string : try f.enumeration("type", FieldType.self)
             fields.append(FieldConfig(name: fname, column: try f.optionalString("column") ?? fname, type: type,
-                                      description: try f.optionalString("description"), secret: secret))
+                                      description: try f.optionalString("description"), secret: secret,
+                                      generated: try f.bool("generated", default: false)))
             try f.finish()
         }
         guard !fields.isEmpty else { throw d.error("\(where_): fields must not be empty") }
@@ -234,6 +237,9 @@ public struct StoresConfig: Sendable {
                     guard !f.secret else { throw fail("dataset \(d.name): \(role) field \(n) is secret") }
                 }
                 if let k = d.key { try exportedField(k, "key") }
+                for f in d.fields where f.generated && f.name != d.key {
+                    throw fail("dataset \(d.name): only the key field can be generated, not \(f.name)")
+                }
                 for m in d.matches where d.field(named: m.field) == nil { throw fail("dataset \(d.name): match names unknown field \(m.field)") }
                 for y in d.yields { try exportedField(y.field, "yields") }
                 if d.matches.isEmpty { throw fail("dataset \(d.name) has no match: it is not linked to the subject") }

@@ -5,9 +5,10 @@ import Foundation
 ///
 /// Options: `path` (the database file), `initScript` (a SQL file that builds the database on first
 /// use when the file does not exist yet).
-public final class SQLiteConnector: StoreConnector {
+public final class SQLiteConnector: WritableStoreConnector {
     private let config: StoreConfig
     private let db: SQLiteDatabase
+    private let path: String
     private let builder: SQLQueryBuilder
     private var inSnapshot = false
 
@@ -26,6 +27,7 @@ public final class SQLiteConnector: StoreConnector {
         guard FileManager.default.fileExists(atPath: path) else {
             throw DataPortError(.store, "SQLite database file does not exist", at: "store \(config.name): \(path)")
         }
+        self.path = path
         db = try SQLiteDatabase(path: path, readOnly: true)
         builder = SQLQueryBuilder(datasets: config.datasets, placeholder: { _ in "?" })
     }
@@ -99,6 +101,12 @@ public final class SQLiteConnector: StoreConnector {
             count += 1
         }
         return count
+    }
+
+    public func openSession() throws -> any SQLSession {
+        do { return try SQLiteSession(path: path) } catch let e as DataPortError {
+            throw DataPortError(.store, "cannot open the store for writing: \(e.message)", at: "store \(config.name)")
+        }
     }
 
     public func close() {

@@ -117,3 +117,42 @@ public final class SQLiteStatement {
         }
     }
 }
+
+/// A read-write SQLite session for imports.
+public final class SQLiteSession: SQLSession {
+    let db: SQLiteDatabase
+    private var statements: [String: SQLiteStatement] = [:]
+
+    public init(path: String) throws {
+        db = try SQLiteDatabase(path: path, readOnly: false)
+    }
+
+    public var placeholder: @Sendable (Int) -> String { { _ in "?" } }
+    public var nullSafeEquals: String { "IS" }
+
+    private func statement(_ sql: String) throws -> SQLiteStatement {
+        if let s = statements[sql] { return s }
+        let s = try db.prepare(sql)
+        statements[sql] = s
+        return s
+    }
+
+    public func execute(_ sql: String, _ parameters: [Value]) throws -> Int {
+        let s = try statement(sql)
+        try s.bind(values: parameters)
+        while try s.step() {}
+        return db.changes
+    }
+
+    public func query(_ sql: String, _ parameters: [Value], _ row: ([StoreCell]) throws -> Void) throws {
+        let s = try statement(sql)
+        try s.bind(values: parameters)
+        while try s.step() {
+            try row((0..<s.columnCount).map { s.cell($0) })
+        }
+    }
+
+    public func begin() throws { try db.execute("BEGIN IMMEDIATE") }
+    public func commit() throws { try db.execute("COMMIT") }
+    public func rollback() { try? db.execute("ROLLBACK") }
+}

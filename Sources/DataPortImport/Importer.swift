@@ -1,0 +1,322 @@
+import DataPortBundle
+import DataPortFormats
+import DataPortModel
+import DataPortStores
+
+/// How an import runs.
+public struct ImportOptions: Sendable {
+    /// The target store's name; may be omitted when the config has one store.
+    public var store: String?
+    /// Plan and report without writing (the transaction is rolled back).
+    public var dryRun = false
+    /// Refuse a bundle holding datasets the target config does not map.
+    public var strict = false
+    public var limits = ArchiveLimits.default
+
+    public init(store: String? = nil, dryRun: Bool = false, strict: Bool = false) {
+        self.store = store; self.dryRun = dryRun; self.strict = strict
+    }
+}
+
+/// Imports a bundle into a store: verified first, all-or-nothing, idempotent.
+///
+/// Datasets are matched by name to the target config's datasets, fields by name to its fields (whose
+/// columns may differ: another system's schema). Records with a key are upserted by that key; where
+/// the target generates its own keys, the table `dataport_id_map` links bundle keys to target keys
+/// and foreign keys between imported datasets are rewritten through it. Keyless records are
+/// inserted unless an identical row exists.
+public enum Importer {
+    /// The id map's table name.
+    public static let idMapTable = "dataport_id_map"
+
+    public static func run(bundle path: String, config: StoresConfig, options: ImportOptions,
+                           stores: StoreRegistry = .standard, formats: FormatRegistry = .standard) throws -> ImportReport {
+        let reader = try BundleReader(path: path, limits: options.limits)
+        _ = try reader.verify(registry: formats)
+
+        let store = try pickStore(config, options.store)
+        let connector = try stores.connector(for: store)
+        defer { connector.close() }
+        try connector.validate()
+        guard let writable = connector as? any WritableStoreConnector else {
+            throw DataPortError(.invalidConfig, "stores of type \(store.type) cannot be imported into", at: "store \(store.name)")
+        }
+
+        var plans: [(ManifestDataset, DatasetConfig)] = []
+        var skipped: [(name: String, reason: String)] = []
+        for md in reader.manifest.datasets {
+            if let target = store.datasets.first(where: { $0.name == md.dataset.name }) {
+                plans.append((md, target))
+            } else {
+                skipped.append((md.dataset.name, "not mapped by the target config"))
+            }
+        }
+        if options.strict && !skipped.isEmpty {
+            throw DataPortError(.invalidConfig, "the target config does not map \(skipped.map(\.name).joined(separator: ", ")) (--strict)", at: config.file)
+        }
+        plans = try ordered(plans)
+        let mappings = try plans.map { try DatasetMapping(bundle: $0.0.dataset, target: $0.1, plans: plans) }
+
+        let session = try writable.openSession()
+        var results: [DatasetReconciliation] = []
+        try session.begin()
+        do {
+            try session.execute("""
+                CREATE TABLE IF NOT EXISTS \(idMapTable) (dataset TEXT NOT NULL, bundle_key TEXT NOT NULL, \
+                target_key TEXT NOT NULL, PRIMARY KEY (dataset, bundle_key))
+                """, [])
+            for ((md, _), mapping) in zip(plans, mappings) {
+                var r = DatasetReconciliation(dataset: md.dataset.name, table: mapping.table)
+                let records = try reader.records(of: md, registry: formats)
+                let writer = RecordUpsert(session: session, mapping: mapping)
+                while let record = try records.next() {
+                    r.inBundle += 1
+                    try writer.apply(record, to: &r)
+                }
+                results.append(r)
+            }
+            if options.dryRun { session.rollback() } else { try session.commit() }
+        } catch {
+            session.rollback()
+            throw error
+        }
+        let report = ImportReport(bundle: path, store: store.name, dryRun: options.dryRun, datasets: results, skippedDatasets: skipped)
+        return report
+    }
+
+    static func pickStore(_ config: StoresConfig, _ name: String?) throws -> StoreConfig {
+        if let name {
+            guard let s = config.stores.first(where: { $0.name == name }) else {
+                throw DataPortError(.usage, "no store named \(name) in the target config")
+            }
+            return s
+        }
+        guard config.stores.count == 1 else {
+            throw DataPortError(.usage, "the target config has \(config.stores.count) stores; choose one with --store")
+        }
+        return config.stores[0]
+    }
+
+    /// Parents before children, following the bundle's references.
+    static func ordered(_ plans: [(ManifestDataset, DatasetConfig)]) throws -> [(ManifestDataset, DatasetConfig)] {
+        var done = Set<String>()
+        var out: [(ManifestDataset, DatasetConfig)] = []
+        var pending = plans
+        let names = Set(plans.map { $0.0.dataset.name })
+        while !pending.isEmpty {
+            guard let i = pending.firstIndex(where: { p in
+                p.0.dataset.fields.allSatisfy { f in
+                    guard let ref = DatasetMapping.reference(of: f.name, bundle: p.0.dataset, target: p.1) else { return true }
+                    return !names.contains(ref.dataset) || done.contains(ref.dataset) || ref.dataset == p.0.dataset.name
+                }
+            }) else {
+                throw DataPortError(.invalidBundle, "datasets reference each other in a cycle: \(pending.map { $0.0.dataset.name }.joined(separator: ", "))")
+            }
+            done.insert(pending[i].0.dataset.name)
+            out.append(pending.remove(at: i))
+        }
+        return out
+    }
+}
+
+/// How one bundle dataset lands in one target table.
+struct DatasetMapping {
+    struct Column {
+        var bundleIndex: Int
+        var field: FieldConfig
+        /// The dataset whose generated keys this field refers to (foreign key rewritten through the id map).
+        var mapsThrough: String?
+    }
+
+    let name: String
+    let table: String
+    let columns: [Column]
+    /// Position in `columns` of the key, if the target has one that the bundle carries.
+    let keyPosition: Int?
+    let keyGenerated: Bool
+
+    /// The dataset and key a field refers to: as the target config links it, else as the bundle does.
+    static func reference(of field: String, bundle: Dataset, target: DatasetConfig) -> ForeignKey? {
+        for case .reference(let f, let dataset, let key) in target.matches where f == field {
+            return ForeignKey(field: f, dataset: dataset, key: key)
+        }
+        return bundle.references.first { $0.field == field }
+    }
+
+    init(bundle: Dataset, target: DatasetConfig, plans: [(ManifestDataset, DatasetConfig)]) throws {
+        name = bundle.name
+        guard case .table(let t) = target.source else {
+            throw DataPortError(.invalidConfig, "dataset \(target.name) must name a table to be imported into", at: "store \(target.store)")
+        }
+        table = t.split(separator: ".").map { SQLQueryBuilder.quote(String($0)) }.joined(separator: ".")
+        var cols: [Column] = []
+        for f in target.fields where !f.secret {
+            guard let i = bundle.index(of: f.name) else { continue }
+            guard bundle.fields[i].type == f.type else {
+                throw DataPortError(.invalidConfig, "dataset \(target.name), field \(f.name): the bundle has \(bundle.fields[i].type.rawValue), the target \(f.type.rawValue)", at: "store \(target.store)")
+            }
+            var through: String?
+            if let ref = DatasetMapping.reference(of: f.name, bundle: bundle, target: target),
+               let parent = plans.first(where: { $0.0.dataset.name == ref.dataset })?.1,
+               parent.key == ref.key, parent.field(named: ref.key)?.generated == true {
+                through = ref.dataset
+            }
+            cols.append(Column(bundleIndex: i, field: f, mapsThrough: through))
+        }
+        guard !cols.isEmpty else {
+            throw DataPortError(.invalidConfig, "dataset \(target.name) shares no field with the bundle", at: "store \(target.store)")
+        }
+        columns = cols
+        keyPosition = target.key.flatMap { k in cols.firstIndex { $0.field.name == k } }
+        keyGenerated = keyPosition.map { cols[$0].field.generated } ?? false
+    }
+}
+
+/// Applies records of one dataset to the target, idempotently, and reads each back for the checksum.
+final class RecordUpsert {
+    let session: any SQLSession
+    let m: DatasetMapping
+    let insertSQL: String
+    let selectByKeySQL: String?
+    let updateSQL: String?
+    let existsSQL: String
+
+    init(session: any SQLSession, mapping m: DatasetMapping) {
+        self.session = session
+        self.m = m
+        let q = SQLQueryBuilder.quote
+        let ph = session.placeholder
+        let all = m.columns.map { q($0.field.column) }
+        let insertCols = m.columns.enumerated().filter { !(m.keyGenerated && $0.offset == m.keyPosition) }.map { q($0.element.field.column) }
+        var insert = "INSERT INTO \(m.table) (\(insertCols.joined(separator: ", "))) VALUES (\((1...insertCols.count).map(ph).joined(separator: ", ")))"
+        if m.keyGenerated, let k = m.keyPosition { insert += " RETURNING \(all[k])" }
+        insertSQL = insert
+        if let k = m.keyPosition {
+            selectByKeySQL = "SELECT \(all.joined(separator: ", ")) FROM \(m.table) WHERE \(all[k]) = \(ph(1))"
+            let sets = m.columns.indices.filter { $0 != k }.map { all[$0] }
+            updateSQL = sets.isEmpty ? nil : "UPDATE \(m.table) SET \(sets.enumerated().map { "\($0.element) = \(ph($0.offset + 1))" }.joined(separator: ", ")) WHERE \(all[k]) = \(ph(sets.count + 1))"
+        } else {
+            selectByKeySQL = nil
+            updateSQL = nil
+        }
+        existsSQL = "SELECT 1 FROM \(m.table) WHERE \(all.enumerated().map { "\($0.element) \(session.nullSafeEquals) \(ph($0.offset + 1))" }.joined(separator: " AND ")) LIMIT 1"
+    }
+
+    private func lookup(_ dataset: String, bundleKey: String) throws -> String? {
+        var found: String?
+        try session.query("SELECT target_key FROM \(Importer.idMapTable) WHERE dataset = \(session.placeholder(1)) AND bundle_key = \(session.placeholder(2))",
+                          [.string(dataset), .string(bundleKey)]) { row in if case .text(let t) = row[0] { found = t } }
+        return found
+    }
+
+    private func reverse(_ dataset: String, targetKey: String) throws -> String? {
+        var found: String?
+        try session.query("SELECT bundle_key FROM \(Importer.idMapTable) WHERE dataset = \(session.placeholder(1)) AND target_key = \(session.placeholder(2))",
+                          [.string(dataset), .string(targetKey)]) { row in if case .text(let t) = row[0] { found = t } }
+        return found
+    }
+
+    private func typed(_ text: String, _ type: FieldType, _ what: String) throws -> Value {
+        guard let v = StoreCell.text(text).value(as: type) else {
+            throw DataPortError(.store, "dataset \(m.name): \(what) is not a valid \(type.rawValue)")
+        }
+        return v
+    }
+
+    private func row(byKey key: Value) throws -> [Value]? {
+        guard let sql = selectByKeySQL else { return nil }
+        var result: [Value]?
+        try session.query(sql, [key]) { cells in
+            result = try zip(cells, m.columns).map { cell, c in
+                guard let v = cell.value(as: c.field.type) else {
+                    throw DataPortError(.store, "dataset \(m.name), field \(c.field.name): a stored value is not a valid \(c.field.type.rawValue)")
+                }
+                return v
+            }
+        }
+        return result
+    }
+
+    /// The target's values for a bundle record: projected, foreign keys rewritten.
+    private func targetValues(_ record: Record) throws -> [Value] {
+        try m.columns.map { c in
+            let v = record.values[c.bundleIndex]
+            guard let parent = c.mapsThrough, let text = v.canonicalText else { return v }
+            guard let t = try lookup(parent, bundleKey: text) else {
+                throw DataPortError(.invalidBundle, "dataset \(m.name), field \(c.field.name) refers to a \(parent) record that is not in the bundle")
+            }
+            return try typed(t, c.field.type, "a mapped key")
+        }
+    }
+
+    /// Turns target values back into bundle values (generated and mapped keys replaced) for the checksum.
+    private func bundleView(_ values: [Value], bundleKey: Value?) throws -> [Value] {
+        var out = values
+        for (i, c) in m.columns.enumerated() {
+            if m.keyGenerated, i == m.keyPosition, let bundleKey { out[i] = bundleKey; continue }
+            if let parent = c.mapsThrough, let text = values[i].canonicalText {
+                guard let b = try reverse(parent, targetKey: text) else { continue }
+                out[i] = try typed(b, c.field.type, "a mapped key")
+            }
+        }
+        return out
+    }
+
+    func apply(_ record: Record, to r: inout DatasetReconciliation) throws {
+        let projected = m.columns.map { record.values[$0.bundleIndex] }
+        r.bundleChecksum.add(projected)
+        var values = try targetValues(record)
+        guard let k = m.keyPosition else {
+            // Keyless: insert unless an identical row exists.
+            var exists = false
+            try session.query(existsSQL, values) { _ in exists = true }
+            if exists { r.unchanged += 1 } else { try session.execute(insertSQL, values); r.inserted += 1 }
+            r.importedChecksum.add(try bundleView(values, bundleKey: nil))
+            return
+        }
+        let bundleKey = projected[k]
+        guard !bundleKey.isNull else {
+            throw DataPortError(.invalidBundle, "dataset \(m.name) has a record without a key")
+        }
+        var targetKey: Value? = bundleKey
+        if m.keyGenerated {
+            targetKey = try lookup(m.name, bundleKey: bundleKey.canonicalText!).map { try typed($0, m.columns[k].field.type, "a mapped key") }
+        }
+        if let key = targetKey, let existing = try row(byKey: key) {
+            values[k] = key
+            if existing == values {
+                r.unchanged += 1
+            } else if let update = updateSQL {
+                try session.execute(update, values.enumerated().filter { $0.offset != k }.map(\.element) + [key])
+                r.updated += 1
+            }
+        } else {
+            let insertValues = m.keyGenerated ? values.enumerated().filter { $0.offset != k }.map(\.element) : values
+            var returned: String?
+            if m.keyGenerated {
+                try session.query(insertSQL, insertValues) { cells in
+                    switch cells.first {
+                    case .integer(let i)?: returned = String(i)
+                    case .text(let t)?: returned = t
+                    default: break
+                    }
+                }
+                guard let newKey = returned else { throw DataPortError(.store, "dataset \(m.name): the store returned no key for an inserted row") }
+                try session.execute("DELETE FROM \(Importer.idMapTable) WHERE dataset = \(session.placeholder(1)) AND bundle_key = \(session.placeholder(2))",
+                                    [.string(m.name), .string(bundleKey.canonicalText!)])
+                try session.execute("INSERT INTO \(Importer.idMapTable) (dataset, bundle_key, target_key) VALUES (\(session.placeholder(1)), \(session.placeholder(2)), \(session.placeholder(3)))",
+                                    [.string(m.name), .string(bundleKey.canonicalText!), .string(newKey)])
+                targetKey = try typed(newKey, m.columns[k].field.type, "a generated key")
+            } else {
+                try session.execute(insertSQL, insertValues)
+                targetKey = bundleKey
+            }
+            r.inserted += 1
+        }
+        // Read the row back as stored, for the reconciliation checksum.
+        guard let stored = try row(byKey: targetKey!) else {
+            throw DataPortError(.store, "dataset \(m.name): a written row cannot be read back")
+        }
+        r.importedChecksum.add(try bundleView(stored, bundleKey: bundleKey))
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import XCTest
+
+final class ImportTests: XCTestCase {
+    let sqlite = "/usr/bin/sqlite3"
+
+    /// An empty store with the sample's schema (tables, no rows) and a config for it.
+    func emptySampleStore(_ dir: URL, extraSQL: String = "") throws -> (db: String, config: String) {
+        _ = try TestSupport.exportSample(dir, name: "warmup.zip") // builds Samples/sample-app.db on first use
+        let db = dir.appendingPathComponent("target.db").path
+        let schema = try TestSupport.run(sqlite, [TestSupport.samples.appendingPathComponent("sample-app.db").path, ".schema"]).stdout
+        let r = try TestSupport.run(sqlite, [db, schema + extraSQL])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestSupport.sampleConfig))) as! [String: Any]
+        var stores = config["stores"] as! [[String: Any]]
+        stores[0]["options"] = ["path": db]
+        config["stores"] = stores
+        let path = dir.appendingPathComponent("target.json").path
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        return (db, path)
+    }
+
+    func dump(_ db: String) throws -> String {
+        try TestSupport.run(sqlite, [db, ".dump"]).stdout
+    }
+
+    func report(_ r: TestSupport.Run) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+    }
+
+    func testRoundTripIntoAnEmptyStoreGivesTheSameBundleAndSecondImportChangesNothing() throws {
+        let dir = try TestSupport.tempDir(self)
+        let original = try TestSupport.exportSample(dir, extra: ["--scope", "access"], name: "original.zip")
+        let target = try emptySampleStore(dir)
+        let first = try TestSupport.dataport("import", original, "--config", target.config, "--json")
+        XCTAssertEqual(first.code, 0, first.stderr)
+        let r1 = try report(first)
+        XCTAssertEqual(r1["agrees"] as? Bool, true)
+        let inserted = (r1["datasets"] as! [[String: Any]]).reduce(0) { $0 + ($1["inserted"] as! Int) }
+        XCTAssertEqual(inserted, 25)
+        // Export again from the target: byte-identical bundle (same --generated-at).
+        let again = dir.appendingPathComponent("again.zip").path
+        let e = try TestSupport.dataport("export", "--config", target.config, "--subject", "email=ana.nunez@example.com", "--scope", "access",
+                                         "--generated-at", "2026-01-31T12:00:00Z", "--output", again)
+        XCTAssertEqual(e.code, 0, e.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: again)), try Data(contentsOf: URL(fileURLWithPath: original)))
+        // Idempotent: the second import inserts and updates nothing, and the store is unchanged.
+        let before = try dump(target.db)
+        let second = try report(try TestSupport.dataport("import", original, "--config", target.config, "--json"))
+        for d in second["datasets"] as! [[String: Any]] {
+            XCTAssertEqual(d["inserted"] as? Int, 0, "\(d["name"]!)")
+            XCTAssertEqual(d["updated"] as? Int, 0, "\(d["name"]!)")
+            XCTAssertEqual(d["unchanged"] as? Int, d["inBundle"] as? Int)
+        }
+        XCTAssertEqual(try dump(target.db), before)
+    }
+
+    func testATamperedBundleIsRefusedBeforeAnyWrite() throws {
+        let dir = try TestSupport.tempDir(self)
+        let bundle = try TestSupport.exportSample(dir, name: "b.zip")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: bundle)))
+        bytes[200] ^= 0x40
+        let bad = dir.appendingPathComponent("bad.zip")
+        try Data(bytes).write(to: bad)
+        let target = try emptySampleStore(dir)
+        let before = try dump(target.db)
+        let r = try TestSupport.dataport("import", bad.path, "--config", target.config)
+        XCTAssertTrue([5, 6].contains(r.code), "exit \(r.code): \(r.stderr)")
+        XCTAssertEqual(try dump(target.db), before)
+    }
+
+    func testAFailureHalfwayRollsEverythingBack() throws {
+        let dir = try TestSupport.tempDir(self)
+        let bundle = try TestSupport.exportSample(dir, name: "b.zip")
+        // The target refuses one payment: everything imported before it must be rolled back.
+        let target = try emptySampleStore(dir, extraSQL: "\nCREATE TRIGGER refuse BEFORE INSERT ON payments WHEN NEW.amount = '234.50' BEGIN SELECT RAISE(ABORT, 'refused'); END;")
+        let before = try dump(target.db)
+        let r = try TestSupport.dataport("import", bundle, "--config", target.config)
+        XCTAssertEqual(r.code, 4, r.stderr)
+        XCTAssertEqual(try dump(target.db), before)
+    }
+
+    func testDryRunReportsWithoutWriting() throws {
+        let dir = try TestSupport.tempDir(self)
+        let bundle = try TestSupport.exportSample(dir, name: "b.zip")
+        let target = try emptySampleStore(dir)
+        let before = try dump(target.db)
+        let r = try TestSupport.dataport("import", bundle, "--config", target.config, "--dry-run", "--json")
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let doc = try report(r)
+        XCTAssertEqual(doc["dryRun"] as? Bool, true)
+        XCTAssertGreaterThan((doc["datasets"] as! [[String: Any]]).reduce(0) { $0 + ($1["inserted"] as! Int) }, 0)
+        XCTAssertEqual(try dump(target.db), before)
+    }
+
+    func testCrossSchemaMigrationKeepsEveryMappedField() throws {
+        let dir = try TestSupport.tempDir(self)
+        let bundle = try TestSupport.exportSample(dir, extra: ["--scope", "access"], name: "b.zip")
+        // A private copy of the CRM sample, built from its schema script.
+        let crm = dir.appendingPathComponent("crm")
+        try FileManager.default.createDirectory(at: crm, withIntermediateDirectories: true)
+        for f in ["crm-stores.json", "crm-schema.sql"] {
+            try FileManager.default.copyItem(at: TestSupport.samples.appendingPathComponent("migration/\(f)"), to: crm.appendingPathComponent(f))
+        }
+        let config = crm.appendingPathComponent("crm-stores.json").path
+        let imp = try TestSupport.dataport("import", bundle, "--config", config, "--json")
+        XCTAssertEqual(imp.code, 0, imp.stderr)
+        let skipped = (try report(imp)["skippedDatasets"] as! [[String: Any]]).map { $0["name"] as! String }
+        XCTAssertTrue(skipped.contains("visits"), "unmapped datasets are listed")
+        XCTAssertEqual(try TestSupport.dataport("import", bundle, "--config", config, "--strict").code, 3)
+        // Export the subject from the CRM and compare every mapped field except the CRM's own keys.
+        let out = dir.appendingPathComponent("from-crm.zip").path
+        let e = try TestSupport.dataport("export", "--config", config, "--subject", "email=ana.nunez@example.com", "--scope", "access", "--output", out)
+        XCTAssertEqual(e.code, 0, e.stderr)
+        let a = dir.appendingPathComponent("a"), b = dir.appendingPathComponent("b")
+        try TestSupport.unzip(bundle, into: a)
+        try TestSupport.unzip(out, into: b)
+        func records(_ root: URL, _ name: String) throws -> [[String: Any]] {
+            let top = try FileManager.default.contentsOfDirectory(at: root, includingPropertiesForKeys: nil)[0]
+            let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: top.appendingPathComponent("data/json/\(name).json"))) as! [String: Any]
+            return doc["records"] as! [[String: Any]]
+        }
+        let keys: Set<String> = ["id", "user_id", "invoice_id"]
+        for (dataset, fields) in [("account", ["email", "full_name", "registered_at"]), ("invoices", ["number", "issued_on", "total", "currency"]),
+                                  ("payments", ["paid_at", "amount", "method"]), ("newsletter_subscriptions", ["list", "subscribed_at", "confirmed"])] {
+            let original = try records(a, dataset), migrated = try records(b, dataset)
+            XCTAssertEqual(original.count, migrated.count, dataset)
+            func project(_ rs: [[String: Any]]) -> [String] {
+                rs.map { r in fields.filter { !keys.contains($0) }.map { "\(r[$0] ?? "nil")" }.joined(separator: "|") }.sorted()
+            }
+            XCTAssertEqual(project(original), project(migrated), dataset)
+        }
+        // The CRM's own customer is untouched and the subject got a new key.
+        let people = try TestSupport.run(sqlite, [crm.appendingPathComponent("crm.db").path, "SELECT person_no, display_name FROM crm_people ORDER BY person_no"]).stdout
+        XCTAssertEqual(people, "1|Existing Customer\n2|Ana María Núñez\n")
+    }
+}
