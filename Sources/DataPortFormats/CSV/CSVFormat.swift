@@ -1,0 +1,184 @@
+import DataPortIO
+import DataPortModel
+
+/// CSV data files (RFC 4180): one file per dataset, a header row of field names, one record per row.
+///
+/// UTF-8 without a byte-order mark, CRLF line ends, comma-separated. Each value is its canonical
+/// text; NULL is an empty unquoted field and the empty string is `""`, so the two stay apart.
+/// String values that a spreadsheet would run as a formula get a leading `'`, which the reader
+/// removes again. Specified in `formats/csv.md`.
+public struct CSVFormat: FormatAdapter {
+    public init() {}
+    public var name: String { "csv" }
+    public var fileExtension: String { "csv" }
+    public var mediaType: String { "text/csv" }
+    public var summary: String { "CSV (RFC 4180): UTF-8, CRLF, header row; NULL is an empty field, \"\" the empty string" }
+
+    /// Recorded per CSV file in the manifest: how string values that start like a formula were neutralised.
+    public var encodingNotes: [String: String] {
+        ["formulaEscape": "apostrophe", "formulaTriggers": "= + - @ TAB CR NUL '", "null": "empty-unquoted-field"]
+    }
+
+    /// The field separator of DataPort's CSV files.
+    static let delimiter = UInt8(ascii: ",")
+    /// The escape written before a string value that starts with a formula trigger.
+    static let formulaEscape = UInt8(ascii: "'")
+
+    /// Whether a string value starting with `byte` is escaped with a leading `'`: the characters that make
+    /// a spreadsheet evaluate a cell (`=`, `+`, `-`, `@`, tab, CR, NUL) and `'` itself, so the escape is reversible.
+    @inline(__always) public static func isFormulaTrigger(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D, 0x00, UInt8(ascii: "'"): true
+        default: false
+        }
+    }
+
+    public func makeWriter(for dataset: Dataset, to sink: any ByteSink) throws -> any RecordWriter {
+        try CSVRecordWriter(dataset: dataset, sink: sink)
+    }
+
+    public func makeReader(for dataset: Dataset, from source: any ByteSource) throws -> any RecordReader {
+        try CSVRecordReader(dataset: dataset, source: source)
+    }
+}
+
+final class CSVRecordWriter: RecordWriter {
+    private let out: OutputBuffer
+    private let types: [FieldType]
+    private let name: String
+    private var count = 0
+
+    init(dataset: Dataset, sink: any ByteSink) throws {
+        out = OutputBuffer(sink)
+        types = dataset.fields.map(\.type)
+        name = dataset.name
+        for (i, f) in dataset.fields.enumerated() {
+            if i > 0 { try out.byte(CSVFormat.delimiter) }
+            try CSVText.appendField(f.name, delimiter: CSVFormat.delimiter, quoteEmpty: true, to: out)
+        }
+        try out.bytes("\r\n")
+    }
+
+    func write(_ record: Record) throws {
+        count += 1
+        guard record.values.count == types.count else {
+            throw DataPortError(.internal, "record has \(record.values.count) values, the dataset has \(types.count) fields", at: "\(name).csv, record \(count)")
+        }
+        for i in 0..<types.count {
+            if i > 0 { try out.byte(CSVFormat.delimiter) }
+            let value = record.values[i]
+            if let t = value.type, t != types[i] {
+                throw DataPortError(.internal, "a \(t.rawValue) value in a \(types[i].rawValue) field", at: "\(name).csv, record \(count), field \(i + 1)")
+            }
+            switch value {
+            case .null: break
+            case .string(let s):
+                let first = s.utf8.first
+                let escape = first.map(CSVFormat.isFormulaTrigger) == true ? CSVFormat.formulaEscape : nil
+                try CSVText.appendField(s, delimiter: CSVFormat.delimiter, prefix: escape, quoteEmpty: true, to: out)
+            case .integer(let n): try out.text(String(n))
+            case .decimal(let d): try out.text(d.text)
+            case .boolean(let b): try out.bytes(b ? "true" : "false")
+            case .timestamp(let t): try out.text(t.text)
+            case .date(let d): try out.text(d.text)
+            case .binary(let b):
+                // The empty binary value is quoted so that it differs from NULL.
+                if b.isEmpty { try out.bytes("\"\"") } else { try Base64.append(b, to: out) }
+            }
+        }
+        try out.bytes("\r\n")
+    }
+
+    func finish() throws {
+        try out.flush()
+    }
+}
+
+/// Standard base64 with padding (RFC 4648 §4), straight into the output: no intermediate string per value.
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func append(_ bytes: [UInt8], to out: OutputBuffer) throws {
+        var i = 0
+        let n = bytes.count
+        while i + 3 <= n {
+            let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            try out.byte(alphabet[Int(v >> 18 & 63)])
+            try out.byte(alphabet[Int(v >> 12 & 63)])
+            try out.byte(alphabet[Int(v >> 6 & 63)])
+            try out.byte(alphabet[Int(v & 63)])
+            i += 3
+        }
+        switch n - i {
+        case 1:
+            let v = UInt32(bytes[i]) << 16
+            try out.byte(alphabet[Int(v >> 18 & 63)])
+            try out.byte(alphabet[Int(v >> 12 & 63)])
+            try out.bytes("==")
+        case 2:
+            let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+            try out.byte(alphabet[Int(v >> 18 & 63)])
+            try out.byte(alphabet[Int(v >> 12 & 63)])
+            try out.byte(alphabet[Int(v >> 6 & 63)])
+            try out.byte(UInt8(ascii: "="))
+        default: break
+        }
+    }
+}
+
+final class CSVRecordReader: RecordReader {
+    private let parser: CSVParser
+    private let types: [FieldType]
+    private let names: [String]
+
+    init(dataset: Dataset, source: any ByteSource) throws {
+        types = dataset.fields.map(\.type)
+        names = dataset.fields.map(\.name)
+        let options = CSVParser.Options(delimiter: CSVFormat.delimiter, allowsByteOrderMark: false,
+                                        allowsNULInQuotedFields: true, requiresFinalLineBreak: true)
+        parser = try CSVParser(InputBuffer(source), name: "\(dataset.name).csv", options: options, errorKind: .invalidBundle)
+        try readHeader()
+    }
+
+    /// The header must name the dataset's fields, in order. The message names the expected field, never
+    /// what was found (a damaged file could hold anything there).
+    private func readHeader() throws {
+        let header = try parser.readHeader()
+        for (i, expected) in names.enumerated() {
+            guard i < header.count else {
+                throw parser.error("the header has \(header.count) field\(header.count == 1 ? "" : "s"), the dataset has \(names.count)", line: parser.recordLine, column: 1)
+            }
+            guard header[i] == expected else {
+                throw parser.error("header field \(i + 1) should be \(expected)", field: i)
+            }
+        }
+        guard header.count == names.count else {
+            throw parser.error("the header has \(header.count) fields, the dataset has \(names.count)", field: names.count)
+        }
+    }
+
+    func next() throws -> Record? {
+        guard try parser.nextRecord() else { return nil }
+        var values: [Value] = []
+        values.reserveCapacity(types.count)
+        for i in 0..<types.count { values.append(try value(i)) }
+        return Record(values)
+    }
+
+    /// Field `i` of the current row as a value of its type, or `nil` when the text is not valid for it.
+    private func typedValue(_ i: Int) -> Value? {
+        if parser.isEmpty(i) && !parser.isQuoted(i) { return .null }
+        let type = types[i]
+        if type == .string {
+            return .string(parser.firstByte(i) == CSVFormat.formulaEscape ? parser.text(i, droppingFirst: 1) : parser.text(i))
+        }
+        return Value.parse(canonical: parser.text(i), as: type)
+    }
+
+    private func value(_ i: Int) throws -> Value {
+        guard let v = typedValue(i) else {
+            throw parser.error("\(names[i]) is not a valid \(types[i].rawValue)", field: i)
+        }
+        return v
+    }
+}
