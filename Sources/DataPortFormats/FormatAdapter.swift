@@ -61,6 +61,8 @@ public struct FormatRegistry: Sendable {
     /// The built-in formats. Registering a format is one line here.
     public static let standard = FormatRegistry(adapters: [
         JSONFormat(),
+        CSVFormat(),
+        XMLFormat(),
     ])
 
     public func adapter(named name: String) -> (any FormatAdapter)? {

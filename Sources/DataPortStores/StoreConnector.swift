@@ -48,6 +48,10 @@ public struct StoreRegistry: Sendable {
     /// The built-in connectors. Registering a connector is one line here.
     public static let standard = StoreRegistry(factories: [
         "sqlite": { try SQLiteConnector(config: $0) },
+        "postgresql": { try PostgreSQLConnector(config: $0) },
+        "accesslog": { try AccessLogConnector(config: $0) },
+        "csv": { try CSVFileConnector(config: $0) },
+        "jsonl": { try JSONLinesConnector(config: $0) },
     ])
 
     public func connector(for store: StoreConfig) throws -> any StoreConnector {

@@ -1,0 +1,109 @@
+import DataPortModel
+import Foundation
+
+/// A PostgreSQL database, read through libpq (see `LibPQ.swift`).
+///
+/// Options:
+/// - `url` (optional): a libpq connection URI or `key=value` string, e.g.
+///   `postgresql://dataport@db.internal:5432/billing?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem`.
+///   `env:VARNAME` reads that URI from the environment variable `VARNAME` instead, so the config can
+///   be committed without credentials. Absent or empty: libpq's `PGHOST`, `PGPORT`, `PGUSER`,
+///   `PGDATABASE`, `PGPASSWORD`, `PGSSLMODE`, ... environment variables and `~/.pgpass`.
+///
+/// Datasets name a `table` (optionally `schema.table`) or a `query`. The export reads everything in
+/// one `REPEATABLE READ READ ONLY` transaction, so all datasets come from one snapshot.
+public final class PostgreSQLConnector: StoreConnector {
+    private let config: StoreConfig
+    private let connection: PostgreSQLConnection
+    private let builder: SQLQueryBuilder
+    private var inSnapshot = false
+
+    /// The options a postgresql store accepts.
+    public static let options: Set<String> = ["url"]
+
+    public init(config: StoreConfig) throws {
+        self.config = config
+        let location = "store \(config.name)"
+        if let unknown = config.options.keys.sorted().first(where: { !Self.options.contains($0) }) {
+            throw DataPortError(.invalidConfig, "unknown option \(unknown) for a postgresql store (known: url)", at: location)
+        }
+        for d in config.datasets {
+            if case .file = d.source {
+                throw DataPortError(.invalidConfig, "dataset \(d.name): a postgresql dataset names a table or a query, not a file", at: location)
+            }
+        }
+        let conninfo = try Self.connectionString(config.options["url"], location: location)
+        connection = try PostgreSQLConnection(conninfo: conninfo, location: location)
+        builder = SQLQueryBuilder(datasets: config.datasets, placeholder: { "$\($0)" })
+    }
+
+    /// The libpq connection string for the `url` option: the option itself, or the value of the
+    /// environment variable it names as `env:VARNAME`, or "" (libpq's `PG*` variables).
+    static func connectionString(_ option: String?, location: String,
+                                 environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        guard let option else { return "" }
+        guard option.hasPrefix("env:") else { return option }
+        let name = String(option.dropFirst(4))
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && CharacterSet.letters.contains(first)),
+              name.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && CharacterSet.alphanumerics.contains($0)) }) else {
+            throw DataPortError(.invalidConfig, "options.url 'env:\(name)' must name an environment variable ([A-Za-z_][A-Za-z0-9_]*)", at: location)
+        }
+        // An unset variable is an unreachable store (exit code 4, or a failed store with
+        // --allow-partial), not a broken config: the same config runs where it is set.
+        guard let value = environment[name], !value.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw DataPortError(.store, "options.url reads the environment variable \(name), which is not set", at: location)
+        }
+        return value
+    }
+
+    public func validate() throws {
+        for d in config.datasets {
+            do {
+                try connection.prepare(builder.probe(d))
+            } catch let e as DataPortError where e.kind == .invalidConfig {
+                throw DataPortError(.invalidConfig, "dataset \(d.name) (\(d.source.label)): \(e.message)", at: "store \(config.name)")
+            }
+        }
+    }
+
+    public func beginSnapshot() throws {
+        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        inSnapshot = true
+    }
+
+    public func distinctValues(of field: String, in dataset: DatasetConfig, for subject: SubjectQuery, limit: Int) throws -> [String] {
+        let q = builder.selectDistinct(field, in: dataset, for: subject, limit: limit)
+        var out: [String] = []
+        try connection.query(q.text, q.parameters) { row in
+            if let text = row.text(0) { out.append(text) }
+        }
+        return out
+    }
+
+    @discardableResult
+    public func read(_ dataset: DatasetConfig, for subject: SubjectQuery, into body: (Record) throws -> Void) throws -> Int {
+        let q = builder.selectRows(dataset, for: subject)
+        let fields = dataset.exportedFields
+        var count = 0
+        try connection.query(q.text, q.parameters) { row in
+            var values: [Value] = []
+            values.reserveCapacity(fields.count)
+            for (i, f) in fields.enumerated() {
+                guard let v = row.cell(i).value(as: f.type) else {
+                    throw DataPortError(.store, "dataset \(dataset.name), field \(f.name): a value is not a valid \(f.type.rawValue)",
+                                        at: "store \(config.name), record \(count + 1)")
+                }
+                values.append(v)
+            }
+            try body(Record(values))
+            count += 1
+        }
+        return count
+    }
+
+    public func close() {
+        // Read only: ending the transaction either way changes nothing.
+        if inSnapshot { try? connection.execute("ROLLBACK"); inSnapshot = false }
+        connection.close()
+    }
+}
