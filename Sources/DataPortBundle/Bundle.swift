@@ -9,6 +9,7 @@ import Foundation
 /// The container of a bundle.
 public enum ArchiveKind: String, Sendable, CaseIterable {
     case zip
+    case tarGz = "tar.gz"
 }
 
 /// Writes a bundle: files under one top folder, then `manifest.json`; into a temporary file that is
@@ -30,6 +31,7 @@ public final class BundleWriter {
         file = try FileSink(path: tempPath)
         switch kind {
         case .zip: archive = ZipWriter(sink: file, date: generatedAt)
+        case .tarGz: archive = TarGzWriter(sink: file, date: generatedAt)
         }
     }
 
@@ -86,8 +88,11 @@ public final class BundleReader {
         if n >= 4, magic == [0x50, 0x4B, 0x03, 0x04] || magic == [0x50, 0x4B, 0x05, 0x06] {
             kind = .zip
             archive = try ZipReader(path: path, limits: limits)
+        } else if n >= 2, magic[0] == 0x1F, magic[1] == 0x8B {
+            kind = .tarGz
+            archive = try TarGzReader(path: path, limits: limits)
         } else {
-            throw DataPortError(.invalidBundle, "not a bundle (not a zip archive)", at: path)
+            throw DataPortError(.invalidBundle, "not a bundle (neither a zip nor a tar.gz archive)", at: path)
         }
         let names = archive.entryNames
         guard let first = names.first, let top = first.split(separator: "/").first.map(String.init),
@@ -128,15 +133,20 @@ public final class BundleReader {
     }
 
     /// Checks every file's size and checksum, and that every data file parses to the manifest's record count.
-    public func verify(registry: FormatRegistry = .standard) throws -> VerificationReport {
+    public func verify(registry: FormatRegistry = .standard, progress: (any ProgressObserver)? = nil) throws -> VerificationReport {
         var report = VerificationReport(files: 1, bytes: 0, records: 0)
+        let total = manifest.datasets.reduce(0) { $0 + $1.recordCount * Int64($1.files.count) }
+        let counter = ProgressCounter(phase: "verify", totalRecords: total, observer: progress)
+        defer { counter.finish() }
         for d in manifest.datasets {
             for f in d.files {
                 let source = try open(f)
+                counter.begin(f.path)
+                defer { counter.fileDone(bytes: f.size) }
                 if let name = f.format, let adapter = registry.adapter(named: name) {
                     let reader = try adapter.makeReader(for: d.dataset, from: source)
                     var count: Int64 = 0
-                    while try reader.next() != nil { count += 1 }
+                    while try reader.next() != nil { count += 1; counter.record() }
                     _ = try readAll(source, limit: 0, name: f.path)
                     guard count == d.recordCount else {
                         throw DataPortError(.tamperedBundle, "\(f.path) holds \(count) records, the manifest says \(d.recordCount)", at: path)

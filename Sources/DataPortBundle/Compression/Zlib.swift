@@ -76,12 +76,16 @@ public final class InflateSource: ByteSource {
     private let limit: Int64
     private let name: String
     private let framing: DeflateFraming
+    private let overLimit: DataPortError.Kind
     public private(set) var produced: Int64 = 0
     /// Compressed bytes taken from the source.
     public private(set) var consumed: Int64 = 0
 
-    public init(_ source: any ByteSource, framing: DeflateFraming, limit: Int64, name: String) {
-        self.source = source; self.limit = limit; self.name = name; self.framing = framing
+    /// - Parameter overLimit: the error kind when output passes `limit`: `limitExceeded` for a cap,
+    ///   `tamperedBundle` when the limit is a declared size that must hold.
+    public init(_ source: any ByteSource, framing: DeflateFraming, limit: Int64, name: String,
+                overLimit: DataPortError.Kind = .limitExceeded) {
+        self.source = source; self.limit = limit; self.name = name; self.framing = framing; self.overLimit = overLimit
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         input = [UInt8](repeating: 0, count: 1 << 16)
@@ -116,7 +120,8 @@ public final class InflateSource: ByteSource {
             consumed += Int64(used)
             produced += Int64(made)
             if produced > limit {
-                throw DataPortError(.limitExceeded, "decompressed data exceeds its limit of \(limit) bytes", at: name)
+                throw DataPortError(overLimit, overLimit == .limitExceeded ? "decompressed data exceeds its limit of \(limit) bytes"
+                                    : "decompressed data is longer than its declared \(limit) bytes", at: name)
             }
             switch rc {
             case Z_STREAM_END:
