@@ -9,9 +9,12 @@ public enum Converter {
     /// Reads every dataset of the bundle at `input` (verifying checksums as it reads) and writes a new
     /// bundle at `output` with the same manifest metadata and files in `formats`.
     public static func convert(input: String, output: String, formats: [any FormatAdapter], archive: ArchiveKind = .zip,
-                               registry: FormatRegistry = .standard, limits: ArchiveLimits = .default) throws -> ExportResult {
+                               registry: FormatRegistry = .standard, limits: ArchiveLimits = .default,
+                               progress: (any ProgressObserver)? = nil) throws -> ExportResult {
         let reader = try BundleReader(path: input, limits: limits)
-        _ = try reader.verify(registry: registry)
+        _ = try reader.verify(registry: registry, progress: progress)
+        let total = reader.manifest.datasets.reduce(0) { $0 + $1.recordCount } * Int64(formats.count)
+        let counter = ProgressCounter(phase: "convert", totalRecords: total, observer: progress)
         let source = reader.manifest
         let writer = try BundleWriter(output: output, kind: archive, generatedAt: source.generatedAt)
         var datasets: [ManifestDataset] = []
@@ -20,12 +23,14 @@ public enum Converter {
             for format in formats {
                 let path = "data/\(format.name)/\(d.dataset.name).\(format.fileExtension)"
                 var n: Int64 = 0
+                counter.begin("\(d.dataset.name).\(format.fileExtension)")
                 let entry = try writer.addFile(path) { sink in
                     let records = try reader.records(of: d, registry: registry)
                     let w = try format.makeWriter(for: d.dataset, to: sink)
-                    while let r = try records.next() { try w.write(r); n += 1 }
+                    while let r = try records.next() { try w.write(r); n += 1; counter.record() }
                     try w.finish()
                 }
+                counter.fileDone(bytes: entry.size)
                 guard n == d.recordCount else {
                     throw DataPortError(.tamperedBundle, "dataset \(d.dataset.name) holds \(n) records, the manifest says \(d.recordCount)", at: input)
                 }
@@ -39,6 +44,7 @@ public enum Converter {
         manifest.datasets = datasets
         manifest.otherFiles = try Exporter.writeSchemas(writer, formats: formats)
         try writer.commit(manifest: manifest)
+        counter.finish()
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int64) ?? nil
         return ExportResult(output: output, manifest: manifest, bytes: size ?? 0)
     }

@@ -41,7 +41,8 @@ public enum Exporter {
     /// archive without being collected. Throws `subjectNotFound` (and writes nothing) when no store
     /// holds a record about the subject.
     public static func export(config: StoresConfig, identities: [Identity], output: String, options: ExportOptions,
-                              stores: StoreRegistry = .standard) throws -> ExportResult {
+                              stores: StoreRegistry = .standard, progress: (any ProgressObserver)? = nil) throws -> ExportResult {
+        let counter = ProgressCounter(phase: "export", observer: progress)
         let gathering = try Gathering(config: config, registry: stores, request: identities, allowPartial: options.allowPartial)
         defer { gathering.close() }
         let generatedAt = options.generatedAt ?? Timestamp.now()
@@ -65,11 +66,13 @@ public enum Exporter {
             for format in options.formats {
                 let path = "data/\(format.name)/\(meta.name).\(format.fileExtension)"
                 var n = 0
+                counter.begin("\(meta.name).\(format.fileExtension)")
                 let entry = try writer.addFile(path) { sink in
                     let w = try format.makeWriter(for: meta, to: sink)
-                    n = try gathering.read(d) { try w.write($0) }
+                    n = try gathering.read(d) { try w.write($0); counter.record() }
                     try w.finish()
                 }
+                counter.fileDone(bytes: entry.size)
                 if count >= 0 && Int64(n) != count {
                     throw DataPortError(.store, "dataset \(meta.name) changed while it was read", at: "store \(d.store)")
                 }
@@ -91,6 +94,7 @@ public enum Exporter {
             stores: gathering.statuses.map { ManifestStore(name: $0.name, type: $0.type, status: $0.state.rawValue, reason: $0.reason, readAt: generatedAt) },
             datasets: datasets, excluded: excluded, otherFiles: otherFiles)
         try writer.commit(manifest: manifest)
+        counter.finish()
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int64) ?? nil
         return ExportResult(output: output, manifest: manifest, bytes: size ?? 0)
     }

@@ -10,9 +10,11 @@ public final class Console: @unchecked Sendable {
     public init() {}
     public func out(_ text: String) { emit(text, fd: 1) }
     public func err(_ text: String) { emit(text, fd: 2) }
+    /// Writes to stderr without adding a newline (for a progress line redrawn in place).
+    public func errRaw(_ text: String) { emit(text, fd: 2, newline: false) }
 
-    private func emit(_ text: String, fd: Int32) {
-        let bytes = Array((text.hasSuffix("\n") ? text : text + "\n").utf8)
+    private func emit(_ text: String, fd: Int32, newline: Bool = true) {
+        let bytes = Array((text.hasSuffix("\n") || !newline ? text : text + "\n").utf8)
         var done = 0
         while done < bytes.count {
             let n = bytes[done...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -54,6 +56,7 @@ public enum CLI {
         ConvertCommand.command,
         ImportCommand.command,
         FormatsCommand.command,
+        CompletionsCommand.command,
     ]
 
     public static var help: String {
@@ -66,7 +69,7 @@ public enum CLI {
 
         """
         for c in commands {
-            s += "  " + c.name.padding(toLength: 10, withPad: " ", startingAt: 0) + c.summary + "\n"
+            s += "  " + c.name.padding(toLength: 13, withPad: " ", startingAt: 0) + c.summary + "\n"
         }
         s += """
 
@@ -100,6 +103,9 @@ public enum CLI {
             return 0
         } catch let e as DataPortError {
             return fail(e, json: json, console: console)
+        } catch let e as BatchFailed {
+            console.err("dataport: error: \(e.failed) subjects of the batch failed")
+            return ExitCode.partialFailure.rawValue
         } catch {
             return fail(DataPortError(.internal, "unexpected error: \(error)"), json: json, console: console)
         }

@@ -1,3 +1,4 @@
+import DataPortIO
 import DataPortBundle
 import DataPortFormats
 import DataPortModel
@@ -30,9 +31,10 @@ public enum Importer {
     public static let idMapTable = "dataport_id_map"
 
     public static func run(bundle path: String, config: StoresConfig, options: ImportOptions,
-                           stores: StoreRegistry = .standard, formats: FormatRegistry = .standard) throws -> ImportReport {
+                           stores: StoreRegistry = .standard, formats: FormatRegistry = .standard,
+                           progress: (any ProgressObserver)? = nil) throws -> ImportReport {
         let reader = try BundleReader(path: path, limits: options.limits)
-        _ = try reader.verify(registry: formats)
+        _ = try reader.verify(registry: formats, progress: progress)
 
         let store = try pickStore(config, options.store)
         let connector = try stores.connector(for: store)
@@ -59,6 +61,7 @@ public enum Importer {
 
         let session = try writable.openSession()
         var results: [DatasetReconciliation] = []
+        let counter = ProgressCounter(phase: "import", totalRecords: plans.reduce(0) { $0 + $1.0.recordCount }, observer: progress)
         try session.begin()
         do {
             try session.execute("""
@@ -69,13 +72,16 @@ public enum Importer {
                 var r = DatasetReconciliation(dataset: md.dataset.name, table: mapping.table)
                 let records = try reader.records(of: md, registry: formats)
                 let writer = RecordUpsert(session: session, mapping: mapping)
+                counter.begin(md.dataset.name)
                 while let record = try records.next() {
                     r.inBundle += 1
                     try writer.apply(record, to: &r)
+                    counter.record()
                 }
                 results.append(r)
             }
             if options.dryRun { session.rollback() } else { try session.commit() }
+            counter.finish()
         } catch {
             session.rollback()
             throw error

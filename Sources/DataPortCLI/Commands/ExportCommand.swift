@@ -4,34 +4,34 @@ import DataPortFormats
 import DataPortIO
 import DataPortModel
 import DataPortStores
+import Foundation
 
-/// `dataport export`: gathers one subject from the stores into a bundle.
+/// `dataport export`: gathers one subject (or a batch of subjects) from the stores into bundles.
 enum ExportCommand {
     static let command = Command(
         name: "export",
         summary: "Gather one subject's data from the stores into a verifiable bundle.",
-        usage: "dataport export --config FILE --subject KIND=VALUE [--subject ...] --output FILE [options]",
+        usage: "dataport export --config FILE (--subject KIND=VALUE ... --output FILE | --subjects FILE --output-dir DIR) [options]",
         options: [
             OptionSpec(name: "config", value: "FILE", help: "The stores config (JSON)."),
             OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject: email=..., user_id=..., ip=..., cookie_id=...", repeatable: true),
             OptionSpec(name: "output", value: "FILE", help: "Where to write the bundle (.zip)."),
+            OptionSpec(name: "subjects", value: "FILE", help: "Batch: one subject per line (KIND=VALUE pairs separated by spaces, or a JSON object); - for stdin."),
+            OptionSpec(name: "output-dir", value: "DIR", help: "Batch: where to write subject-LINE.zip for each line."),
+            OptionSpec(name: "shard", value: "K/N", help: "Batch: only the lines whose number is K modulo N (1 <= K <= N), to split a batch across workers."),
             OptionSpec(name: "format", value: "LIST", help: "Formats of the data files, comma-separated (default json). See 'dataport formats'."),
             OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held)."),
             OptionSpec(name: "generated-at", value: "TIME", help: "Pin the bundle's time (ISO 8601) for a byte-identical, reproducible bundle."),
             OptionSpec(name: "allow-partial", value: nil, help: "Write the bundle even if a store fails, recording the failure."),
-            OptionSpec(name: "json", value: nil, help: "Print the result as one JSON document."),
-        ],
+        ] + CommonOptions.longRunning,
         examples: [
-            "dataport export --config Samples/stores.json --subject email=ana@example.com --output ana.zip",
-            "dataport export --config stores.json --subject email=bo@example.org --subject ip=203.0.113.7 --format json,csv --scope access --output bo.zip",
+            "dataport export --config Samples/stores.json --subject email=ana.nunez@example.com --output ana.zip",
+            "dataport export --config stores.json --subject email=bo@example.org --subject ip=203.0.113.7 --format json,csv,xml --scope access --output bo.zip",
+            "dataport export --config stores.json --subjects requests.txt --output-dir out/ --json",
         ],
         run: { args, console in
             guard args.positionals.isEmpty else { throw DataPortError(.usage, "unexpected argument \(args.positionals[0])") }
             let configPath = try args.required("config")
-            let output = try args.required("output")
-            let rawSubjects = args.all("subject")
-            guard !rawSubjects.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE") }
-            let identities = try rawSubjects.map(parseIdentity)
             var options = ExportOptions()
             options.formats = try FormatRegistry.standard.adapters(forList: args.value("format") ?? "json")
             if let s = args.value("scope") {
@@ -43,11 +43,24 @@ enum ExportCommand {
                 options.generatedAt = ts
             }
             options.allowPartial = args.flag("allow-partial")
+            let progress = try CommonOptions.progressObserver(args, console: console)
+            if let list = args.value("subjects") {
+                guard args.all("subject").isEmpty, args.value("output") == nil else {
+                    throw DataPortError(.usage, "--subjects (a batch) cannot be combined with --subject or --output")
+                }
+                try batch(list: list, outputDir: try args.required("output-dir"), shard: args.value("shard"), configPath: configPath,
+                          options: options, args: args, console: console, progress: progress)
+                return
+            }
+            let output = try args.required("output")
+            let rawSubjects = args.all("subject")
+            guard !rawSubjects.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE (or --subjects FILE)") }
+            let identities = try rawSubjects.map(parseIdentity)
             let config = try StoresConfig.load(path: configPath)
-            let result = try Exporter.export(config: config, identities: identities, output: output, options: options)
+            let result = try Exporter.export(config: config, identities: identities, output: output, options: options, progress: progress)
             if args.flag("json") {
                 console.out(ResultJSON.export(result).serialized())
-            } else {
+            } else if !args.flag("quiet") {
                 console.out("wrote \(output): \(result.manifest.datasets.count) datasets, \(result.records) records, \(result.bytes) bytes")
                 for s in result.manifest.stores where s.status != "complete" {
                     console.out("store \(s.name): \(s.status)\(s.reason.map { " (\($0))" } ?? "")")
@@ -60,13 +73,82 @@ enum ExportCommand {
         guard let eq = raw.firstIndex(of: "="), eq != raw.startIndex else {
             throw DataPortError(.usage, "--subject must be KIND=VALUE, e.g. email=ana@example.com")
         }
-        let kind = String(raw[..<eq])
-        let value = String(raw[raw.index(after: eq)...])
+        return try identity(String(raw[..<eq]), String(raw[raw.index(after: eq)...]))
+    }
+
+    static func identity(_ kind: String, _ value: String) throws -> Identity {
         guard Dataset.isValidName(kind), !value.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw DataPortError(.usage, "--subject must be KIND=VALUE with a kind such as email, user_id, ip, cookie_id")
+            throw DataPortError(.usage, "an identity must be KIND=VALUE with a kind such as email, user_id, ip, cookie_id")
         }
         return Identity(kind: IdentityKind(kind), value: value, foundIn: ["request"])
     }
+
+    /// One batch line: `email=a@b.c user_id=3`, or `{"email": "a@b.c", "user_id": 3}`.
+    static func parseLine(_ line: String, number: Int) throws -> [Identity] {
+        if line.hasPrefix("{") {
+            let doc = try JSONValue.parse(Array(line.utf8), name: "line \(number)", errorKind: .usage)
+            guard case .object(let members) = doc, !members.isEmpty else { throw DataPortError(.usage, "a JSON line must be an object of identities", at: "line \(number)") }
+            return try members.map { m in
+                switch m.value {
+                case .string(let s): return try identity(m.key, s)
+                case .number(let n): return try identity(m.key, n)
+                default: throw DataPortError(.usage, "identity \(m.key) must be a string or number", at: "line \(number)")
+                }
+            }
+        }
+        return try line.split(separator: " ", omittingEmptySubsequences: true).map { try parseIdentity(String($0)) }
+    }
+
+    static func batch(list: String, outputDir: String, shard: String?, configPath: String, options: ExportOptions,
+                      args: Arguments, console: Console, progress: (any ProgressObserver)?) throws {
+        var shardK = 1, shardN = 1
+        if let shard {
+            let parts = shard.split(separator: "/").compactMap { Int($0) }
+            guard parts.count == 2, parts[1] >= 1, (1...parts[1]).contains(parts[0]) else { throw DataPortError(.usage, "--shard must be K/N with 1 <= K <= N") }
+            (shardK, shardN) = (parts[0], parts[1])
+        }
+        let data: Data?
+        if list == "-" { data = FileHandle.standardInput.readDataToEndOfFile() } else { data = FileManager.default.contents(atPath: list) }
+        guard let data, let text = String(data: data, encoding: .utf8) else { throw DataPortError(.usage, "cannot read the subjects file", at: list) }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: outputDir, isDirectory: &isDir), isDir.boolValue else {
+            throw DataPortError(.output, "the output folder does not exist", at: outputDir)
+        }
+        let config = try StoresConfig.load(path: configPath)
+        var outcomes: [JSONValue] = []
+        var failed = 0, succeeded = 0
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let number = i + 1
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !line.isEmpty, !line.hasPrefix("#"), (number - 1) % shardN == shardK - 1 else { continue }
+            // File names carry the line number only: no personal data in paths.
+            let output = URL(fileURLWithPath: outputDir).appendingPathComponent("subject-\(number).zip").path
+            do {
+                let ids = try parseLine(line, number: number)
+                let r = try Exporter.export(config: config, identities: ids, output: output, options: options, progress: progress)
+                succeeded += 1
+                outcomes.append(.object(["line": .integer(number), "status": .string("ok"), "output": .string(output),
+                                         "records": .integer(r.records), "bytes": .integer(r.bytes)]))
+                if !args.flag("json") && !args.flag("quiet") { console.out("line \(number): ok, \(output) (\(r.records) records)") }
+            } catch let e as DataPortError {
+                failed += 1
+                let code = ExitCode(e.kind)
+                outcomes.append(.object(["line": .integer(number), "status": .string("failed"),
+                                         "error": .object(["kind": .string(e.kind.rawValue), "message": .string(e.message),
+                                                           "location": e.location.map(JSONValue.string), "exitCode": .integer(Int(code.rawValue))])]))
+                console.err("dataport: error: line \(number): \(e.description)")
+            }
+        }
+        if args.flag("json") {
+            console.out(JSONValue.object(["subjects": .array(outcomes), "succeeded": .integer(succeeded), "failed": .integer(failed)]).serialized())
+        } else if !args.flag("quiet") {
+            console.out("\(succeeded) subjects exported, \(failed) failed")
+        }
+        if failed > 0 { throw BatchFailed(failed: failed) }
+    }
 }
 
-import Foundation
+/// A batch where some subjects failed: already reported line by line, so the CLI only sets the exit code.
+struct BatchFailed: Error {
+    var failed: Int
+}

@@ -13,8 +13,7 @@ enum ImportCommand {
             OptionSpec(name: "store", value: "NAME", help: "The target store (needed when the config has several)."),
             OptionSpec(name: "dry-run", value: nil, help: "Print the plan and the report without writing."),
             OptionSpec(name: "strict", value: nil, help: "Refuse a bundle with datasets the target config does not map."),
-            OptionSpec(name: "json", value: nil, help: "Print the reconciliation report as one JSON document."),
-        ],
+        ] + CommonOptions.longRunning + CommonOptions.limits,
         examples: [
             "dataport import ana.zip --config Samples/migration/crm-stores.json",
             "dataport import ana.zip --config target.json --store app --dry-run --json",
@@ -22,9 +21,11 @@ enum ImportCommand {
         run: { args, console in
             let bundle = try args.onePositional("bundle path")
             let config = try StoresConfig.load(path: try args.required("config"))
-            let options = ImportOptions(store: args.value("store"), dryRun: args.flag("dry-run"), strict: args.flag("strict"))
-            let report = try Importer.run(bundle: bundle, config: config, options: options)
-            if args.flag("json") { console.out(report.json().serialized()) } else { console.out(report.text) }
+            var options = ImportOptions(store: args.value("store"), dryRun: args.flag("dry-run"), strict: args.flag("strict"))
+            options.limits = try CommonOptions.archiveLimits(args)
+            let report = try Importer.run(bundle: bundle, config: config, options: options,
+                                          progress: try CommonOptions.progressObserver(args, console: console))
+            if args.flag("json") { console.out(report.json().serialized()) } else if !args.flag("quiet") { console.out(report.text) }
             guard report.agrees else {
                 throw DataPortError(.reconciliation, "the records as imported do not match the bundle's checksums", at: bundle)
             }

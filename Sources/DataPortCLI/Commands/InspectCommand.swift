@@ -8,11 +8,11 @@ enum InspectCommand {
         name: "inspect",
         summary: "Show what a bundle holds: subject, stores, datasets, counts, sizes.",
         usage: "dataport inspect BUNDLE [--json]",
-        options: [OptionSpec(name: "json", value: nil, help: "Print the whole manifest as JSON.")],
+        options: [OptionSpec(name: "json", value: nil, help: "Print the whole manifest as JSON.")] + CommonOptions.limits,
         examples: ["dataport inspect ana.zip", "dataport inspect --json ana.zip | jq '.datasets[].recordCount'"],
         run: { args, console in
             let path = try args.onePositional("bundle path")
-            let m = try BundleReader(path: path).manifest
+            let m = try BundleReader(path: path, limits: try CommonOptions.archiveLimits(args)).manifest
             if args.flag("json") {
                 console.out(m.json().serialized())
                 return

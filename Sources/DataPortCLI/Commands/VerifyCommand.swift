@@ -7,19 +7,19 @@ enum VerifyCommand {
     static let command = Command(
         name: "verify",
         summary: "Check a bundle: structure, manifest, every checksum and record count.",
-        usage: "dataport verify BUNDLE [--json]",
-        options: [OptionSpec(name: "json", value: nil, help: "Print the result as one JSON document.")],
-        examples: ["dataport verify ana.zip", "dataport verify --json received.zip && echo intact"],
+        usage: "dataport verify BUNDLE [--json] [--quiet] [--progress MODE] [limits]",
+        options: CommonOptions.longRunning + CommonOptions.limits,
+        examples: ["dataport verify ana.zip", "dataport verify --json --progress json received.zip && echo intact"],
         run: { args, console in
             let path = try args.onePositional("bundle path")
-            let reader = try BundleReader(path: path)
-            let report = try reader.verify()
+            let reader = try BundleReader(path: path, limits: try CommonOptions.archiveLimits(args))
+            let report = try reader.verify(progress: try CommonOptions.progressObserver(args, console: console))
             if args.flag("json") {
                 console.out(JSONValue.object([
                     "bundle": .string(path), "valid": .bool(true), "formatVersion": .string(Manifest.formatVersion),
                     "files": .integer(report.files), "bytes": .integer(report.bytes), "records": .integer(report.records),
                 ]).serialized())
-            } else {
+            } else if !args.flag("quiet") {
                 console.out("\(path): OK (\(report.files) files, \(report.records) records, \(report.bytes) bytes checked)")
             }
         })

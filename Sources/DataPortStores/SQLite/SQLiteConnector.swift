@@ -55,7 +55,7 @@ public final class SQLiteConnector: WritableStoreConnector {
     public func validate() throws {
         for d in config.datasets {
             do { _ = try db.prepare(builder.probe(d)) } catch let e as DataPortError {
-                throw DataPortError(.invalidConfig, "dataset \(d.name): \(e.message)", at: "store \(config.name)")
+                throw DataPortError(e.kind, "dataset \(d.name): \(e.message)", at: "store \(config.name)")
             }
         }
     }

@@ -41,7 +41,13 @@ public final class SQLiteDatabase {
 
     public func prepare(_ sql: String) throws -> SQLiteStatement {
         var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(handle, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else { throw error("SQLite") }
+        guard sqlite3_prepare_v2(handle, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else {
+            // A plain SQL error (no such table or column) is the config's fault; anything else
+            // (not a database, locked, I/O) is the store's.
+            var e = error("SQLite")
+            if sqlite3_errcode(handle) & 0xFF == SQLITE_ERROR { e.kind = .invalidConfig }
+            throw e
+        }
         return SQLiteStatement(stmt, database: self)
     }
 

@@ -1,0 +1,74 @@
+import DataPortBundle
+import DataPortIO
+import DataPortModel
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options shared by several commands, parsed in one place.
+enum CommonOptions {
+    static let json = OptionSpec(name: "json", value: nil, help: "Print the result as one JSON document on stdout (formats/cli-output.md).")
+    static let quiet = OptionSpec(name: "quiet", value: nil, help: "Print nothing but errors (a --json document is still printed).")
+    static let progress = OptionSpec(name: "progress", value: "MODE", help: "auto (one updating line when stderr is a terminal; default), json (JSON lines on stderr), none.")
+    static let limits = [
+        OptionSpec(name: "max-entries", value: "N", help: "Refuse archives with more entries (default \(ArchiveLimits.default.maxEntries))."),
+        OptionSpec(name: "max-bytes", value: "N", help: "Refuse archives that decompress to more bytes (default \(ArchiveLimits.default.maxTotalBytes))."),
+        OptionSpec(name: "max-ratio", value: "N", help: "Refuse entries compressed more than N:1 (default \(ArchiveLimits.default.maxRatio))."),
+    ]
+    /// What long-running commands accept.
+    static let longRunning = [json, quiet, progress]
+
+    static func archiveLimits(_ args: Arguments) throws -> ArchiveLimits {
+        var l = ArchiveLimits.default
+        func number(_ name: String) throws -> Int64? {
+            guard let v = args.value(name) else { return nil }
+            guard let n = Int64(v), n > 0 else { throw DataPortError(.usage, "--\(name) must be a positive whole number") }
+            return n
+        }
+        if let n = try number("max-entries") { l.maxEntries = Int(n) }
+        if let n = try number("max-bytes") { l.maxTotalBytes = n }
+        if let n = try number("max-ratio") { l.maxRatio = n }
+        return l
+    }
+
+    /// The progress observer the options ask for, or `nil`.
+    static func progressObserver(_ args: Arguments, console: Console) throws -> ProgressPrinter? {
+        let mode = args.value("progress") ?? "auto"
+        switch mode {
+        case "none": return nil
+        case "json": return ProgressPrinter(console: console, json: true)
+        case "auto": return args.flag("quiet") || isatty(2) == 0 ? nil : ProgressPrinter(console: console, json: false)
+        default: throw DataPortError(.usage, "--progress must be auto, json or none")
+        }
+    }
+}
+
+/// Draws progress: one updating line on a terminal, or JSON lines (formats/cli-output.md).
+final class ProgressPrinter: ProgressObserver {
+    let console: Console
+    let json: Bool
+    private var lastDraw = Date.distantPast
+
+    init(console: Console, json: Bool) { self.console = console; self.json = json }
+
+    func report(_ e: ProgressEvent) {
+        if json {
+            console.err(JSONValue.object([
+                "event": .string(e.finished ? "done" : "progress"), "phase": .string(e.phase),
+                "dataset": e.dataset.map(JSONValue.string), "records": .integer(e.records), "bytes": .integer(e.bytes),
+                "totalRecords": e.totalRecords.map { .integer($0) }, "elapsed": .number(String(format: "%.3f", e.elapsed)),
+            ]).serialized(pretty: false))
+            return
+        }
+        let now = Date()
+        guard e.finished || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
+        lastDraw = now
+        let rate = e.elapsed > 0 ? Double(e.records) / e.elapsed : 0
+        var line = "\(e.phase)\(e.dataset.map { " \($0)" } ?? ""): \(e.records) records, \(String(format: "%.1f", Double(e.bytes) / 1_048_576)) MB, \(Int(rate)) rec/s, \(String(format: "%.1f", e.elapsed)) s"
+        if let total = e.totalRecords, total > 0, rate > 0, !e.finished {
+            line += String(format: ", %d%%, about %.0f s left", Int(100 * e.records / total), Double(total - e.records) / rate)
+        }
+        console.errRaw("\r\u{1B}[K" + line + (e.finished ? "\n" : ""))
+    }
+}
