@@ -18,16 +18,23 @@ public enum Converter {
         let source = reader.manifest
         let writer = try BundleWriter(output: output, kind: archive, generatedAt: source.generatedAt)
         var datasets: [ManifestDataset] = []
+        var previews: [String: [Record]] = [:]
         for d in source.datasets {
             var files: [ManifestFile] = []
             for format in formats {
                 let path = "data/\(format.name)/\(d.dataset.name).\(format.fileExtension)"
                 var n: Int64 = 0
+                previews[d.dataset.name] = []
                 counter.begin("\(d.dataset.name).\(format.fileExtension)")
                 let entry = try writer.addFile(path) { sink in
                     let records = try reader.records(of: d, registry: registry)
                     let w = try format.makeWriter(for: d.dataset, to: sink)
-                    while let r = try records.next() { try w.write(r); n += 1; counter.record() }
+                    while let r = try records.next() {
+                        try w.write(r)
+                        n += 1
+                        counter.record()
+                        if n <= Int64(IndexPage.previewRows) { previews[d.dataset.name, default: []].append(r) }
+                    }
                     try w.finish()
                 }
                 counter.fileDone(bytes: entry.size)
@@ -42,10 +49,8 @@ public enum Converter {
         var manifest = source
         manifest.toolVersion = dataportVersion
         manifest.datasets = datasets
-        manifest.otherFiles = try Exporter.writeSchemas(writer, formats: formats)
-        try writer.commit(manifest: manifest)
+        let result = try Exporter.complete(writer, manifest: manifest, formats: formats, previews: previews)
         counter.finish()
-        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int64) ?? nil
-        return ExportResult(output: output, manifest: manifest, bytes: size ?? 0)
+        return result
     }
 }

@@ -50,6 +50,7 @@ public enum Exporter {
         var datasets: [ManifestDataset] = []
         var excluded: [ExcludedDataset] = []
         var total: Int64 = 0
+        var previews: [String: [Record]] = [:]
         for d in config.datasets {
             let meta = d.metadata
             if let reason = options.scope.exclusionReason(origin: meta.origin, legalBasis: meta.legalBasis) {
@@ -67,11 +68,18 @@ public enum Exporter {
                 let path = "data/\(format.name)/\(meta.name).\(format.fileExtension)"
                 var n = 0
                 counter.begin("\(meta.name).\(format.fileExtension)")
+                let first = files.isEmpty
+                var preview: [Record] = []
                 let entry = try writer.addFile(path) { sink in
                     let w = try format.makeWriter(for: meta, to: sink)
-                    n = try gathering.read(d) { try w.write($0); counter.record() }
+                    n = try gathering.read(d) { r in
+                        try w.write(r)
+                        counter.record()
+                        if first && preview.count < IndexPage.previewRows { preview.append(r) }
+                    }
                     try w.finish()
                 }
+                if first { previews[meta.name] = preview }
                 counter.fileDone(bytes: entry.size)
                 if count >= 0 && Int64(n) != count {
                     throw DataPortError(.store, "dataset \(meta.name) changed while it was read", at: "store \(d.store)")
@@ -87,16 +95,31 @@ public enum Exporter {
             writer.discard()
             throw DataPortError(.subjectNotFound, "no store holds any record about the given identities")
         }
-        let otherFiles = try writeSchemas(writer, formats: options.formats)
         let manifest = Manifest(
             toolVersion: dataportVersion, generatedAt: generatedAt, scope: options.scope, controller: config.controller,
             subject: Subject(displayName: gathering.displayName, identities: gathering.identities),
             stores: gathering.statuses.map { ManifestStore(name: $0.name, type: $0.type, status: $0.state.rawValue, reason: $0.reason, readAt: generatedAt) },
-            datasets: datasets, excluded: excluded, otherFiles: otherFiles)
-        try writer.commit(manifest: manifest)
+            datasets: datasets, excluded: excluded, otherFiles: [])
+        let result = try complete(writer, manifest: manifest, formats: options.formats, previews: previews)
         counter.finish()
-        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int64) ?? nil
-        return ExportResult(output: output, manifest: manifest, bytes: size ?? 0)
+        return result
+    }
+
+    /// Adds what every bundle carries besides its data (schemas, `datapackage.json`, `index.html`),
+    /// then the manifest and BagIt files, and moves the bundle into place.
+    static func complete(_ writer: BundleWriter, manifest: Manifest, formats: [any FormatAdapter], previews: [String: [Record]]) throws -> ExportResult {
+        var manifest = manifest
+        manifest.otherFiles = try writeSchemas(writer, formats: formats)
+        if let descriptor = DataPackage.descriptor(manifest) {
+            let entry = try writer.addFile(DataPackage.fileName) { try $0.write(descriptor.serialized()) }
+            manifest.otherFiles.append(ManifestFile(path: DataPackage.fileName, format: nil, mediaType: "application/json", size: entry.size, sha256: entry.sha256))
+        }
+        let page = IndexPage.render(manifest, previews: previews)
+        let entry = try writer.addFile("index.html") { try $0.write(page) }
+        manifest.otherFiles.append(ManifestFile(path: "index.html", format: nil, mediaType: "text/html", size: entry.size, sha256: entry.sha256))
+        try writer.commit(manifest: manifest)
+        let size = (try? FileManager.default.attributesOfItem(atPath: writer.output)[.size] as? Int64) ?? nil
+        return ExportResult(output: writer.output, manifest: manifest, bytes: size ?? 0)
     }
 
     /// Copies the published schemas of the bundle and of each format into `schemas/`.

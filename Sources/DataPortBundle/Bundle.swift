@@ -41,12 +41,23 @@ public final class BundleWriter {
     public func addFile(_ path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry {
         var entry = try archive.addEntry(path: "\(topFolder)/\(path)", body)
         entry.path = path
+        written.append(entry)
         return entry
     }
 
-    /// Writes the manifest, completes the archive and moves it into place.
+    private var written: [WrittenEntry] = []
+
+    /// Writes the manifest and the BagIt tag files, completes the archive and moves it into place.
     public func commit(manifest: Manifest) throws {
-        _ = try archive.addEntry(path: "\(topFolder)/manifest.json") { try $0.write(manifest.serialized()) }
+        _ = try addFile("manifest.json") { try $0.write(manifest.serialized()) }
+        let payload = written.filter { $0.path.hasPrefix("data/") }
+        _ = try addFile(BagIt.declarationName) { try $0.write(BagIt.declaration) }
+        _ = try addFile(BagIt.infoName) {
+            try $0.write(BagIt.info(manifest, payloadBytes: payload.reduce(0) { $0 + $1.size }, payloadFiles: payload.count))
+        }
+        _ = try addFile(BagIt.manifestName) { try $0.write(BagIt.manifest(payload.map { ($0.path, $0.sha256) })) }
+        let tags = written.filter { !$0.path.hasPrefix("data/") }
+        _ = try archive.addEntry(path: "\(topFolder)/\(BagIt.tagManifestName)") { try $0.write(BagIt.manifest(tags.map { ($0.path, $0.sha256) })) }
         try archive.finish()
         try file.close()
         guard rename(tempPath, output) == 0 else {
@@ -77,6 +88,7 @@ public final class BundleReader {
     public let topFolder: String
     public let kind: ArchiveKind
     private let archive: any ArchiveReader
+    private let manifestSHA256: String
 
     public init(path: String, limits: ArchiveLimits = .default) throws {
         self.path = path
@@ -104,10 +116,15 @@ public final class BundleReader {
         guard names.contains(manifestName) else { throw DataPortError(.invalidBundle, "manifest.json is missing", at: path) }
         let source = try archive.open(manifestName)
         let bytes = try readAll(source, limit: 64 << 20, name: "manifest.json")
+        manifestSHA256 = SHA256.hex(of: bytes)
         manifest = try Manifest.parse(bytes, name: "manifest.json")
         // The archive and the manifest must list the same files.
         let listed = Set(manifest.allFiles.map { "\(top)/\($0.path)" })
-        for name in names where name != manifestName && !name.hasSuffix("/") && !listed.contains(name) {
+        let bagFiles = Set(BagIt.fileNames.map { "\(top)/\($0)" })
+        for name in bagFiles where !names.contains(name) {
+            throw DataPortError(.invalidBundle, "BagIt file missing: \(name.dropFirst(top.count + 1))", at: path)
+        }
+        for name in names where name != manifestName && !bagFiles.contains(name) && !name.hasSuffix("/") && !listed.contains(name) {
             throw DataPortError(.invalidBundle, "file not listed in the manifest: \(name.dropFirst(top.count + 1))", at: path)
         }
         let present = Set(names)
@@ -166,7 +183,40 @@ public final class BundleReader {
             report.files += 1
             report.bytes += f.size
         }
+        report.files += try verifyBag()
         return report
+    }
+
+    /// Checks the BagIt tag files against the manifest: the payload manifest lists exactly the data
+    /// files with the same checksums, Payload-Oxum agrees, and the tag manifest's checksums hold.
+    private func verifyBag() throws -> Int {
+        func text(_ name: String) throws -> (String, String) {
+            let bytes = try readAll(try archive.open("\(topFolder)/\(name)"), limit: 64 << 20, name: name)
+            guard let s = String(validating: bytes, as: UTF8.self) else { throw DataPortError(.invalidBundle, "\(name) is not UTF-8", at: path) }
+            return (s, SHA256.hex(of: bytes))
+        }
+        func bad(_ m: String) -> DataPortError { DataPortError(.tamperedBundle, m, at: path) }
+        var shas: [String: String] = ["manifest.json": manifestSHA256]
+        for f in manifest.allFiles { shas[f.path] = f.sha256 }
+        let (declaration, declarationSHA) = try text(BagIt.declarationName)
+        guard declaration == BagIt.declaration else { throw DataPortError(.invalidBundle, "bagit.txt is not a BagIt 1.0 declaration", at: path) }
+        let (info, infoSHA) = try text(BagIt.infoName)
+        let (payloadText, payloadSHA) = try text(BagIt.manifestName)
+        shas[BagIt.declarationName] = declarationSHA
+        shas[BagIt.infoName] = infoSHA
+        shas[BagIt.manifestName] = payloadSHA
+        let payload = try BagIt.parseManifest(payloadText, name: BagIt.manifestName)
+        let dataFiles = manifest.allFiles.filter { $0.path.hasPrefix("data/") }
+        guard payload.count == dataFiles.count, dataFiles.allSatisfy({ payload[$0.path] == $0.sha256 }) else {
+            throw bad("manifest-sha256.txt disagrees with manifest.json")
+        }
+        let oxum = "Payload-Oxum: \(dataFiles.reduce(0) { $0 + $1.size }).\(dataFiles.count)"
+        guard info.split(separator: "\n").contains(where: { $0 == oxum }) else { throw bad("bag-info.txt Payload-Oxum disagrees with the payload") }
+        let (tagText, _) = try text(BagIt.tagManifestName)
+        let tags = try BagIt.parseManifest(tagText, name: BagIt.tagManifestName)
+        let expectedTags = shas.filter { !$0.key.hasPrefix("data/") }
+        guard tags == expectedTags else { throw bad("tagmanifest-sha256.txt disagrees with the tag files") }
+        return BagIt.fileNames.count
     }
 }
 

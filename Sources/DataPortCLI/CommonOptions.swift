@@ -16,6 +16,14 @@ enum CommonOptions {
         OptionSpec(name: "max-bytes", value: "N", help: "Refuse archives that decompress to more bytes (default \(ArchiveLimits.default.maxTotalBytes))."),
         OptionSpec(name: "max-ratio", value: "N", help: "Refuse entries compressed more than N:1 (default \(ArchiveLimits.default.maxRatio))."),
     ]
+    static let archive = OptionSpec(name: "archive", value: "KIND", help: "zip (default: opens anywhere) or tar.gz (streams well in scripts).")
+
+    static func archiveKind(_ args: Arguments) throws -> ArchiveKind {
+        guard let v = args.value("archive") else { return .zip }
+        guard let k = ArchiveKind(rawValue: v) else { throw DataPortError(.usage, "--archive must be zip or tar.gz") }
+        return k
+    }
+
     /// What long-running commands accept.
     static let longRunning = [json, quiet, progress]
 

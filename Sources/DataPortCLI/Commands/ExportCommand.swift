@@ -23,6 +23,7 @@ enum ExportCommand {
             OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held)."),
             OptionSpec(name: "generated-at", value: "TIME", help: "Pin the bundle's time (ISO 8601) for a byte-identical, reproducible bundle."),
             OptionSpec(name: "allow-partial", value: nil, help: "Write the bundle even if a store fails, recording the failure."),
+            CommonOptions.archive,
         ] + CommonOptions.longRunning,
         examples: [
             "dataport export --config Samples/stores.json --subject email=ana.nunez@example.com --output ana.zip",
@@ -43,6 +44,7 @@ enum ExportCommand {
                 options.generatedAt = ts
             }
             options.allowPartial = args.flag("allow-partial")
+            options.archive = try CommonOptions.archiveKind(args)
             let progress = try CommonOptions.progressObserver(args, console: console)
             if let list = args.value("subjects") {
                 guard args.all("subject").isEmpty, args.value("output") == nil else {
