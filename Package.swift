@@ -37,6 +37,8 @@ let package = Package(
         // The command line: one file per command, exit codes in one place.
         .target(name: "DataPortCLI", dependencies: ["DataPort"], swiftSettings: strict),
         .executableTarget(name: "dataport", dependencies: ["DataPortCLI"], swiftSettings: strict),
+        // The benchmark: `swift run -c release dataport-bench --rows 1000000` (see README, Performance).
+        .executableTarget(name: "dataport-bench", swiftSettings: strict),
 
         .testTarget(name: "DataPortTests", dependencies: ["DataPort", "DataPortCLI", "dataport"], swiftSettings: strict),
     ]

@@ -135,7 +135,8 @@ public final class BundleReader {
 
     /// The bytes of a listed file, checked against its size and SHA-256 as they are read.
     public func open(_ file: ManifestFile) throws -> any ByteSource {
-        VerifiedSource(try archive.open("\(topFolder)/\(file.path)"), file: file, bundle: path)
+        // Inflating and checksumming run ahead on a second thread while the caller parses.
+        ReadAheadSource(VerifiedSource(try archive.open("\(topFolder)/\(file.path)"), file: file, bundle: path))
     }
 
     /// Reads a dataset's records from its file in `format` (or its first file).

@@ -45,7 +45,7 @@ public final class MemorySource: ByteSource {
 /// A buffered writer in front of a sink: the per-byte fast path of every format writer.
 public final class OutputBuffer {
     public let sink: any ByteSink
-    @usableFromInline var storage: [UInt8]
+    @exclusivity(unchecked) @usableFromInline var storage: [UInt8]
     @usableFromInline let capacity: Int
 
     public init(_ sink: any ByteSink, capacity: Int = 1 << 16) {
@@ -76,6 +76,20 @@ public final class OutputBuffer {
         if storage.count >= capacity { try flush() }
     }
 
+    /// Appends the decimal digits of `n` without making a String.
+    @inlinable public func integer(_ n: Int64) throws {
+        if n == 0 { try byte(48); return }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        var v = n.magnitude
+        withUnsafeMutableBytes(of: &digits) { buf in
+            while v > 0 { buf[23 - count] = UInt8(48 + v % 10); v /= 10; count += 1 }
+        }
+        if n < 0 { storage.append(UInt8(ascii: "-")) }
+        withUnsafeBytes(of: &digits) { storage.append(contentsOf: $0[(24 - count)...]) }
+        if storage.count >= capacity { try flush() }
+    }
+
     public func flush() throws {
         guard !storage.isEmpty else { return }
         try storage.withUnsafeBytes { try sink.write($0) }
@@ -86,15 +100,16 @@ public final class OutputBuffer {
 /// A buffered reader over a source, with one byte of look-ahead and line/column tracking.
 public final class InputBuffer {
     public let source: any ByteSource
-    private var buffer: UnsafeMutableRawBufferPointer
-    private var start = 0
-    private var end = 0
-    private var eof = false
-    /// 1-based position of the next byte, for error messages.
-    public private(set) var line = 1
-    public private(set) var column = 1
-    /// Bytes consumed so far.
-    public private(set) var offset: Int64 = 0
+    @exclusivity(unchecked) @usableFromInline var buffer: UnsafeMutableRawBufferPointer
+    @exclusivity(unchecked) @usableFromInline var start = 0
+    @exclusivity(unchecked) @usableFromInline var end = 0
+    @exclusivity(unchecked) private var eof = false
+    /// Offset in the stream of `buffer[0]`.
+    @exclusivity(unchecked) @usableFromInline var base: Int64 = 0
+    /// 1-based line of the next byte.
+    @exclusivity(unchecked) public private(set) var line = 1
+    /// Stream offset where the current line starts (columns are counted from it on demand).
+    @exclusivity(unchecked) @usableFromInline var lineStart: Int64 = 0
 
     public init(_ source: any ByteSource, capacity: Int = 1 << 16) {
         self.source = source
@@ -103,9 +118,13 @@ public final class InputBuffer {
 
     deinit { buffer.deallocate() }
 
-    private func fill() throws -> Bool {
+    /// Bytes consumed so far.
+    public var offset: Int64 { base + Int64(start) }
+
+    @usableFromInline func fill() throws -> Bool {
         if start < end { return true }
         if eof { return false }
+        base += Int64(end)
         let n = try source.read(into: buffer)
         start = 0; end = n
         if n == 0 { eof = true; return false }
@@ -123,10 +142,31 @@ public final class InputBuffer {
         if start >= end, try !fill() { return nil }
         let b = buffer[start]
         start += 1
-        offset += 1
-        if b == 10 { line += 1; column = 1 } else if b & 0xC0 != 0x80 { column += 1 }
+        if b == 10 { line += 1; lineStart = base + Int64(start) }
         return b
     }
+
+    /// Appends bytes to `out` up to (not including) the first byte for which `stop` is true, and
+    /// returns that byte without consuming it, or `nil` at the end. Newlines are never stop bytes'
+    /// concern: they are counted here. The fast path of every text parser.
+    public func copy(into out: inout [UInt8], until stop: (UInt8) -> Bool) throws -> UInt8? {
+        while true {
+            if start >= end, try !fill() { return nil }
+            var i = start
+            while i < end {
+                let b = buffer[i]
+                if stop(b) { break }
+                if b == 10 { line += 1; lineStart = base + Int64(i) + 1 }
+                i += 1
+            }
+            if i > start { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start..<i])) }
+            start = i
+            if i < end { return buffer[i] }
+        }
+    }
+
+    /// 1-based column of the next byte, in bytes from the start of its line.
+    public var column: Int { Int(offset - lineStart) + 1 }
 
     /// "line L, column C" for error messages.
     public var position: String { "line \(line), column \(column)" }

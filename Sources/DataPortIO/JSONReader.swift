@@ -37,16 +37,26 @@ public enum JSONEvent: Equatable, Sendable {
 /// Errors are `DataPortError` of the kind given at creation, with line and column.
 public final class JSONReader {
     private enum State { case objectStart, objectNeedsValue, objectAfterValue, arrayStart, arrayAfterValue }
-    private struct Frame { var state: State; var keys: Set<String> }
+    private struct Frame {
+        var state: State
+        /// The keys so far: a short list searched linearly, moved into a set once it grows.
+        var keys: [String] = []
+        var keySet: Set<String>? = nil
+        init(state: State) { self.state = state }
+    }
 
     private let input: InputBuffer
     private let limits: JSONLimits
     private let errorKind: DataPortError.Kind
     private let name: String
-    private var stack: [Frame] = []
-    private var started = false
-    private var finished = false
-    private var scratch: [UInt8] = []
+    @exclusivity(unchecked) private var stack: [Frame] = []
+    @exclusivity(unchecked) private var started = false
+    @exclusivity(unchecked) private var finished = false
+    @exclusivity(unchecked) private var scratch: [UInt8] = []
+    @exclusivity(unchecked) private var values = 0
+    /// Most values (scalars, arrays and objects) this document may hold. A document read whole into a
+    /// `JSONValue` costs tens of bytes per value, so a small, well-compressed one could otherwise take gigabytes.
+    public var maxValues = Int.max
 
     /// - Parameters:
     ///   - name: the file name used in error locations.
@@ -115,7 +125,14 @@ public final class JSONReader {
         guard try input.next() == UInt8(ascii: "\"") else { throw fail("expected a string key") }
         let k = try string()
         if limits.rejectDuplicateKeys {
-            guard stack[top].keys.insert(k).inserted else { throw fail("duplicate key") }
+            // Objects in DataPort files are small: a linear search beats hashing every key.
+            if stack[top].keySet != nil {
+                guard stack[top].keySet!.insert(k).inserted else { throw fail("duplicate key") }
+            } else {
+                guard !stack[top].keys.contains(k) else { throw fail("duplicate key") }
+                stack[top].keys.append(k)
+                if stack[top].keys.count > 32 { stack[top].keySet = Set(stack[top].keys); stack[top].keys = [] }
+            }
         }
         try skipWhitespace()
         try expect(UInt8(ascii: ":"), "':'")
@@ -127,10 +144,14 @@ public final class JSONReader {
         guard stack.count < limits.maxDepth else {
             throw DataPortError(.limitExceeded, "JSON nesting deeper than \(limits.maxDepth)", at: "\(name), \(input.position)")
         }
-        stack.append(Frame(state: state, keys: []))
+        stack.append(Frame(state: state))
     }
 
     private func value() throws -> JSONEvent {
+        values += 1
+        guard values <= maxValues else {
+            throw DataPortError(.limitExceeded, "JSON document holds more than \(maxValues) values", at: "\(name), \(input.position)")
+        }
         guard let b = try input.next() else { throw fail("unexpected end of input, expected a value") }
         switch b {
         case UInt8(ascii: "{"): try push(.objectStart); return .beginObject
@@ -218,6 +239,11 @@ public final class JSONReader {
         scratch.removeAll(keepingCapacity: true)
         var ascii = true
         while true {
+            // Copy plain bytes in bulk; stop at a quote, a backslash, a control character or non-ASCII.
+            _ = try input.copy(into: &scratch) { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 || $0 >= 0x80 }
+            if scratch.count > limits.maxStringBytes {
+                throw DataPortError(.limitExceeded, "JSON string longer than \(limits.maxStringBytes) bytes", at: "\(name), \(input.position)")
+            }
             guard let b = try input.next() else { throw fail("unterminated string") }
             if b == UInt8(ascii: "\"") { break }
             if b < 0x20 { throw fail("control character in a string") }

@@ -83,8 +83,34 @@ public struct ExactDecimal: Sendable, Hashable, CustomStringConvertible {
     /// The normalised text: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`.
     public let text: String
 
+    /// Whether `input` is already in normal form (the common case: no copy needed).
+    static func isNormal(_ input: String) -> Bool {
+        var u = input.utf8.makeIterator()
+        guard var b = u.next() else { return false }
+        var negative = false
+        if b == UInt8(ascii: "-") { negative = true; guard let n = u.next() else { return false }; b = n }
+        guard b >= 48, b <= 57 else { return false }
+        let leadingZero = b == 48
+        var intCount = 1, fracCount = 0, allZero = leadingZero, inFraction = false
+        while let c = u.next() {
+            if c == UInt8(ascii: ".") {
+                guard !inFraction else { return false }
+                inFraction = true
+                continue
+            }
+            guard c >= 48, c <= 57 else { return false }
+            if c != 48 { allZero = false }
+            if inFraction { fracCount += 1 } else { intCount += 1 }
+        }
+        if inFraction && fracCount == 0 { return false }
+        if leadingZero && intCount > 1 { return false }
+        if negative && allZero { return false }
+        return true
+    }
+
     /// Parses decimal text, also with a leading `+`, leading zeros or an exponent (`1.5e-7`).
     public init?(_ input: String) {
+        if Self.isNormal(input) { text = input; return }
         var bytes = Array(input.utf8)
         guard !bytes.isEmpty, bytes.count <= 100_000 else { return nil }
         var negative = false
@@ -231,20 +257,39 @@ public struct Timestamp: Sendable, Hashable, CustomStringConvertible {
     public let seconds: Int64
     /// The fraction digits after the point, without trailing zeros ("" for none).
     public let fraction: String
+    /// The canonical text, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, computed once.
+    public let text: String
+
+    public static func == (a: Self, b: Self) -> Bool { a.seconds == b.seconds && a.fraction == b.fraction }
+    public func hash(into h: inout Hasher) { h.combine(seconds); h.combine(fraction) }
 
     public init?(seconds: Int64, fraction: String = "") {
+        self.init(seconds: seconds, fraction: fraction, canonical: nil)
+    }
+
+    private init?(seconds: Int64, fraction: String, canonical: String?) {
         let days = Int(seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400)
-        let (y, _, _) = civilFromDays(days)
+        let (y, m, d) = civilFromDays(days)
         guard (1...9999).contains(y), fraction.count <= 9, fraction.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
         self.seconds = seconds
         var f = fraction
         while f.hasSuffix("0") { f.removeLast() }
         self.fraction = f
+        if let canonical {
+            text = canonical
+        } else {
+            let secOfDay = Int(seconds - Int64(days) * 86400)
+            var out = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
+            out += pad(secOfDay / 3600, 2) + ":" + pad(secOfDay / 60 % 60, 2) + ":" + pad(secOfDay % 60, 2)
+            if !f.isEmpty { out += "." + f }
+            text = out + "Z"
+        }
     }
 
     /// Parses `YYYY-MM-DD[T| ]HH:MM[:SS[.f]][Z|±HH[:MM]]`.
     public init?(_ text: String) {
-        var c = DigitCursor(bytes: Array(text.utf8))
+        let bytes = Array(text.utf8)
+        var c = DigitCursor(bytes: bytes)
         guard let y = c.number(4), c.expect("-"), let mo = c.number(2), c.expect("-"), let d = c.number(2),
               let date = CalendarDate(year: y, month: mo, day: d) else { return nil }
         guard c.expect("T") || c.expect(" ") || c.expect("t") else { return nil }
@@ -274,17 +319,11 @@ public struct Timestamp: Sendable, Hashable, CustomStringConvertible {
         }
         guard c.atEnd else { return nil }
         let local = Int64(daysFromCivil(date.year, date.month, date.day)) * 86400 + Int64(h * 3600 + mi * 60 + s)
-        self.init(seconds: local - Int64(offset), fraction: fraction)
-    }
-
-    public var text: String {
-        let days = Int(seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400)
-        let secOfDay = Int(seconds - Int64(days) * 86400)
-        let (y, m, d) = civilFromDays(days)
-        var out = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
-        out += pad(secOfDay / 3600, 2) + ":" + pad(secOfDay / 60 % 60, 2) + ":" + pad(secOfDay % 60, 2)
-        if !fraction.isEmpty { out += "." + fraction }
-        return out + "Z"
+        // Already canonical (T, seconds, no trailing zero in a fraction, Z): keep the given text.
+        let n = bytes.count
+        let keep = n >= 20 && bytes[10] == UInt8(ascii: "T") && bytes[n - 1] == UInt8(ascii: "Z")
+            && (n == 20 || (bytes[19] == UInt8(ascii: ".") && bytes[n - 2] != UInt8(ascii: "0")))
+        self.init(seconds: local - Int64(offset), fraction: fraction, canonical: keep ? text : nil)
     }
 
     public var description: String { text }

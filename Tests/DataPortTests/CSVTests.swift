@@ -91,7 +91,7 @@ final class CSVTests: XCTestCase {
         assertParseError(Array("a,b\n1,".utf8) + [0xFF] + Array("\n".utf8), "invalid UTF-8", line: 2, column: 3)
         assertParseError(Array("a,b\n1,x".utf8) + [0xC3] + Array(",\n".utf8), "invalid UTF-8", line: 2, column: 5)
         assertParseError(Array("a,b\n\"".utf8) + [0xED, 0xA0, 0x80] + Array("\",1\n".utf8), "invalid UTF-8", line: 2, column: 3) // a surrogate
-        assertParseError(Array("a,b\n1,x".utf8) + [0xE2, 0x82], "truncated", line: 2, column: 5)
+        assertParseError(Array("a,b\n1,x".utf8) + [0xE2, 0x82], "truncated", line: 2, column: 6) // columns count bytes
         assertParseError(Array("a,b\n1,x".utf8) + [0] + Array("\n".utf8), "NUL byte", line: 2, column: 4)
         assertParseError(Array("a,b\n1,\"x".utf8) + [0] + Array("\"\n".utf8), "NUL byte", line: 2, column: 5)
         assertParseError("a,b\r1,2\r\n", "carriage return without a line feed", line: 1, column: 4)

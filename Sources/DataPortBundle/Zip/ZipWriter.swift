@@ -64,7 +64,15 @@ public final class ZipWriter {
         let compressedStart = out.count
         let deflater = DeflateSink(out, level: level)
         let entrySink = EntrySink(deflater)
-        try body(entrySink)
+        // Checksums and deflate run on a second thread while `body` encodes on this one.
+        let pipeline = PipelinedSink { try entrySink.write($0) }
+        do {
+            try body(pipeline)
+            try pipeline.finish()
+        } catch {
+            try? pipeline.finish()
+            throw error
+        }
         try deflater.finish()
         let compressed = out.count - compressedStart
         let size = entrySink.count
@@ -140,8 +148,8 @@ public final class ZipWriter {
 /// Counts, CRCs and hashes an entry's uncompressed bytes on their way to the compressor.
 final class EntrySink: ByteSink {
     let next: any ByteSink
-    var crc: UInt32 = 0
-    var count: Int64 = 0
+    @exclusivity(unchecked) var crc: UInt32 = 0
+    @exclusivity(unchecked) var count: Int64 = 0
     let sha = SHA256()
     init(_ next: any ByteSink) { self.next = next }
     func write(_ bytes: UnsafeRawBufferPointer) throws {

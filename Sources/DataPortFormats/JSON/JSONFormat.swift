@@ -57,7 +57,7 @@ final class JSONRecordWriter: RecordWriter {
             switch value {
             case .null: try out.bytes("null")
             case .string(let s): try JSONText.appendQuoted(s, to: out)
-            case .integer(let n): try out.text(String(n))
+            case .integer(let n): try out.integer(n)
             case .boolean(let b): try out.bytes(b ? "true" : "false")
             case .decimal, .timestamp, .date, .binary:
                 try out.byte(UInt8(ascii: "\""))
@@ -131,7 +131,13 @@ final class JSONRecordReader: RecordReader {
         while true {
             let e = try reader.next()
             if e == .endObject { break }
-            guard case .key(let k) = e, let i = fieldIndex[k] else { throw reader.fail("unknown field in a record") }
+            guard case .key(let k) = e else { throw reader.fail("expected a field name") }
+            // Fields come in schema order in files DataPort writes: check that first, hash only otherwise.
+            let i: Int
+            if seen < dataset.fields.count, dataset.fields[seen].name == k { i = seen } else {
+                guard let j = fieldIndex[k] else { throw reader.fail("unknown field in a record") }
+                i = j
+            }
             values[i] = try value(for: dataset.fields[i], event: try reader.next())
             seen += 1
         }

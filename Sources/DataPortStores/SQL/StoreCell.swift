@@ -19,10 +19,10 @@ public enum StoreCell: Sendable {
         case (.real(let r), .string): return .string(String(r))
         case (.blob(let b), .string): return String(validating: b, as: UTF8.self).map(Value.string)
         case (.integer(let i), .integer): return .integer(i)
-        case (.text(let s), .integer): return Int64(s.trimmingCharacters(in: .whitespaces)).map(Value.integer)
+        case (.text(let s), .integer): return Int64(s.asciiTrimmed).map(Value.integer)
         case (.real(let r), .integer): return r.rounded() == r && abs(r) < 9.2e18 ? .integer(Int64(r)) : nil
         case (.integer(let i), .decimal): return ExactDecimal(String(i)).map(Value.decimal)
-        case (.text(let s), .decimal): return ExactDecimal(s.trimmingCharacters(in: .whitespaces)).map(Value.decimal)
+        case (.text(let s), .decimal): return ExactDecimal(s.asciiTrimmed).map(Value.decimal)
         case (.real(let r), .decimal): return r.isFinite ? ExactDecimal(String(r)).map(Value.decimal) : nil
         case (.integer(let i), .boolean): return i == 0 || i == 1 ? .boolean(i == 1) : nil
         case (.text(let s), .boolean):
@@ -31,9 +31,9 @@ public enum StoreCell: Sendable {
             case "0", "f", "false", "no", "n": return .boolean(false)
             default: return nil
             }
-        case (.text(let s), .timestamp): return Timestamp(s.trimmingCharacters(in: .whitespaces)).map(Value.timestamp)
+        case (.text(let s), .timestamp): return Timestamp(s.asciiTrimmed).map(Value.timestamp)
         case (.integer(let i), .timestamp): return Timestamp(seconds: i).map(Value.timestamp)
-        case (.text(let s), .date): return CalendarDate(s.trimmingCharacters(in: .whitespaces)).map(Value.date)
+        case (.text(let s), .date): return CalendarDate(s.asciiTrimmed).map(Value.date)
         case (.blob(let b), .binary): return .binary(b)
         case (.text(let s), .binary): return .binary(Array(s.utf8))
         default: return nil
@@ -42,3 +42,12 @@ public enum StoreCell: Sendable {
 }
 
 import Foundation
+
+extension String {
+    /// The string without leading and trailing ASCII spaces and tabs; itself (no copy) when there are none.
+    var asciiTrimmed: String {
+        let u = utf8
+        guard let f = u.first, let l = u.last, f == 32 || f == 9 || l == 32 || l == 9 else { return self }
+        return trimmingCharacters(in: .whitespaces)
+    }
+}

@@ -1,0 +1,155 @@
+import DataPortIO
+import DataPortModel
+import Dispatch
+import Foundation
+
+/// A sink that hands its bytes, in chunks, to a stage running on another thread, so that encoding
+/// (on the caller's thread) and checksumming and compression (on the other) use both cores.
+/// Order is kept; at most `depth` chunks wait, so memory stays bounded. The output is exactly what
+/// running the stage inline would give.
+final class PipelinedSink: ByteSink, @unchecked Sendable {
+    private let stage: (UnsafeRawBufferPointer) throws -> Void
+    private let queue = DispatchQueue(label: "dataport.pipeline")
+    private let slots: DispatchSemaphore
+    private let lock = NSLock()
+    private var failure: (any Error)?
+    @exclusivity(unchecked) private var chunk: [UInt8] = []
+    private let chunkSize: Int
+
+    /// - Parameters:
+    ///   - stage: runs on the background thread, once per chunk, in order.
+    init(chunkSize: Int = 1 << 18, depth: Int = 4, stage: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+        self.stage = stage
+        self.chunkSize = chunkSize
+        slots = DispatchSemaphore(value: depth)
+        chunk.reserveCapacity(chunkSize)
+    }
+
+    private func checkFailure() throws {
+        lock.lock()
+        let f = failure
+        lock.unlock()
+        if let f { throw f }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var rest = bytes
+        while !rest.isEmpty {
+            let n = min(rest.count, chunkSize - chunk.count)
+            chunk.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[0..<n]))
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            if chunk.count == chunkSize { try submit() }
+        }
+    }
+
+    private func submit() throws {
+        try checkFailure()
+        let full = chunk
+        chunk = []
+        chunk.reserveCapacity(chunkSize)
+        slots.wait()
+        queue.async { [self] in
+            defer { slots.signal() }
+            lock.lock()
+            let failed = failure != nil
+            lock.unlock()
+            guard !failed else { return }
+            do { try full.withUnsafeBytes { try stage($0) } } catch {
+                lock.lock()
+                failure = error
+                lock.unlock()
+            }
+        }
+    }
+
+    /// Sends what is left and waits for the stage to finish everything; rethrows its error.
+    func finish() throws {
+        if !chunk.isEmpty { try submit() }
+        queue.sync {}
+        try checkFailure()
+    }
+}
+
+/// A source that reads ahead on another thread: the stages below it (inflate, CRC-32, SHA-256)
+/// run there while the caller parses. Chunks arrive in order; at most `depth` wait.
+final class ReadAheadSource: ByteSource, @unchecked Sendable {
+    private let inner: any ByteSource
+    private let lock = NSCondition()
+    private var ready: [[UInt8]] = []
+    private var finished = false
+    private var failure: (any Error)?
+    private var stopped = false
+    @exclusivity(unchecked) private var current: [UInt8] = []
+    @exclusivity(unchecked) private var position = 0
+    private let depth: Int
+    private var started = false
+
+    init(_ inner: any ByteSource, chunkSize: Int = 1 << 18, depth: Int = 4) {
+        self.inner = inner
+        self.depth = depth
+        self.chunkSize = chunkSize
+    }
+
+    private let chunkSize: Int
+
+    deinit {
+        lock.lock()
+        stopped = true
+        lock.broadcast()
+        while started && !finished { lock.wait() }
+        lock.unlock()
+    }
+
+    private func start() {
+        started = true
+        Thread.detachNewThread { [self] in
+            var buffer = [UInt8](repeating: 0, count: chunkSize)
+            while true {
+                lock.lock()
+                while ready.count >= depth && !stopped { lock.wait() }
+                let stop = stopped
+                lock.unlock()
+                if stop { break }
+                do {
+                    let n = try buffer.withUnsafeMutableBytes { try inner.read(into: $0) }
+                    lock.lock()
+                    if n == 0 { lock.unlock(); break }
+                    ready.append(Array(buffer[0..<n]))
+                    lock.broadcast()
+                    lock.unlock()
+                } catch {
+                    lock.lock()
+                    failure = error
+                    lock.unlock()
+                    break
+                }
+            }
+            lock.lock()
+            finished = true
+            lock.broadcast()
+            lock.unlock()
+        }
+    }
+
+    func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
+        if position == current.count {
+            if !started { start() }
+            lock.lock()
+            while ready.isEmpty && !finished && failure == nil { lock.wait() }
+            if ready.isEmpty {
+                let f = failure
+                lock.unlock()
+                if let f { throw f }
+                return 0
+            }
+            current = ready.removeFirst()
+            position = 0
+            lock.broadcast()
+            lock.unlock()
+        }
+        let n = min(out.count, current.count - position)
+        current.withUnsafeBytes { out.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[position..<position + n])) }
+        position += n
+        return n
+    }
+}

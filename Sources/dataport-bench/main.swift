@@ -1,0 +1,208 @@
+// dataport-bench: measures `dataport` against the reference pipeline `sqlite3 -json | gzip -6`
+// on a generated SQLite store holding one subject with N web-visit rows (10 columns).
+//
+//   swift build -c release && swift run -c release dataport-bench [--rows 100000,1000000] [--batch 10000x20] [--dir DIR]
+//
+// Every command runs as a child process; wall time comes from the clock and peak memory from
+// wait4()'s rusage of that child alone.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+struct Measurement {
+    var name: String
+    var seconds: Double
+    var peakRSSMB: Double
+    var records: Int
+    var bytes: Int64
+}
+
+@MainActor func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("dataport-bench: \(message)\n".utf8))
+    exit(1)
+}
+
+/// Runs a program, waits with wait4 to get its own peak RSS, returns wall seconds and MB.
+@MainActor func measure(_ argv: [String], quiet: Bool = true) -> (Double, Double) {
+    var pid: pid_t = 0
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    if quiet { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
+    let cargs = argv.map { strdup($0) } + [nil]
+    defer { cargs.forEach { free($0) } }
+    let start = Date()
+    guard posix_spawnp(&pid, argv[0], &actions, nil, cargs, environ) == 0 else { fail("cannot run \(argv[0])") }
+    var status: Int32 = 0
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
+    let elapsed = Date().timeIntervalSince(start)
+    posix_spawn_file_actions_destroy(&actions)
+    guard status == 0 else { fail("\(argv.joined(separator: " ")) exited with status \(status)") }
+    return (elapsed, Double(usage.ru_maxrss) / 1024)
+}
+
+@MainActor func shell(_ command: String) -> (Double, Double) { measure(["/bin/sh", "-c", command]) }
+
+@MainActor func fileSize(_ path: String) -> Int64 { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0 }
+
+// MARK: Options
+
+var rowsList = [100_000, 1_000_000]
+var batch: (subjects: Int, records: Int)? = nil
+var dir = FileManager.default.currentDirectoryPath + "/.build/bench"
+var args = CommandLine.arguments.dropFirst()
+while let a = args.popFirst() {
+    switch a {
+    case "--rows": rowsList = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
+    case "--batch":
+        let p = (args.popFirst() ?? "").split(separator: "x").compactMap { Int($0) }
+        guard p.count == 2 else { fail("--batch takes SUBJECTSxRECORDS, e.g. 10000x20") }
+        batch = (p[0], p[1])
+    case "--dir": dir = args.popFirst() ?? dir
+    case "--help": print("usage: dataport-bench [--rows 100000,1000000,5000000] [--batch 10000x20] [--dir DIR]"); exit(0)
+    default: fail("unknown option \(a)")
+    }
+}
+let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+let dataport = binDir + "/dataport"
+guard FileManager.default.isExecutableFile(atPath: dataport) else { fail("build dataport first: swift build -c release") }
+try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+
+let schema = """
+CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT);
+CREATE TABLE visits (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, started_at TEXT NOT NULL, ip TEXT, user_agent TEXT,
+  os TEXT, referrer TEXT, path TEXT, duration_ms INTEGER, amount TEXT);
+CREATE INDEX visits_user ON visits(user_id);
+"""
+
+@MainActor func config(db: String) -> String {
+    """
+    {"version": "1", "controller": {"name": "Bench Ltd", "contact": "privacy@bench.example"},
+     "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
+       {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
+        "legalBasis": "contract", "origin": "provided", "key": "id",
+        "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
+        "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}, {"name": "name", "type": "string"}]},
+       {"name": "visits", "table": "visits", "category": "website-usage", "description": "Visits", "purposes": ["analytics"],
+        "legalBasis": "consent", "origin": "observed", "key": "id",
+        "match": [{"field": "user_id", "identity": "user_id"}],
+        "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "started_at", "type": "timestamp"},
+                   {"name": "ip", "type": "string"}, {"name": "user_agent", "type": "string"}, {"name": "os", "type": "string"},
+                   {"name": "referrer", "type": "string"}, {"name": "path", "type": "string"}, {"name": "duration_ms", "type": "integer"},
+                   {"name": "amount", "type": "decimal"}]}]}]}
+    """
+}
+
+/// A store with one subject (user 1) holding `rows` visits, and 50 other users with 10 each.
+@MainActor func generate(rows: Int) -> String {
+    let db = "\(dir)/store-\(rows).db"
+    if FileManager.default.fileExists(atPath: db) { return db }
+    let sql = schema + """
+    INSERT INTO users SELECT value, 'user' || value || '@bench.example', 'User ' || value FROM generate_series(1, 51);
+    INSERT INTO visits (user_id, started_at, ip, user_agent, os, referrer, path, duration_ms, amount)
+      SELECT 1, strftime('%Y-%m-%dT%H:%M:%SZ', 1700000000 + value * 37, 'unixepoch'), '203.0.113.' || (value % 250),
+        'Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0', 'Linux',
+        CASE value % 3 WHEN 0 THEN NULL ELSE 'https://search.example/?q=term' || (value % 1000) END,
+        '/products/' || (value % 5000) || '?page=' || (value % 7), value % 60000, (value % 100000) || '.' || printf('%02d', value % 100)
+      FROM generate_series(1, \(rows));
+    INSERT INTO visits (user_id, started_at, ip, user_agent, os, referrer, path, duration_ms, amount)
+      SELECT 2 + value % 50, '2024-01-01T00:00:00Z', '198.51.100.1', 'Other', 'Other', NULL, '/', 1, '1.00' FROM generate_series(1, 500);
+    """
+    let tmp = db + ".tmp"
+    try? FileManager.default.removeItem(atPath: tmp)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+    p.arguments = [tmp]
+    let input = Pipe()
+    p.standardInput = input
+    try! p.run()
+    input.fileHandleForWriting.write(Data(sql.utf8))
+    try! input.fileHandleForWriting.close()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { fail("sqlite3 could not build the store (needs SQLite 3.38+ for generate_series? see README)") }
+    rename(tmp, db)
+    return db
+}
+
+@MainActor func table(_ rows: [Measurement], reference: Measurement) {
+    func pad(_ s: String, _ n: Int, left: Bool = false) -> String { s.count >= n ? s : (left ? String(repeating: " ", count: n - s.count) + s : s + String(repeating: " ", count: n - s.count)) }
+    print(pad("step", 30) + pad("records/s", 12, left: true) + pad("MB/s", 9, left: true) + pad("wall s", 9, left: true) + pad("peak MB", 9, left: true) + pad("x ref", 8, left: true))
+    for m in [reference] + rows {
+        let mbs = m.bytes > 0 ? String(format: "%.0f", Double(m.bytes) / 1_048_576 / m.seconds) : "-"
+        print(pad(m.name, 30) + pad(String(format: "%.0f", Double(m.records) / m.seconds), 12, left: true) + pad(mbs, 9, left: true)
+              + pad(String(format: "%.2f", m.seconds), 9, left: true) + pad(String(format: "%.0f", m.peakRSSMB), 9, left: true)
+              + pad(String(format: "%.2f", m.seconds / reference.seconds), 8, left: true))
+    }
+}
+
+print("dataport-bench on \(ProcessInfo.processInfo.processorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; \(dir)")
+for rows in rowsList {
+    let db = generate(rows: rows)
+    let cfg = "\(dir)/stores-\(rows).json"
+    try! config(db: db).write(toFile: cfg, atomically: true, encoding: .utf8)
+    let query = "SELECT id, user_id, started_at, ip, user_agent, os, referrer, path, duration_ms, amount FROM visits WHERE user_id = 1 ORDER BY id"
+    let refOut = "\(dir)/reference-\(rows).json.gz"
+    let (rt, rm) = shell("sqlite3 -json '\(db)' '\(query)' | gzip -6 > '\(refOut)'")
+    let rawJSON = Int64(shell("sqlite3 -json '\(db)' '\(query)' | wc -c > '\(dir)/refsize'").0 * 0) + (Int64((try? String(contentsOfFile: "\(dir)/refsize", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "0") ?? 0)
+    let reference = Measurement(name: "reference sqlite3|gzip -6", seconds: rt, peakRSSMB: rm, records: rows, bytes: rawJSON)
+    var results: [Measurement] = []
+    let common = ["--config", cfg, "--subject", "email=user1@bench.example", "--generated-at", "2026-01-01T00:00:00Z", "--quiet"]
+    let jsonZip = "\(dir)/export-\(rows).zip"
+    var (t, m) = measure([dataport, "export"] + common + ["--output", jsonZip])
+    let jsonBytes = Int64(rawJSONOf(jsonZip))
+    results.append(Measurement(name: "export json", seconds: t, peakRSSMB: m, records: rows, bytes: jsonBytes))
+    let allZip = "\(dir)/export-all-\(rows).zip"
+    (t, m) = measure([dataport, "export"] + common + ["--format", "json,csv,xml", "--output", allZip])
+    results.append(Measurement(name: "export json,csv,xml", seconds: t, peakRSSMB: m, records: rows * 3, bytes: Int64(rawJSONOf(allZip))))
+    (t, m) = measure([dataport, "verify", "--quiet", jsonZip])
+    results.append(Measurement(name: "verify (json bundle)", seconds: t, peakRSSMB: m, records: rows, bytes: jsonBytes))
+    let target = "\(dir)/import-\(rows).db"
+    try? FileManager.default.removeItem(atPath: target)
+    _ = shell("sqlite3 '\(target)' '\(schema.replacingOccurrences(of: "\n", with: " "))'")
+    let targetCfg = "\(dir)/import-\(rows).json"
+    try! config(db: target).write(toFile: targetCfg, atomically: true, encoding: .utf8)
+    (t, m) = measure([dataport, "import", "--quiet", jsonZip, "--config", targetCfg])
+    results.append(Measurement(name: "import into empty SQLite", seconds: t, peakRSSMB: m, records: rows, bytes: jsonBytes))
+    print("\n\(rows) rows (\(String(format: "%.0f", Double(rawJSON) / 1_048_576)) MB as sqlite3 JSON; MB/s counts uncompressed data)")
+    table(results, reference: reference)
+}
+
+/// Uncompressed size of a bundle's data files, from its manifest.
+@MainActor func rawJSONOf(_ bundle: String) -> Int {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: dataport)
+    p.arguments = ["inspect", "--json", bundle]
+    let out = Pipe()
+    p.standardOutput = out
+    try! p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard let doc = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let ds = doc["datasets"] as? [[String: Any]] else { return 0 }
+    return ds.flatMap { ($0["files"] as? [[String: Any]]) ?? [] }.reduce(0) { $0 + (($1["size"] as? Int) ?? 0) }
+}
+
+if let (subjects, perSubject) = batch {
+    // Many small subjects: one bundle each through the batch mode.
+    let db = "\(dir)/batch-\(subjects)x\(perSubject).db"
+    if !FileManager.default.fileExists(atPath: db) {
+        _ = shell("""
+        sqlite3 '\(db).tmp' "\(schema.replacingOccurrences(of: "\n", with: " "))
+        INSERT INTO users SELECT value, 'user' || value || '@bench.example', 'User ' || value FROM generate_series(1, \(subjects));
+        INSERT INTO visits (user_id, started_at, ip, user_agent, os, referrer, path, duration_ms, amount)
+          SELECT 1 + value % \(subjects), '2024-01-01T00:00:00Z', '203.0.113.1', 'UA', 'Linux', NULL, '/', 1, '1.00' FROM generate_series(1, \(subjects * (perSubject - 1)));" && mv '\(db).tmp' '\(db)'
+        """)
+    }
+    let cfg = "\(dir)/batch.json"
+    try! config(db: db).write(toFile: cfg, atomically: true, encoding: .utf8)
+    let list = "\(dir)/subjects.txt"
+    try! (1...subjects).map { "email=user\($0)@bench.example" }.joined(separator: "\n").write(toFile: list, atomically: true, encoding: .utf8)
+    let out = "\(dir)/batch-out"
+    try? FileManager.default.removeItem(atPath: out)
+    try! FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    // Two halves, to show the rate stays steady (no per-bundle leak or slowdown).
+    for (k, name) in [(1, "first half"), (2, "second half")] {
+        let (t, m) = measure([dataport, "export", "--config", cfg, "--subjects", list, "--output-dir", out, "--shard", "\(k)/2", "--quiet"])
+        print(String(format: "batch %@: %d subjects x %d records in %.2f s = %.0f subjects/s, peak %.0f MB", name, subjects / 2, perSubject, t, Double(subjects / 2) / t, m))
+    }
+}
