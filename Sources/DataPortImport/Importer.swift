@@ -75,9 +75,10 @@ public enum Importer {
                 counter.begin(md.dataset.name)
                 while let record = try records.next() {
                     r.inBundle += 1
-                    try writer.apply(record, to: &r)
+                    try writer.add(record, to: &r)
                     counter.record()
                 }
+                try writer.flush(&r)
                 results.append(r)
             }
             if options.dryRun { session.rollback() } else { try session.commit() }
@@ -178,14 +179,17 @@ struct DatasetMapping {
     }
 }
 
-/// Applies records of one dataset to the target, idempotently, and reads each back for the checksum.
+/// Applies records of one dataset to the target, idempotently, in chunks: one query finds which
+/// of a chunk's keys exist, one reads the written rows back for the checksum, so the cost per record
+/// is about one INSERT (or one comparison) however large the dataset.
 final class RecordUpsert {
     let session: any SQLSession
     let m: DatasetMapping
     let insertSQL: String
-    let selectByKeySQL: String?
     let updateSQL: String?
     let existsSQL: String
+    private var pending: [Record] = []
+    static let chunkSize = 500
 
     init(session: any SQLSession, mapping m: DatasetMapping) {
         self.session = session
@@ -198,28 +202,12 @@ final class RecordUpsert {
         if m.keyGenerated, let k = m.keyPosition { insert += " RETURNING \(all[k])" }
         insertSQL = insert
         if let k = m.keyPosition {
-            selectByKeySQL = "SELECT \(all.joined(separator: ", ")) FROM \(m.table) WHERE \(all[k]) = \(ph(1))"
             let sets = m.columns.indices.filter { $0 != k }.map { all[$0] }
             updateSQL = sets.isEmpty ? nil : "UPDATE \(m.table) SET \(sets.enumerated().map { "\($0.element) = \(ph($0.offset + 1))" }.joined(separator: ", ")) WHERE \(all[k]) = \(ph(sets.count + 1))"
         } else {
-            selectByKeySQL = nil
             updateSQL = nil
         }
         existsSQL = "SELECT 1 FROM \(m.table) WHERE \(all.enumerated().map { "\($0.element) \(session.nullSafeEquals) \(ph($0.offset + 1))" }.joined(separator: " AND ")) LIMIT 1"
-    }
-
-    private func lookup(_ dataset: String, bundleKey: String) throws -> String? {
-        var found: String?
-        try session.query("SELECT target_key FROM \(Importer.idMapTable) WHERE dataset = \(session.placeholder(1)) AND bundle_key = \(session.placeholder(2))",
-                          [.string(dataset), .string(bundleKey)]) { row in if case .text(let t) = row[0] { found = t } }
-        return found
-    }
-
-    private func reverse(_ dataset: String, targetKey: String) throws -> String? {
-        var found: String?
-        try session.query("SELECT bundle_key FROM \(Importer.idMapTable) WHERE dataset = \(session.placeholder(1)) AND target_key = \(session.placeholder(2))",
-                          [.string(dataset), .string(targetKey)]) { row in if case .text(let t) = row[0] { found = t } }
-        return found
     }
 
     private func typed(_ text: String, _ type: FieldType, _ what: String) throws -> Value {
@@ -229,78 +217,112 @@ final class RecordUpsert {
         return v
     }
 
-    private func row(byKey key: Value) throws -> [Value]? {
-        guard let sql = selectByKeySQL else { return nil }
-        var result: [Value]?
-        try session.query(sql, [key]) { cells in
-            result = try zip(cells, m.columns).map { cell, c in
-                guard let v = cell.value(as: c.field.type) else {
-                    throw DataPortError(.store, "dataset \(m.name), field \(c.field.name): a stored value is not a valid \(c.field.type.rawValue)")
-                }
-                return v
-            }
-        }
-        return result
-    }
-
-    /// The target's values for a bundle record: projected, foreign keys rewritten.
-    private func targetValues(_ record: Record) throws -> [Value] {
-        try m.columns.map { c in
-            let v = record.values[c.bundleIndex]
-            guard let parent = c.mapsThrough, let text = v.canonicalText else { return v }
-            guard let t = try lookup(parent, bundleKey: text) else {
-                throw DataPortError(.invalidBundle, "dataset \(m.name), field \(c.field.name) refers to a \(parent) record that is not in the bundle")
-            }
-            return try typed(t, c.field.type, "a mapped key")
-        }
-    }
-
-    /// Turns target values back into bundle values (generated and mapped keys replaced) for the checksum.
-    private func bundleView(_ values: [Value], bundleKey: Value?) throws -> [Value] {
-        var out = values
-        for (i, c) in m.columns.enumerated() {
-            if m.keyGenerated, i == m.keyPosition, let bundleKey { out[i] = bundleKey; continue }
-            if let parent = c.mapsThrough, let text = values[i].canonicalText {
-                guard let b = try reverse(parent, targetKey: text) else { continue }
-                out[i] = try typed(b, c.field.type, "a mapped key")
+    /// Id-map entries of `dataset` for `keys`: bundle key -> target key (or the reverse).
+    private func idMap(_ dataset: String, _ keys: [String], reverse: Bool = false) throws -> [String: String] {
+        var out: [String: String] = [:]
+        let (from, to) = reverse ? ("target_key", "bundle_key") : ("bundle_key", "target_key")
+        for start in stride(from: 0, to: keys.count, by: Self.chunkSize) {
+            let part = Array(keys[start..<min(start + Self.chunkSize, keys.count)])
+            let marks = (0..<part.count).map { session.placeholder($0 + 2) }.joined(separator: ", ")
+            try session.query("SELECT \(from), \(to) FROM \(Importer.idMapTable) WHERE dataset = \(session.placeholder(1)) AND \(from) IN (\(marks))",
+                              [.string(dataset)] + part.map(Value.string)) { row in
+                if case .text(let a) = row[0], case .text(let b) = row[1] { out[a] = b }
             }
         }
         return out
     }
 
-    func apply(_ record: Record, to r: inout DatasetReconciliation) throws {
-        let projected = m.columns.map { record.values[$0.bundleIndex] }
-        r.bundleChecksum.add(projected)
-        var values = try targetValues(record)
+    /// The stored rows whose key is one of `keys`, by the key's canonical text.
+    private func rows(withKeys keys: [Value]) throws -> [String: [Value]] {
+        guard let k = m.keyPosition, !keys.isEmpty else { return [:] }
+        let cols = m.columns.map { SQLQueryBuilder.quote($0.field.column) }
+        let marks = (1...keys.count).map(session.placeholder).joined(separator: ", ")
+        var out: [String: [Value]] = [:]
+        try session.query("SELECT \(cols.joined(separator: ", ")) FROM \(m.table) WHERE \(cols[k]) IN (\(marks))", keys) { cells in
+            let values = try zip(cells, m.columns).map { cell, c in
+                guard let v = cell.value(as: c.field.type) else {
+                    throw DataPortError(.store, "dataset \(m.name), field \(c.field.name): a stored value is not a valid \(c.field.type.rawValue)")
+                }
+                return v
+            }
+            out[values[k].canonicalText ?? ""] = values
+        }
+        return out
+    }
+
+    func add(_ record: Record, to r: inout DatasetReconciliation) throws {
+        pending.append(record)
+        if pending.count >= Self.chunkSize { try flush(&r) }
+    }
+
+    /// Writes the pending chunk.
+    func flush(_ r: inout DatasetReconciliation) throws {
+        guard !pending.isEmpty else { return }
+        let chunk = pending
+        pending.removeAll(keepingCapacity: true)
+        // Foreign keys into datasets with generated keys: bundle key -> target key, per parent.
+        var forward: [String: [String: String]] = [:]
+        for c in m.columns {
+            guard let parent = c.mapsThrough, forward[parent] == nil else { continue }
+            let keys = Set(m.columns.filter { $0.mapsThrough == parent }.flatMap { col in chunk.compactMap { $0.values[col.bundleIndex].canonicalText } })
+            forward[parent] = try idMap(parent, Array(keys))
+        }
+        let reverse = forward.mapValues { Dictionary($0.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }) }
+        func targetValues(_ record: Record) throws -> [Value] {
+            try m.columns.map { c in
+                let v = record.values[c.bundleIndex]
+                guard let parent = c.mapsThrough, let text = v.canonicalText else { return v }
+                guard let t = forward[parent]?[text] else {
+                    throw DataPortError(.invalidBundle, "dataset \(m.name), field \(c.field.name) refers to a \(parent) record that is not in the bundle")
+                }
+                return try typed(t, c.field.type, "a mapped key")
+            }
+        }
         guard let k = m.keyPosition else {
             // Keyless: insert unless an identical row exists.
-            var exists = false
-            try session.query(existsSQL, values) { _ in exists = true }
-            if exists { r.unchanged += 1 } else { try session.execute(insertSQL, values); r.inserted += 1 }
-            r.importedChecksum.add(try bundleView(values, bundleKey: nil))
+            for record in chunk {
+                r.bundleChecksum.add(m.columns.map { record.values[$0.bundleIndex] })
+                let values = try targetValues(record)
+                var exists = false
+                try session.query(existsSQL, values) { _ in exists = true }
+                if exists { r.unchanged += 1 } else { try session.execute(insertSQL, values); r.inserted += 1 }
+                r.importedChecksum.add(try bundleView(values, bundleKey: nil, reverse: reverse))
+            }
             return
         }
-        let bundleKey = projected[k]
-        guard !bundleKey.isNull else {
-            throw DataPortError(.invalidBundle, "dataset \(m.name) has a record without a key")
+        let keyType = m.columns[k].field.type
+        let bundleKeys: [Value] = try chunk.map { rec in
+            let v = rec.values[m.columns[k].bundleIndex]
+            guard !v.isNull else { throw DataPortError(.invalidBundle, "dataset \(m.name) has a record without a key") }
+            return v
         }
-        var targetKey: Value? = bundleKey
-        if m.keyGenerated {
-            targetKey = try lookup(m.name, bundleKey: bundleKey.canonicalText!).map { try typed($0, m.columns[k].field.type, "a mapped key") }
+        var ownMap: [String: String] = m.keyGenerated ? try idMap(m.name, bundleKeys.map { $0.canonicalText! }) : [:]
+        let knownTargetKeys: [Value] = try bundleKeys.compactMap { b in
+            m.keyGenerated ? try ownMap[b.canonicalText!].map { try typed($0, keyType, "a mapped key") } : b
         }
-        if let key = targetKey, let existing = try row(byKey: key) {
-            values[k] = key
-            if existing == values {
-                r.unchanged += 1
-            } else if let update = updateSQL {
-                try session.execute(update, values.enumerated().filter { $0.offset != k }.map(\.element) + [key])
-                r.updated += 1
+        let existing = try rows(withKeys: knownTargetKeys)
+        var seen = Set<String>()
+        var written: [Value] = []
+        for (record, bundleKey) in zip(chunk, bundleKeys) {
+            let bundleText = bundleKey.canonicalText!
+            guard seen.insert(bundleText).inserted else {
+                throw DataPortError(.invalidBundle, "dataset \(m.name) holds two records with the same key")
             }
-        } else {
-            let insertValues = m.keyGenerated ? values.enumerated().filter { $0.offset != k }.map(\.element) : values
-            var returned: String?
-            if m.keyGenerated {
-                try session.query(insertSQL, insertValues) { cells in
+            r.bundleChecksum.add(m.columns.map { record.values[$0.bundleIndex] })
+            var values = try targetValues(record)
+            let targetKey: Value? = m.keyGenerated ? try ownMap[bundleText].map { try typed($0, keyType, "a mapped key") } : bundleKey
+            if let key = targetKey, let old = existing[key.canonicalText!] {
+                values[k] = key
+                if old == values {
+                    r.unchanged += 1
+                } else if let update = updateSQL {
+                    try session.execute(update, values.enumerated().filter { $0.offset != k }.map(\.element) + [key])
+                    r.updated += 1
+                }
+                written.append(key)
+            } else if m.keyGenerated {
+                var returned: String?
+                try session.query(insertSQL, values.enumerated().filter { $0.offset != k }.map(\.element)) { cells in
                     switch cells.first {
                     case .integer(let i)?: returned = String(i)
                     case .text(let t)?: returned = t
@@ -308,21 +330,41 @@ final class RecordUpsert {
                     }
                 }
                 guard let newKey = returned else { throw DataPortError(.store, "dataset \(m.name): the store returned no key for an inserted row") }
-                try session.execute("DELETE FROM \(Importer.idMapTable) WHERE dataset = \(session.placeholder(1)) AND bundle_key = \(session.placeholder(2))",
-                                    [.string(m.name), .string(bundleKey.canonicalText!)])
-                try session.execute("INSERT INTO \(Importer.idMapTable) (dataset, bundle_key, target_key) VALUES (\(session.placeholder(1)), \(session.placeholder(2)), \(session.placeholder(3)))",
-                                    [.string(m.name), .string(bundleKey.canonicalText!), .string(newKey)])
-                targetKey = try typed(newKey, m.columns[k].field.type, "a generated key")
+                let ph = session.placeholder
+                try session.execute("DELETE FROM \(Importer.idMapTable) WHERE dataset = \(ph(1)) AND bundle_key = \(ph(2))", [.string(m.name), .string(bundleText)])
+                try session.execute("INSERT INTO \(Importer.idMapTable) (dataset, bundle_key, target_key) VALUES (\(ph(1)), \(ph(2)), \(ph(3)))",
+                                    [.string(m.name), .string(bundleText), .string(newKey)])
+                ownMap[bundleText] = newKey
+                written.append(try typed(newKey, keyType, "a generated key"))
+                r.inserted += 1
             } else {
-                try session.execute(insertSQL, insertValues)
-                targetKey = bundleKey
+                try session.execute(insertSQL, values)
+                written.append(bundleKey)
+                r.inserted += 1
             }
-            r.inserted += 1
         }
-        // Read the row back as stored, for the reconciliation checksum.
-        guard let stored = try row(byKey: targetKey!) else {
-            throw DataPortError(.store, "dataset \(m.name): a written row cannot be read back")
+        // Read the chunk back as stored, for the reconciliation checksum.
+        let stored = try rows(withKeys: written)
+        let reverseOwn = Dictionary(ownMap.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        for key in written {
+            guard let row = stored[key.canonicalText!] else {
+                throw DataPortError(.store, "dataset \(m.name): a written row cannot be read back")
+            }
+            let bundleKey = m.keyGenerated ? try reverseOwn[key.canonicalText!].map { try typed($0, m.columns[k].field.type, "a bundle key") } : key
+            r.importedChecksum.add(try bundleView(row, bundleKey: bundleKey, reverse: reverse))
         }
-        r.importedChecksum.add(try bundleView(stored, bundleKey: bundleKey))
+    }
+
+    /// Target values turned back into bundle values (generated and mapped keys replaced) for the checksum.
+    private func bundleView(_ values: [Value], bundleKey: Value?, reverse: [String: [String: String]]) throws -> [Value] {
+        var out = values
+        for (i, c) in m.columns.enumerated() {
+            if m.keyGenerated, i == m.keyPosition, let bundleKey { out[i] = bundleKey; continue }
+            guard let parent = c.mapsThrough, let text = values[i].canonicalText else { continue }
+            var b = reverse[parent]?[text]
+            if b == nil { b = try idMap(parent, [text], reverse: true)[text] }
+            if let b { out[i] = try typed(b, c.field.type, "a mapped key") }
+        }
+        return out
     }
 }

@@ -134,4 +134,46 @@ final class ImportTests: XCTestCase {
         let people = try TestSupport.run(sqlite, [crm.appendingPathComponent("crm.db").path, "SELECT person_no, display_name FROM crm_people ORDER BY person_no"]).stdout
         XCTAssertEqual(people, "1|Existing Customer\n2|Ana María Núñez\n")
     }
+
+    /// More records than one import chunk, with generated keys and foreign keys rewritten across chunks.
+    func testLargeDatasetsAcrossChunksWithGeneratedKeys() throws {
+        let dir = try TestSupport.tempDir(self)
+        _ = try TestSupport.exportSample(dir, name: "warmup.zip")
+        let db = dir.appendingPathComponent("big.db").path
+        try FileManager.default.copyItem(atPath: TestSupport.samples.appendingPathComponent("sample-app.db").path, toPath: db)
+        let grow = """
+            INSERT INTO invoices (user_id, number, issued_on, total, currency) SELECT 1, 'B-' || value, '2025-01-01', value || '.50', 'EUR' FROM generate_series(1, 1200);
+            INSERT INTO payments (invoice_id, paid_at, amount, method) SELECT id, '2025-02-01T00:00:00Z', total, 'card' FROM invoices WHERE number LIKE 'B-%';
+            """
+        XCTAssertEqual(try TestSupport.run(sqlite, [db, grow]).code, 0)
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestSupport.sampleConfig))) as! [String: Any]
+        var stores = config["stores"] as! [[String: Any]]
+        stores[0]["options"] = ["path": db]
+        config["stores"] = stores
+        let source = dir.appendingPathComponent("big.json").path
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: source))
+        let bundle = dir.appendingPathComponent("big.zip").path
+        XCTAssertEqual(try TestSupport.dataport("export", "--config", source, "--subject", "email=ana.nunez@example.com", "--output", bundle).code, 0)
+        let crm = dir.appendingPathComponent("crm")
+        try FileManager.default.createDirectory(at: crm, withIntermediateDirectories: true)
+        for f in ["crm-stores.json", "crm-schema.sql"] {
+            try FileManager.default.copyItem(at: TestSupport.samples.appendingPathComponent("migration/\(f)"), to: crm.appendingPathComponent(f))
+        }
+        let target = crm.appendingPathComponent("crm-stores.json").path
+        let first = try report(try TestSupport.dataport("import", bundle, "--config", target, "--json"))
+        XCTAssertEqual(first["agrees"] as? Bool, true)
+        let payments = (first["datasets"] as! [[String: Any]]).first { $0["name"] as? String == "payments" }!
+        XCTAssertEqual(payments["inserted"] as? Int, 1203)
+        // Every payment points at the CRM's own key of its bill, and the amounts match.
+        let crmDB = crm.appendingPathComponent("crm.db").path
+        let mismatched = try TestSupport.run(sqlite, [crmDB, "SELECT count(*) FROM crm_bill_payments p JOIN crm_bills b ON p.bill_no = b.bill_no WHERE b.reference LIKE 'B-%' AND p.amount <> b.amount_due"]).stdout
+        XCTAssertEqual(mismatched, "0\n")
+        let joined = try TestSupport.run(sqlite, [crmDB, "SELECT count(*) FROM crm_bill_payments p JOIN crm_bills b ON p.bill_no = b.bill_no JOIN crm_people c ON c.person_no = b.person_no WHERE c.display_name = 'Ana María Núñez'"]).stdout
+        XCTAssertEqual(joined, "1203\n")
+        let before = try dump(crmDB)
+        let second = try report(try TestSupport.dataport("import", bundle, "--config", target, "--json"))
+        XCTAssertEqual(second["agrees"] as? Bool, true)
+        XCTAssertTrue((second["datasets"] as! [[String: Any]]).allSatisfy { ($0["inserted"] as? Int) == 0 && ($0["updated"] as? Int) == 0 })
+        XCTAssertEqual(try dump(crmDB), before)
+    }
 }
