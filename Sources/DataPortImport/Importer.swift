@@ -34,7 +34,9 @@ public enum Importer {
                            stores: StoreRegistry = .standard, formats: FormatRegistry = .standard,
                            progress: (any ProgressObserver)? = nil) throws -> ImportReport {
         let reader = try BundleReader(path: path, limits: options.limits)
-        _ = try reader.verify(registry: formats, progress: progress)
+        // Structure, manifest and every checksum before the first write; records are parsed (and
+        // counted against the manifest) in the transaction below, which any error rolls back.
+        _ = try reader.verify(registry: formats, parseRecords: false, progress: progress)
 
         let store = try pickStore(config, options.store)
         let connector = try stores.connector(for: store)
@@ -73,12 +75,19 @@ public enum Importer {
                 let records = try reader.records(of: md, registry: formats)
                 let writer = RecordUpsert(session: session, mapping: mapping)
                 counter.begin(md.dataset.name)
-                while let record = try records.next() {
-                    r.inBundle += 1
-                    try writer.add(record, to: &r)
-                    counter.record()
+                let ahead = ReadAheadRecords(records)
+                defer { ahead.stop() }
+                while let chunk = try ahead.nextChunk() {
+                    for record in chunk {
+                        r.inBundle += 1
+                        try writer.add(record, to: &r)
+                        counter.record()
+                    }
                 }
                 try writer.flush(&r)
+                guard r.inBundle == md.recordCount else {
+                    throw DataPortError(.tamperedBundle, "\(md.dataset.name) holds \(r.inBundle) records, the manifest says \(md.recordCount)", at: path)
+                }
                 results.append(r)
             }
             if options.dryRun { session.rollback() } else { try session.commit() }

@@ -10,23 +10,32 @@ public struct RecordChecksum: Sendable, Equatable {
 
     public init() {}
 
-    /// Adds a record (values in a fixed field order).
+    public static func == (a: Self, b: Self) -> Bool { a.sum == b.sum && a.count == b.count }
+
+    /// Adds a record (values in a fixed field order): each value is its type tag, its byte
+    /// length and its canonical text, so no two different records encode alike.
     public mutating func add(_ values: [Value]) {
-        let sha = SHA256()
+        scratch.bytes.removeAll(keepingCapacity: true)
         for v in values {
-            let tag: String
-            let text: String
-            switch v {
-            case .null: tag = "n"; text = ""
-            default: tag = v.type!.rawValue.prefix(2).description; text = v.canonicalText!
-            }
-            let bytes = Array("\(tag)\(text.utf8.count):".utf8) + Array(text.utf8)
-            bytes.withUnsafeBytes { sha.write($0) }
+            guard let type = v.type, let text = v.canonicalText else { scratch.bytes.append(UInt8(ascii: "n")); scratch.bytes.append(UInt8(ascii: ":")); continue }
+            scratch.bytes.append(contentsOf: type.rawValue.utf8.prefix(2))
+            scratch.bytes.append(contentsOf: String(text.utf8.count).utf8)
+            scratch.bytes.append(UInt8(ascii: ":"))
+            scratch.bytes.append(contentsOf: text.utf8)
         }
-        let digest = sha.finalizeHex()
-        sum &+= UInt64(digest.prefix(16), radix: 16)!
+        scratch.sha.reset()
+        scratch.bytes.withUnsafeBytes { scratch.sha.write($0) }
+        sum &+= scratch.sha.finalizePrefix64()
         count += 1
     }
+
+    /// One hashing context and buffer, reused for every record of this checksum (used from one thread).
+    private final class Scratch: @unchecked Sendable {
+        let sha = SHA256()
+        var bytes: [UInt8] = []
+    }
+
+    private let scratch = Scratch()
 
     /// The checksum as 16 hex digits.
     public var hex: String {

@@ -1,0 +1,82 @@
+import DataPortFormats
+import DataPortModel
+import Foundation
+
+/// Reads records on a second thread, in chunks, while the caller writes them to the store: parsing
+/// and inserting use both cores. Order is kept; at most `depth` chunks wait, so memory stays bounded.
+final class ReadAheadRecords: @unchecked Sendable {
+    private let reader: any RecordReader
+    private let lock = NSCondition()
+    private var ready: [[Record]] = []
+    private var done = false
+    private var failure: (any Error)?
+    private var stopped = false
+    private var running = false
+    private let chunkSize: Int
+    private let depth: Int
+
+    init(_ reader: any RecordReader, chunkSize: Int = 512, depth: Int = 4) {
+        self.reader = reader
+        self.chunkSize = chunkSize
+        self.depth = depth
+    }
+
+    deinit { stop() }
+
+    /// Stops the reading thread and waits for it.
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.broadcast()
+        while running { lock.wait() }
+        lock.unlock()
+    }
+
+    private func start() {
+        running = true
+        Thread.detachNewThread { [self] in
+            var chunk: [Record] = []
+            chunk.reserveCapacity(chunkSize)
+            var finished = false
+            while !finished {
+                do {
+                    while chunk.count < chunkSize, let r = try reader.next() { chunk.append(r) }
+                    finished = chunk.count < chunkSize
+                } catch {
+                    lock.lock()
+                    failure = error
+                    lock.unlock()
+                    finished = true
+                }
+                lock.lock()
+                while ready.count >= depth && !stopped { lock.wait() }
+                if stopped { lock.unlock(); break }
+                if !chunk.isEmpty { ready.append(chunk) }
+                lock.broadcast()
+                lock.unlock()
+                chunk = []
+                chunk.reserveCapacity(chunkSize)
+            }
+            lock.lock()
+            done = true
+            running = false
+            lock.broadcast()
+            lock.unlock()
+        }
+    }
+
+    /// The next chunk of records, or `nil` at the end; rethrows the reader's error in order.
+    func nextChunk() throws -> [Record]? {
+        lock.lock()
+        defer { lock.unlock() }
+        if !running && !done { start() }
+        while ready.isEmpty && !done { lock.wait() }
+        if !ready.isEmpty {
+            let c = ready.removeFirst()
+            lock.broadcast()
+            return c
+        }
+        if let f = failure { throw f }
+        return nil
+    }
+}
