@@ -14,8 +14,8 @@ public struct ArchiveLimits: Sendable {
     public static let `default` = ArchiveLimits()
 }
 
-/// Entry names that are safe to extract: relative, no `..`, no backslash, drive letter, NUL,
-/// control character or empty segment.
+/// Entry names that are safe to extract: relative, no `..`, no backslash, drive letter or other colon,
+/// NUL, control character or empty segment.
 public enum EntryName {
     public static func check(_ name: String, archive: String) throws {
         func bad(_ why: String) -> DataPortError { DataPortError(.invalidBundle, "unsafe entry name: \(why)", at: archive) }
@@ -24,6 +24,8 @@ public enum EntryName {
         guard !name.contains("\\") else { throw bad("backslash") }
         guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { throw bad("control character") }
         if name.count >= 2, name.dropFirst().first == ":" { throw bad("drive letter") }
+        // Anywhere else a colon names an NTFS alternate data stream (`notes.json:hidden`); no bundle file has one.
+        guard !name.contains(":") else { throw bad("colon") }
         let segments = name.split(separator: "/", omittingEmptySubsequences: false)
         for (i, s) in segments.enumerated() {
             if s == ".." || s == "." { throw bad("'\(s)' segment") }

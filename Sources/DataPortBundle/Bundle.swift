@@ -115,7 +115,11 @@ public final class BundleReader {
         let manifestName = "\(top)/manifest.json"
         guard names.contains(manifestName) else { throw DataPortError(.invalidBundle, "manifest.json is missing", at: path) }
         let source = try archive.open(manifestName)
-        let bytes = try readAll(source, limit: 64 << 20, name: "manifest.json")
+        let bytes: [UInt8]
+        do { bytes = try readAll(source, limit: 16 << 20, name: "manifest.json") } catch var e as DataPortError {
+            if e.location == nil { e.location = path }
+            throw e
+        }
         manifestSHA256 = SHA256.hex(of: bytes)
         manifest = try Manifest.parse(bytes, name: "manifest.json")
         // The archive and the manifest must list the same files.
@@ -170,7 +174,9 @@ public final class BundleReader {
                     let reader = try adapter.makeReader(for: d.dataset, from: source)
                     var count: Int64 = 0
                     while try reader.next() != nil { count += 1; counter.record() }
-                    _ = try readAll(source, limit: 0, name: f.path)
+                    guard try drain(source) == 0 else {
+                        throw DataPortError(.invalidBundle, "\(f.path) has data after its last record", at: path)
+                    }
                     guard count == d.recordCount else {
                         throw DataPortError(.tamperedBundle, "\(f.path) holds \(count) records, the manifest says \(d.recordCount)", at: path)
                     }
@@ -234,7 +240,7 @@ func readAll(_ source: any ByteSource, limit: Int, name: String) throws -> [UInt
         let n = try buf.withUnsafeMutableBytes { try source.read(into: $0) }
         if n == 0 { return out }
         out += buf[0..<n]
-        guard out.count <= limit else { throw DataPortError(.invalidBundle, "\(name) is larger than expected") }
+        guard out.count <= limit else { throw DataPortError(.limitExceeded, "\(name) is larger than its limit of \(limit) bytes") }
     }
 }
 

@@ -59,6 +59,9 @@ public struct ManifestStore: Sendable, Hashable {
 public struct Manifest: Sendable, Hashable {
     public static let formatName = "dataport-bundle"
     public static let formatVersion = "1.0"
+    /// Most JSON values a manifest may hold: it is read into memory whole, and a million values is some
+    /// ten thousand datasets and some 60 MB.
+    public static let maxJSONValues = 1_000_000
 
     public var toolVersion: String
     public var generatedAt: Timestamp
@@ -147,7 +150,11 @@ public struct Manifest: Sendable, Hashable {
 
     /// Parses and checks a manifest. Unknown members, unknown versions and invalid values are refused.
     public static func parse(_ bytes: [UInt8], name: String) throws -> Manifest {
-        let r = try JSONObjectReader(JSONValue.parse(bytes, name: name), path: "", file: name, errorKind: .invalidBundle)
+        let reader = JSONReader(InputBuffer(MemorySource(bytes)), name: name, limits: JSONLimits(maxDepth: 16), errorKind: .invalidBundle)
+        reader.maxValues = maxJSONValues
+        let document = try JSONValue.parse(reader: reader)
+        guard try reader.next() == .end else { throw reader.fail("unexpected data after the top-level value") }
+        let r = try JSONObjectReader(document, path: "", file: name, errorKind: .invalidBundle)
         guard try r.string("format") == formatName else { throw r.error("not a DataPort manifest") }
         let version = try r.string("formatVersion")
         guard version.split(separator: ".").first == formatVersion.split(separator: ".").first else {
@@ -184,9 +191,11 @@ public struct Manifest: Sendable, Hashable {
         try c.finish()
         let s = try r.object("subject")
         let displayName = try s.optionalString("displayName")
+        // `finish()` refuses unknown members; it must run (and throw) after the members are read.
         let identities = try s.objects("identities").map { i in
-            defer { try? i.finish() }
-            return Identity(kind: IdentityKind(try i.string("kind")), value: try i.string("value"), foundIn: try i.strings("foundIn"))
+            let identity = Identity(kind: IdentityKind(try i.string("kind")), value: try i.string("value"), foundIn: try i.strings("foundIn"))
+            try i.finish()
+            return identity
         }
         try s.finish()
         let stores = try r.objects("stores").map { o in
@@ -211,8 +220,9 @@ public struct Manifest: Sendable, Hashable {
                 return field
             }
             let references = try o.objects("references").map { f -> ForeignKey in
-                defer { try? f.finish() }
-                return ForeignKey(field: try f.string("field"), dataset: try f.string("dataset"), key: try f.string("key"))
+                let reference = ForeignKey(field: try f.string("field"), dataset: try f.string("dataset"), key: try f.string("key"))
+                try f.finish()
+                return reference
             }
             let d = Dataset(name: name, title: try o.string("title"), category: try o.enumeration("category", Category.self),
                             description: try o.string("description"), purposes: try o.strings("purposes"),

@@ -19,6 +19,8 @@ public final class ZipReader: ArchiveReader {
 
     public let path: String
     public private(set) var entries: [Entry] = []
+    /// Index into `entries` by exact name, so opening every entry stays linear in their number.
+    private var index: [String: Int] = [:]
     private let fd: Int32
     private let fileSize: Int64
     private let limits: ArchiveLimits
@@ -41,7 +43,10 @@ public final class ZipReader: ArchiveReader {
     private func bad(_ message: String) -> DataPortError { DataPortError(.invalidBundle, message, at: path) }
 
     func readBytes(at offset: Int64, count: Int) throws -> [UInt8] {
-        guard offset >= 0, count >= 0, offset + Int64(count) <= fileSize else { throw bad("not a valid zip archive (truncated)") }
+        // Written so that hostile offsets near Int64.max cannot overflow.
+        guard offset >= 0, count >= 0, Int64(count) <= fileSize, offset <= fileSize - Int64(count) else {
+            throw bad("not a valid zip archive (truncated)")
+        }
         var buf = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
@@ -91,7 +96,9 @@ public final class ZipReader: ArchiveReader {
         guard count >= 0, count <= limits.maxEntries else {
             throw DataPortError(.limitExceeded, "archive has more than \(limits.maxEntries) entries", at: path)
         }
-        guard cdOffset >= 0, cdSize >= 0, cdOffset + cdSize == cdEndLimit else { throw bad("central directory is not where the end record says") }
+        guard cdOffset >= 0, cdSize >= 0, cdSize <= cdEndLimit, cdOffset == cdEndLimit - cdSize else {
+            throw bad("central directory is not where the end record says")
+        }
         guard cdSize <= 512 << 20 else { throw DataPortError(.limitExceeded, "central directory too large", at: path) }
         let cd = try readBytes(at: cdOffset, count: Int(cdSize))
         var p = 0
@@ -141,8 +148,7 @@ public final class ZipReader: ArchiveReader {
             if e.size > 1 << 20, e.size / max(e.compressedSize, 1) > limits.maxRatio {
                 throw DataPortError(.limitExceeded, "entry \(name) has a compression ratio over \(limits.maxRatio)", at: path)
             }
-            total += e.size
-            guard total <= limits.maxTotalBytes else {
+            guard e.size <= limits.maxTotalBytes - total else {
                 throw DataPortError(.limitExceeded, "archive decompresses to more than \(limits.maxTotalBytes) bytes", at: path)
             }
             // Local header must agree.
@@ -152,6 +158,9 @@ public final class ZipReader: ArchiveReader {
             guard localName == nameBytes else { throw bad("local header name disagrees with the central directory for \(name)") }
             guard u16(local, 8) == method else { throw bad("local header method disagrees for \(name)") }
             e.dataOffset = e.headerOffset + 30 + Int64(u16(local, 26)) + Int64(u16(local, 28))
+            guard e.dataOffset <= fileSize, e.compressedSize <= fileSize - e.dataOffset else { throw bad("entry \(name) runs past the end of the archive") }
+            total += e.size
+            index[name] = entries.count
             entries.append(e)
             p += 46 + nameLength + extraLength + commentLength
         }
@@ -165,9 +174,10 @@ public final class ZipReader: ArchiveReader {
     }
 
     public func open(_ name: String) throws -> any ByteSource {
-        guard let e = entries.first(where: { $0.name == name }) else { throw bad("missing entry \(name)") }
+        guard let i = index[name] else { throw bad("missing entry \(name)") }
+        let e = entries[i]
         let raw = FileRangeSource(fd: fd, offset: e.dataOffset, length: e.compressedSize)
-        let data: any ByteSource = e.method == 8 ? InflateSource(raw, framing: .raw, limit: e.size, name: e.name) : raw
+        let data: any ByteSource = e.method == 8 ? InflateSource(raw, framing: .raw, limit: e.size, name: e.name, overLimit: .tamperedBundle) : raw
         return CheckedEntrySource(data, expectedSize: e.size, expectedCRC: e.crc, name: e.name, archive: path)
     }
 }
