@@ -64,6 +64,29 @@ public enum Exporter {
             }
             var files: [ManifestFile] = []
             var count: Int64 = -1
+            if options.formats.count > 1 && writer.acceptsSpools {
+                // Several formats: read the store once, encode and compress every format in parallel.
+                counter.begin(meta.name)
+                let lanes = try FormatLanes(formats: options.formats, dataset: meta)
+                var preview: [Record] = []
+                let n = try gathering.read(d) { r in
+                    try lanes.write(r)
+                    counter.record()
+                    if preview.count < IndexPage.previewRows { preview.append(r) }
+                }
+                try lanes.finish()
+                previews[meta.name] = preview
+                for lane in lanes.lanes {
+                    let path = "data/\(lane.format.name)/\(meta.name).\(lane.format.fileExtension)"
+                    let entry = try writer.addFile(path, spool: lane.spool)
+                    counter.fileDone(bytes: entry.size)
+                    files.append(ManifestFile(path: path, format: lane.format.name, mediaType: lane.format.mediaType,
+                                              size: entry.size, sha256: entry.sha256, encoding: lane.format.encodingNotes))
+                }
+                total += Int64(n)
+                datasets.append(ManifestDataset(dataset: meta, recordCount: Int64(n), files: files))
+                continue
+            }
             for format in options.formats {
                 let path = "data/\(format.name)/\(meta.name).\(format.fileExtension)"
                 var n = 0

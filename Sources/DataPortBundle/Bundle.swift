@@ -47,6 +47,18 @@ public final class BundleWriter {
 
     private var written: [WrittenEntry] = []
 
+    /// Whether files can be compressed ahead into spools and added with `addFile(_:spool:)` (zip).
+    public var acceptsSpools: Bool { archive is ZipWriter }
+
+    /// Adds a file compressed ahead into a spool (see `acceptsSpools`).
+    public func addFile(_ path: String, spool: CompressedSpool) throws -> WrittenEntry {
+        guard let zip = archive as? ZipWriter else { throw DataPortError(.internal, "this archive kind takes no spools") }
+        var entry = try zip.addEntry(path: "\(topFolder)/\(path)", spool: spool)
+        entry.path = path
+        written.append(entry)
+        return entry
+    }
+
     /// Writes the manifest and the BagIt tag files, completes the archive and moves it into place.
     public func commit(manifest: Manifest) throws {
         _ = try addFile("manifest.json") { try $0.write(manifest.serialized()) }

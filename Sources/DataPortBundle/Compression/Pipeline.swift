@@ -7,7 +7,7 @@ import Foundation
 /// (on the caller's thread) and checksumming and compression (on the other) use both cores.
 /// Order is kept; at most `depth` chunks wait, so memory stays bounded. The output is exactly what
 /// running the stage inline would give.
-final class PipelinedSink: ByteSink, @unchecked Sendable {
+public final class PipelinedSink: ByteSink, @unchecked Sendable {
     private let stage: (UnsafeRawBufferPointer) throws -> Void
     private let queue = DispatchQueue(label: "dataport.pipeline")
     private let slots: DispatchSemaphore
@@ -18,7 +18,7 @@ final class PipelinedSink: ByteSink, @unchecked Sendable {
 
     /// - Parameters:
     ///   - stage: runs on the background thread, once per chunk, in order.
-    init(chunkSize: Int = 1 << 18, depth: Int = 4, stage: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+    public init(chunkSize: Int = 1 << 18, depth: Int = 4, stage: @escaping (UnsafeRawBufferPointer) throws -> Void) {
         self.stage = stage
         self.chunkSize = chunkSize
         slots = DispatchSemaphore(value: depth)
@@ -32,7 +32,7 @@ final class PipelinedSink: ByteSink, @unchecked Sendable {
         if let f { throw f }
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var rest = bytes
         while !rest.isEmpty {
             let n = min(rest.count, chunkSize - chunk.count)
@@ -63,7 +63,7 @@ final class PipelinedSink: ByteSink, @unchecked Sendable {
     }
 
     /// Sends what is left and waits for the stage to finish everything; rethrows its error.
-    func finish() throws {
+    public func finish() throws {
         if !chunk.isEmpty { try submit() }
         queue.sync {}
         try checkFailure()

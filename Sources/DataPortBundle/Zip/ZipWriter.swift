@@ -24,7 +24,7 @@ public final class ZipWriter {
     private let dosTime: UInt16
     private let dosDate: UInt16
     private var entries: [Central] = []
-    private let level: Int32
+    let level: Int32
 
     public init(sink: any ByteSink, date: Timestamp, level: Int32 = 6) {
         out = CountingSink(sink)
@@ -49,18 +49,7 @@ public final class ZipWriter {
     /// Adds an entry whose contents `body` writes, streaming through deflate, CRC-32 and SHA-256.
     public func addEntry(path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry {
         let name = Array(path.utf8)
-        let offset = out.count
-        var h: [UInt8] = []
-        le(UInt32(0x04034b50), &h)
-        le(UInt16(20), &h)              // version needed
-        le(UInt16(0x0808), &h)          // data descriptor follows; names are UTF-8
-        le(UInt16(8), &h)               // deflate
-        le(dosTime, &h); le(dosDate, &h)
-        le(UInt32(0), &h); le(UInt32(0), &h); le(UInt32(0), &h)
-        le(UInt16(name.count), &h); le(UInt16(0), &h)
-        h += name
-        try out.write(h)
-
+        let offset = try writeLocalHeader(name)
         let compressedStart = out.count
         let deflater = DeflateSink(out, level: level)
         let entrySink = EntrySink(deflater)
@@ -74,20 +63,47 @@ public final class ZipWriter {
             throw error
         }
         try deflater.finish()
-        let compressed = out.count - compressedStart
-        let size = entrySink.count
+        try finishEntry(name: name, offset: offset, crc: entrySink.crc, compressed: out.count - compressedStart, size: entrySink.count)
+        return WrittenEntry(path: path, size: entrySink.count, sha256: entrySink.sha.finalizeHex())
+    }
 
+    /// Adds an entry already compressed (in parallel with others) into a spool. The bytes are the
+    /// same as `addEntry` would have written for the same contents.
+    public func addEntry(path: String, spool: CompressedSpool) throws -> WrittenEntry {
+        let name = Array(path.utf8)
+        let offset = try writeLocalHeader(name)
+        let compressedStart = out.count
+        try spool.copyCompressed(to: out)
+        try finishEntry(name: name, offset: offset, crc: spool.crc, compressed: out.count - compressedStart, size: spool.size)
+        return WrittenEntry(path: path, size: spool.size, sha256: spool.sha256)
+    }
+
+    private func writeLocalHeader(_ name: [UInt8]) throws -> Int64 {
+        let offset = out.count
+        var h: [UInt8] = []
+        le(UInt32(0x04034b50), &h)
+        le(UInt16(20), &h)              // version needed
+        le(UInt16(0x0808), &h)          // data descriptor follows; names are UTF-8
+        le(UInt16(8), &h)               // deflate
+        le(dosTime, &h); le(dosDate, &h)
+        le(UInt32(0), &h); le(UInt32(0), &h); le(UInt32(0), &h)
+        le(UInt16(name.count), &h); le(UInt16(0), &h)
+        h += name
+        try out.write(h)
+        return offset
+    }
+
+    private func finishEntry(name: [UInt8], offset: Int64, crc: UInt32, compressed: Int64, size: Int64) throws {
         var d: [UInt8] = []
         le(UInt32(0x08074b50), &d)
-        le(entrySink.crc, &d)
+        le(crc, &d)
         if compressed >= 0xFFFF_FFFF || size >= 0xFFFF_FFFF {
             le(UInt64(compressed), &d); le(UInt64(size), &d)
         } else {
             le(UInt32(compressed), &d); le(UInt32(size), &d)
         }
         try out.write(d)
-        entries.append(Central(name: name, crc: entrySink.crc, compressed: compressed, size: size, offset: offset))
-        return WrittenEntry(path: path, size: size, sha256: entrySink.sha.finalizeHex())
+        entries.append(Central(name: name, crc: crc, compressed: compressed, size: size, offset: offset))
     }
 
     /// Writes the central directory and end records.

@@ -62,12 +62,17 @@ final class XMLRecordWriter: RecordWriter {
     private let dataset: Dataset
     /// `dp:<type>` for each field, prepared once.
     private let typeNames: [String]
+    /// Per field: `<name xsi:type="dp:type">`, `</name>`, and the empty element for NULL.
+    private let openTags: [String], closeTags: [String], nullTags: [String]
     private var count = 0
 
     init(dataset: Dataset, sink: any ByteSink) throws {
         self.dataset = dataset
         xml = try XMLNodeWriter(sink: sink)
         typeNames = dataset.fields.map { "dp:" + $0.type.rawValue }
+        openTags = dataset.fields.map { "<\($0.name) xsi:type=\"dp:\($0.type.rawValue)\">" }
+        closeTags = dataset.fields.map { "</\($0.name)>" }
+        nullTags = dataset.fields.map { "<\($0.name) xsi:type=\"dp:null\" xsi:nil=\"true\"/>" }
         try xml.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
         try xml.startElement("dp:dataset")
         try xml.attribute("xmlns:dp", XMLFormat.namespace)
@@ -98,12 +103,30 @@ final class XMLRecordWriter: RecordWriter {
         try xml.startElement("record")
         for (i, value) in record.values.enumerated() {
             let field = fields[i]
+            // Element tags are fixed per field: written as prepared bytes, values escaped by libxml2.
+            switch value {
+            case .null:
+                try xml.raw(nullTags[i])
+                continue
+            case .string(let s) where field.type == .string && !XMLFormat.needsBase64(s):
+                try checkSize(s, field)
+                try xml.raw(openTags[i])
+                try xml.text(s)
+                try xml.raw(closeTags[i])
+                continue
+            case .string, .integer, .decimal, .boolean, .timestamp, .date, .binary:
+                if case .string = value {} else {
+                    guard value.type == field.type, let text = value.canonicalText else { throw mismatch(value, field) }
+                    try checkSize(text, field)
+                    try xml.raw(openTags[i])
+                    try xml.text(text)
+                    try xml.raw(closeTags[i])
+                    continue
+                }
+            }
             try xml.startElement(field.name)
             switch value {
             case .null:
-                try xml.attribute("xsi:type", "dp:null")
-                try xml.attribute("xsi:nil", "true")
-                try xml.endElement()
                 continue
             case .string(let s):
                 guard field.type == .string else { throw mismatch(value, field) }
