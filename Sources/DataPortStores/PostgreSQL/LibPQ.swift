@@ -12,11 +12,21 @@ final class PostgreSQLConnection {
     private var conn: OpaquePointer?
     /// Where errors happen, for messages ("store billing").
     let location: String
+    /// Whether the session refuses writes (an export's connection) or takes them (an import's).
+    let readOnly: Bool
+    /// Statements prepared on this connection (writers only): SQL text -> statement name.
+    private var prepared: [String: String] = [:]
+    /// Above this many, prepared statements are dropped and prepared afresh (an import's `IN (...)`
+    /// lists come in every length up to a chunk).
+    private static let preparedLimit = 256
 
     /// Connects with a libpq connection URI or `key=value` string (TLS settings such as `sslmode`
     /// and `sslrootcert` included); an empty string means libpq's usual `PG*` environment variables.
-    init(conninfo: String, location: String) throws {
+    /// `readOnly` makes every transaction of the session read-only (exports); an import's
+    /// connection passes `false`.
+    init(conninfo: String, location: String, readOnly: Bool = true) throws {
         self.location = location
+        self.readOnly = readOnly
         // Defaults first, then the caller's string: libpq lets later keywords (the expanded URL)
         // override earlier ones, so a URL's own connect_timeout wins over ours.
         var keywords = ["fallback_application_name"]
@@ -35,11 +45,14 @@ final class PostgreSQLConnection {
         guard PQsetClientEncoding(conn, "UTF8") == 0 else {
             throw DataPortError(.store, "PostgreSQL: cannot use the UTF8 client encoding", at: location)
         }
+        // libpq prints server notices (`relation ... already exists, skipping`, a trigger's RAISE
+        // NOTICE, which may quote row values) on stderr by default: drop them.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
         // Fix the text forms the connector parses, whatever the server's defaults: ISO dates,
-        // UTC offsets, hex bytea. Read-only: an export never writes.
+        // UTC offsets, hex bytea. Read-only unless asked: an export never writes.
         try execute("""
             SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'iso_8601';
-            SET bytea_output = 'hex'; SET extra_float_digits = 1; SET default_transaction_read_only = on
+            SET bytea_output = 'hex'; SET extra_float_digits = 1\(readOnly ? "; SET default_transaction_read_only = on" : "")
             """)
     }
 
@@ -75,7 +88,6 @@ final class PostgreSQLConnection {
     /// Returns the number of rows. If `body` throws, the query is cancelled and the error rethrown.
     @discardableResult
     func query(_ sql: String, _ parameters: [SQLParameter], row body: (PostgreSQLRow) throws -> Void) throws -> Int {
-        let conn = try open()
         let texts: [String] = parameters.map {
             switch $0 {
             case .text(let s): s
@@ -84,17 +96,69 @@ final class PostgreSQLConnection {
         }
         // 20 = int8; 0 lets the server infer a text parameter's type from the column it meets.
         let types: [UInt32] = parameters.map { if case .integer = $0 { 20 } else { 0 } }
-        let sent = Self.withCStrings(texts) { values in
-            types.withUnsafeBufferPointer { t in
+        return try run(sql, texts, types: types, prepare: false, row: body).rows
+    }
+
+    /// Runs one statement with typed values bound in text form (NULL as a null pointer, bytea as
+    /// `\x` hex, booleans as `true`/`false`), every parameter of type `unknown` so the server
+    /// gives it the type of the column it meets. Rows (`RETURNING` included) go to `body`.
+    /// Returns the rows the statement changed (INSERT, UPDATE, DELETE), else 0.
+    @discardableResult
+    func run(_ sql: String, values: [Value], row body: (PostgreSQLRow) throws -> Void = { _ in }) throws -> Int {
+        let texts = values.map(Self.text(of:))
+        return try run(sql, texts, types: [UInt32](repeating: 0, count: texts.count), prepare: true, row: body).changed
+    }
+
+    /// The text form the server parses for a value of each type.
+    private static func text(of value: Value) -> String? {
+        guard case .binary(let bytes) = value else { return value.canonicalText }
+        let digits = hexDigits
+        var out: [UInt8] = [UInt8(ascii: "\\"), UInt8(ascii: "x")]
+        out.reserveCapacity(2 + bytes.count * 2)
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0x0f)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// The statement name for `sql`, prepared on first use (types inferred once, plans reused).
+    private func preparedName(_ sql: String, parameterCount: Int, _ conn: OpaquePointer) throws -> String {
+        if let name = prepared[sql] { return name }
+        if prepared.count >= Self.preparedLimit {
+            try execute("DEALLOCATE ALL")
+            prepared.removeAll()
+        }
+        let name = "dataport_\(prepared.count + 1)"
+        let result = PQprepare(conn, name, sql, Int32(parameterCount), nil)
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw failure(result, parameters: []) }
+        prepared[sql] = name
+        return name
+    }
+
+    /// Sends a statement (prepared and cached, or one-off), streams its rows to `body` in
+    /// single-row mode, and returns the row count and the rows changed.
+    private func run(_ sql: String, _ texts: [String?], types: [UInt32], prepare: Bool,
+                     row body: (PostgreSQLRow) throws -> Void) throws -> (rows: Int, changed: Int) {
+        let conn = try open()
+        let name = prepare ? try preparedName(sql, parameterCount: texts.count, conn) : nil
+        let sent = Self.withOptionalCStrings(texts) { values in
+            if let name {
+                return PQsendQueryPrepared(conn, name, Int32(texts.count), values, nil, nil, 0)
+            }
+            return types.withUnsafeBufferPointer { t in
                 PQsendQueryParams(conn, sql, Int32(texts.count), t.baseAddress, values, nil, nil, 0)
             }
         }
-        guard sent == 1 else { throw error("PostgreSQL", parameters: texts) }
+        // The values to keep out of error messages.
+        let sentValues = texts.compactMap { $0 }
+        guard sent == 1 else { throw error("PostgreSQL", parameters: sentValues) }
         guard PQsetSingleRowMode(conn) == 1 else {
             drain()
             throw DataPortError(.store, "PostgreSQL: cannot stream rows (single-row mode refused)", at: location)
         }
         var count = 0
+        var changed = 0
         var failure: (any Error)?
         while let result = PQgetResult(conn) {
             defer { PQclear(result) }
@@ -110,13 +174,14 @@ final class PostgreSQLConnection {
                     failure = error
                 }
             case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
-                break
+                // "" for statements that change nothing (SELECT, DDL).
+                changed = PQcmdTuples(result).flatMap { Int(String(cString: $0)) } ?? 0
             default:
-                failure = self.failure(result, parameters: texts)
+                failure = self.failure(result, parameters: sentValues)
             }
         }
         if let failure { throw failure }
-        return count
+        return (count, changed)
     }
 
     // MARK: - Private
@@ -148,9 +213,16 @@ final class PostgreSQLConnection {
         let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
         let message = primary ?? Self.trimmed(PQresultErrorMessage(result))
         let text = "PostgreSQL: \(Self.scrub(message, parameters))" + (state.map { " [SQLSTATE \($0)]" } ?? "")
-        // Class 42 (syntax error or access rule violation: missing table, column, privilege) is the
-        // config's fault, not the store's.
-        return DataPortError(state?.hasPrefix("42") == true ? .invalidConfig : .store, text, at: location)
+        return DataPortError(isConfigError(state) ? .invalidConfig : .store, text, at: location)
+    }
+
+    /// Whether a SQLSTATE means the config does not match the schema. Reading, all of class 42
+    /// (syntax error or access rule violation: missing table, column, privilege) is the config's
+    /// fault. Writing, only a missing table (42P01) or column (42703) is: a refused privilege or a
+    /// constraint is the store's.
+    private func isConfigError(_ state: String?) -> Bool {
+        guard let state else { return false }
+        return readOnly ? state.hasPrefix("42") : state == "42P01" || state == "42703"
     }
 
     private func error(_ what: String, parameters: [String]) -> DataPortError {
@@ -158,11 +230,27 @@ final class PostgreSQLConnection {
     }
 
     /// Removes every parameter value from a server message (e.g. `invalid input syntax for type
-    /// integer: "..."`).
-    private static func scrub(_ message: String, _ parameters: [String]) -> String {
+    /// integer: "..."`). A value is removed where it stands as a whole word, so a short one
+    /// (`1`, `EUR`) does not mangle the names around it (`t1`, `EURO`).
+    static func scrub(_ message: String, _ parameters: [String]) -> String {
         var out = message
-        for p in parameters.sorted(by: { $0.count > $1.count }) where !p.isEmpty {
-            out = out.replacingOccurrences(of: p, with: "…")
+        func glued(_ a: Character?, _ b: Character) -> Bool {
+            guard let a else { return false }
+            return (a.isLetter || a.isNumber || a == "_") && (b.isLetter || b.isNumber || b == "_")
+        }
+        for p in Set(parameters).sorted(by: { $0.count > $1.count }) where !p.isEmpty {
+            var from = out.startIndex
+            while let r = out.range(of: p, range: from..<out.endIndex) {
+                let before = r.lowerBound == out.startIndex ? nil : out[out.index(before: r.lowerBound)]
+                let after = r.upperBound == out.endIndex ? nil : out[r.upperBound]
+                if glued(before, p.first!) || glued(after, p.last!) {
+                    from = out.index(after: r.lowerBound)
+                    continue
+                }
+                let offset = out.distance(from: out.startIndex, to: r.lowerBound)
+                out.replaceSubrange(r, with: "…")
+                from = out.index(out.startIndex, offsetBy: offset + 1)
+            }
         }
         return out
     }
@@ -175,7 +263,12 @@ final class PostgreSQLConnection {
 
     /// Calls `body` with a C array of C strings that live for the call.
     private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
-        let copies = strings.map { strdup($0) }
+        withOptionalCStrings(strings, body)
+    }
+
+    /// The same, with `nil` (SQL NULL) passed as a null pointer.
+    private static func withOptionalCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+        let copies = strings.map { $0.map { strdup($0) } ?? nil }
         defer { copies.forEach { free($0) } }
         return body(copies.map { UnsafePointer($0) } + [nil])
     }

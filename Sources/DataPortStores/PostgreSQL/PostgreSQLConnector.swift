@@ -1,7 +1,7 @@
 import DataPortModel
 import Foundation
 
-/// A PostgreSQL database, read through libpq (see `LibPQ.swift`).
+/// A PostgreSQL database, read and (by imports) written through libpq (see `LibPQ.swift`).
 ///
 /// Options:
 /// - `url` (optional): a libpq connection URI or `key=value` string, e.g.
@@ -11,9 +11,11 @@ import Foundation
 ///   `PGDATABASE`, `PGPASSWORD`, `PGSSLMODE`, ... environment variables and `~/.pgpass`.
 ///
 /// Datasets name a `table` (optionally `schema.table`) or a `query`. The export reads everything in
-/// one `REPEATABLE READ READ ONLY` transaction, so all datasets come from one snapshot.
-public final class PostgreSQLConnector: StoreConnector {
+/// one `REPEATABLE READ READ ONLY` transaction, so all datasets come from one snapshot. An import
+/// writes on a connection of its own (`openSession()`), in one `READ WRITE` transaction.
+public final class PostgreSQLConnector: WritableStoreConnector {
     private let config: StoreConfig
+    private let conninfo: String
     private let connection: PostgreSQLConnection
     private let builder: SQLQueryBuilder
     private var inSnapshot = false
@@ -32,7 +34,7 @@ public final class PostgreSQLConnector: StoreConnector {
                 throw DataPortError(.invalidConfig, "dataset \(d.name): a postgresql dataset names a table or a query, not a file", at: location)
             }
         }
-        let conninfo = try Self.connectionString(config.options["url"], location: location)
+        conninfo = try Self.connectionString(config.options["url"], location: location)
         connection = try PostgreSQLConnection(conninfo: conninfo, location: location)
         builder = SQLQueryBuilder(datasets: config.datasets, placeholder: { "$\($0)" })
     }
@@ -101,9 +103,46 @@ public final class PostgreSQLConnector: StoreConnector {
         return count
     }
 
+    /// A second connection, read-write, for an import; the snapshot connection stays read-only.
+    public func openSession() throws -> any SQLSession {
+        do {
+            return PostgreSQLSession(try PostgreSQLConnection(conninfo: conninfo, location: "store \(config.name)", readOnly: false))
+        } catch let e as DataPortError {
+            throw DataPortError(.store, "cannot open the store for writing: \(e.message)", at: "store \(config.name)")
+        }
+    }
+
     public func close() {
         // Read only: ending the transaction either way changes nothing.
         if inSnapshot { try? connection.execute("ROLLBACK"); inSnapshot = false }
         connection.close()
     }
+}
+
+/// A read-write PostgreSQL session for imports: `$n` placeholders, values bound as parameters of
+/// type `unknown` (the server types each from its column), statements prepared once per connection.
+public final class PostgreSQLSession: SQLSession {
+    private let connection: PostgreSQLConnection
+
+    init(_ connection: PostgreSQLConnection) { self.connection = connection }
+
+    deinit { connection.close() }
+
+    public var placeholder: @Sendable (Int) -> String { { "$\($0)" } }
+    public var nullSafeEquals: String { "IS NOT DISTINCT FROM" }
+
+    public func execute(_ sql: String, _ parameters: [Value]) throws -> Int {
+        try connection.run(sql, values: parameters)
+    }
+
+    /// Rows as raw cells: integers as integers, bytea as bytes, NULL as `.null`, the rest as text.
+    public func query(_ sql: String, _ parameters: [Value], _ row: ([StoreCell]) throws -> Void) throws {
+        try connection.run(sql, values: parameters) { r in
+            try row((0..<r.columnCount).map { r.cell($0) })
+        }
+    }
+
+    public func begin() throws { try connection.execute("BEGIN READ WRITE") }
+    public func commit() throws { try connection.execute("COMMIT") }
+    public func rollback() { try? connection.execute("ROLLBACK") }
 }
