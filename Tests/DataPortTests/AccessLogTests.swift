@@ -44,24 +44,7 @@ final class AccessLogTests: XCTestCase {
         try connector.validate()
         if snapshot { try connector.beginSnapshot() }
         let d = store.datasets[0]
-        var rows: [[String: Value]] = []
-        try connector.read(d, for: SubjectQuery(identities: identities)) { r in
-            rows.append(Dictionary(uniqueKeysWithValues: zip(d.exportedFields.map(\.name), r.values)))
-        }
-        return rows
-    }
-
-    func assertThrows(_ kind: DataPortError.Kind, _ body: () throws -> Void, file: StaticString = #filePath, line: UInt = #line,
-                      check: (DataPortError) -> Void = { _ in }) {
-        do {
-            try body()
-            XCTFail("expected a \(kind.rawValue) error", file: file, line: line)
-        } catch let e as DataPortError {
-            XCTAssertEqual(e.kind, kind, "\(e)", file: file, line: line)
-            check(e)
-        } catch {
-            XCTFail("unexpected error \(error)", file: file, line: line)
-        }
+        return try TestSupport.rows(of: d, from: connector, identities: identities)
     }
 
     // MARK: - Parsing

@@ -150,24 +150,7 @@ final class PostgreSQLTests: XCTestCase {
         try c.validate()
         try c.beginSnapshot()
         let d = try XCTUnwrap(store.datasets.first { $0.name == dataset })
-        var rows: [[String: Value]] = []
-        try c.read(d, for: SubjectQuery(identities: identities)) { r in
-            rows.append(Dictionary(uniqueKeysWithValues: zip(d.exportedFields.map(\.name), r.values)))
-        }
-        return rows
-    }
-
-    func assertThrows(_ kind: DataPortError.Kind, _ body: () throws -> Void, file: StaticString = #filePath, line: UInt = #line,
-                      check: (DataPortError) -> Void = { _ in }) {
-        do {
-            try body()
-            XCTFail("expected a \(kind.rawValue) error", file: file, line: line)
-        } catch let e as DataPortError {
-            XCTAssertEqual(e.kind, kind, "\(e)", file: file, line: line)
-            check(e)
-        } catch {
-            XCTFail("unexpected error \(error)", file: file, line: line)
-        }
+        return try TestSupport.rows(of: d, from: c, identities: identities)
     }
 
     // MARK: - Gather through the CLI

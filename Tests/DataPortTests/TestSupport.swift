@@ -1,3 +1,5 @@
+import DataPortModel
+import DataPortStores
 import Foundation
 import XCTest
 
@@ -90,5 +92,32 @@ enum TestSupport {
     static func unzip(_ bundle: String, into dir: URL) throws {
         let r = try shell("python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' '\(bundle)' '\(dir.path)'")
         XCTAssertEqual(r.code, 0, r.stderr)
+    }
+}
+
+extension TestSupport {
+    /// Every row a connector yields for a dataset, as field name -> value.
+    static func rows(of d: DatasetConfig, from connector: any StoreConnector, identities: [IdentityKind: [String]]) throws -> [[String: Value]] {
+        var rows: [[String: Value]] = []
+        try connector.read(d, for: SubjectQuery(identities: identities)) { r in
+            rows.append(Dictionary(uniqueKeysWithValues: zip(d.exportedFields.map(\.name), r.values)))
+        }
+        return rows
+    }
+}
+
+extension XCTestCase {
+    /// Asserts that `body` throws a DataPortError of `kind`, then lets `check` look at it.
+    func assertThrows(_ kind: DataPortError.Kind, _ body: () throws -> Void, file: StaticString = #filePath, line: UInt = #line,
+                      check: (DataPortError) -> Void = { _ in }) {
+        do {
+            try body()
+            XCTFail("expected a \(kind.rawValue) error", file: file, line: line)
+        } catch let e as DataPortError {
+            XCTAssertEqual(e.kind, kind, "\(e)", file: file, line: line)
+            check(e)
+        } catch {
+            XCTFail("unexpected error \(error)", file: file, line: line)
+        }
     }
 }

@@ -9,15 +9,16 @@ import DataPortModel
 /// a missing key or `null` is NULL; integers are integers, other numbers keep their exact text;
 /// `true`/`false` are the text `true`/`false`; nested arrays and objects are their compact JSON text.
 /// Rows come in file order. Specified in `formats/csv.md` (store connectors).
-public final class JSONLinesConnector: StoreConnector {
+public final class JSONLinesConnector: RowScanningConnector {
     private let store: FileStore
+    var storeName: String { store.name }
 
     public init(config: StoreConfig) throws {
         store = try FileStore(config: config, options: ["path"])
     }
 
     /// The cells of the current line, one per configured field, with where each value starts.
-    private final class Row {
+    final class Row {
         var cells: [StoreCell]
         var lines: [Int]
         var columns: [Int]
@@ -101,7 +102,7 @@ public final class JSONLinesConnector: StoreConnector {
     }
 
     /// Calls `body` for each of the subject's rows, in file order; returns the number of rows.
-    private func scan(_ dataset: DatasetConfig, for subject: SubjectQuery, _ body: (Row) throws -> Bool) throws -> Int {
+    func scan(_ dataset: DatasetConfig, for subject: SubjectQuery, _ body: (Row) throws -> Bool) throws -> Int {
         let filter = SubjectRowFilter(dataset: dataset, subject: subject)
         guard filter.canMatch else { return 0 }
         let fieldIndex = Dictionary(uniqueKeysWithValues: dataset.fields.enumerated().map { ($1.name, $0) })
@@ -126,38 +127,13 @@ public final class JSONLinesConnector: StoreConnector {
     }
 
     /// The typed value of configured field `field` in `row`, or a store error at its value.
-    private func value(_ row: Row, field: Int, in dataset: DatasetConfig) throws -> Value {
+    func value(_ row: Row, field: Int, in dataset: DatasetConfig) throws -> Value {
         let f = dataset.fields[field]
         guard let v = row.cells[field].value(as: f.type) else {
             throw DataPortError(.store, "dataset \(dataset.name), field \(f.name): a value is not a valid \(f.type.rawValue)",
                                 at: "\(store.location(dataset)), line \(row.lines[field]), column \(row.columns[field])")
         }
         return v
-    }
-
-    public func distinctValues(of field: String, in dataset: DatasetConfig, for subject: SubjectQuery, limit: Int) throws -> [String] {
-        guard let index = dataset.fields.firstIndex(where: { $0.name == field }) else {
-            throw DataPortError(.invalidConfig, "dataset \(dataset.name) has no field \(field)", at: "store \(store.name)")
-        }
-        var seen = Set<String>()
-        var out: [String] = []
-        _ = try scan(dataset, for: subject) { row in
-            if let text = try value(row, field: index, in: dataset).canonicalText, seen.insert(text).inserted { out.append(text) }
-            return out.count < limit
-        }
-        return out
-    }
-
-    @discardableResult
-    public func read(_ dataset: DatasetConfig, for subject: SubjectQuery, into body: (Record) throws -> Void) throws -> Int {
-        let exported = dataset.fields.indices.filter { !dataset.fields[$0].secret }
-        return try scan(dataset, for: subject) { row in
-            var values: [Value] = []
-            values.reserveCapacity(exported.count)
-            for i in exported { values.append(try value(row, field: i, in: dataset)) }
-            try body(Record(values))
-            return true
-        }
     }
 
     public func close() {}
