@@ -75,7 +75,7 @@ public enum Importer {
                 let records = try reader.records(of: md, registry: formats)
                 let writer = RecordUpsert(session: session, mapping: mapping)
                 counter.begin(md.dataset.name)
-                let ahead = ReadAheadRecords(records)
+                let ahead = ReadAheadRecords(records, checksumFields: mapping.columns.map(\.bundleIndex))
                 defer { ahead.stop() }
                 while let chunk = try ahead.nextChunk() {
                     for record in chunk {
@@ -85,6 +85,7 @@ public enum Importer {
                     }
                 }
                 try writer.flush(&r)
+                r.bundleChecksum = ahead.checksum
                 guard r.inBundle == md.recordCount else {
                     throw DataPortError(.tamperedBundle, "\(md.dataset.name) holds \(r.inBundle) records, the manifest says \(md.recordCount)", at: path)
                 }
@@ -290,7 +291,6 @@ final class RecordUpsert {
         guard let k = m.keyPosition else {
             // Keyless: insert unless an identical row exists.
             for record in chunk {
-                r.bundleChecksum.add(m.columns.map { record.values[$0.bundleIndex] })
                 let values = try targetValues(record)
                 var exists = false
                 try session.query(existsSQL, values) { _ in exists = true }
@@ -317,7 +317,6 @@ final class RecordUpsert {
             guard seen.insert(bundleText).inserted else {
                 throw DataPortError(.invalidBundle, "dataset \(m.name) holds two records with the same key")
             }
-            r.bundleChecksum.add(m.columns.map { record.values[$0.bundleIndex] })
             var values = try targetValues(record)
             let targetKey: Value? = m.keyGenerated ? try ownMap[bundleText].map { try typed($0, keyType, "a mapped key") } : bundleKey
             if let key = targetKey, let old = existing[key.canonicalText!] {

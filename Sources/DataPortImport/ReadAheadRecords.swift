@@ -14,11 +14,24 @@ final class ReadAheadRecords: @unchecked Sendable {
     private var running = false
     private let chunkSize: Int
     private let depth: Int
+    /// The fields (by position) the bundle-side checksum covers.
+    private let checksumFields: [Int]
+    private var digest = RecordChecksum()
 
-    init(_ reader: any RecordReader, chunkSize: Int = 512, depth: Int = 4) {
+    /// - Parameter checksumFields: positions of the fields the reconciliation checksum covers; the
+    ///   checksum of the records read is computed on the reading thread too.
+    init(_ reader: any RecordReader, checksumFields: [Int], chunkSize: Int = 512, depth: Int = 4) {
         self.reader = reader
+        self.checksumFields = checksumFields
         self.chunkSize = chunkSize
         self.depth = depth
+    }
+
+    /// The checksum of every record read, once `nextChunk()` has returned `nil`.
+    var checksum: RecordChecksum {
+        lock.lock()
+        defer { lock.unlock() }
+        return digest
     }
 
     deinit { stop() }
@@ -38,9 +51,13 @@ final class ReadAheadRecords: @unchecked Sendable {
             var chunk: [Record] = []
             chunk.reserveCapacity(chunkSize)
             var finished = false
+            var local = RecordChecksum()
             while !finished {
                 do {
-                    while chunk.count < chunkSize, let r = try reader.next() { chunk.append(r) }
+                    while chunk.count < chunkSize, let r = try reader.next() {
+                        local.add(checksumFields.map { r.values[$0] })
+                        chunk.append(r)
+                    }
                     finished = chunk.count < chunkSize
                 } catch {
                     lock.lock()
@@ -58,6 +75,7 @@ final class ReadAheadRecords: @unchecked Sendable {
                 chunk.reserveCapacity(chunkSize)
             }
             lock.lock()
+            digest = local
             done = true
             running = false
             lock.broadcast()

@@ -16,17 +16,42 @@ public struct RecordChecksum: Sendable, Equatable {
     /// length and its canonical text, so no two different records encode alike.
     public mutating func add(_ values: [Value]) {
         scratch.bytes.removeAll(keepingCapacity: true)
-        for v in values {
-            guard let type = v.type, let text = v.canonicalText else { scratch.bytes.append(UInt8(ascii: "n")); scratch.bytes.append(UInt8(ascii: ":")); continue }
-            scratch.bytes.append(contentsOf: type.rawValue.utf8.prefix(2))
-            scratch.bytes.append(contentsOf: String(text.utf8.count).utf8)
-            scratch.bytes.append(UInt8(ascii: ":"))
-            scratch.bytes.append(contentsOf: text.utf8)
-        }
+        for v in values { Self.encode(v, into: &scratch.bytes) }
         scratch.sha.reset()
         scratch.bytes.withUnsafeBytes { scratch.sha.write($0) }
         sum &+= scratch.sha.finalizePrefix64()
         count += 1
+    }
+
+    /// `<tag><byte length>:<canonical text>`; NULL is `n:`. Written without intermediate strings.
+    static func encode(_ v: Value, into out: inout [UInt8]) {
+        func digits(_ n: UInt64, _ out: inout [UInt8]) {
+            if n >= 10 { digits(n / 10, &out) }
+            out.append(UInt8(48 + n % 10))
+        }
+        func text(_ tag: UInt8, _ s: String, _ out: inout [UInt8]) {
+            out.append(tag)
+            digits(UInt64(s.utf8.count), &out)
+            out.append(UInt8(ascii: ":"))
+            out.append(contentsOf: s.utf8)
+        }
+        switch v {
+        case .null: out.append(UInt8(ascii: "n")); out.append(UInt8(ascii: ":"))
+        case .string(let s): text(UInt8(ascii: "s"), s, &out)
+        case .decimal(let d): text(UInt8(ascii: "d"), d.text, &out)
+        case .timestamp(let t): text(UInt8(ascii: "t"), t.text, &out)
+        case .date(let d): text(UInt8(ascii: "D"), d.text, &out)
+        case .boolean(let b): text(UInt8(ascii: "b"), b ? "true" : "false", &out)
+        case .binary: text(UInt8(ascii: "x"), v.canonicalText!, &out)
+        case .integer(let i):
+            out.append(UInt8(ascii: "i"))
+            var body: [UInt8] = []
+            if i < 0 { body.append(UInt8(ascii: "-")) }
+            digits(i.magnitude, &body)
+            digits(UInt64(body.count), &out)
+            out.append(UInt8(ascii: ":"))
+            out.append(contentsOf: body)
+        }
     }
 
     /// One hashing context and buffer, reused for every record of this checksum (used from one thread).
