@@ -135,4 +135,14 @@ final class BundleTests: XCTestCase {
         XCTAssertEqual(r.code, 7, r.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
     }
+
+    /// The committed sample bundle is a golden file: the same export today gives the same bytes.
+    func testSampleBundleIsCurrentAndVerifies() throws {
+        let sample = TestSupport.samples.appendingPathComponent("ana-example.zip").path
+        XCTAssertEqual(try TestSupport.dataport("verify", sample).code, 0)
+        let dir = try TestSupport.tempDir(self)
+        let fresh = try TestSupport.exportSample(dir, formats: "json,csv,xml", extra: ["--scope", "access"])
+        XCTAssertTrue(try Data(contentsOf: URL(fileURLWithPath: fresh)) == Data(contentsOf: URL(fileURLWithPath: sample)),
+                      "Samples/ana-example.zip is out of date: re-export it with the command in the README")
+    }
 }
