@@ -170,4 +170,20 @@ final class CLIScriptingTests: XCTestCase {
         XCTAssertEqual(try TestSupport.shell("bash -n '\(bash.path)'").code, 0)
         XCTAssertTrue(try TestSupport.dataport("completions", "zsh").stdout.hasPrefix("#compdef dataport"))
     }
+
+    /// On a terminal (a pseudo-terminal from `script`), progress is one line redrawn in place on stderr.
+    func testProgressOnATerminalIsOneUpdatingLine() throws {
+        guard TestSupport.has("script") else { throw XCTSkip("script (bsdutils) is not installed") }
+        let dir = try TestSupport.tempDir(self)
+        let bundle = try TestSupport.exportSample(dir)
+        let r = try TestSupport.run("/usr/bin/script", ["-qec", "'\(TestSupport.binary)' verify '\(bundle)' > /dev/null", "/dev/null"])
+        XCTAssertEqual(r.code, 0, r.stdout)
+        XCTAssertTrue(r.stdout.contains("\r\u{1B}[K"), "redraws in place")
+        XCTAssertTrue(r.stdout.contains("verify: "), "ends with the phase's final line")
+        XCTAssertTrue(r.stdout.contains("records"))
+        XCTAssertFalse(r.stdout.contains("ana.nunez"), "no personal data")
+        // --quiet silences it even on a terminal.
+        let q = try TestSupport.run("/usr/bin/script", ["-qec", "'\(TestSupport.binary)' verify --quiet '\(bundle)'", "/dev/null"])
+        XCTAssertEqual(q.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "")
+    }
 }
