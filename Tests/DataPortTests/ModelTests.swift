@@ -57,4 +57,15 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(IdentityKind.email.normalize("  Ana.Nunez@Example.COM \n"), "ana.nunez@example.com")
         XCTAssertEqual(IdentityKind.ip.normalize(" 203.0.113.7 "), "203.0.113.7")
     }
+
+    /// formats/categories.md publishes the vocabulary: it must say exactly what the code says.
+    func testPublishedCategoriesMatchTheCode() throws {
+        let page = try String(contentsOf: TestSupport.root.appendingPathComponent("formats/categories.md"), encoding: .utf8)
+        for c in Category.allCases {
+            XCTAssertTrue(page.contains("| `\(c.rawValue)` | \(c.title) | \(c.definition) |"), c.rawValue)
+        }
+        let rows = page.split(separator: "\n").filter { $0.hasPrefix("| `") }
+        XCTAssertEqual(rows.count, Category.allCases.count, "no category documented that the code lacks")
+        for b in LegalBasis.allCases { XCTAssertTrue(page.contains("`\(b.rawValue)`"), b.rawValue) }
+    }
 }
