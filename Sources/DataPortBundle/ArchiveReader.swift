@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DataPortModel
 import DataPortIO
 
 /// A bundle container being read: its entry names, and each entry's uncompressed bytes on demand.
@@ -14,3 +18,19 @@ public protocol ArchiveWriter: AnyObject {
 }
 
 extension ZipWriter: ArchiveWriter {}
+
+/// An archive file open for reading at any offset; closed when its reader goes away.
+final class OpenArchiveFile {
+    let fd: Int32
+    let size: Int64
+
+    init(path: String) throws {
+        fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw DataPortError(.invalidBundle, "cannot open the bundle: \(String(cString: strerror(errno)))", at: path) }
+        var st = stat()
+        fstat(fd, &st)
+        size = Int64(st.st_size)
+    }
+
+    deinit { close(fd) }
+}

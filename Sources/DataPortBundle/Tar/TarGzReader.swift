@@ -25,8 +25,9 @@ public final class TarGzReader: ArchiveReader {
     public let path: String
     public private(set) var entries: [Entry] = []
     private var byName: [String: Int] = [:]
-    private let fd: Int32
-    private let fileSize: Int64
+    private let file: OpenArchiveFile
+    private var fd: Int32 { file.fd }
+    private var fileSize: Int64 { file.size }
     private let limits: ArchiveLimits
     /// The stream of the last entry read to its end, kept to continue from there.
     private var parked: TarCursor?
@@ -37,15 +38,9 @@ public final class TarGzReader: ArchiveReader {
     public init(path: String, limits: ArchiveLimits = .default) throws {
         self.path = path
         self.limits = limits
-        fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DataPortError(.invalidBundle, "cannot open the bundle: \(String(cString: strerror(errno)))", at: path) }
-        var st = stat()
-        fstat(fd, &st)
-        fileSize = Int64(st.st_size)
-        do { try scan() } catch { close(fd); throw error }
+        file = try OpenArchiveFile(path: path)
+        try scan()
     }
-
-    deinit { close(fd) }
 
     public var entryNames: [String] { entries.map(\.name) }
 

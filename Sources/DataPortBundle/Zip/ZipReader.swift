@@ -21,22 +21,17 @@ public final class ZipReader: ArchiveReader {
     public private(set) var entries: [Entry] = []
     /// Index into `entries` by exact name, so opening every entry stays linear in their number.
     private var index: [String: Int] = [:]
-    private let fd: Int32
-    private let fileSize: Int64
+    private let file: OpenArchiveFile
+    private var fd: Int32 { file.fd }
+    private var fileSize: Int64 { file.size }
     private let limits: ArchiveLimits
 
     public init(path: String, limits: ArchiveLimits = .default) throws {
         self.path = path
         self.limits = limits
-        fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DataPortError(.invalidBundle, "cannot open the bundle: \(String(cString: strerror(errno)))", at: path) }
-        var st = stat()
-        fstat(fd, &st)
-        fileSize = Int64(st.st_size)
-        do { try readDirectory() } catch { close(fd); throw error }
+        file = try OpenArchiveFile(path: path)
+        try readDirectory()
     }
-
-    deinit { close(fd) }
 
     public var entryNames: [String] { entries.map(\.name) }
 
