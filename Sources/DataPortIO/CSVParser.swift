@@ -290,14 +290,7 @@ public final class CSVParser {
             switch b {
             case delimiter: return .delimiter
             case Self.lf: return .lineBreak
-            case Self.cr:
-                let line = byteLine, column = byteColumn
-                guard try input.peek() == Self.lf else {
-                    throw malformed("carriage return without a line feed outside quotes", line: line, column: column)
-                }
-                _ = try take()
-                byteLine = line; byteColumn = column
-                return .lineBreak
+            case Self.cr: return try lineBreakAfterCR("outside quotes")
             case Self.quote:
                 throw malformed("quote inside an unquoted field (quote the whole field and double the quote)", line: byteLine, column: byteColumn)
             case 0:
@@ -331,19 +324,23 @@ public final class CSVParser {
         }
     }
 
+    /// A CR just taken must start a CRLF line break; the break is reported at the CR.
+    private func lineBreakAfterCR(_ place: String) throws -> FieldEnd {
+        let line = byteLine, column = byteColumn
+        guard try input.peek() == Self.lf else {
+            throw malformed("carriage return without a line feed \(place)", line: line, column: column)
+        }
+        _ = try take()
+        byteLine = line; byteColumn = column
+        return .lineBreak
+    }
+
     private func afterClosingQuote() throws -> FieldEnd {
         guard let b = try take() else { return .endOfInput }
         switch b {
         case delimiter: return .delimiter
         case Self.lf: return .lineBreak
-        case Self.cr:
-            let line = byteLine, column = byteColumn
-            guard try input.peek() == Self.lf else {
-                throw malformed("carriage return without a line feed after a closing quote", line: line, column: column)
-            }
-            _ = try take()
-            byteLine = line; byteColumn = column
-            return .lineBreak
+        case Self.cr: return try lineBreakAfterCR("after a closing quote")
         default:
             throw malformed("unexpected character after a closing quote (expected a delimiter or a line break)", line: byteLine, column: byteColumn)
         }
