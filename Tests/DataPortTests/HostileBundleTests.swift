@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 /// Hostile bundles, generated from a valid sample bundle (nothing binary is committed), fed to the built
-/// `dataport verify`, `inspect` and `convert`. Each case has exactly one defect and names the check that
+/// `dataport verify`, `inspect`, `convert` and `import` (into an empty store whose dump must not change). Each case has exactly one defect and names the check that
 /// must catch it (by a fragment of its message), so removing that check makes the case fail.
 ///
 /// Every run must exit with the documented code, print exactly one `dataport: error: ` line on stderr,
@@ -376,10 +376,13 @@ final class HostileBundleTests: XCTestCase {
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
         let before = try snapshot(work)
         let tmpBefore = try escapeMarkers()
+        let store = try emptyTargetStore()
+        let storeBefore = try TestSupport.run("/usr/bin/sqlite3", [store.db, ".dump"]).stdout
         let runs: [(args: [String], code: Int32)] = [
             (["verify", bundle], code),
             (["inspect", bundle], reach == .manifest ? code : 0),
             (["convert", bundle, "--format", "json", "--output", target.appendingPathComponent("out.zip").path], code),
+            (["import", bundle, "--config", store.config], code),
         ]
         for run in runs {
             let started = Date()
@@ -398,7 +401,25 @@ final class HostileBundleTests: XCTestCase {
             }
             XCTAssertEqual(try snapshot(work), before, "\(what): files changed next to the bundle", file: file, line: line)
             XCTAssertEqual(try escapeMarkers(), tmpBefore, "\(what): a file escaped", file: file, line: line)
+            XCTAssertEqual(try TestSupport.run("/usr/bin/sqlite3", [store.db, ".dump"]).stdout, storeBefore,
+                           "\(what): the target store changed", file: file, line: line)
         }
+    }
+
+    /// An empty SQLite store with the sample's schema, and a config for it, in a folder of its own.
+    func emptyTargetStore() throws -> (db: String, config: String) {
+        let dir = try TestSupport.tempDir(self)
+        _ = try Self.sample() // builds the sample database on first use
+        let db = dir.appendingPathComponent("target.db").path
+        let schema = try TestSupport.run("/usr/bin/sqlite3", [TestSupport.samples.appendingPathComponent("sample-app.db").path, ".schema"]).stdout
+        XCTAssertEqual(try TestSupport.run("/usr/bin/sqlite3", [db, schema]).code, 0)
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestSupport.sampleConfig))) as! [String: Any]
+        var stores = config["stores"] as! [[String: Any]]
+        stores[0]["options"] = ["path": db]
+        config["stores"] = stores
+        let path = dir.appendingPathComponent("target.json").path
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        return (db, path)
     }
 
     /// Every file below `dir` with its size.
@@ -543,6 +564,12 @@ final class HostileBundleTests: XCTestCase {
         """Brings BagIt's checksum lists (when the bundle has them) up to date with changed files, so a
         case's only defect is the one it means: payload manifest first, then the tag manifest that lists it."""
         by_name = {e['name']: e for e in entries if isinstance(e['name'], str)}
+        info = by_name.get(TOP + '/bag-info.txt')
+        if info and 'data' in info:
+            payload = [e for n, e in by_name.items() if n.startswith(TOP + '/data/') and 'data' in e]
+            oxum = 'Payload-Oxum: %d.%d' % (sum(len(e['data']) for e in payload), len(payload))
+            info['data'] = ('\n'.join(oxum if l.startswith('Payload-Oxum:') else l
+                                      for l in info['data'].decode().splitlines()) + '\n').encode()
         for listing in ['manifest-sha256.txt', 'tagmanifest-sha256.txt']:
             e = by_name.get(TOP + '/' + listing)
             if not e or 'data' not in e:
