@@ -16,7 +16,8 @@ final class FormatLanes: @unchecked Sendable {
         let pipeline: PipelinedSink
         let writer: any RecordWriter
         let queue: DispatchQueue
-        let slots = DispatchSemaphore(value: 4)
+        // Deep enough that the fast formats run ahead while the slowest (XML) catches up.
+        let slots = DispatchSemaphore(value: 32)
         let lock = NSLock()
         var failure: (any Error)?
 
