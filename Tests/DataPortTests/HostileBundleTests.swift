@@ -408,18 +408,7 @@ final class HostileBundleTests: XCTestCase {
 
     /// An empty SQLite store with the sample's schema, and a config for it, in a folder of its own.
     func emptyTargetStore() throws -> (db: String, config: String) {
-        let dir = try TestSupport.tempDir(self)
-        _ = try Self.sample() // builds the sample database on first use
-        let db = dir.appendingPathComponent("target.db").path
-        let schema = try TestSupport.run("/usr/bin/sqlite3", [TestSupport.samples.appendingPathComponent("sample-app.db").path, ".schema"]).stdout
-        XCTAssertEqual(try TestSupport.run("/usr/bin/sqlite3", [db, schema]).code, 0)
-        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestSupport.sampleConfig))) as! [String: Any]
-        var stores = config["stores"] as! [[String: Any]]
-        stores[0]["options"] = ["path": db]
-        config["stores"] = stores
-        let path = dir.appendingPathComponent("target.json").path
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
-        return (db, path)
+        try TestSupport.emptySampleStore(in: try TestSupport.tempDir(self))
     }
 
     /// Every file below `dir` with its size.

@@ -6,18 +6,7 @@ final class ImportTests: XCTestCase {
 
     /// An empty store with the sample's schema (tables, no rows) and a config for it.
     func emptySampleStore(_ dir: URL, extraSQL: String = "") throws -> (db: String, config: String) {
-        _ = try TestSupport.exportSample(dir, name: "warmup.zip") // builds Samples/sample-app.db on first use
-        let db = dir.appendingPathComponent("target.db").path
-        let schema = try TestSupport.run(sqlite, [TestSupport.samples.appendingPathComponent("sample-app.db").path, ".schema"]).stdout
-        let r = try TestSupport.run(sqlite, [db, schema + extraSQL])
-        XCTAssertEqual(r.code, 0, r.stderr)
-        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestSupport.sampleConfig))) as! [String: Any]
-        var stores = config["stores"] as! [[String: Any]]
-        stores[0]["options"] = ["path": db]
-        config["stores"] = stores
-        let path = dir.appendingPathComponent("target.json").path
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
-        return (db, path)
+        try TestSupport.emptySampleStore(in: dir, extraSQL: extraSQL)
     }
 
     func dump(_ db: String) throws -> String {

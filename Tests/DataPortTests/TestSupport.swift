@@ -96,6 +96,24 @@ enum TestSupport {
 }
 
 extension TestSupport {
+    /// An empty SQLite store with the sample's schema (plus `extraSQL`), and a config for it, in `dir`.
+    static func emptySampleStore(in dir: URL, extraSQL: String = "") throws -> (db: String, config: String) {
+        _ = try exportSample(dir, name: "warmup.zip") // builds Samples/sample-app.db on first use
+        let db = dir.appendingPathComponent("target.db").path
+        let schema = try run("/usr/bin/sqlite3", [samples.appendingPathComponent("sample-app.db").path, ".schema"]).stdout
+        let r = try run("/usr/bin/sqlite3", [db, schema + extraSQL])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sampleConfig))) as! [String: Any]
+        var stores = config["stores"] as! [[String: Any]]
+        stores[0]["options"] = ["path": db]
+        config["stores"] = stores
+        let path = dir.appendingPathComponent("target.json").path
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        return (db, path)
+    }
+}
+
+extension TestSupport {
     /// Every row a connector yields for a dataset, as field name -> value.
     static func rows(of d: DatasetConfig, from connector: any StoreConnector, identities: [IdentityKind: [String]]) throws -> [[String: Value]] {
         var rows: [[String: Value]] = []
