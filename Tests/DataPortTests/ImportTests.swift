@@ -165,4 +165,47 @@ final class ImportTests: XCTestCase {
         XCTAssertTrue((second["datasets"] as! [[String: Any]]).allSatisfy { ($0["inserted"] as? Int) == 0 && ($0["updated"] as? Int) == 0 })
         XCTAssertEqual(try dump(crmDB), before)
     }
+
+    /// Killed with SIGKILL in the middle of an import, the store is exactly as before; the next import completes.
+    func testAnImportKilledHalfwayLeavesTheStoreAsBefore() throws {
+        let dir = try TestSupport.tempDir(self)
+        _ = try TestSupport.exportSample(dir, name: "warmup.zip")
+        let db = dir.appendingPathComponent("big.db").path
+        try FileManager.default.copyItem(atPath: TestSupport.samples.appendingPathComponent("sample-app.db").path, toPath: db)
+        let grow = "INSERT INTO page_views (visit_id, viewed_at, path) SELECT 1, '2025-01-01T00:00:00Z', '/p/' || value FROM generate_series(1, 300000);"
+        XCTAssertEqual(try TestSupport.run(sqlite, [db, grow]).code, 0)
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestSupport.sampleConfig))) as! [String: Any]
+        var stores = config["stores"] as! [[String: Any]]
+        stores[0]["options"] = ["path": db]
+        config["stores"] = stores
+        let source = dir.appendingPathComponent("big.json").path
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: source))
+        let bundle = dir.appendingPathComponent("big.zip").path
+        XCTAssertEqual(try TestSupport.dataport("export", "--config", source, "--subject", "email=ana.nunez@example.com", "--output", bundle).code, 0)
+
+        let target = try emptySampleStore(dir)
+        let before = try dump(target.db)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: TestSupport.binary)
+        p.arguments = ["import", bundle, "--config", target.config, "--quiet", "--progress", "json"]
+        let progress = Pipe()
+        p.standardError = progress
+        try p.run()
+        // Wait until records are being written, then kill without warning.
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("\"phase\":\"import\",\"dataset\":\"page_views\"") {
+            let chunk = progress.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal, "the import finished before it could be killed")
+        XCTAssertEqual(try TestSupport.run(sqlite, [target.db, "PRAGMA integrity_check"]).stdout, "ok\n")
+        XCTAssertEqual(try dump(target.db), before, "a killed import left part of its writes")
+        // And the next import completes, agreeing with the bundle.
+        let r = try TestSupport.dataport("import", bundle, "--config", target.config, "--json")
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(try report(r)["agrees"] as? Bool, true)
+    }
 }
