@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DataPortModel
+import Foundation
 
 /// Somewhere bytes go: a file, an archive entry, a hash, a buffer.
 public protocol ByteSink: AnyObject {
@@ -210,15 +211,7 @@ public final class FileSink: ByteSink {
     deinit { if fd >= 0 { Glibc.close(fd) } }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DataPortError(.output, "cannot write file: \(String(cString: strerror(errno)))", at: path)
-            }
-            done += n
-        }
+        try writeAll(fd, bytes, what: "file", at: path)
         bytesWritten += Int64(bytes.count)
     }
 
@@ -229,6 +222,65 @@ public final class FileSink: ByteSink {
         Glibc.close(fd)
         fd = -1
         if failed { throw DataPortError(.output, "cannot flush file: \(String(cString: strerror(errno)))", at: path) }
+    }
+}
+
+/// Writes every byte to a file descriptor, retrying short writes and interruptions.
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: String, at location: String) throws {
+    var done = 0
+    while done < bytes.count {
+        let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw DataPortError(.output, "cannot write \(what): \(String(cString: strerror(errno)))", at: location)
+        }
+        done += n
+    }
+}
+
+/// A scratch file that exists only while open: created and unlinked at once, so nothing is left
+/// behind whatever happens to the process. Written as a sink, read back with `copy(to:)`.
+public final class TemporaryFile: ByteSink {
+    private let fd: Int32
+    public let directory: String
+    public private(set) var size: Int64 = 0
+
+    public init(directory: String = NSTemporaryDirectory()) throws {
+        self.directory = directory
+        var template = Array("\(directory)/.dataport-spool-XXXXXX".utf8CString)
+        fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw DataPortError(.output, "cannot create a temporary file: \(String(cString: strerror(errno)))", at: directory)
+        }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
+    }
+
+    deinit { close(fd) }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try writeAll(fd, bytes, what: "a temporary file", at: directory)
+        size += Int64(bytes.count)
+    }
+
+    /// Empties the file for reuse.
+    public func truncate() {
+        _ = ftruncate(fd, 0)
+        _ = lseek(fd, 0, SEEK_SET)
+        size = 0
+    }
+
+    /// Writes the file's contents to `sink`.
+    public func copy(to sink: any ByteSink) throws {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset: Int64 = 0
+        while offset < size {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min($0.count, Int(size - offset)), off_t(offset)) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw DataPortError(.output, "cannot read a temporary file back", at: directory) }
+            try buffer.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            offset += Int64(n)
+        }
     }
 }
 

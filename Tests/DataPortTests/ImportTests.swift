@@ -9,6 +9,23 @@ final class ImportTests: XCTestCase {
         try TestSupport.emptySampleStore(in: dir, extraSQL: extraSQL)
     }
 
+    /// A copy of the sample store grown by `grow` (SQL), and Ana's bundle exported from it.
+    func bigBundle(_ dir: URL, grow: String) throws -> String {
+        _ = try TestSupport.exportSample(dir, name: "warmup.zip")
+        let db = dir.appendingPathComponent("big.db").path
+        try FileManager.default.copyItem(atPath: TestSupport.samples.appendingPathComponent("sample-app.db").path, toPath: db)
+        XCTAssertEqual(try TestSupport.run(sqlite, [db, grow]).code, 0)
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestSupport.sampleConfig))) as! [String: Any]
+        var stores = config["stores"] as! [[String: Any]]
+        stores[0]["options"] = ["path": db]
+        config["stores"] = stores
+        let source = dir.appendingPathComponent("big.json").path
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: source))
+        let bundle = dir.appendingPathComponent("big.zip").path
+        XCTAssertEqual(try TestSupport.dataport("export", "--config", source, "--subject", "email=ana.nunez@example.com", "--output", bundle).code, 0)
+        return bundle
+    }
+
     func dump(_ db: String) throws -> String {
         try TestSupport.run(sqlite, [db, ".dump"]).stdout
     }
@@ -127,22 +144,10 @@ final class ImportTests: XCTestCase {
     /// More records than one import chunk, with generated keys and foreign keys rewritten across chunks.
     func testLargeDatasetsAcrossChunksWithGeneratedKeys() throws {
         let dir = try TestSupport.tempDir(self)
-        _ = try TestSupport.exportSample(dir, name: "warmup.zip")
-        let db = dir.appendingPathComponent("big.db").path
-        try FileManager.default.copyItem(atPath: TestSupport.samples.appendingPathComponent("sample-app.db").path, toPath: db)
-        let grow = """
+        let bundle = try bigBundle(dir, grow: """
             INSERT INTO invoices (user_id, number, issued_on, total, currency) SELECT 1, 'B-' || value, '2025-01-01', value || '.50', 'EUR' FROM generate_series(1, 1200);
             INSERT INTO payments (invoice_id, paid_at, amount, method) SELECT id, '2025-02-01T00:00:00Z', total, 'card' FROM invoices WHERE number LIKE 'B-%';
-            """
-        XCTAssertEqual(try TestSupport.run(sqlite, [db, grow]).code, 0)
-        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestSupport.sampleConfig))) as! [String: Any]
-        var stores = config["stores"] as! [[String: Any]]
-        stores[0]["options"] = ["path": db]
-        config["stores"] = stores
-        let source = dir.appendingPathComponent("big.json").path
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: source))
-        let bundle = dir.appendingPathComponent("big.zip").path
-        XCTAssertEqual(try TestSupport.dataport("export", "--config", source, "--subject", "email=ana.nunez@example.com", "--output", bundle).code, 0)
+            """)
         let crm = dir.appendingPathComponent("crm")
         try FileManager.default.createDirectory(at: crm, withIntermediateDirectories: true)
         for f in ["crm-stores.json", "crm-schema.sql"] {
@@ -169,19 +174,7 @@ final class ImportTests: XCTestCase {
     /// Killed with SIGKILL in the middle of an import, the store is exactly as before; the next import completes.
     func testAnImportKilledHalfwayLeavesTheStoreAsBefore() throws {
         let dir = try TestSupport.tempDir(self)
-        _ = try TestSupport.exportSample(dir, name: "warmup.zip")
-        let db = dir.appendingPathComponent("big.db").path
-        try FileManager.default.copyItem(atPath: TestSupport.samples.appendingPathComponent("sample-app.db").path, toPath: db)
-        let grow = "INSERT INTO page_views (visit_id, viewed_at, path) SELECT 1, '2025-01-01T00:00:00Z', '/p/' || value FROM generate_series(1, 300000);"
-        XCTAssertEqual(try TestSupport.run(sqlite, [db, grow]).code, 0)
-        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestSupport.sampleConfig))) as! [String: Any]
-        var stores = config["stores"] as! [[String: Any]]
-        stores[0]["options"] = ["path": db]
-        config["stores"] = stores
-        let source = dir.appendingPathComponent("big.json").path
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: source))
-        let bundle = dir.appendingPathComponent("big.zip").path
-        XCTAssertEqual(try TestSupport.dataport("export", "--config", source, "--subject", "email=ana.nunez@example.com", "--output", bundle).code, 0)
+        let bundle = try bigBundle(dir, grow: "INSERT INTO page_views (visit_id, viewed_at, path) SELECT 1, '2025-01-01T00:00:00Z', '/p/' || value FROM generate_series(1, 300000);")
 
         let target = try emptySampleStore(dir)
         let before = try dump(target.db)

@@ -157,7 +157,7 @@ final class EntrySpool: ByteSink {
     let memoryThreshold: Int
     let directory: String
     private var memory: [UInt8] = []
-    private var fd: Int32 = -1
+    private var file: TemporaryFile?
     /// Whether this entry's bytes are in the file (it outgrew memory).
     private var inFile = false
     private(set) var count: Int64 = 0
@@ -168,19 +168,15 @@ final class EntrySpool: ByteSink {
         self.directory = directory
     }
 
-    deinit { close() }
-
     func reset() {
         memory.removeAll(keepingCapacity: memory.capacity <= memoryThreshold)
         count = 0
         sha = SHA256()
         inFile = false
-        if fd >= 0 { _ = ftruncate(fd, 0); _ = lseek(fd, 0, SEEK_SET) }
+        file?.truncate()
     }
 
-    func close() {
-        if fd >= 0 { Glibc.close(fd); fd = -1 }
-    }
+    func close() { file = nil }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard bytes.count > 0 else { return }
@@ -191,52 +187,16 @@ final class EntrySpool: ByteSink {
             return
         }
         if !inFile {
-            try openFile()
-            try memory.withUnsafeBytes { try writeFile($0) }
+            if file == nil { file = try TemporaryFile(directory: directory) }
+            try memory.withUnsafeBytes { try file!.write($0) }
             memory.removeAll(keepingCapacity: memory.capacity <= memoryThreshold)
             inFile = true
         }
-        try writeFile(bytes)
-    }
-
-    private func openFile() throws {
-        if fd >= 0 { return }
-        var template = Array("\(directory)/.dataport-spool-XXXXXX".utf8CString)
-        fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else {
-            throw DataPortError(.output, "cannot create a temporary file: \(String(cString: strerror(errno)))", at: directory)
-        }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        // Unlinked at once: nothing is left behind, whatever happens to the process.
-        _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
-    }
-
-    private func writeFile(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DataPortError(.output, "cannot write a temporary file: \(String(cString: strerror(errno)))", at: directory)
-            }
-            done += n
-        }
+        try file!.write(bytes)
     }
 
     /// Writes the spooled bytes to `sink`.
     func replay(into sink: any ByteSink) throws {
-        if !inFile {
-            try memory.withUnsafeBytes { try sink.write($0) }
-            return
-        }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var offset: Int64 = 0
-        while offset < count {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min($0.count, Int(count - offset)), off_t(offset)) }
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else { throw DataPortError(.output, "cannot read a temporary file back", at: directory) }
-            try buffer.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            offset += Int64(n)
-        }
+        if inFile { try file!.copy(to: sink) } else { try memory.withUnsafeBytes { try sink.write($0) } }
     }
 }
