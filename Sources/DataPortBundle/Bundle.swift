@@ -155,40 +155,52 @@ public final class BundleReader {
         ReadAheadSource(VerifiedSource(try archive.open("\(topFolder)/\(file.path)"), file: file, bundle: path))
     }
 
-    /// Reads a dataset's records from its file in `format` (or its first file).
-    public func records(of dataset: ManifestDataset, format: String? = nil, registry: FormatRegistry = .standard) throws -> any RecordReader {
+    /// The file `records(of:format:)` reads: the dataset's file in `format`, or its first file.
+    public func file(of dataset: ManifestDataset, format: String? = nil) throws -> ManifestFile {
         guard let file = dataset.files.first(where: { format == nil || $0.format == format }) else {
             throw DataPortError(.invalidBundle, "dataset \(dataset.dataset.name) has no \(format ?? "data") file", at: path)
         }
+        return file
+    }
+
+    /// Reads a dataset's records from its file in `format` (or its first file). The file is checked
+    /// as it is read: after the last record it must end, with the manifest's size and SHA-256, or
+    /// `next()` throws instead of returning `nil`.
+    public func records(of dataset: ManifestDataset, format: String? = nil, registry: FormatRegistry = .standard) throws -> any RecordReader {
+        let file = try file(of: dataset, format: format)
         guard let name = file.format, let adapter = registry.adapter(named: name) else {
             throw DataPortError(.invalidBundle, "unknown format \(file.format ?? "none") for \(file.path)", at: path)
         }
-        return try adapter.makeReader(for: dataset.dataset, from: try open(file))
+        let source = try open(file)
+        return CheckedRecordReader(try adapter.makeReader(for: dataset.dataset, from: source), source: source, file: file.path, bundle: path)
     }
 
     /// Checks every file's size and checksum, and that every data file parses to the manifest's record count.
-    /// - Parameter parseRecords: also parse every data file and check its record count (`dataport verify`);
-    ///   without it only structure, sizes and checksums are checked (enough before an import, which parses
-    ///   every record anyway inside its transaction).
-    public func verify(registry: FormatRegistry = .standard, parseRecords: Bool = true, progress: (any ProgressObserver)? = nil) throws -> VerificationReport {
+    /// - Parameters:
+    ///   - parseRecords: also parse every data file and check its record count (`dataport verify`);
+    ///     without it only structure, sizes and checksums are checked.
+    ///   - except: data files (paths in the bundle) left to the caller, who reads them through
+    ///     `records(of:format:)`, which checks them as it goes (an import, inside its transaction).
+    public func verify(registry: FormatRegistry = .standard, parseRecords: Bool = true, except: Set<String> = [],
+                       progress: (any ProgressObserver)? = nil) throws -> VerificationReport {
         var report = VerificationReport(files: 1, bytes: 0, records: 0)
+        // The BagIt files first: small, and they must agree with the manifest before any data file
+        // is trusted (an import streams its data files into the store after this returns).
+        report.files += try verifyBag()
         let total = manifest.datasets.reduce(0) { $0 + $1.recordCount * Int64($1.files.count) }
         let counter = ProgressCounter(phase: "verify", totalRecords: total, observer: progress)
         defer { counter.finish() }
         for d in manifest.datasets {
-            for f in d.files {
+            for f in d.files where !except.contains(f.path) {
                 let source = try open(f)
                 counter.begin(f.path)
                 defer { counter.fileDone(bytes: f.size) }
                 if !parseRecords {
                     _ = try drain(source)
                 } else if let name = f.format, let adapter = registry.adapter(named: name) {
-                    let reader = try adapter.makeReader(for: d.dataset, from: source)
+                    let reader = CheckedRecordReader(try adapter.makeReader(for: d.dataset, from: source), source: source, file: f.path, bundle: path)
                     var count: Int64 = 0
                     while try reader.next() != nil { count += 1; counter.record() }
-                    guard try drain(source) == 0 else {
-                        throw DataPortError(.invalidBundle, "\(f.path) has data after its last record", at: path)
-                    }
                     guard count == d.recordCount else {
                         throw DataPortError(.tamperedBundle, "\(f.path) holds \(count) records, the manifest says \(d.recordCount)", at: path)
                     }
@@ -207,7 +219,6 @@ public final class BundleReader {
             report.files += 1
             report.bytes += f.size
         }
-        report.files += try verifyBag()
         return report
     }
 
@@ -264,6 +275,39 @@ func drain(_ source: any ByteSource) throws -> Int64 {
         let n = try buf.withUnsafeMutableBytes { try source.read(into: $0) }
         if n == 0 { return total }
         total += Int64(n)
+    }
+}
+
+/// A data file's records, then the check that the file ends there with its manifest size and
+/// SHA-256. When parsing fails, the rest of the file is still read: a file that fails its checksum
+/// is reported as tampered with, the cause, rather than as the parse error it led to.
+final class CheckedRecordReader: RecordReader {
+    private let inner: any RecordReader
+    private let source: any ByteSource
+    private let file: String
+    private let bundle: String
+    private var ended = false
+
+    init(_ inner: any RecordReader, source: any ByteSource, file: String, bundle: String) {
+        self.inner = inner; self.source = source; self.file = file; self.bundle = bundle
+    }
+
+    func next() throws -> Record? {
+        if ended { return nil }
+        let record: Record?
+        do {
+            record = try inner.next()
+        } catch {
+            ended = true
+            do { _ = try drain(source) } catch let e as DataPortError where e.kind == .tamperedBundle { throw e } catch {}
+            throw error
+        }
+        if record != nil { return record }
+        ended = true
+        guard try drain(source) == 0 else {
+            throw DataPortError(.invalidBundle, "\(file) has data after its last record", at: bundle)
+        }
+        return nil
     }
 }
 

@@ -17,18 +17,10 @@ public final class SHA256: ByteSink {
         EVP_DigestUpdate(context, bytes.baseAddress, bytes.count)
     }
 
-    /// Starts over, for hashing many small messages with one context.
-    public func reset() {
-        count = 0
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
-    }
-
-    /// The first 8 bytes of the digest as a big-endian integer, then ready for `reset()`.
-    public func finalizePrefix64() -> UInt64 {
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &digest, &length)
-        return digest.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+    /// The first 8 bytes of the SHA-256 of `bytes`, as a big-endian integer: for hashing many small
+    /// messages (one per record) without allocating a context each time.
+    public static func prefix64(of bytes: UnsafeRawBufferPointer) -> UInt64 {
+        dataport_sha256_prefix64(bytes.baseAddress, bytes.count)
     }
 
     /// The digest as lower-case hex. Call once.

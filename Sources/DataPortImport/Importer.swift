@@ -34,10 +34,6 @@ public enum Importer {
                            stores: StoreRegistry = .standard, formats: FormatRegistry = .standard,
                            progress: (any ProgressObserver)? = nil) throws -> ImportReport {
         let reader = try BundleReader(path: path, limits: options.limits)
-        // Structure, manifest and every checksum before the first write; records are parsed (and
-        // counted against the manifest) in the transaction below, which any error rolls back.
-        _ = try reader.verify(registry: formats, parseRecords: false, progress: progress)
-
         let store = try pickStore(config, options.store)
         let connector = try stores.connector(for: store)
         defer { connector.close() }
@@ -60,6 +56,12 @@ public enum Importer {
         }
         plans = try ordered(plans)
         let mappings = try plans.map { try DatasetMapping(bundle: $0.0.dataset, target: $0.1, plans: plans) }
+        // Structure, manifest, BagIt files and every file the import does not read are checked before
+        // the first write. The files it reads are checked as they stream in (size, SHA-256, record
+        // count), inside the transaction: any failure rolls it back, so a bad bundle changes nothing,
+        // and the data is inflated and hashed once rather than twice.
+        let streamed = Set(try plans.map { try reader.file(of: $0.0).path })
+        _ = try reader.verify(registry: formats, parseRecords: false, except: streamed, progress: progress)
 
         let session = try writable.openSession()
         var results: [DatasetReconciliation] = []
@@ -73,18 +75,14 @@ public enum Importer {
             for ((md, _), mapping) in zip(plans, mappings) {
                 var r = DatasetReconciliation(dataset: md.dataset.name, table: mapping.table)
                 let records = try reader.records(of: md, registry: formats)
-                let writer = RecordUpsert(session: session, mapping: mapping)
+                let writer = try RecordUpsert(session: session, mapping: mapping)
                 counter.begin(md.dataset.name)
-                let ahead = ReadAheadRecords(records, checksumFields: mapping.columns.map(\.bundleIndex))
+                let ahead = ReadAheadRecords(records, checksumFields: mapping.columns.map(\.bundleIndex), chunkSize: RecordUpsert.chunkSize)
                 defer { ahead.stop() }
                 while let chunk = try ahead.nextChunk() {
-                    for record in chunk {
-                        r.inBundle += 1
-                        try writer.add(record, to: &r)
-                        counter.record()
-                    }
+                    try writer.write(chunk, &r)
+                    for _ in chunk.records { counter.record() }
                 }
-                try writer.flush(&r)
                 r.bundleChecksum = ahead.checksum
                 guard r.inBundle == md.recordCount else {
                     throw DataPortError(.tamperedBundle, "\(md.dataset.name) holds \(r.inBundle) records, the manifest says \(md.recordCount)", at: path)
@@ -151,6 +149,8 @@ struct DatasetMapping {
     /// Position in `columns` of the key, if the target has one that the bundle carries.
     let keyPosition: Int?
     let keyGenerated: Bool
+    /// How many fields the bundle's dataset has.
+    let bundleFieldCount: Int
 
     /// The dataset and key a field refers to: as the target config links it, else as the bundle does.
     static func reference(of field: String, bundle: Dataset, target: DatasetConfig) -> ForeignKey? {
@@ -162,6 +162,7 @@ struct DatasetMapping {
 
     init(bundle: Dataset, target: DatasetConfig, plans: [(ManifestDataset, DatasetConfig)]) throws {
         name = bundle.name
+        bundleFieldCount = bundle.fields.count
         guard case .table(let t) = target.source else {
             throw DataPortError(.invalidConfig, "dataset \(target.name) must name a table to be imported into", at: "store \(target.store)")
         }
@@ -189,19 +190,26 @@ struct DatasetMapping {
     }
 }
 
-/// Applies records of one dataset to the target, idempotently, in chunks: one query finds which
-/// of a chunk's keys exist, one reads the written rows back for the checksum, so the cost per record
-/// is about one INSERT (or one comparison) however large the dataset.
+/// Applies records of one dataset to the target, idempotently, a chunk at a time: one query finds
+/// which of a chunk's keys exist (skipped when the table was empty), one reads the written rows back
+/// for the checksum, so the cost per record is about one INSERT however large the dataset.
 final class RecordUpsert {
     let session: any SQLSession
     let m: DatasetMapping
     let insertSQL: String
     let updateSQL: String?
     let existsSQL: String
-    private var pending: [Record] = []
+    /// Rows read back can be compared with the written values as they are: no key is generated or
+    /// rewritten, so a row that holds exactly what was written has the bundle record's own digest.
+    let direct: Bool
+    /// The table held no row when this dataset began: no key of the bundle can exist in it yet.
+    let startedEmpty: Bool
+    /// The target columns are the bundle's fields, all of them, in order: a record's values are written as they are.
+    let identity: Bool
+    private var digester = RecordDigester()
     static let chunkSize = 500
 
-    init(session: any SQLSession, mapping m: DatasetMapping) {
+    init(session: any SQLSession, mapping m: DatasetMapping) throws {
         self.session = session
         self.m = m
         let q = SQLQueryBuilder.quote
@@ -218,6 +226,11 @@ final class RecordUpsert {
             updateSQL = nil
         }
         existsSQL = "SELECT 1 FROM \(m.table) WHERE \(all.enumerated().map { "\($0.element) \(session.nullSafeEquals) \(ph($0.offset + 1))" }.joined(separator: " AND ")) LIMIT 1"
+        direct = !m.keyGenerated && m.columns.allSatisfy { $0.mapsThrough == nil }
+        identity = direct && m.columns.map(\.bundleIndex) == Array(0..<m.bundleFieldCount)
+        var empty = true
+        try session.query("SELECT 1 FROM \(m.table) LIMIT 1", [], rows: { _ in empty = false })
+        startedEmpty = empty
     }
 
     private func typed(_ text: String, _ type: FieldType, _ what: String) throws -> Value {
@@ -242,44 +255,55 @@ final class RecordUpsert {
         return out
     }
 
-    /// The stored rows whose key is one of `keys`, by the key's canonical text.
-    private func rows(withKeys keys: [Value]) throws -> [String: [Value]] {
-        guard let k = m.keyPosition, !keys.isEmpty else { return [:] }
+    /// Visits the stored rows whose key is one of `keys`, each with the position its key has in `position`.
+    private func readRows(withKeys keys: [Value], _ position: [Value: Int], _ body: (any SQLRow, Int) throws -> Void) throws {
+        guard let k = m.keyPosition, !keys.isEmpty else { return }
         let cols = m.columns.map { SQLQueryBuilder.quote($0.field.column) }
         let marks = (1...keys.count).map(session.placeholder).joined(separator: ", ")
-        var out: [String: [Value]] = [:]
-        try session.query("SELECT \(cols.joined(separator: ", ")) FROM \(m.table) WHERE \(cols[k]) IN (\(marks))", keys) { cells in
-            let values = try zip(cells, m.columns).map { cell, c in
-                guard let v = cell.value(as: c.field.type) else {
-                    throw DataPortError(.store, "dataset \(m.name), field \(c.field.name): a stored value is not a valid \(c.field.type.rawValue)")
-                }
-                return v
+        let keyType = m.columns[k].field.type
+        try session.query("SELECT \(cols.joined(separator: ", ")) FROM \(m.table) WHERE \(cols[k]) IN (\(marks))", keys, rows: { row in
+            guard let key = row.cell(k).value(as: keyType), let i = position[key] else { return }
+            try body(row, i)
+        })
+    }
+
+    /// A stored row as typed values.
+    private func values(of row: any SQLRow) throws -> [Value] {
+        try m.columns.enumerated().map { i, c in
+            guard let v = row.cell(i).value(as: c.field.type) else {
+                throw DataPortError(.store, "dataset \(m.name), field \(c.field.name): a stored value is not a valid \(c.field.type.rawValue)")
             }
-            out[values[k].canonicalText ?? ""] = values
+            return v
         }
-        return out
     }
 
-    func add(_ record: Record, to r: inout DatasetReconciliation) throws {
-        pending.append(record)
-        if pending.count >= Self.chunkSize { try flush(&r) }
+    /// Whether a stored row equals `values`, column by column in canonical form.
+    private func row(_ row: any SQLRow, equals values: [Value]) throws -> Bool {
+        for (i, v) in values.enumerated() where !row.holds(v, at: i) {
+            guard let stored = row.cell(i).value(as: m.columns[i].field.type) else {
+                let f = m.columns[i].field
+                throw DataPortError(.store, "dataset \(m.name), field \(f.name): a stored value is not a valid \(f.type.rawValue)")
+            }
+            if stored != v { return false }
+        }
+        return true
     }
 
-    /// Writes the pending chunk.
-    func flush(_ r: inout DatasetReconciliation) throws {
-        guard !pending.isEmpty else { return }
-        let chunk = pending
-        pending.removeAll(keepingCapacity: true)
+    /// Writes one chunk of records (with their bundle-side digests) and reads it back.
+    func write(_ chunk: RecordChunk, _ r: inout DatasetReconciliation) throws {
+        let records = chunk.records
+        guard !records.isEmpty else { return }
         // Foreign keys into datasets with generated keys: bundle key -> target key, per parent.
         var forward: [String: [String: String]] = [:]
         for c in m.columns {
             guard let parent = c.mapsThrough, forward[parent] == nil else { continue }
-            let keys = Set(m.columns.filter { $0.mapsThrough == parent }.flatMap { col in chunk.compactMap { $0.values[col.bundleIndex].canonicalText } })
+            let keys = Set(m.columns.filter { $0.mapsThrough == parent }.flatMap { col in records.compactMap { $0.values[col.bundleIndex].canonicalText } })
             forward[parent] = try idMap(parent, Array(keys))
         }
         let reverse = forward.mapValues { Dictionary($0.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }) }
         func targetValues(_ record: Record) throws -> [Value] {
-            try m.columns.map { c in
+            if identity { return record.values }
+            return try m.columns.map { c in
                 let v = record.values[c.bundleIndex]
                 guard let parent = c.mapsThrough, let text = v.canonicalText else { return v }
                 guard let t = forward[parent]?[text] else {
@@ -288,78 +312,97 @@ final class RecordUpsert {
                 return try typed(t, c.field.type, "a mapped key")
             }
         }
+        r.inBundle += Int64(records.count)
         guard let k = m.keyPosition else {
             // Keyless: insert unless an identical row exists.
-            for record in chunk {
+            for record in records {
                 let values = try targetValues(record)
                 var exists = false
-                try session.query(existsSQL, values) { _ in exists = true }
+                try session.query(existsSQL, values, rows: { _ in exists = true })
                 if exists { r.unchanged += 1 } else { try session.execute(insertSQL, values); r.inserted += 1 }
-                r.importedChecksum.add(try bundleView(values, bundleKey: nil, reverse: reverse))
+                r.importedChecksum.add(digest: digester.digest(try bundleView(values, bundleKey: nil, reverse: reverse)))
             }
             return
         }
         let keyType = m.columns[k].field.type
-        let bundleKeys: [Value] = try chunk.map { rec in
+        let bundleKeys: [Value] = try records.map { rec in
             let v = rec.values[m.columns[k].bundleIndex]
             guard !v.isNull else { throw DataPortError(.invalidBundle, "dataset \(m.name) has a record without a key") }
             return v
         }
-        var ownMap: [String: String] = m.keyGenerated ? try idMap(m.name, bundleKeys.map { $0.canonicalText! }) : [:]
-        let knownTargetKeys: [Value] = try bundleKeys.compactMap { b in
-            m.keyGenerated ? try ownMap[b.canonicalText!].map { try typed($0, keyType, "a mapped key") } : b
+        guard Set(bundleKeys).count == bundleKeys.count else {
+            throw DataPortError(.invalidBundle, "dataset \(m.name) holds two records with the same key")
         }
-        let existing = try rows(withKeys: knownTargetKeys)
-        var seen = Set<String>()
-        var written: [Value] = []
-        for (record, bundleKey) in zip(chunk, bundleKeys) {
-            let bundleText = bundleKey.canonicalText!
-            guard seen.insert(bundleText).inserted else {
-                throw DataPortError(.invalidBundle, "dataset \(m.name) holds two records with the same key")
+        // Target values per record, with the target key where it is known; `position` finds a record by it.
+        var values = try records.map(targetValues)
+        var position: [Value: Int] = [:]
+        var ownMap: [String: String] = m.keyGenerated ? try idMap(m.name, bundleKeys.map { $0.canonicalText! }) : [:]
+        for i in records.indices {
+            if m.keyGenerated {
+                guard let t = ownMap[bundleKeys[i].canonicalText!] else { continue }
+                values[i][k] = try typed(t, keyType, "a mapped key")
             }
-            var values = try targetValues(record)
-            let targetKey: Value? = m.keyGenerated ? try ownMap[bundleText].map { try typed($0, keyType, "a mapped key") } : bundleKey
-            if let key = targetKey, let old = existing[key.canonicalText!] {
-                values[k] = key
-                if old == values {
+            position[values[i][k]] = i
+        }
+        // Which keys exist, and whether their rows already hold these values.
+        var existing: [Int: Bool] = [:]
+        if !startedEmpty {
+            try readRows(withKeys: Array(position.keys), position) { stored, i in
+                let same = try row(stored, equals: values[i])
+                existing[i] = (existing[i] ?? true) && same
+            }
+        }
+        var written: [Int] = []
+        written.reserveCapacity(records.count)
+        for i in records.indices {
+            let key = values[i][k]
+            if let same = existing[i] {
+                if same {
                     r.unchanged += 1
                 } else if let update = updateSQL {
-                    try session.execute(update, values.enumerated().filter { $0.offset != k }.map(\.element) + [key])
+                    try session.execute(update, values[i].enumerated().filter { $0.offset != k }.map(\.element) + [key])
                     r.updated += 1
                 }
-                written.append(key)
             } else if m.keyGenerated {
                 var returned: String?
-                try session.query(insertSQL, values.enumerated().filter { $0.offset != k }.map(\.element)) { cells in
+                try session.query(insertSQL, values[i].enumerated().filter { $0.offset != k }.map(\.element)) { cells in
                     switch cells.first {
-                    case .integer(let i)?: returned = String(i)
+                    case .integer(let n)?: returned = String(n)
                     case .text(let t)?: returned = t
                     default: break
                     }
                 }
                 guard let newKey = returned else { throw DataPortError(.store, "dataset \(m.name): the store returned no key for an inserted row") }
+                let bundleText = bundleKeys[i].canonicalText!
                 let ph = session.placeholder
                 try session.execute("DELETE FROM \(Importer.idMapTable) WHERE dataset = \(ph(1)) AND bundle_key = \(ph(2))", [.string(m.name), .string(bundleText)])
                 try session.execute("INSERT INTO \(Importer.idMapTable) (dataset, bundle_key, target_key) VALUES (\(ph(1)), \(ph(2)), \(ph(3)))",
                                     [.string(m.name), .string(bundleText), .string(newKey)])
                 ownMap[bundleText] = newKey
-                written.append(try typed(newKey, keyType, "a generated key"))
+                values[i][k] = try typed(newKey, keyType, "a generated key")
+                position[values[i][k]] = i
                 r.inserted += 1
             } else {
-                try session.execute(insertSQL, values)
-                written.append(bundleKey)
+                try session.execute(insertSQL, values[i])
                 r.inserted += 1
             }
+            written.append(i)
         }
-        // Read the chunk back as stored, for the reconciliation checksum.
-        let stored = try rows(withKeys: written)
-        let reverseOwn = Dictionary(ownMap.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
-        for key in written {
-            guard let row = stored[key.canonicalText!] else {
-                throw DataPortError(.store, "dataset \(m.name): a written row cannot be read back")
+        // Read the chunk back as stored, for the reconciliation checksum. A row holding exactly what
+        // was written counts with the bundle record's digest; any other is typed and hashed as stored.
+        var readBack = [Bool](repeating: false, count: records.count)
+        try readRows(withKeys: written.map { values[$0][k] }, position) { stored, i in
+            guard !readBack[i] else { return }
+            readBack[i] = true
+            if direct && values[i].indices.allSatisfy({ stored.holds(values[i][$0], at: $0) }) {
+                r.importedChecksum.add(digest: chunk.digests[i])
+            } else {
+                let view = try bundleView(try self.values(of: stored), bundleKey: bundleKeys[i], reverse: reverse)
+                r.importedChecksum.add(digest: digester.digest(view))
             }
-            let bundleKey = m.keyGenerated ? try reverseOwn[key.canonicalText!].map { try typed($0, m.columns[k].field.type, "a bundle key") } : key
-            r.importedChecksum.add(try bundleView(row, bundleKey: bundleKey, reverse: reverse))
+        }
+        guard written.allSatisfy({ readBack[$0] }) else {
+            throw DataPortError(.store, "dataset \(m.name): a written row cannot be read back")
         }
     }
 

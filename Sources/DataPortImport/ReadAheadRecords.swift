@@ -2,12 +2,18 @@ import DataPortFormats
 import DataPortModel
 import Foundation
 
+/// Records read ahead, with each one's reconciliation digest over the checksummed fields.
+struct RecordChunk {
+    var records: [Record] = []
+    var digests: [UInt64] = []
+}
+
 /// Reads records on a second thread, in chunks, while the caller writes them to the store: parsing
 /// and inserting use both cores. Order is kept; at most `depth` chunks wait, so memory stays bounded.
 final class ReadAheadRecords: @unchecked Sendable {
     private let reader: any RecordReader
     private let lock = NSCondition()
-    private var ready: [[Record]] = []
+    private var ready: [RecordChunk] = []
     private var done = false
     private var failure: (any Error)?
     private var stopped = false
@@ -48,17 +54,21 @@ final class ReadAheadRecords: @unchecked Sendable {
     private func start() {
         running = true
         Thread.detachNewThread { [self] in
-            var chunk: [Record] = []
-            chunk.reserveCapacity(chunkSize)
+            var chunk = RecordChunk()
             var finished = false
             var local = RecordChecksum()
+            var digester = RecordDigester()
             while !finished {
                 do {
-                    while chunk.count < chunkSize, let r = try reader.next() {
-                        local.add(checksumFields.map { r.values[$0] })
-                        chunk.append(r)
+                    chunk.records.reserveCapacity(chunkSize)
+                    chunk.digests.reserveCapacity(chunkSize)
+                    while chunk.records.count < chunkSize, let r = try reader.next() {
+                        let d = digester.digest(checksumFields.lazy.map { r.values[$0] })
+                        local.add(digest: d)
+                        chunk.records.append(r)
+                        chunk.digests.append(d)
                     }
-                    finished = chunk.count < chunkSize
+                    finished = chunk.records.count < chunkSize
                 } catch {
                     lock.lock()
                     failure = error
@@ -68,11 +78,10 @@ final class ReadAheadRecords: @unchecked Sendable {
                 lock.lock()
                 while ready.count >= depth && !stopped { lock.wait() }
                 if stopped { lock.unlock(); break }
-                if !chunk.isEmpty { ready.append(chunk) }
+                if !chunk.records.isEmpty { ready.append(chunk) }
                 lock.broadcast()
                 lock.unlock()
-                chunk = []
-                chunk.reserveCapacity(chunkSize)
+                chunk = RecordChunk()
             }
             lock.lock()
             digest = local
@@ -84,7 +93,7 @@ final class ReadAheadRecords: @unchecked Sendable {
     }
 
     /// The next chunk of records, or `nil` at the end; rethrows the reader's error in order.
-    func nextChunk() throws -> [Record]? {
+    func nextChunk() throws -> RecordChunk? {
         lock.lock()
         defer { lock.unlock() }
         if !running && !done { start() }

@@ -10,17 +10,31 @@ public struct RecordChecksum: Sendable, Equatable {
 
     public init() {}
 
-    public static func == (a: Self, b: Self) -> Bool { a.sum == b.sum && a.count == b.count }
-
-    /// Adds a record (values in a fixed field order): each value is its type tag, its byte
-    /// length and its canonical text, so no two different records encode alike.
-    public mutating func add(_ values: [Value]) {
-        scratch.bytes.removeAll(keepingCapacity: true)
-        for v in values { Self.encode(v, into: &scratch.bytes) }
-        scratch.sha.reset()
-        scratch.bytes.withUnsafeBytes { scratch.sha.write($0) }
-        sum &+= scratch.sha.finalizePrefix64()
+    /// Adds one record by its digest (`RecordDigester.digest(_:)`).
+    public mutating func add(digest: UInt64) {
+        sum &+= digest
         count += 1
+    }
+
+    /// The checksum as 16 hex digits.
+    public var hex: String {
+        let h = String(sum, radix: 16)
+        return String(repeating: "0", count: 16 - h.count) + h
+    }
+}
+
+/// Computes record digests for `RecordChecksum`, reusing one buffer (use from one thread).
+public struct RecordDigester {
+    private var bytes: [UInt8] = []
+
+    public init() {}
+
+    /// The digest of a record's values in a fixed field order: each value is its type tag, its byte
+    /// length and its canonical text, so no two different records encode alike.
+    public mutating func digest(_ values: some Sequence<Value>) -> UInt64 {
+        bytes.removeAll(keepingCapacity: true)
+        for v in values { Self.encode(v, into: &bytes) }
+        return bytes.withUnsafeBytes { SHA256.prefix64(of: $0) }
     }
 
     /// `<tag><byte length>:<canonical text>`; NULL is `n:`. Written without intermediate strings.
@@ -45,27 +59,15 @@ public struct RecordChecksum: Sendable, Equatable {
         case .binary: text(UInt8(ascii: "x"), v.canonicalText!, &out)
         case .integer(let i):
             out.append(UInt8(ascii: "i"))
-            var body: [UInt8] = []
-            if i < 0 { body.append(UInt8(ascii: "-")) }
-            digits(i.magnitude, &body)
-            digits(UInt64(body.count), &out)
+            let magnitude = i.magnitude
+            var length = i < 0 ? 2 : 1
+            var rest = magnitude / 10
+            while rest > 0 { length += 1; rest /= 10 }
+            digits(UInt64(length), &out)
             out.append(UInt8(ascii: ":"))
-            out.append(contentsOf: body)
+            if i < 0 { out.append(UInt8(ascii: "-")) }
+            digits(magnitude, &out)
         }
-    }
-
-    /// One hashing context and buffer, reused for every record of this checksum (used from one thread).
-    private final class Scratch: @unchecked Sendable {
-        let sha = SHA256()
-        var bytes: [UInt8] = []
-    }
-
-    private let scratch = Scratch()
-
-    /// The checksum as 16 hex digits.
-    public var hex: String {
-        let h = String(sum, radix: 16)
-        return String(repeating: "0", count: 16 - h.count) + h
     }
 }
 

@@ -280,22 +280,45 @@ final class HostileBundleTests: XCTestCase {
     }
 
     func testWrongSizeInTheManifestIsRefused() throws {
-        try assertRefused(code: Self.tampered, message: "the manifest says", reach: .dataFiles, """
+        // The BagIt files still carry the true sizes: the cross-check catches the edited manifest.
+        try assertRefused(code: Self.tampered, message: "Payload-Oxum disagrees", reach: .dataFiles, """
             m = manifest(); find_file(m, 'data/json/account.json')['size'] += 1
             E = entries_with(m)
             """)
-        try assertRefused(code: Self.tampered, message: "larger than the manifest says", reach: .dataFiles, """
+        try assertRefused(code: Self.tampered, message: "Payload-Oxum disagrees", reach: .dataFiles, """
             m = manifest(); find_file(m, 'data/json/account.json')['size'] -= 1
             E = entries_with(m)
             """)
     }
 
     func testWrongSHA256InTheManifestIsRefused() throws {
-        try assertRefused(code: Self.tampered, message: "SHA-256", reach: .dataFiles, """
+        try assertRefused(code: Self.tampered, message: "manifest-sha256.txt disagrees with manifest.json", reach: .dataFiles, """
             m = manifest(); f = find_file(m, 'data/json/account.json')
             f['sha256'] = ('0' if f['sha256'][0] != '0' else '1') + f['sha256'][1:]
             E = entries_with(m)
             """)
+    }
+
+    // MARK: Data files changed after the manifest was written (manifest and BagIt files untouched)
+
+    func testDataFileChangedButStillValidJSONIsRefusedByItsChecksum() throws {
+        // Every record parses, so an import has written them all when the checksum fails at the
+        // file's end: the transaction must roll back.
+        try assertRefused(code: Self.tampered, message: "does not match its SHA-256 checksum", reach: .dataFiles,
+                          Self.editDataOnly("d = d.replace(b'Website', b'Webs1te', 1); assert b'Webs1te' in d"))
+    }
+
+    func testDataFileChangedIntoInvalidJSONIsReportedAsTampering() throws {
+        // The parse error is a consequence; the cause reported is the failed checksum.
+        try assertRefused(code: Self.tampered, message: "does not match its SHA-256 checksum", reach: .dataFiles,
+                          Self.editDataOnly("d = d.replace(b'\"id\":1,', b'\"id\":1;', 1); assert b'\"id\":1;' in d"))
+    }
+
+    func testDataFileLongerOrShorterThanTheManifestSaysIsRefused() throws {
+        try assertRefused(code: Self.tampered, message: "larger than the manifest says", reach: .dataFiles,
+                          Self.editDataOnly("d = d + b'\\n'"))
+        try assertRefused(code: Self.tampered, message: "the manifest says", reach: .dataFiles,
+                          Self.editDataOnly("d = d[:len(d) // 2]"))
     }
 
     func testRecordCountDisagreeingWithTheManifestIsRefused() throws {
@@ -343,6 +366,18 @@ final class HostileBundleTests: XCTestCase {
         \(edit)
         m = manifest(); f = find_file(m, path); f['size'] = len(d); f['sha256'] = hashlib.sha256(d).hexdigest()
         E = entries_with(m, edit={TOP + '/' + path: {'data': d}})
+        """
+    }
+
+    /// Rewrites `data/json/quotation_requests.json` with the Python statements `edit` (on `d`) and
+    /// leaves manifest.json and the BagIt files as they were (`KEEP_BAG`: not brought up to date).
+    static func editDataOnly(_ edit: String) -> String {
+        """
+        path = 'data/json/quotation_requests.json'
+        d = dict(ENTRIES)[TOP + '/' + path]
+        \(edit)
+        E = entries_with(edit={TOP + '/' + path: {'data': d}})
+        KEEP_BAG = True
         """
     }
 
@@ -576,6 +611,6 @@ final class HostileBundleTests: XCTestCase {
     POST = lambda raw: raw
     exec(script)
     with open(dst, 'wb') as f:
-        f.write(POST(build(fix_bag(E))))
+        f.write(POST(build(E if globals().get('KEEP_BAG') else fix_bag(E))))
     """#
 }

@@ -275,7 +275,7 @@ final class PostgreSQLConnection {
 }
 
 /// One row of a streamed result, valid only inside the `query` callback (its result is freed after).
-struct PostgreSQLRow {
+struct PostgreSQLRow: SQLRow {
     private let result: OpaquePointer
 
     fileprivate init(result: OpaquePointer) { self.result = result }

@@ -136,10 +136,8 @@ public final class PostgreSQLSession: SQLSession {
     }
 
     /// Rows as raw cells: integers as integers, bytea as bytes, NULL as `.null`, the rest as text.
-    public func query(_ sql: String, _ parameters: [Value], _ row: ([StoreCell]) throws -> Void) throws {
-        try connection.run(sql, values: parameters) { r in
-            try row((0..<r.columnCount).map { r.cell($0) })
-        }
+    public func query(_ sql: String, _ parameters: [Value], rows row: (any SQLRow) throws -> Void) throws {
+        try connection.run(sql, values: parameters) { r in try row(r) }
     }
 
     public func begin() throws { try connection.execute("BEGIN READ WRITE") }

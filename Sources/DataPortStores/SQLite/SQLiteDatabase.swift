@@ -57,7 +57,7 @@ public final class SQLiteDatabase {
 }
 
 /// A prepared statement. Parameters are bound by position (1-based), values read by column (0-based).
-public final class SQLiteStatement {
+public final class SQLiteStatement: SQLRow {
     private let stmt: OpaquePointer
     private let database: SQLiteDatabase
 
@@ -77,7 +77,7 @@ public final class SQLiteStatement {
         }
     }
 
-    /// Binds typed values (for inserts).
+    /// Binds typed values (for inserts): text from the string's own UTF-8 storage, no C-string copy.
     public func bind(values: [Value]) throws {
         sqlite3_reset(stmt)
         sqlite3_clear_bindings(stmt)
@@ -89,9 +89,51 @@ public final class SQLiteStatement {
             case .integer(let x): rc = sqlite3_bind_int64(stmt, n, x)
             case .boolean(let b): rc = sqlite3_bind_int64(stmt, n, b ? 1 : 0)
             case .binary(let bytes): rc = bytes.withUnsafeBytes { sqlite3_bind_blob(stmt, n, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), dataport_sqlite_transient()) }
-            case .string, .decimal, .timestamp, .date: rc = sqlite3_bind_text(stmt, n, v.canonicalText!, -1, dataport_sqlite_transient())
+            case .string(let s): rc = bindText(s, n)
+            case .decimal(let d): rc = bindText(d.text, n)
+            case .timestamp(let t): rc = bindText(t.text, n)
+            case .date(let d): rc = bindText(d.text, n)
             }
             guard rc == SQLITE_OK else { throw database.error("SQLite bind") }
+        }
+    }
+
+    private func bindText(_ s: String, _ n: Int32) -> Int32 {
+        var s = s
+        return s.withUTF8 { u in
+            u.withMemoryRebound(to: CChar.self) { text in
+                // An empty string still needs a non-NULL pointer: NULL would bind SQL NULL.
+                guard let base = text.baseAddress, !text.isEmpty else { return sqlite3_bind_text(stmt, n, "", 0, dataport_sqlite_transient()) }
+                return sqlite3_bind_text(stmt, n, base, Int32(text.count), dataport_sqlite_transient())
+            }
+        }
+    }
+
+    /// Whether a column holds `value` exactly as `bind(values:)` stores it: the same integer, or the
+    /// same UTF-8 bytes as the value's canonical text.
+    public func holds(_ value: Value, at column: Int) -> Bool {
+        let c = Int32(column)
+        let type = sqlite3_column_type(stmt, c)
+        func sameText(_ s: String) -> Bool {
+            guard type == SQLITE_TEXT else { return false }
+            var s = s
+            let n = Int(sqlite3_column_bytes(stmt, c))
+            return s.withUTF8 { u in
+                guard u.count == n else { return false }
+                guard n > 0 else { return true }
+                guard let p = sqlite3_column_text(stmt, c) else { return false }
+                return memcmp(p, u.baseAddress!, n) == 0
+            }
+        }
+        switch value {
+        case .null: return type == SQLITE_NULL
+        case .integer(let x): return type == SQLITE_INTEGER && sqlite3_column_int64(stmt, c) == x
+        case .boolean(let b): return type == SQLITE_INTEGER && sqlite3_column_int64(stmt, c) == (b ? 1 : 0)
+        case .string(let s): return sameText(s)
+        case .decimal(let d): return sameText(d.text)
+        case .timestamp(let t): return sameText(t.text)
+        case .date(let d): return sameText(d.text)
+        case .binary: return false
         }
     }
 
@@ -150,12 +192,10 @@ public final class SQLiteSession: SQLSession {
         return db.changes
     }
 
-    public func query(_ sql: String, _ parameters: [Value], _ row: ([StoreCell]) throws -> Void) throws {
+    public func query(_ sql: String, _ parameters: [Value], rows row: (any SQLRow) throws -> Void) throws {
         let s = try statement(sql)
         try s.bind(values: parameters)
-        while try s.step() {
-            try row((0..<s.columnCount).map { s.cell($0) })
-        }
+        while try s.step() { try row(s) }
     }
 
     public func begin() throws { try db.execute("BEGIN IMMEDIATE") }
