@@ -39,10 +39,13 @@ public final class JSONReader {
     private enum State { case objectStart, objectNeedsValue, objectAfterValue, arrayStart, arrayAfterValue }
     private struct Frame {
         var state: State
-        /// The keys so far: a short list searched linearly, moved into a set once it grows.
-        var keys: [String] = []
-        var keySet: Set<String>? = nil
         init(state: State) { self.state = state }
+    }
+    /// The keys of the object open at each depth: a short list searched linearly, moved into a set
+    /// once it grows. Kept per depth and reused, so reading a million records allocates no key list.
+    private struct Keys {
+        var list: [String] = []
+        var set: Set<String>? = nil
     }
 
     private let input: InputBuffer
@@ -50,6 +53,7 @@ public final class JSONReader {
     private let errorKind: DataPortError.Kind
     private let name: String
     @exclusivity(unchecked) private var stack: [Frame] = []
+    @exclusivity(unchecked) private var keys: [Keys] = []
     @exclusivity(unchecked) private var started = false
     @exclusivity(unchecked) private var finished = false
     @exclusivity(unchecked) private var scratch: [UInt8] = []
@@ -126,12 +130,12 @@ public final class JSONReader {
         let k = try string()
         if limits.rejectDuplicateKeys {
             // Objects in DataPort files are small: a linear search beats hashing every key.
-            if stack[top].keySet != nil {
-                guard stack[top].keySet!.insert(k).inserted else { throw fail("duplicate key") }
+            if keys[top].set != nil {
+                guard keys[top].set!.insert(k).inserted else { throw fail("duplicate key") }
             } else {
-                guard !stack[top].keys.contains(k) else { throw fail("duplicate key") }
-                stack[top].keys.append(k)
-                if stack[top].keys.count > 32 { stack[top].keySet = Set(stack[top].keys); stack[top].keys = [] }
+                guard !keys[top].list.contains(k) else { throw fail("duplicate key") }
+                keys[top].list.append(k)
+                if keys[top].list.count > 32 { keys[top].set = Set(keys[top].list); keys[top].list.removeAll() }
             }
         }
         try skipWhitespace()
@@ -145,6 +149,12 @@ public final class JSONReader {
             throw DataPortError(.limitExceeded, "JSON nesting deeper than \(limits.maxDepth)", at: "\(name), \(input.position)")
         }
         stack.append(Frame(state: state))
+        if state == .objectStart {
+            let depth = stack.count - 1
+            while keys.count <= depth { keys.append(Keys()) }
+            keys[depth].list.removeAll(keepingCapacity: true)
+            keys[depth].set = nil
+        }
     }
 
     private func value() throws -> JSONEvent {

@@ -216,8 +216,8 @@ struct DigitCursor {
         index += count
         return n
     }
-    mutating func expect(_ c: Character) -> Bool {
-        guard let p = peek, p == c.asciiValue else { return false }
+    mutating func expect(_ c: Unicode.Scalar) -> Bool {
+        guard let p = peek, UInt32(p) == c.value else { return false }
         index += 1
         return true
     }
