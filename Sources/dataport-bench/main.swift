@@ -1,10 +1,10 @@
 // dataport-bench: measures `dataport` against the reference pipeline `sqlite3 -json | gzip -6`
 // on a generated SQLite store holding one subject with N web-visit rows (10 columns).
 //
-//   swift build -c release && swift run -c release dataport-bench [--rows 100000,1000000] [--batch 10000x20] [--dir DIR]
+//   swift build -c release && swift run -c release dataport-bench [--rows 100000,1000000] [--batch 10000x20] [--repeat 3] [--dir DIR]
 //
 // Every command runs as a child process; wall time comes from the clock and peak memory from
-// wait4()'s rusage of that child alone.
+// wait4()'s rusage of that child alone. Each step runs three times (--repeat) and the median is shown.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,6 +44,19 @@ struct Measurement {
 
 @MainActor func shell(_ command: String) -> (Double, Double) { measure(["/bin/sh", "-c", command]) }
 
+/// Runs a program `repeats` times (each after `setup`): the median wall time and the largest peak RSS.
+/// The machines here are shared, so one run can be 20% off; the median of three is steady.
+@MainActor func median(_ argv: [String], setup: () -> Void = {}) -> (Double, Double) {
+    var times: [Double] = [], peak = 0.0
+    for _ in 0..<repeats {
+        setup()
+        let (t, m) = measure(argv)
+        times.append(t)
+        peak = max(peak, m)
+    }
+    return (times.sorted()[times.count / 2], peak)
+}
+
 @MainActor func fileSize(_ path: String) -> Int64 { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0 }
 
 // MARK: Options
@@ -51,16 +64,20 @@ struct Measurement {
 var rowsList = [100_000, 1_000_000]
 var batch: (subjects: Int, records: Int)? = nil
 var dir = FileManager.default.currentDirectoryPath + "/.build/bench"
+var repeats = 3
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
     case "--rows": rowsList = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
     case "--batch":
         let p = (args.popFirst() ?? "").split(separator: "x").compactMap { Int($0) }
-        guard p.count == 2 else { fail("--batch takes SUBJECTSxRECORDS, e.g. 10000x20") }
+        guard p.count == 2, p[0] >= 2, p[1] >= 1 else { fail("--batch takes SUBJECTSxRECORDS with at least 2 subjects and 1 record, e.g. 10000x20") }
         batch = (p[0], p[1])
     case "--dir": dir = args.popFirst() ?? dir
-    case "--help": print("usage: dataport-bench [--rows 100000,1000000,5000000] [--batch 10000x20] [--dir DIR]"); exit(0)
+    case "--repeat":
+        guard let n = args.popFirst().flatMap({ Int($0) }), n >= 1 else { fail("--repeat takes a count of at least 1") }
+        repeats = n
+    case "--help": print("usage: dataport-bench [--rows 100000,1000000,5000000] [--batch 10000x20] [--repeat 3] [--dir DIR]"); exit(0)
     default: fail("unknown option \(a)")
     }
 }
@@ -136,33 +153,35 @@ CREATE INDEX visits_user ON visits(user_id);
     }
 }
 
-print("dataport-bench on \(ProcessInfo.processInfo.processorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; \(dir)")
+print("dataport-bench on \(ProcessInfo.processInfo.processorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; median of \(repeats) runs; \(dir)")
 for rows in rowsList {
     let db = generate(rows: rows)
     let cfg = "\(dir)/stores-\(rows).json"
     try! config(db: db).write(toFile: cfg, atomically: true, encoding: .utf8)
     let query = "SELECT id, user_id, started_at, ip, user_agent, os, referrer, path, duration_ms, amount FROM visits WHERE user_id = 1 ORDER BY id"
     let refOut = "\(dir)/reference-\(rows).json.gz"
-    let (rt, rm) = shell("sqlite3 -json '\(db)' '\(query)' | gzip -6 > '\(refOut)'")
+    let (rt, rm) = median(["/bin/sh", "-c", "sqlite3 -json '\(db)' '\(query)' | gzip -6 > '\(refOut)'"])
     let rawJSON = Int64(shell("sqlite3 -json '\(db)' '\(query)' | wc -c > '\(dir)/refsize'").0 * 0) + (Int64((try? String(contentsOfFile: "\(dir)/refsize", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "0") ?? 0)
     let reference = Measurement(name: "reference sqlite3|gzip -6", seconds: rt, peakRSSMB: rm, records: rows, bytes: rawJSON)
     var results: [Measurement] = []
     let common = ["--config", cfg, "--subject", "email=user1@bench.example", "--generated-at", "2026-01-01T00:00:00Z", "--quiet"]
     let jsonZip = "\(dir)/export-\(rows).zip"
-    var (t, m) = measure([dataport, "export"] + common + ["--output", jsonZip])
+    var (t, m) = median([dataport, "export"] + common + ["--output", jsonZip])
     let jsonBytes = Int64(rawJSONOf(jsonZip))
     results.append(Measurement(name: "export json", seconds: t, peakRSSMB: m, records: rows, bytes: jsonBytes))
     let allZip = "\(dir)/export-all-\(rows).zip"
-    (t, m) = measure([dataport, "export"] + common + ["--format", "json,csv,xml", "--output", allZip])
+    (t, m) = median([dataport, "export"] + common + ["--format", "json,csv,xml", "--output", allZip])
     results.append(Measurement(name: "export json,csv,xml", seconds: t, peakRSSMB: m, records: rows * 3, bytes: Int64(rawJSONOf(allZip))))
-    (t, m) = measure([dataport, "verify", "--quiet", jsonZip])
+    (t, m) = median([dataport, "verify", "--quiet", jsonZip])
     results.append(Measurement(name: "verify (json bundle)", seconds: t, peakRSSMB: m, records: rows, bytes: jsonBytes))
     let target = "\(dir)/import-\(rows).db"
-    try? FileManager.default.removeItem(atPath: target)
-    _ = shell("sqlite3 '\(target)' '\(schema.replacingOccurrences(of: "\n", with: " "))'")
     let targetCfg = "\(dir)/import-\(rows).json"
     try! config(db: target).write(toFile: targetCfg, atomically: true, encoding: .utf8)
-    (t, m) = measure([dataport, "import", "--quiet", jsonZip, "--config", targetCfg])
+    (t, m) = median([dataport, "import", "--quiet", jsonZip, "--config", targetCfg]) {
+        // An empty target each time.
+        try? FileManager.default.removeItem(atPath: target)
+        _ = shell("sqlite3 '\(target)' '\(schema.replacingOccurrences(of: "\n", with: " "))'")
+    }
     results.append(Measurement(name: "import into empty SQLite", seconds: t, peakRSSMB: m, records: rows, bytes: jsonBytes))
     print("\n\(rows) rows (\(String(format: "%.0f", Double(rawJSON) / 1_048_576)) MB as sqlite3 JSON; MB/s counts uncompressed data)")
     table(results, reference: reference)
