@@ -250,6 +250,18 @@ final class XMLNodeWriter {
         try check(s.withCString { xmlTextWriterWriteRaw(writer, UnsafeRawPointer($0).assumingMemoryBound(to: xmlChar.self)) }, "write")
     }
 
+    /// Bytes written as they are, from a buffer.
+    func raw(bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress else { return }
+        LibXML2.silence()
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(bytes.count - offset, 1 << 30)
+            try check(xmlTextWriterWriteRawLen(writer, (base + offset).assumingMemoryBound(to: xmlChar.self), Int32(n)), "write")
+            offset += n
+        }
+    }
+
     func startElement(_ name: String) throws {
         LibXML2.silence()
         try check(name.withCString { xmlTextWriterStartElement(writer, UnsafeRawPointer($0).assumingMemoryBound(to: xmlChar.self)) }, "start an element")

@@ -34,20 +34,34 @@ public struct XMLFormat: FormatAdapter {
         try XMLRecordReader(dataset: dataset, source: source)
     }
 
-    /// Whether a string must be written base64 (`encoding="base64"`): it holds a character XML 1.0
-    /// cannot carry (U+0000..U+001F other than tab, LF and CR; U+FFFE; U+FFFF). CR needs no escape:
-    /// it is written as the reference `&#13;`, which XML's line-end normalisation leaves alone.
-    static func needsBase64(_ s: String) -> Bool {
+    /// How a string is written as character data.
+    enum TextForm {
+        /// As it is: nothing in it needs escaping.
+        case plain
+        /// Escaped by libxml2: it holds `&`, `<`, `>`, `"` or CR (written as the reference `&#13;`,
+        /// which XML's line-end normalisation leaves alone).
+        case escaped
+        /// Base64 (`encoding="base64"`): it holds a character XML 1.0 cannot carry (U+0000..U+001F
+        /// other than tab, LF and CR; U+FFFE; U+FFFF).
+        case base64
+    }
+
+    /// The form a string takes, found in one pass over its UTF-8.
+    static func form(of s: String) -> TextForm {
         var prev1: UInt8 = 0, prev2: UInt8 = 0
+        var escape = false
         for b in s.utf8 {
             if b < 0x20 {
-                if b != 0x09 && b != 0x0A && b != 0x0D { return true }
+                if b != 0x09 && b != 0x0A && b != 0x0D { return .base64 }
+                if b == 0x0D { escape = true }
+            } else if b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 {
+                escape = true
             } else if (b == 0xBE || b == 0xBF) && prev1 == 0xBF && prev2 == 0xEF {
-                return true  // EF BF BE / EF BF BF: U+FFFE / U+FFFF
+                return .base64  // EF BF BE / EF BF BF: U+FFFE / U+FFFF
             }
             prev2 = prev1; prev1 = b
         }
-        return false
+        return escape ? .escaped : .plain
     }
 
     /// The `xsi:type` local name of a value: the field type, `base64String` for an escaped string, `null`.
@@ -62,17 +76,22 @@ final class XMLRecordWriter: RecordWriter {
     private let dataset: Dataset
     /// `dp:<type>` for each field, prepared once.
     private let typeNames: [String]
-    /// Per field: `<name xsi:type="dp:type">`, `</name>`, and the empty element for NULL.
-    private let openTags: [String], closeTags: [String], nullTags: [String]
+    /// Per field: `<name xsi:type="dp:type">`, `</name>`, and the empty element for NULL, as bytes.
+    private let openTags: [[UInt8]], closeTags: [[UInt8]], nullTags: [[UInt8]]
+    /// Records laid out here and handed to libxml2 in large raw writes; a value that needs escaping
+    /// or base64 goes through libxml2's own calls after what is pending.
+    private var pending: [UInt8] = []
     private var count = 0
+    private static let recordStart = Array("\n    <record>".utf8), recordEnd = Array("</record>".utf8)
 
     init(dataset: Dataset, sink: any ByteSink) throws {
         self.dataset = dataset
         xml = try XMLNodeWriter(sink: sink)
         typeNames = dataset.fields.map { "dp:" + $0.type.rawValue }
-        openTags = dataset.fields.map { "<\($0.name) xsi:type=\"dp:\($0.type.rawValue)\">" }
-        closeTags = dataset.fields.map { "</\($0.name)>" }
-        nullTags = dataset.fields.map { "<\($0.name) xsi:type=\"dp:null\" xsi:nil=\"true\"/>" }
+        openTags = dataset.fields.map { Array("<\($0.name) xsi:type=\"dp:\($0.type.rawValue)\">".utf8) }
+        closeTags = dataset.fields.map { Array("</\($0.name)>".utf8) }
+        nullTags = dataset.fields.map { Array("<\($0.name) xsi:type=\"dp:null\" xsi:nil=\"true\"/>".utf8) }
+        pending.reserveCapacity(1 << 16)
         try xml.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
         try xml.startElement("dp:dataset")
         try xml.attribute("xmlns:dp", XMLFormat.namespace)
@@ -94,62 +113,60 @@ final class XMLRecordWriter: RecordWriter {
         try xml.startElement("records")
     }
 
+    private func flushPending() throws {
+        guard !pending.isEmpty else { return }
+        try pending.withUnsafeBytes { try xml.raw(bytes: $0) }
+        pending.removeAll(keepingCapacity: true)
+    }
+
     func write(_ record: Record) throws {
         let fields = dataset.fields
         guard record.values.count == fields.count else {
             throw DataPortError(.internal, "record has \(record.values.count) values for \(fields.count) fields", at: "\(dataset.name).xml")
         }
-        try xml.raw("\n    ")
-        try xml.startElement("record")
+        pending.append(contentsOf: Self.recordStart)
         for (i, value) in record.values.enumerated() {
             let field = fields[i]
-            // Element tags are fixed per field: written as prepared bytes, values escaped by libxml2.
+            // Element tags are fixed per field: written as prepared bytes; text that needs escaping
+            // is escaped by libxml2.
             switch value {
             case .null:
-                try xml.raw(nullTags[i])
-                continue
-            case .string(let s) where field.type == .string && !XMLFormat.needsBase64(s):
-                try checkSize(s, field)
-                try xml.raw(openTags[i])
-                try xml.text(s)
-                try xml.raw(closeTags[i])
-                continue
-            case .string, .integer, .decimal, .boolean, .timestamp, .date, .binary:
-                if case .string = value {} else {
-                    guard value.type == field.type, let text = value.canonicalText else { throw mismatch(value, field) }
-                    try checkSize(text, field)
-                    try xml.raw(openTags[i])
-                    try xml.text(text)
-                    try xml.raw(closeTags[i])
-                    continue
-                }
-            }
-            try xml.startElement(field.name)
-            switch value {
-            case .null:
-                continue
+                pending.append(contentsOf: nullTags[i])
             case .string(let s):
                 guard field.type == .string else { throw mismatch(value, field) }
-                if XMLFormat.needsBase64(s) {
+                switch XMLFormat.form(of: s) {
+                case .plain:
+                    try checkSize(s, field)
+                    pending.append(contentsOf: openTags[i])
+                    pending.append(contentsOf: s.utf8)
+                    pending.append(contentsOf: closeTags[i])
+                case .escaped:
+                    try checkSize(s, field)
+                    pending.append(contentsOf: openTags[i])
+                    try flushPending()
+                    try xml.text(s)
+                    pending.append(contentsOf: closeTags[i])
+                case .base64:
+                    try flushPending()
                     let encoded = Data(s.utf8).base64EncodedString()
                     try checkSize(encoded, field)
+                    try xml.startElement(field.name)
                     try xml.attribute("xsi:type", "dp:base64String")
                     try xml.attribute("encoding", "base64")
                     try xml.text(encoded)
-                } else {
-                    try checkSize(s, field)
-                    try xml.attribute("xsi:type", typeNames[i])
-                    try xml.text(s)
+                    try xml.fullEndElement()
                 }
             default:
+                // Canonical texts of the other types (digits, signs, ISO dates, base64) need no escaping.
                 guard value.type == field.type, let text = value.canonicalText else { throw mismatch(value, field) }
                 try checkSize(text, field)
-                try xml.attribute("xsi:type", typeNames[i])
-                try xml.text(text)
+                pending.append(contentsOf: openTags[i])
+                pending.append(contentsOf: text.utf8)
+                pending.append(contentsOf: closeTags[i])
             }
-            try xml.fullEndElement()
         }
-        try xml.fullEndElement()
+        pending.append(contentsOf: Self.recordEnd)
+        if pending.count >= 1 << 15 { try flushPending() }
         count += 1
     }
 
@@ -166,6 +183,7 @@ final class XMLRecordWriter: RecordWriter {
     }
 
     func finish() throws {
+        try flushPending()
         try xml.raw("\n  ")
         try xml.fullEndElement()  // records
         try xml.raw("\n")
