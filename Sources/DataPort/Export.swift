@@ -132,7 +132,7 @@ public enum Exporter {
     /// then the manifest and BagIt files, and moves the bundle into place.
     static func complete(_ writer: BundleWriter, manifest: Manifest, formats: [any FormatAdapter], previews: [String: [Record]]) throws -> ExportResult {
         var manifest = manifest
-        manifest.otherFiles = try writeSchemas(writer, formats: formats)
+        manifest.otherFiles = try writeSchemas(writer, formats: formats, datasets: manifest.datasets.map(\.dataset))
         if let descriptor = DataPackage.descriptor(manifest) {
             let entry = try writer.addFile(DataPackage.fileName) { try $0.write(descriptor.serialized()) }
             manifest.otherFiles.append(ManifestFile(path: DataPackage.fileName, format: nil, mediaType: "application/json", size: entry.size, sha256: entry.sha256))
@@ -145,11 +145,13 @@ public enum Exporter {
         return ExportResult(output: writer.output, manifest: manifest, bytes: size ?? 0)
     }
 
-    /// Copies the published schemas of the bundle and of each format into `schemas/`.
-    static func writeSchemas(_ writer: BundleWriter, formats: [any FormatAdapter]) throws -> [ManifestFile] {
+    /// Copies the published schemas of the bundle and of each format into `schemas/`, then the
+    /// schemas the formats make for each dataset.
+    static func writeSchemas(_ writer: BundleWriter, formats: [any FormatAdapter], datasets: [Dataset]) throws -> [ManifestFile] {
         var files: [ManifestFile] = []
         var schemas = [SchemaFile(name: "manifest.schema.json", contents: PublishedSchemas.manifest)]
         for f in formats { schemas += f.schemaFiles }
+        for f in formats { schemas += datasets.compactMap { f.schemaFile(for: $0) } }
         for s in schemas {
             let path = "schemas/\(s.name)"
             let entry = try writer.addFile(path) { try $0.write(s.contents) }

@@ -39,6 +39,9 @@ public protocol FormatAdapter: Sendable {
     var encodingNotes: [String: String] { get }
     /// Schema files that describe this format's files.
     var schemaFiles: [SchemaFile] { get }
+    /// A schema made for one dataset's file (its fields, in order, with their types), written into
+    /// the bundle's `schemas/` beside the published ones; `nil` when the published ones say it all.
+    func schemaFile(for dataset: Dataset) -> SchemaFile?
 
     /// A writer for `dataset`'s records into `sink`.
     func makeWriter(for dataset: Dataset, to sink: any ByteSink) throws -> any RecordWriter
@@ -50,6 +53,7 @@ public protocol FormatAdapter: Sendable {
 extension FormatAdapter {
     public var encodingNotes: [String: String] { [:] }
     public var schemaFiles: [SchemaFile] { [] }
+    public func schemaFile(for dataset: Dataset) -> SchemaFile? { nil }
 }
 
 /// The list of format adapters a run knows.

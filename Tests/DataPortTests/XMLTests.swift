@@ -131,7 +131,7 @@ final class XMLTests: XCTestCase {
         let bytes = try write(records, ds)
         XCTAssertEqual(try read(bytes, ds), records)
         let text = String(decoding: bytes, as: UTF8.self)
-        XCTAssertTrue(text.contains(#"<a xsi:type="dp:null" xsi:nil="true"/><b xsi:type="dp:string"></b>"#), text)
+        XCTAssertTrue(text.contains(#"<a xsi:nil="true"/><b></b>"#), text)
     }
 
     func testEmptyDatasetAndNoFields() throws {
@@ -148,7 +148,7 @@ final class XMLTests: XCTestCase {
                                Record([.integer(2), .string("line1\r\nline2"), .string("bell\u{7}"), .null])], ds)
         let expected = """
         <?xml version="1.0" encoding="UTF-8"?>
-        <dp:dataset xmlns:dp="urn:dataport:dataset:1" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" name="people" version="1.0">
+        <dp:dataset xmlns:dp="urn:dataport:dataset:1" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="urn:dataport:dataset:1 ../../schemas/xml/people.xsd" name="people" version="1.1">
           <fields>
             <field name="id" type="integer"/>
             <field name="name" type="string"/>
@@ -156,9 +156,9 @@ final class XMLTests: XCTestCase {
             <field name="paid" type="decimal"/>
           </fields>
           <records>
-            <record><id xsi:type="dp:integer">1</id><name xsi:type="dp:string">Ana &amp; Bo &lt;x&gt;</name><note xsi:type="dp:null" xsi:nil="true"/><paid xsi:type="dp:decimal">9.90</paid></record>
-            <record><id xsi:type="dp:integer">2</id><name xsi:type="dp:string">line1&#13;
-        line2</name><note xsi:type="dp:base64String" encoding="base64">YmVsbAc=</note><paid xsi:type="dp:null" xsi:nil="true"/></record>
+            <record><id>1</id><name>Ana &amp; Bo &lt;x&gt;</name><note xsi:nil="true"/><paid>9.90</paid></record>
+            <record><id>2</id><name>line1&#13;
+        line2</name><note encoding="base64">YmVsbAc=</note><paid xsi:nil="true"/></record>
           </records>
         </dp:dataset>
 
@@ -221,18 +221,23 @@ final class XMLTests: XCTestCase {
         XCTAssertTrue(FormatRegistry.standard.adapter(named: "xml") is XMLFormat)
         XCTAssertEqual(xml.fileExtension, "xml")
         XCTAssertEqual(xml.mediaType, "application/xml")
-        XCTAssertEqual(xml.schemaFiles.map(\.name), ["dataport-dataset.xsd"])
-        XCTAssertEqual(xml.schemaFiles.first?.contents, PublishedSchemas.xmlDataset)
+        XCTAssertEqual(xml.schemaFiles.map(\.name), ["dataport-value-types.xsd", "dataport-dataset.xsd"])
+        XCTAssertEqual(xml.schemaFiles.map(\.contents), [PublishedSchemas.xmlValueTypes, PublishedSchemas.xmlDataset])
+        XCTAssertEqual(xml.schemaFile(for: dataset("people", people))?.name, "xml/people.xsd")
     }
 
     // MARK: The published XSD
 
     func testPublishedXSDMatchesFormatsFolder() throws {
-        let onDisk = try String(contentsOf: TestSupport.root.appendingPathComponent("formats/dataport-dataset.xsd"), encoding: .utf8)
-        XCTAssertEqual(onDisk, PublishedSchemas.xmlDataset)
+        for schema in xml.schemaFiles {
+            let onDisk = try String(contentsOf: TestSupport.root.appendingPathComponent("formats/\(schema.name)"), encoding: .utf8)
+            XCTAssertEqual(onDisk, schema.contents, schema.name)
+        }
     }
 
-    func xmllint(_ text: String) throws -> TestSupport.Run {
+    /// Validates `text` with xmllint against the generic published XSD, or, given `perDataset`,
+    /// against the schema the XML format makes for that dataset, laid out as in a bundle's `schemas/`.
+    func xmllint(_ text: String, perDataset: Dataset? = nil) throws -> TestSupport.Run {
         guard TestSupport.has("xmllint") else {
             XCTFail("xmllint is not installed: install Debian's libxml2-utils (apt-get install -y libxml2-utils); CI needs it to check the XSD")
             throw XCTSkip("xmllint missing")
@@ -240,7 +245,13 @@ final class XMLTests: XCTestCase {
         let dir = try TestSupport.tempDir(self)
         let file = dir.appendingPathComponent("data.xml")
         try Data(text.utf8).write(to: file)
-        let xsd = TestSupport.root.appendingPathComponent("formats/dataport-dataset.xsd").path
+        var xsd = TestSupport.root.appendingPathComponent("formats/dataport-dataset.xsd").path
+        if let perDataset, let own = xml.schemaFile(for: perDataset) {
+            let schemas = dir.appendingPathComponent("schemas")
+            try FileManager.default.createDirectory(at: schemas.appendingPathComponent("xml"), withIntermediateDirectories: true)
+            for s in xml.schemaFiles + [own] { try Data(s.contents.utf8).write(to: schemas.appendingPathComponent(s.name)) }
+            xsd = schemas.appendingPathComponent(own.name).path
+        }
         return try TestSupport.run("/bin/sh", ["-c", "xmllint --noout --schema '\(xsd)' '\(file.path)'"])
     }
 
@@ -257,9 +268,38 @@ final class XMLTests: XCTestCase {
         ]
         for s in Self.hardStrings { records.append(Record([.string(s), .null, .null, .null, .null, .null, .null, .string(s), .null])) }
         let text = String(decoding: try write(records, ds), as: UTF8.self)
-        let r = try xmllint(text)
-        XCTAssertEqual(r.code, 0, "xmllint: \(r.stderr.prefix(2000))")
-        XCTAssertTrue(r.stderr.contains("validates"), r.stderr)
+        for perDataset in [nil, ds] {
+            let r = try xmllint(text, perDataset: perDataset)
+            XCTAssertEqual(r.code, 0, "xmllint: \(r.stderr.prefix(2000))")
+            XCTAssertTrue(r.stderr.contains("validates"), r.stderr)
+        }
+    }
+
+    /// The schema made for a dataset checks each record field by field: names, order, count, types,
+    /// NULL and base64 strings. Each document differs from a valid one by one detail.
+    func testTheDatasetXSDChecksEveryFieldInOrder() throws {
+        let ds = dataset("people", [("id", .integer), ("name", .string), ("born", .date)])
+        func doc(_ records: String, name: String = "people") -> String {
+            document(records, fields: #"<field name="id" type="integer"/><field name="name" type="string"/><field name="born" type="date"/>"#,
+                     root: #"<dp:dataset xmlns:dp="urn:dataport:dataset:1" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" name="\#(name)" version="1.1">"#)
+        }
+        let valid = doc(#"<record><id>1</id><name>a</name><born>2000-01-31</born></record><record><id xsi:nil="true"/><name encoding="base64">YQc=</name><born xsi:nil="true"/></record>"#)
+        XCTAssertEqual(try xmllint(valid, perDataset: ds).code, 0, "the baseline document must validate")
+        let bad = [
+            doc(#"<record><id>1x</id><name>a</name><born>2000-01-31</born></record>"#),
+            doc(#"<record><id>1</id><name>a</name><born>2000-02-30</born></record>"#),
+            doc(#"<record><name>a</name><id>1</id><born>2000-01-31</born></record>"#),
+            doc(#"<record><id>1</id><name>a</name></record>"#),
+            doc(#"<record><id>1</id><name>a</name><born>2000-01-31</born><born>2000-01-31</born></record>"#),
+            doc(#"<record><id>1</id><name>a</name><born>2000-01-31</born><extra/></record>"#),
+            doc(#"<record><id xsi:nil="true">5</id><name>a</name><born>2000-01-31</born></record>"#),
+            doc(#"<record><id encoding="base64">MQ==</id><name>a</name><born>2000-01-31</born></record>"#),
+            doc(#"<record><id>1</id><name encoding="hex">61</name><born>2000-01-31</born></record>"#),
+            doc(#"<record><id>1</id><name>a</name><born>2000-01-31</born></record>"#, name: "others"),
+        ]
+        for (i, d) in bad.enumerated() {
+            XCTAssertNotEqual(try xmllint(d, perDataset: ds).code, 0, "bad document \(i) validated:\n\(d)")
+        }
     }
 
     /// The XSD really checks values: each document differs from a valid one by one detail.

@@ -3,8 +3,8 @@ import DataPortModel
 import Foundation
 
 /// XML data files: one `<dp:dataset>` per dataset in the namespace `urn:dataport:dataset:1`, holding
-/// its field list and one `<record>` per record with one element per field, typed with `xsi:type`.
-/// Specified in `formats/xml.md` and `formats/dataport-dataset.xsd`.
+/// its field list and one `<record>` per record with one element per field. Specified in
+/// `formats/xml.md`, `formats/dataport-dataset.xsd` and, per dataset, the bundle's `schemas/xml/<dataset>.xsd`.
 ///
 /// Written and read with libxml2, streaming. The reader refuses any DTD, never substitutes entities
 /// or loads external resources, and accepts only the documented structure.
@@ -14,14 +14,23 @@ public struct XMLFormat: FormatAdapter {
     public var fileExtension: String { "xml" }
     public var mediaType: String { "application/xml" }
     public var summary: String { "XML 1.0 (namespace urn:dataport:dataset:1): one element per field, typed by the published XSD" }
-    public var schemaFiles: [SchemaFile] { [SchemaFile(name: "dataport-dataset.xsd", contents: PublishedSchemas.xmlDataset)] }
+    public var schemaFiles: [SchemaFile] {
+        [SchemaFile(name: "dataport-value-types.xsd", contents: PublishedSchemas.xmlValueTypes),
+         SchemaFile(name: "dataport-dataset.xsd", contents: PublishedSchemas.xmlDataset)]
+    }
+
+    public func schemaFile(for dataset: Dataset) -> SchemaFile? {
+        SchemaFile(name: XMLDatasetSchema.name(of: dataset), contents: XMLDatasetSchema.text(for: dataset))
+    }
 
     /// The namespace of the root element and of the `xsi:type` value types.
     public static let namespace = "urn:dataport:dataset:1"
     /// The XML Schema instance namespace (`xsi:type`, `xsi:nil`).
     public static let schemaInstanceNamespace = "http://www.w3.org/2001/XMLSchema-instance"
-    /// The version of the XML data file layout; readers accept the same major version.
-    public static let version = "1.0"
+    /// The version of the XML data file layout; readers accept the same major version. 1.1 drops
+    /// the `xsi:type` of every value (1.0 had it; readers take it when present): the per-dataset
+    /// schema types each field, and files are a third smaller.
+    public static let version = "1.1"
     /// The largest character data of one value, in UTF-8 bytes: libxml2's own text-node limit without
     /// `XML_PARSE_HUGE`. The writer refuses larger values, so it never writes a file the reader refuses.
     public static let maxValueBytes = 10_000_000
@@ -64,19 +73,12 @@ public struct XMLFormat: FormatAdapter {
         return escape ? .escaped : .plain
     }
 
-    /// The `xsi:type` local name of a value: the field type, `base64String` for an escaped string, `null`.
-    static func typeName(for value: Value, escaped: Bool) -> String {
-        if escaped { return "base64String" }
-        return value.type?.rawValue ?? "null"
-    }
 }
 
 final class XMLRecordWriter: RecordWriter {
     private let xml: XMLNodeWriter
     private let dataset: Dataset
-    /// `dp:<type>` for each field, prepared once.
-    private let typeNames: [String]
-    /// Per field: `<name xsi:type="dp:type">`, `</name>`, and the empty element for NULL, as bytes.
+    /// Per field: `<name>`, `</name>`, and the empty element for NULL, as bytes.
     private let openTags: [[UInt8]], closeTags: [[UInt8]], nullTags: [[UInt8]]
     /// Records laid out here and handed to libxml2 in large raw writes; a value that needs escaping
     /// or base64 goes through libxml2's own calls after what is pending.
@@ -87,15 +89,16 @@ final class XMLRecordWriter: RecordWriter {
     init(dataset: Dataset, sink: any ByteSink) throws {
         self.dataset = dataset
         xml = try XMLNodeWriter(sink: sink)
-        typeNames = dataset.fields.map { "dp:" + $0.type.rawValue }
-        openTags = dataset.fields.map { Array("<\($0.name) xsi:type=\"dp:\($0.type.rawValue)\">".utf8) }
+        openTags = dataset.fields.map { Array("<\($0.name)>".utf8) }
         closeTags = dataset.fields.map { Array("</\($0.name)>".utf8) }
-        nullTags = dataset.fields.map { Array("<\($0.name) xsi:type=\"dp:null\" xsi:nil=\"true\"/>".utf8) }
+        nullTags = dataset.fields.map { Array("<\($0.name) xsi:nil=\"true\"/>".utf8) }
         pending.reserveCapacity(1 << 16)
         try xml.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
         try xml.startElement("dp:dataset")
         try xml.attribute("xmlns:dp", XMLFormat.namespace)
         try xml.attribute("xmlns:xsi", XMLFormat.schemaInstanceNamespace)
+        // Where the bundle keeps this file's own schema, for XML editors and validators.
+        try xml.attribute("xsi:schemaLocation", "\(XMLFormat.namespace) ../../schemas/\(XMLDatasetSchema.name(of: dataset))")
         try xml.attribute("name", dataset.name)
         try xml.attribute("version", XMLFormat.version)
         try xml.raw("\n  ")
@@ -151,7 +154,6 @@ final class XMLRecordWriter: RecordWriter {
                     let encoded = Data(s.utf8).base64EncodedString()
                     try checkSize(encoded, field)
                     try xml.startElement(field.name)
-                    try xml.attribute("xsi:type", "dp:base64String")
                     try xml.attribute("encoding", "base64")
                     try xml.text(encoded)
                     try xml.fullEndElement()

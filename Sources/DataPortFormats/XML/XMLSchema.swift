@@ -1,23 +1,26 @@
 extension PublishedSchemas {
-    /// The XML Schema (XSD 1.0) of XML data files (`formats/dataport-dataset.xsd`, `formats/xml.md`).
+    /// The XML Schema (XSD 1.0) of XML data files of any dataset (`formats/dataport-dataset.xsd`, `formats/xml.md`).
     public static let xmlDataset = #"""
 <?xml version="1.0" encoding="UTF-8"?>
 <!--
-  DataPort dataset file, XML form, version 1.x. Specified in formats/xml.md.
+  DataPort dataset file, XML form, version 1.x, any dataset. Specified in formats/xml.md.
 
   The root <dp:dataset> is in the namespace urn:dataport:dataset:1; every other element is
   unqualified (no namespace). A record holds one element per field, named after the field, so
-  record children cannot be declared here: they match a lax wildcard and are checked through the
-  xsi:type every value carries (dp:string, dp:integer, ..., dp:base64String for an escaped string,
-  dp:null for NULL, which is also marked xsi:nil="true"). Field names, order and count per record
-  are checked by DataPort's reader against the <fields> list, which XSD 1.0 cannot express.
+  record children cannot be declared here: they match a lax wildcard, checked through xsi:type
+  where a value carries one (version 1.0 files: dp:string, dp:integer, ..., dp:base64String,
+  dp:null). Every bundle also carries schemas/xml/<dataset>.xsd, made for its dataset, which
+  declares each field in order with its type: validate a data file against that one to check its
+  records field by field. The value types are in dataport-value-types.xsd.
 -->
 <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
            xmlns:dp="urn:dataport:dataset:1"
            targetNamespace="urn:dataport:dataset:1"
            elementFormDefault="unqualified"
            attributeFormDefault="unqualified"
-           version="1.0">
+           version="1.1">
+
+  <xs:include schemaLocation="dataport-value-types.xsd"/>
 
   <xs:element name="dataset" type="dp:datasetFile">
     <xs:unique name="uniqueFieldNames">
@@ -28,18 +31,7 @@ extension PublishedSchemas {
 
   <xs:complexType name="datasetFile">
     <xs:sequence>
-      <xs:element name="fields">
-        <xs:complexType>
-          <xs:sequence>
-            <xs:element name="field" minOccurs="0" maxOccurs="unbounded">
-              <xs:complexType>
-                <xs:attribute name="name" type="dp:name" use="required"/>
-                <xs:attribute name="type" type="dp:fieldType" use="required"/>
-              </xs:complexType>
-            </xs:element>
-          </xs:sequence>
-        </xs:complexType>
-      </xs:element>
+      <xs:element name="fields" type="dp:fieldList"/>
       <xs:element name="records">
         <xs:complexType>
           <xs:sequence>
@@ -49,21 +41,52 @@ extension PublishedSchemas {
       </xs:element>
     </xs:sequence>
     <xs:attribute name="name" type="dp:name" use="required"/>
-    <xs:attribute name="version" use="required">
-      <xs:simpleType>
-        <xs:restriction base="xs:string">
-          <xs:pattern value="1\.[0-9]+"/>
-        </xs:restriction>
-      </xs:simpleType>
-    </xs:attribute>
+    <xs:attribute name="version" type="dp:version" use="required"/>
   </xs:complexType>
 
-  <!-- One unqualified element per field, in field order; typed by its xsi:type. -->
+  <!-- One unqualified element per field, in field order; typed by its xsi:type where it has one. -->
   <xs:complexType name="record">
     <xs:sequence>
       <xs:any namespace="##local" processContents="lax" minOccurs="0" maxOccurs="unbounded"/>
     </xs:sequence>
   </xs:complexType>
+</xs:schema>
+
+"""#
+
+    /// The value types and shared parts of the XML schemas (`formats/dataport-value-types.xsd`).
+    public static let xmlValueTypes = #"""
+<?xml version="1.0" encoding="UTF-8"?>
+<!--
+  DataPort dataset files, XML form: the value types and shared parts, version 1.x. Specified in
+  formats/xml.md. Included by dataport-dataset.xsd (any dataset) and by the schemas/xml/<dataset>.xsd
+  every bundle carries for each of its datasets.
+-->
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
+           xmlns:dp="urn:dataport:dataset:1"
+           targetNamespace="urn:dataport:dataset:1"
+           elementFormDefault="unqualified"
+           attributeFormDefault="unqualified"
+           version="1.1">
+
+  <!-- The <fields> list: one empty <field name type/> per field, in order. -->
+  <xs:complexType name="fieldList">
+    <xs:sequence>
+      <xs:element name="field" minOccurs="0" maxOccurs="unbounded">
+        <xs:complexType>
+          <xs:attribute name="name" type="dp:name" use="required"/>
+          <xs:attribute name="type" type="dp:fieldType" use="required"/>
+        </xs:complexType>
+      </xs:element>
+    </xs:sequence>
+  </xs:complexType>
+
+  <!-- The layout version on <dp:dataset>: 1.x. -->
+  <xs:simpleType name="version">
+    <xs:restriction base="xs:string">
+      <xs:pattern value="1\.[0-9]+"/>
+    </xs:restriction>
+  </xs:simpleType>
 
   <!-- A dataset or field name. -->
   <xs:simpleType name="name">
@@ -84,24 +107,36 @@ extension PublishedSchemas {
     </xs:restriction>
   </xs:simpleType>
 
-  <!-- Value types, used as xsi:type on the field elements. Each allows only DataPort's canonical text. -->
+  <!-- Value types: of the field elements in schemas/xml/<dataset>.xsd, and as xsi:type in version
+       1.0 files. Each allows only DataPort's canonical text. -->
 
   <!-- Any text XML 1.0 can hold; CR is written as the reference &#13;. -->
   <xs:simpleType name="string">
     <xs:restriction base="xs:string"/>
   </xs:simpleType>
 
+  <!-- A string field's element (version 1.1, no xsi:type): its text, or with encoding="base64"
+       base64 of its UTF-8 bytes when it holds characters XML 1.0 cannot carry. -->
+  <xs:complexType name="stringValue">
+    <xs:simpleContent>
+      <xs:extension base="xs:string">
+        <xs:attribute name="encoding" type="dp:encoding"/>
+      </xs:extension>
+    </xs:simpleContent>
+  </xs:complexType>
+
+  <!-- The one encoding a string element may declare: its text is base64 of the string's UTF-8 bytes. -->
+  <xs:simpleType name="encoding">
+    <xs:restriction base="xs:string">
+      <xs:enumeration value="base64"/>
+    </xs:restriction>
+  </xs:simpleType>
+
   <!-- A string holding characters XML 1.0 cannot carry: base64 of its UTF-8 bytes. -->
   <xs:complexType name="base64String">
     <xs:simpleContent>
       <xs:extension base="dp:base64">
-        <xs:attribute name="encoding" use="required">
-          <xs:simpleType>
-            <xs:restriction base="xs:string">
-              <xs:enumeration value="base64"/>
-            </xs:restriction>
-          </xs:simpleType>
-        </xs:attribute>
+        <xs:attribute name="encoding" type="dp:encoding" use="required"/>
       </xs:extension>
     </xs:simpleContent>
   </xs:complexType>
