@@ -25,10 +25,13 @@ public struct ImportOptions: Sendable {
 /// columns may differ: another system's schema). Records with a key are upserted by that key; where
 /// the target generates its own keys, the table `dataport_id_map` links bundle keys to target keys
 /// and foreign keys between imported datasets are rewritten through it. Keyless records are
-/// inserted unless an identical row exists.
+/// inserted as often as they occur in the bundle, less the identical rows the target already holds.
 public enum Importer {
     /// The id map's table name.
     public static let idMapTable = "dataport_id_map"
+    /// A temporary table (gone with the session) counting, per keyless dataset, how often each
+    /// record has come so far in this import.
+    static let occurrencesTable = "dataport_occurrences"
 
     public static func run(bundle path: String, config: StoresConfig, options: ImportOptions,
                            stores: StoreRegistry = .standard, formats: FormatRegistry = .standard,
@@ -72,6 +75,12 @@ public enum Importer {
                 CREATE TABLE IF NOT EXISTS \(idMapTable) (dataset TEXT NOT NULL, bundle_key TEXT NOT NULL, \
                 target_key TEXT NOT NULL, PRIMARY KEY (dataset, bundle_key))
                 """, [])
+            if mappings.contains(where: { $0.keyPosition == nil }) {
+                try session.execute("""
+                    CREATE TEMP TABLE IF NOT EXISTS \(occurrencesTable) (dataset TEXT NOT NULL, record TEXT NOT NULL, \
+                    n INTEGER NOT NULL, PRIMARY KEY (dataset, record))
+                    """, [])
+            }
             for ((md, _), mapping) in zip(plans, mappings) {
                 var r = DatasetReconciliation(dataset: md.dataset.name, table: mapping.table)
                 let records = try reader.records(of: md, registry: formats)
@@ -198,7 +207,10 @@ final class RecordUpsert {
     let m: DatasetMapping
     let insertSQL: String
     let updateSQL: String?
-    let existsSQL: String
+    /// How many rows equal a keyless record.
+    let countSQL: String
+    /// Counts one more occurrence of a keyless record in this import; returns the count.
+    let occurrenceSQL: String
     /// Rows read back can be compared with the written values as they are: no key is generated or
     /// rewritten, so a row that holds exactly what was written has the bundle record's own digest.
     let direct: Bool
@@ -225,7 +237,9 @@ final class RecordUpsert {
         } else {
             updateSQL = nil
         }
-        existsSQL = "SELECT 1 FROM \(m.table) WHERE \(all.enumerated().map { "\($0.element) \(session.nullSafeEquals) \(ph($0.offset + 1))" }.joined(separator: " AND ")) LIMIT 1"
+        countSQL = "SELECT count(*) FROM \(m.table) WHERE \(all.enumerated().map { "\($0.element) \(session.nullSafeEquals) \(ph($0.offset + 1))" }.joined(separator: " AND "))"
+        let o = Importer.occurrencesTable
+        occurrenceSQL = "INSERT INTO \(o) (dataset, record, n) VALUES (\(ph(1)), \(ph(2)), 1) ON CONFLICT (dataset, record) DO UPDATE SET n = \(o).n + 1 RETURNING n"
         direct = !m.keyGenerated && m.columns.allSatisfy { $0.mapsThrough == nil }
         identity = direct && m.columns.map(\.bundleIndex) == Array(0..<m.bundleFieldCount)
         var empty = true
@@ -314,12 +328,22 @@ final class RecordUpsert {
         }
         r.inBundle += Int64(records.count)
         guard let k = m.keyPosition else {
-            // Keyless: insert unless an identical row exists.
+            // Keyless: the n-th copy of a record in the bundle is inserted unless the target holds
+            // n identical rows already, so repeated records are all kept and a second import adds none.
+            func integer(_ sql: String, _ parameters: [Value]) throws -> Int64 {
+                var n: Int64 = 0
+                try session.query(sql, parameters, rows: { row in if case .integer(let i) = row.cell(0) { n = i } })
+                return n
+            }
             for record in records {
                 let values = try targetValues(record)
-                var exists = false
-                try session.query(existsSQL, values, rows: { _ in exists = true })
-                if exists { r.unchanged += 1 } else { try session.execute(insertSQL, values); r.inserted += 1 }
+                let occurrence = try integer(occurrenceSQL, [.string(m.name), .string(digester.hex(values))])
+                if try integer(countSQL, values) >= occurrence {
+                    r.unchanged += 1
+                } else {
+                    try session.execute(insertSQL, values)
+                    r.inserted += 1
+                }
                 r.importedChecksum.add(digest: digester.digest(try bundleView(values, bundleKey: nil, reverse: reverse)))
             }
             return

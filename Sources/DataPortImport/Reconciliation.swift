@@ -32,9 +32,19 @@ public struct RecordDigester {
     /// The digest of a record's values in a fixed field order: each value is its type tag, its byte
     /// length and its canonical text, so no two different records encode alike.
     public mutating func digest(_ values: some Sequence<Value>) -> UInt64 {
+        load(values)
+        return bytes.withUnsafeBytes { SHA256.prefix64(of: $0) }
+    }
+
+    /// The whole SHA-256 of a record's encoding, as hex: to tell records apart, not to sum them.
+    public mutating func hex(_ values: some Sequence<Value>) -> String {
+        load(values)
+        return SHA256.hex(of: bytes)
+    }
+
+    private mutating func load(_ values: some Sequence<Value>) {
         bytes.removeAll(keepingCapacity: true)
         for v in values { Self.encode(v, into: &bytes) }
-        return bytes.withUnsafeBytes { SHA256.prefix64(of: $0) }
     }
 
     /// `<tag><byte length>:<canonical text>`; NULL is `n:`. Written without intermediate strings.

@@ -141,6 +141,64 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(people, "1|Existing Customer\n2|Ana María Núñez\n")
     }
 
+    /// A store whose dataset `hits` has no key, holding `rows` (SQL value lists) for user 1, and its config.
+    func keylessStore(_ dir: URL, _ name: String, rows: [String]) throws -> (db: String, config: String) {
+        let db = dir.appendingPathComponent("\(name).db").path
+        let inserts = rows.map { "INSERT INTO hits VALUES (1, \($0));" }.joined(separator: "\n")
+        let sql = """
+            CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
+            CREATE TABLE hits (user_id INTEGER NOT NULL, path TEXT, at TEXT);
+            INSERT INTO users VALUES (1, 'a@example.com');
+            \(inserts)
+            """
+        XCTAssertEqual(try TestSupport.run(sqlite, [db, sql]).code, 0)
+        let config = """
+            {"version": "1", "controller": {"name": "Keyless Ltd", "contact": "privacy@keyless.example"},
+             "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
+               {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
+                "legalBasis": "contract", "origin": "provided", "key": "id",
+                "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
+                "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
+               {"name": "hits", "table": "hits", "category": "website-usage", "description": "Page hits", "purposes": ["analytics"],
+                "legalBasis": "consent", "origin": "observed",
+                "match": [{"field": "user_id", "identity": "user_id"}],
+                "fields": [{"name": "user_id", "type": "integer"}, {"name": "path", "type": "string"}, {"name": "at", "type": "timestamp"}]}]}]}
+            """
+        let path = dir.appendingPathComponent("\(name).json").path
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        return (db, path)
+    }
+
+    /// Identical records without a key are all kept: a log holding the same line twice imports twice,
+    /// and importing again adds nothing (the target ends with as many copies as the bundle, or more).
+    func testIdenticalKeylessRecordsAreAllImportedOnce() throws {
+        let dir = try TestSupport.tempDir(self)
+        let same = "'/a', '2025-01-01T00:00:00Z'"
+        let source = try keylessStore(dir, "source", rows: [same, same, "'/b', '2025-01-01T00:00:00Z'", "NULL, NULL", "NULL, NULL", same])
+        let bundle = dir.appendingPathComponent("b.zip").path
+        let e = try TestSupport.dataport("export", "--config", source.config, "--subject", "email=a@example.com", "--output", bundle)
+        XCTAssertEqual(e.code, 0, e.stderr)
+        // The target already holds one copy of the repeated line (for another reason): two more are needed.
+        let target = try keylessStore(dir, "target", rows: [same])
+        _ = try TestSupport.run(sqlite, [target.db, "DELETE FROM users"])
+        func count(_ db: String) throws -> String {
+            try TestSupport.run(sqlite, [db, "SELECT count(*), sum(path = '/a'), sum(path IS NULL) FROM hits"]).stdout
+        }
+        XCTAssertEqual(try count(source.db), "6|3|2\n")
+        let first = try report(try TestSupport.dataport("import", bundle, "--config", target.config, "--json"))
+        XCTAssertEqual(first["agrees"] as? Bool, true)
+        let hits = (first["datasets"] as! [[String: Any]]).first { $0["name"] as? String == "hits" }!
+        XCTAssertEqual(hits["inserted"] as? Int, 5)
+        XCTAssertEqual(hits["unchanged"] as? Int, 1)
+        XCTAssertEqual(try count(target.db), "6|3|2\n")
+        let before = try dump(target.db)
+        let second = try report(try TestSupport.dataport("import", bundle, "--config", target.config, "--json"))
+        let again = (second["datasets"] as! [[String: Any]]).first { $0["name"] as? String == "hits" }!
+        XCTAssertEqual(again["inserted"] as? Int, 0)
+        XCTAssertEqual(again["unchanged"] as? Int, 6)
+        XCTAssertEqual(try dump(target.db), before)
+    }
+
     /// More records than one import chunk, with generated keys and foreign keys rewritten across chunks.
     func testLargeDatasetsAcrossChunksWithGeneratedKeys() throws {
         let dir = try TestSupport.tempDir(self)
