@@ -12,7 +12,10 @@ public enum Converter {
                                registry: FormatRegistry = .standard, limits: ArchiveLimits = .default,
                                progress: (any ProgressObserver)? = nil) throws -> ExportResult {
         let reader = try BundleReader(path: input, limits: limits)
-        _ = try reader.verify(registry: registry, progress: progress)
+        // Everything but the data files read below is checked first; those are checked as they are
+        // read (size, SHA-256, record count), and any failure discards the half-written output.
+        let streamed = Set(try reader.manifest.datasets.map { try reader.file(of: $0).path })
+        _ = try reader.verify(registry: registry, except: streamed, progress: progress)
         let total = reader.manifest.datasets.reduce(0) { $0 + $1.recordCount } * Int64(formats.count)
         let counter = ProgressCounter(phase: "convert", totalRecords: total, observer: progress)
         let source = reader.manifest
