@@ -33,8 +33,9 @@ public enum EntryName {
         }
     }
 
-    /// The key under which two names collide on case-insensitive or normalising file systems.
+    /// The key under which two names collide on case-insensitive or normalising file systems:
+    /// canonically composed, then fully case-folded (ß and ss, ﬁ and fi, ς and σ are one name).
     public static func collisionKey(_ name: String) -> String {
-        name.precomposedStringWithCanonicalMapping.lowercased()
+        name.precomposedStringWithCanonicalMapping.folding(options: [.caseInsensitive], locale: nil).precomposedStringWithCanonicalMapping
     }
 }

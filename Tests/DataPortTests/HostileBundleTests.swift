@@ -96,6 +96,15 @@ final class HostileBundleTests: XCTestCase {
         try assertRefused(code: Self.invalid, message: "duplicate entry", """
             E = entries_with(add=[{'name': TOP + '/data/json/ACCOUNT.json', 'data': b'{}'}])
             """)
+        // Full case folding, not just lowercasing: ß folds to ss, the ligature ﬁ to fi.
+        try assertRefused(code: Self.invalid, message: "duplicate entry", """
+            E = entries_with(add=[{'name': TOP + '/data/json/stra\\u00dfe.json', 'data': b'{}'},
+                                  {'name': TOP + '/data/json/STRASSE.json', 'data': b'{}'}])
+            """)
+        try assertRefused(code: Self.invalid, message: "duplicate entry", """
+            E = entries_with(add=[{'name': TOP + '/data/json/\\ufb01le.json', 'data': b'{}'},
+                                  {'name': TOP + '/data/json/FILE.json', 'data': b'{}'}])
+            """)
     }
 
     // MARK: Zip structure
