@@ -390,6 +390,44 @@ final class HostileBundleTests: XCTestCase {
         """
     }
 
+    // MARK: tar.gz bundles (the same sample's entries, written as a tar.gz: TAR = True)
+
+    func testTarGzRebuildOfTheSampleIsAValidBundle() throws {
+        let dir = try TestSupport.tempDir(self)
+        let bundle = try makeHostile("E = entries_with()\nTAR = True", in: dir, name: "rebuilt.tar.gz")
+        XCTAssertEqual([UInt8](try Data(contentsOf: URL(fileURLWithPath: bundle)).prefix(2)), [0x1F, 0x8B], "a gzip stream")
+        let v = try TestSupport.dataport("verify", bundle)
+        XCTAssertEqual(v.code, 0, v.stderr)
+        let store = try emptyTargetStore()
+        let i = try TestSupport.dataport("import", bundle, "--config", store.config)
+        XCTAssertEqual(i.code, 0, i.stderr)
+    }
+
+    func testTarGzEntryNamesOutsideTheTopFolderAreRefused() throws {
+        for name in ["TOP + '/../escape.json'", "'/tmp/dataport-hostile-escape.json'", "TOP + '/data/json/../../../escape.json'"] {
+            try assertRefused(code: Self.invalid, message: "unsafe entry name", """
+                E = entries_with(add=[{'name': \(name), 'data': b'{}'}])
+                TAR = True
+                """)
+        }
+    }
+
+    func testTarGzLinksAreRefused() throws {
+        try assertRefused(code: Self.invalid, message: "symbolic link", """
+            E = entries_with(add=[{'name': TOP + '/data/json/link.json', 'tartype': b'2', 'linkname': '/etc/passwd'}])
+            TAR = True
+            """)
+        try assertRefused(code: Self.invalid, message: "hard link", """
+            E = entries_with(add=[{'name': TOP + '/data/json/link.json', 'tartype': b'1', 'linkname': TOP + '/manifest.json'}])
+            TAR = True
+            """)
+    }
+
+    func testTarGzDataFileChangedIsRefusedAndTheStoreUnchanged() throws {
+        try assertRefused(code: Self.tampered, message: "does not match its SHA-256 checksum", reach: .dataFiles,
+                          Self.editDataOnly("d = d.replace(b'Website', b'Webs1te', 1); assert b'Webs1te' in d") + "\nTAR = True")
+    }
+
     // MARK: The harness
 
     /// Which commands read the defect: `inspect` reads the zip structure and the manifest only, so
@@ -617,9 +655,25 @@ final class HostileBundleTests: XCTestCase {
             e['data'] = ('\n'.join(lines) + '\n').encode()
         return entries
 
+    def tar_gz(entries):
+        """The entries as a tar.gz bundle (pax format): regular files, or the tar type given as 'tartype'."""
+        import tarfile, io, gzip
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as t:
+            for e in entries:
+                info = tarfile.TarInfo(raw(e['name']).decode('utf-8', 'surrogateescape'))
+                if 'tartype' in e:
+                    info.type, info.linkname = e['tartype'], e.get('linkname', '')
+                    t.addfile(info)
+                else:
+                    info.size = len(e['data'])
+                    t.addfile(info, io.BytesIO(e['data']))
+        return gzip.compress(buf.getvalue(), mtime=0)
+
     POST = lambda raw: raw
     exec(script)
+    entries = E if globals().get('KEEP_BAG') else fix_bag(E)
     with open(dst, 'wb') as f:
-        f.write(POST(build(E if globals().get('KEEP_BAG') else fix_bag(E))))
+        f.write(tar_gz(entries) if globals().get('TAR') else POST(build(entries)))
     """#
 }
