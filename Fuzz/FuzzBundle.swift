@@ -1,4 +1,4 @@
-// libFuzzer target: a whole bundle read and verified (zip, manifest, checksums, JSON data files).
+// libFuzzer target: a whole bundle read and verified (zip or tar.gz, manifest, checksums, JSON data files).
 import DataPortBundle
 import DataPortIO
 #if canImport(Glibc)

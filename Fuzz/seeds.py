@@ -1,5 +1,5 @@
 """Writes the fuzz seed corpora from a sample bundle: Fuzz/seeds.py BUNDLE OUTDIR."""
-import os, sys, zipfile
+import gzip, io, os, sys, tarfile, zipfile
 
 bundle, out = sys.argv[1], sys.argv[2]
 def put(target, name, data):
@@ -19,6 +19,17 @@ with zipfile.ZipFile(bundle) as a, zipfile.ZipFile(stored, 'w', zipfile.ZIP_STOR
         b.writestr(info, data)
 put('zip', 'stored.zip', open(stored, 'rb').read())
 put('bundle', 'stored.zip', open(stored, 'rb').read())
+# The same bundle as a tar.gz (the reader tells the two apart by their first bytes), once at gzip
+# level 0 so that mutations reach the tar headers and the files rather than the deflate stream.
+tar = io.BytesIO()
+with zipfile.ZipFile(bundle) as z, tarfile.open(fileobj=tar, mode='w', format=tarfile.PAX_FORMAT) as t:
+    for info in z.infolist():
+        data = z.read(info.filename)
+        member = tarfile.TarInfo(info.filename)
+        member.size = len(data)
+        t.addfile(member, io.BytesIO(data))
+put('bundle', 'sample.tar.gz', gzip.compress(tar.getvalue(), compresslevel=6, mtime=0))
+put('bundle', 'stored.tar.gz', gzip.compress(tar.getvalue(), compresslevel=0, mtime=0))
 with zipfile.ZipFile(bundle) as z:
     for info in z.infolist():
         data = z.read(info.filename)
