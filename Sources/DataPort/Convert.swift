@@ -29,7 +29,8 @@ public enum Converter {
                 var n: Int64 = 0
                 previews[d.dataset.name] = []
                 counter.begin("\(d.dataset.name).\(format.fileExtension)")
-                let entry = try writer.addFile(path) { sink in
+                // A file that fails its checksum is the cause of whatever its records led to.
+                let entry = try reader.blamingTampering(of: try reader.file(of: d)) { try writer.addFile(path) { sink in
                     let records = try reader.records(of: d, registry: registry)
                     let w = try format.makeWriter(for: d.dataset, to: sink)
                     while let r = try records.next() {
@@ -39,7 +40,7 @@ public enum Converter {
                         if n <= Int64(IndexPage.previewRows) { previews[d.dataset.name, default: []].append(r) }
                     }
                     try w.finish()
-                }
+                } }
                 counter.fileDone(bytes: entry.size)
                 guard n == d.recordCount else {
                     throw DataPortError(.tamperedBundle, "dataset \(d.dataset.name) holds \(n) records, the manifest says \(d.recordCount)", at: input)

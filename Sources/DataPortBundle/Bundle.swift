@@ -175,6 +175,20 @@ public final class BundleReader {
         return CheckedRecordReader(try adapter.makeReader(for: dataset.dataset, from: source), source: source, file: file.path, bundle: path)
     }
 
+    /// Runs `body`, which reads `file`; if it fails, and the file does not match its manifest size
+    /// and SHA-256, that is the error thrown: whatever else went wrong (a duplicate key, a refused
+    /// row) followed from the tampering.
+    public func blamingTampering<T>(of file: ManifestFile, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let e as DataPortError where e.kind == .tamperedBundle {
+            throw e
+        } catch {
+            do { _ = try drain(try open(file)) } catch let e as DataPortError where e.kind == .tamperedBundle { throw e } catch {}
+            throw error
+        }
+    }
+
     /// Checks every file's size and checksum, and that every data file parses to the manifest's record count.
     /// - Parameters:
     ///   - parseRecords: also parse every data file and check its record count (`dataport verify`);

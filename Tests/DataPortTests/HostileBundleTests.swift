@@ -323,6 +323,12 @@ final class HostileBundleTests: XCTestCase {
                           Self.editDataOnly("d = d.replace(b'\"id\":1,', b'\"id\":1;', 1); assert b'\"id\":1;' in d"))
     }
 
+    func testDataFileChangedIntoADuplicateKeyIsReportedAsTampering() throws {
+        // An import meets the duplicate key before the file's end: the checksum still names the cause.
+        try assertRefused(code: Self.tampered, message: "does not match its SHA-256 checksum", reach: .dataFiles,
+                          Self.editDataOnly("d = d.replace(b'{\"id\":2,', b'{\"id\":1,', 1); assert d.count(b'{\"id\":1,') == 2"))
+    }
+
     func testDataFileLongerOrShorterThanTheManifestSaysIsRefused() throws {
         try assertRefused(code: Self.tampered, message: "larger than the manifest says", reach: .dataFiles,
                           Self.editDataOnly("d = d + b'\\n'"))

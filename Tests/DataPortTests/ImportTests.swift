@@ -199,6 +199,63 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(try dump(target.db), before)
     }
 
+    /// A store changing keyless rows on their way in is caught: there is no key to read them back
+    /// by, so each inserted row is counted again.
+    func testAStoreChangingKeylessRowsDisagrees() throws {
+        let dir = try TestSupport.tempDir(self)
+        let source = try keylessStore(dir, "source", rows: ["'/a', '2025-01-01T00:00:00Z'", "'/b', NULL"])
+        let bundle = dir.appendingPathComponent("b.zip").path
+        XCTAssertEqual(try TestSupport.dataport("export", "--config", source.config, "--subject", "email=a@example.com", "--output", bundle).code, 0)
+        let target = try keylessStore(dir, "target", rows: [])
+        _ = try TestSupport.run(sqlite, [target.db, "DELETE FROM users; CREATE TRIGGER mangle AFTER INSERT ON hits BEGIN UPDATE hits SET path = '/MANGLED' WHERE rowid = NEW.rowid; END;"])
+        let r = try TestSupport.dataport("import", bundle, "--config", target.config)
+        XCTAssertEqual(r.code, 10, r.stderr)
+        XCTAssertTrue(r.stdout.contains("hits") && r.stdout.contains("MISMATCH"), r.stdout)
+    }
+
+    /// Two records with the same key are refused wherever they fall, also in different chunks of 500,
+    /// and nothing is written: here ids 1..600 with 500 twice, so its copies are records 500 and 501.
+    func testTheSameKeyTwiceAcrossChunksIsRefused() throws {
+        let dir = try TestSupport.tempDir(self)
+        let rows = (1...600).map { "(\($0), 1, 'item \($0)')" } + ["(500, 1, 'item 500 again')"]
+        let db = dir.appendingPathComponent("items.db").path
+        XCTAssertEqual(try TestSupport.run(sqlite, [db, """
+            CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
+            CREATE TABLE items (id INTEGER NOT NULL, user_id INTEGER NOT NULL, label TEXT);
+            INSERT INTO users VALUES (1, 'a@example.com');
+            INSERT INTO items VALUES \(rows.joined(separator: ", "));
+            """]).code, 0)
+        func config(_ path: String) -> String {
+            """
+            {"version": "1", "controller": {"name": "Items Ltd", "contact": "privacy@items.example"},
+             "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(path)"}, "datasets": [
+               {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
+                "legalBasis": "contract", "origin": "provided", "key": "id",
+                "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
+                "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
+               {"name": "items", "table": "items", "category": "billing", "description": "Items", "purposes": ["service"],
+                "legalBasis": "contract", "origin": "provided", "key": "id",
+                "match": [{"field": "user_id", "identity": "user_id"}],
+                "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "label", "type": "string"}]}]}]}
+            """
+        }
+        let sourceConfig = dir.appendingPathComponent("items.json").path
+        try config(db).write(toFile: sourceConfig, atomically: true, encoding: .utf8)
+        let bundle = dir.appendingPathComponent("b.zip").path
+        let e = try TestSupport.dataport("export", "--config", sourceConfig, "--subject", "email=a@example.com", "--output", bundle)
+        XCTAssertEqual(e.code, 0, e.stderr)
+        // A target without a primary key: the store itself would take both rows.
+        let target = dir.appendingPathComponent("target.db").path
+        XCTAssertEqual(try TestSupport.run(sqlite, [target, "CREATE TABLE users (id INTEGER, email TEXT); CREATE TABLE items (id INTEGER, user_id INTEGER, label TEXT);"]).code, 0)
+        let targetConfig = dir.appendingPathComponent("target.json").path
+        try config(target).write(toFile: targetConfig, atomically: true, encoding: .utf8)
+        let before = try dump(target)
+        let r = try TestSupport.dataport("import", bundle, "--config", targetConfig)
+        XCTAssertEqual(r.code, 5, r.stderr)
+        XCTAssertTrue(r.stderr.contains("holds two records with the same key"), r.stderr)
+        XCTAssertEqual(try dump(target), before)
+    }
+
     /// More records than one import chunk, with generated keys and foreign keys rewritten across chunks.
     func testLargeDatasetsAcrossChunksWithGeneratedKeys() throws {
         let dir = try TestSupport.tempDir(self)
