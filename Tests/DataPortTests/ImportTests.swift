@@ -152,21 +152,27 @@ final class ImportTests: XCTestCase {
             \(inserts)
             """
         XCTAssertEqual(try TestSupport.run(sqlite, [db, sql]).code, 0)
-        let config = """
-            {"version": "1", "controller": {"name": "Keyless Ltd", "contact": "privacy@keyless.example"},
+        let path = dir.appendingPathComponent("\(name).json").path
+        try oneTableConfig(db: db, table: "hits", key: nil, fields: [("user_id", "integer"), ("path", "string"), ("at", "timestamp")])
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return (db, path)
+    }
+
+    /// A config for a SQLite store with `users` (the account, found by e-mail) and one dataset named
+    /// after `table`, linked by `user_id`, with `key` (or none) and `fields` (name, type).
+    func oneTableConfig(db: String, table: String, key: String?, fields: [(String, String)]) -> String {
+        let fieldList = fields.map { #"{"name": "\#($0.0)", "type": "\#($0.1)"}"# }.joined(separator: ", ")
+        return """
+            {"version": "1", "controller": {"name": "Test Ltd", "contact": "privacy@test.example"},
              "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
                {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
                 "legalBasis": "contract", "origin": "provided", "key": "id",
                 "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
                 "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
-               {"name": "hits", "table": "hits", "category": "website-usage", "description": "Page hits", "purposes": ["analytics"],
-                "legalBasis": "consent", "origin": "observed",
-                "match": [{"field": "user_id", "identity": "user_id"}],
-                "fields": [{"name": "user_id", "type": "integer"}, {"name": "path", "type": "string"}, {"name": "at", "type": "timestamp"}]}]}]}
+               {"name": "\(table)", "table": "\(table)", "category": "website-usage", "description": "\(table)", "purposes": ["analytics"],
+                "legalBasis": "consent", "origin": "observed", \(key.map { #""key": "\#($0)","# } ?? "")
+                "match": [{"field": "user_id", "identity": "user_id"}], "fields": [\(fieldList)]}]}]}
             """
-        let path = dir.appendingPathComponent("\(name).json").path
-        try config.write(toFile: path, atomically: true, encoding: .utf8)
-        return (db, path)
     }
 
     /// Identical records without a key are all kept: a log holding the same line twice imports twice,
@@ -226,18 +232,7 @@ final class ImportTests: XCTestCase {
             INSERT INTO items VALUES \(rows.joined(separator: ", "));
             """]).code, 0)
         func config(_ path: String) -> String {
-            """
-            {"version": "1", "controller": {"name": "Items Ltd", "contact": "privacy@items.example"},
-             "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(path)"}, "datasets": [
-               {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
-                "legalBasis": "contract", "origin": "provided", "key": "id",
-                "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
-                "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
-               {"name": "items", "table": "items", "category": "billing", "description": "Items", "purposes": ["service"],
-                "legalBasis": "contract", "origin": "provided", "key": "id",
-                "match": [{"field": "user_id", "identity": "user_id"}],
-                "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "label", "type": "string"}]}]}]}
-            """
+            oneTableConfig(db: path, table: "items", key: "id", fields: [("id", "integer"), ("user_id", "integer"), ("label", "string")])
         }
         let sourceConfig = dir.appendingPathComponent("items.json").path
         try config(db).write(toFile: sourceConfig, atomically: true, encoding: .utf8)
