@@ -181,12 +181,17 @@ public final class BundleReader {
     public func blamingTampering<T>(of file: ManifestFile, _ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let e as DataPortError where e.kind == .tamperedBundle {
-            throw e
         } catch {
-            do { _ = try drain(try open(file)) } catch let e as DataPortError where e.kind == .tamperedBundle { throw e } catch {}
-            throw error
+            throw tampering(of: file, after: error) ?? error
         }
+    }
+
+    /// After `error` while `file` was read: the file's own tampering error if it fails its size or
+    /// SHA-256 (it is read again to its end), else `nil`.
+    public func tampering(of file: ManifestFile, after error: any Error) -> DataPortError? {
+        if let e = error as? DataPortError, e.kind == .tamperedBundle { return nil }
+        do { _ = try drain(try open(file)) } catch let e as DataPortError where e.kind == .tamperedBundle { return e } catch {}
+        return nil
     }
 
     /// Checks every file's size and checksum, and that every data file parses to the manifest's record count.

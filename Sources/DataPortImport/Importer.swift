@@ -32,6 +32,8 @@ public enum Importer {
     /// A temporary table (gone with the session) counting, per keyless dataset, how often each
     /// record has come so far in this import.
     static let occurrencesTable = "dataport_occurrences"
+    /// A temporary table of the bundle keys of datasets with generated keys imported so far.
+    static let generatedKeysTable = "dataport_generated_keys"
 
     public static func run(bundle path: String, config: StoresConfig, options: ImportOptions,
                            stores: StoreRegistry = .standard, formats: FormatRegistry = .standard,
@@ -69,12 +71,19 @@ public enum Importer {
         let session = try writable.openSession()
         var results: [DatasetReconciliation] = []
         let counter = ProgressCounter(phase: "import", totalRecords: plans.reduce(0) { $0 + $1.0.recordCount }, observer: progress)
+        var reading: ManifestFile?
         try session.begin()
         do {
             try session.execute("""
                 CREATE TABLE IF NOT EXISTS \(idMapTable) (dataset TEXT NOT NULL, bundle_key TEXT NOT NULL, \
                 target_key TEXT NOT NULL, PRIMARY KEY (dataset, bundle_key))
                 """, [])
+            if mappings.contains(where: \.keyGenerated) {
+                try session.execute("""
+                    CREATE TEMP TABLE IF NOT EXISTS \(generatedKeysTable) (dataset TEXT NOT NULL, bundle_key TEXT NOT NULL, \
+                    PRIMARY KEY (dataset, bundle_key))
+                    """, [])
+            }
             if mappings.contains(where: { $0.keyPosition == nil }) {
                 try session.execute("""
                     CREATE TEMP TABLE IF NOT EXISTS \(occurrencesTable) (dataset TEXT NOT NULL, record TEXT NOT NULL, \
@@ -83,7 +92,8 @@ public enum Importer {
             }
             for ((md, _), mapping) in zip(plans, mappings) {
                 var r = DatasetReconciliation(dataset: md.dataset.name, table: mapping.table)
-                try reader.blamingTampering(of: try reader.file(of: md)) {
+                reading = try reader.file(of: md)
+                do {
                     let records = try reader.records(of: md, registry: formats)
                     let writer = try RecordUpsert(session: session, mapping: mapping)
                     counter.begin(md.dataset.name)
@@ -96,6 +106,7 @@ public enum Importer {
                     try writer.finish()
                     r.bundleChecksum = ahead.checksum
                 }
+                reading = nil
                 guard r.inBundle == md.recordCount else {
                     throw DataPortError(.tamperedBundle, "\(md.dataset.name) holds \(r.inBundle) records, the manifest says \(md.recordCount)", at: path)
                 }
@@ -105,6 +116,9 @@ public enum Importer {
             counter.finish()
         } catch {
             session.rollback()
+            // Whatever failed while a data file was read (a duplicate key, a row the store refused)
+            // followed from tampering if the file fails its checksum: that is the error to report.
+            if let file = reading, let tampered = reader.tampering(of: file, after: error) { throw tampered }
             throw error
         }
         let report = ImportReport(bundle: path, store: store.name, dryRun: options.dryRun, datasets: results, skippedDatasets: skipped)
@@ -235,6 +249,8 @@ final class RecordUpsert {
         let insertCols = m.columns.enumerated().filter { !(m.keyGenerated && $0.offset == m.keyPosition) }.map { q($0.element.field.column) }
         var insert = "INSERT INTO \(m.table) (\(insertCols.joined(separator: ", "))) VALUES (\((1...insertCols.count).map(ph).joined(separator: ", ")))"
         if m.keyGenerated, let k = m.keyPosition { insert += " RETURNING \(all[k])" }
+        // Keyless rows cannot be read back by a key: the insert hands the row back as stored.
+        if m.keyPosition == nil { insert += " RETURNING \(all.joined(separator: ", "))" }
         insertSQL = insert
         if let k = m.keyPosition {
             let sets = m.columns.indices.filter { $0 != k }.map { all[$0] }
@@ -346,11 +362,13 @@ final class RecordUpsert {
                 if try integer(countSQL, values) >= occurrence {
                     r.unchanged += 1
                 } else {
-                    try session.execute(insertSQL, values)
+                    var asStored = false
+                    try session.query(insertSQL, values, rows: { stored in asStored = try row(stored, equals: values) })
                     r.inserted += 1
-                    // There is no key to read the row back by: count again. A store that changed the
-                    // row on its way in leaves one identical row too few, and this record out of the checksum.
-                    guard try integer(countSQL, values) >= occurrence else { continue }
+                    // There is no key to read the row back by: the insert returns it as stored (type
+                    // conversions), and counting again catches a trigger that changed it afterwards.
+                    // A changed row leaves this record out of the imported checksum.
+                    guard asStored, try integer(countSQL, values) >= occurrence else { continue }
                 }
                 r.importedChecksum.add(digest: digester.digest(try bundleView(values, bundleKey: nil, reverse: reverse)))
             }
@@ -372,7 +390,17 @@ final class RecordUpsert {
         // Target values per record, with the target key where it is known; `position` finds a record by it.
         var values = try records.map(targetValues)
         var position: [Value: Int] = [:]
-        var ownMap: [String: String] = m.keyGenerated ? try idMap(m.name, bundleKeys.map { $0.canonicalText! }) : [:]
+        // Generated keys: two records with one bundle key would get two target keys, so the keys
+        // are also entered in a temporary table for the whole dataset. In a table that was empty,
+        // no mapped row existed when the import began: map entries left from earlier imports are
+        // stale (their keys may be handed out again) and are not looked up.
+        if m.keyGenerated {
+            let keyRows = (0..<bundleKeys.count).map { "(\(ph(2 * $0 + 1)), \(ph(2 * $0 + 2)))" }.joined(separator: ", ")
+            let added = try session.execute("INSERT INTO \(Importer.generatedKeysTable) (dataset, bundle_key) VALUES \(keyRows) ON CONFLICT DO NOTHING",
+                                            bundleKeys.flatMap { [Value.string(m.name), .string($0.canonicalText!)] })
+            guard added == bundleKeys.count else { throw DataPortError(.invalidBundle, "dataset \(m.name) holds two records with the same key") }
+        }
+        var ownMap: [String: String] = m.keyGenerated && !startedEmpty ? try idMap(m.name, bundleKeys.map { $0.canonicalText! }) : [:]
         for i in records.indices {
             if m.keyGenerated {
                 guard let t = ownMap[bundleKeys[i].canonicalText!] else { continue }
@@ -382,12 +410,10 @@ final class RecordUpsert {
         }
         // Which keys exist, and whether their rows already hold these values.
         var existing: [Int: Bool] = [:]
-        // A table empty when the dataset began holds only this import's rows: its own keys need no
-        // lookup (a second record with one is caught in `finish`), and a generated key already
-        // mapped and found was written by an earlier chunk for a second record with the same key.
-        if !startedEmpty || m.keyGenerated {
+        // A table empty when the dataset began holds only this import's rows: no lookup (a second
+        // record with a key is caught in `finish`, or above for generated keys).
+        if !startedEmpty {
             try readRows(withKeys: Array(position.keys), position) { stored, i in
-                if startedEmpty { throw DataPortError(.invalidBundle, "dataset \(m.name) holds two records with the same key") }
                 let same = try row(stored, equals: values[i])
                 existing[i] = (existing[i] ?? true) && same
             }

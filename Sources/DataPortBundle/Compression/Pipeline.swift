@@ -71,81 +71,91 @@ public final class PipelinedSink: ByteSink, @unchecked Sendable {
 }
 
 /// A source that reads ahead on another thread: the stages below it (inflate, CRC-32, SHA-256)
-/// run there while the caller parses. Chunks arrive in order; at most `depth` wait.
+/// run there while the caller parses. Chunks arrive in order; at most `depth` wait. Dropping the
+/// source stops the thread, also when the caller gave up half-way (the thread holds only the
+/// shared state, never the source itself).
 final class ReadAheadSource: ByteSource, @unchecked Sendable {
-    private let inner: any ByteSource
-    private let lock = NSCondition()
-    private var ready: [[UInt8]] = []
-    private var finished = false
-    private var failure: (any Error)?
-    private var stopped = false
+    /// What the reading thread and the caller share, under `lock`.
+    private final class State: @unchecked Sendable {
+        let inner: any ByteSource
+        let lock = NSCondition()
+        var ready: [[UInt8]] = []
+        var finished = false
+        var failure: (any Error)?
+        var stopped = false
+        init(_ inner: any ByteSource) { self.inner = inner }
+    }
+
+    private let state: State
     @exclusivity(unchecked) private var current: [UInt8] = []
     @exclusivity(unchecked) private var position = 0
     private let depth: Int
+    private let chunkSize: Int
     private var started = false
 
     init(_ inner: any ByteSource, chunkSize: Int = 1 << 18, depth: Int = 4) {
-        self.inner = inner
+        state = State(inner)
         self.depth = depth
         self.chunkSize = chunkSize
     }
 
-    private let chunkSize: Int
-
     deinit {
-        lock.lock()
-        stopped = true
-        lock.broadcast()
-        while started && !finished { lock.wait() }
-        lock.unlock()
+        let s = state
+        s.lock.lock()
+        s.stopped = true
+        s.lock.broadcast()
+        while started && !s.finished { s.lock.wait() }
+        s.lock.unlock()
     }
 
     private func start() {
         started = true
-        Thread.detachNewThread { [self] in
+        let (s, depth, chunkSize) = (state, depth, chunkSize)
+        Thread.detachNewThread {
             var buffer = [UInt8](repeating: 0, count: chunkSize)
             while true {
-                lock.lock()
-                while ready.count >= depth && !stopped { lock.wait() }
-                let stop = stopped
-                lock.unlock()
+                s.lock.lock()
+                while s.ready.count >= depth && !s.stopped { s.lock.wait() }
+                let stop = s.stopped
+                s.lock.unlock()
                 if stop { break }
                 do {
-                    let n = try buffer.withUnsafeMutableBytes { try inner.read(into: $0) }
-                    lock.lock()
-                    if n == 0 { lock.unlock(); break }
-                    ready.append(Array(buffer[0..<n]))
-                    lock.broadcast()
-                    lock.unlock()
+                    let n = try buffer.withUnsafeMutableBytes { try s.inner.read(into: $0) }
+                    s.lock.lock()
+                    if n == 0 { s.lock.unlock(); break }
+                    s.ready.append(Array(buffer[0..<n]))
+                    s.lock.broadcast()
+                    s.lock.unlock()
                 } catch {
-                    lock.lock()
-                    failure = error
-                    lock.unlock()
+                    s.lock.lock()
+                    s.failure = error
+                    s.lock.unlock()
                     break
                 }
             }
-            lock.lock()
-            finished = true
-            lock.broadcast()
-            lock.unlock()
+            s.lock.lock()
+            s.finished = true
+            s.lock.broadcast()
+            s.lock.unlock()
         }
     }
 
     func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
         if position == current.count {
             if !started { start() }
-            lock.lock()
-            while ready.isEmpty && !finished && failure == nil { lock.wait() }
-            if ready.isEmpty {
-                let f = failure
-                lock.unlock()
+            let s = state
+            s.lock.lock()
+            while s.ready.isEmpty && !s.finished && s.failure == nil { s.lock.wait() }
+            if s.ready.isEmpty {
+                let f = s.failure
+                s.lock.unlock()
                 if let f { throw f }
                 return 0
             }
-            current = ready.removeFirst()
+            current = s.ready.removeFirst()
             position = 0
-            lock.broadcast()
-            lock.unlock()
+            s.lock.broadcast()
+            s.lock.unlock()
         }
         let n = min(out.count, current.count - position)
         current.withUnsafeBytes { out.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[position..<position + n])) }
