@@ -304,22 +304,13 @@ final class RecordUpsert {
 
     /// A stored row as typed values.
     private func values(of row: any SQLRow) throws -> [Value] {
-        try m.columns.enumerated().map { i, c in
-            guard let v = row.cell(i).value(as: c.field.type) else {
-                throw DataPortError(.store, "dataset \(m.name), field \(c.field.name): a stored value is not a valid \(c.field.type.rawValue)")
-            }
-            return v
-        }
+        try m.columns.enumerated().map { i, c in try row.cell(i).value(of: c.field, in: m.name, at: "table \(m.table)") }
     }
 
     /// Whether a stored row equals `values`, column by column in canonical form.
     private func row(_ row: any SQLRow, equals values: [Value]) throws -> Bool {
         for (i, v) in values.enumerated() where !row.holds(v, at: i) {
-            guard let stored = row.cell(i).value(as: m.columns[i].field.type) else {
-                let f = m.columns[i].field
-                throw DataPortError(.store, "dataset \(m.name), field \(f.name): a stored value is not a valid \(f.type.rawValue)")
-            }
-            if stored != v { return false }
+            if try row.cell(i).value(of: m.columns[i].field, in: m.name, at: "table \(m.table)") != v { return false }
         }
         return true
     }

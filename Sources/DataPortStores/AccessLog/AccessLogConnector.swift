@@ -165,11 +165,7 @@ public final class AccessLogConnector: StoreConnector {
             var values: [Value] = []
             values.reserveCapacity(plan.exported.count)
             for (f, source) in plan.exported {
-                guard let v = entry.cell(source).value(as: f.type) else {
-                    throw DataPortError(.store, "dataset \(dataset.name), field \(f.name): a value is not a valid \(f.type.rawValue)",
-                                        at: "\(plan.file), line \(entry.line)")
-                }
-                values.append(v)
+                values.append(try entry.cell(source).value(of: f, in: dataset.name, at: "\(plan.file), line \(entry.line)"))
             }
             try body(Record(values))
             count += 1

@@ -128,12 +128,8 @@ public final class JSONLinesConnector: RowScanningConnector {
 
     /// The typed value of configured field `field` in `row`, or a store error at its value.
     func value(_ row: Row, field: Int, in dataset: DatasetConfig) throws -> Value {
-        let f = dataset.fields[field]
-        guard let v = row.cells[field].value(as: f.type) else {
-            throw DataPortError(.store, "dataset \(dataset.name), field \(f.name): a value is not a valid \(f.type.rawValue)",
-                                at: "\(store.location(dataset)), line \(row.lines[field]), column \(row.columns[field])")
-        }
-        return v
+        try row.cells[field].value(of: dataset.fields[field], in: dataset.name,
+                                   at: "\(store.location(dataset)), line \(row.lines[field]), column \(row.columns[field])")
     }
 
     public func close() {}

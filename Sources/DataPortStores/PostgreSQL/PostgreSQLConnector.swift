@@ -91,11 +91,7 @@ public final class PostgreSQLConnector: WritableStoreConnector {
             var values: [Value] = []
             values.reserveCapacity(fields.count)
             for (i, f) in fields.enumerated() {
-                guard let v = row.cell(i).value(as: f.type) else {
-                    throw DataPortError(.store, "dataset \(dataset.name), field \(f.name): a value is not a valid \(f.type.rawValue)",
-                                        at: "store \(config.name), record \(count + 1)")
-                }
-                values.append(v)
+                values.append(try row.cell(i).value(of: f, in: dataset.name, at: "store \(config.name), record \(count + 1)"))
             }
             try body(Record(values))
             count += 1

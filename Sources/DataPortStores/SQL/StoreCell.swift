@@ -8,6 +8,15 @@ public enum StoreCell: Sendable {
     case text(String)
     case blob([UInt8])
 
+    /// The cell as a value of `field`'s type, or the one error every connector gives for a value that
+    /// does not fit: it names the dataset and the field, never the value.
+    public func value(of field: FieldConfig, in dataset: String, at location: @autoclosure () -> String?) throws -> Value {
+        guard let v = value(as: field.type) else {
+            throw DataPortError(.store, "dataset \(dataset), field \(field.name): a value is not a valid \(field.type.rawValue)", at: location())
+        }
+        return v
+    }
+
     /// The cell as a value of `type`, or `nil` when it does not fit. One set of rules for every connector:
     /// booleans from 0/1, t/f, true/false, yes/no; timestamps from ISO 8601 text (zone converted to UTC)
     /// or Unix seconds; decimals from text or integers (or reals, by their shortest exact text).
