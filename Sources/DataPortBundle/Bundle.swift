@@ -190,8 +190,7 @@ public final class BundleReader {
     /// SHA-256 (it is read again to its end), else `nil`.
     public func tampering(of file: ManifestFile, after error: any Error) -> DataPortError? {
         if let e = error as? DataPortError, e.kind == .tamperedBundle { return nil }
-        do { _ = try drain(try open(file)) } catch let e as DataPortError where e.kind == .tamperedBundle { return e } catch {}
-        return nil
+        return (try? open(file)).flatMap(tamperingFound(draining:))
     }
 
     /// Checks every file's size and checksum, and that every data file parses to the manifest's record count.
@@ -318,8 +317,7 @@ final class CheckedRecordReader: RecordReader {
             record = try inner.next()
         } catch {
             ended = true
-            do { _ = try drain(source) } catch let e as DataPortError where e.kind == .tamperedBundle { throw e } catch {}
-            throw error
+            throw tamperingFound(draining: source) ?? error
         }
         if record != nil { return record }
         ended = true
@@ -328,6 +326,12 @@ final class CheckedRecordReader: RecordReader {
         }
         return nil
     }
+}
+
+/// Reads a checked source to its end: the tampering error it meets (size or SHA-256), if any.
+func tamperingFound(draining source: any ByteSource) -> DataPortError? {
+    do { _ = try drain(source) } catch let e as DataPortError where e.kind == .tamperedBundle { return e } catch {}
+    return nil
 }
 
 /// Hashes a listed file as it is read; at its end, size and SHA-256 must match the manifest.
