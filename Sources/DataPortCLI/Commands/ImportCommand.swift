@@ -18,7 +18,8 @@ enum ImportCommand {
                        repeatable: true),
         ] + CommonOptions.longRunning + CommonOptions.limits,
         examples: [
-            "dataport import ana.zip --config Samples/migration/crm-stores.json",
+            "dataport import ana.zip --config Samples/migration/crm-stores.json --drop-field account.status --drop-field account.birth_date \\\n" +
+                "    --drop-field newsletter_subscriptions.id --drop-field newsletter_subscriptions.unsubscribed_at",
             "dataport import ana.zip --config target.json --store app --dry-run --json",
         ],
         run: { args, console in
