@@ -287,6 +287,8 @@ final class RecordUpsert {
     private let ownerChecks: [(column: Int, type: FieldType, match: Match)]
     /// The columns rows are read back with: the mapped ones, then extra match fields.
     private let selectList: String
+    /// Columns holding identities the target dataset `yields` (as the target config links its rows).
+    private let yieldColumns: [(column: Int, kind: IdentityKind)]
     static let chunkSize = 500
 
     init(session: any SQLSession, mapping m: DatasetMapping, ownership: SubjectOwnership) throws {
@@ -307,6 +309,7 @@ final class RecordUpsert {
             }
         }
         ownerChecks = checks
+        yieldColumns = m.target.yields.compactMap { y in m.columns.firstIndex { $0.field.name == y.field }.map { ($0, y.kind) } }
         selectList = select.joined(separator: ", ")
         let q = SQLQueryBuilder.quote
         let ph = session.placeholder
@@ -379,7 +382,7 @@ final class RecordUpsert {
     /// The first column in which a stored row differs from `values`, if any.
     private func firstDifference(_ row: any SQLRow, _ values: [Value]) throws -> Int? {
         for (i, v) in values.enumerated() where !row.holds(v, at: i) {
-            if try !Self.same(row.cell(i).value(of: m.columns[i].field, in: m.name, at: "table \(m.table)"), v) { return i }
+            if try row.cell(i).value(of: m.columns[i].field, in: m.name, at: "table \(m.table)") != v { return i }
         }
         return nil
     }
@@ -574,7 +577,12 @@ final class RecordUpsert {
         if let i = written.first(where: { !readBack[$0] }) {
             throw DataPortError(.reconciliation, "dataset \(m.name), field \(m.columns[k].field.name), record \(base + Int64(i) + 1): the row written is not found again by its key (the target changed it); the import was rolled back")
         }
+        // These rows are the subject's now: their keys and the identities they yield vouch for the
+        // rows of later datasets that refer to them or match by those identities.
         if ownership.tracks(m.name) { ownership.add(m.name, keys: records.indices.compactMap { values[$0][k].canonicalText }) }
+        for (column, kind) in yieldColumns {
+            ownership.add(kind, identities: records.indices.compactMap { values[$0][column].canonicalText })
+        }
     }
 
     /// After the last chunk: in a table that was empty, no key may be there twice (two bundle records

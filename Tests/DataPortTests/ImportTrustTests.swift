@@ -208,11 +208,23 @@ final class ImportTrustTests: XCTestCase {
         for value in ["bob", "a@example.com", "mine"] { XCTAssertFalse(r.stderr.contains(value), r.stderr) }
         XCTAssertEqual(try dump(target.db), before)
 
+        // A target that links its rows by an identity of its own (`member`, yielded by the account):
+        // the account row this import wrote vouches for the items row it finds again.
+        let own = try itemsStore(dir, "member", sql: Self.itemsSchema)
+        let linked = try String(contentsOfFile: own.config, encoding: .utf8)
+            .replacingOccurrences(of: #""yields": [{"identity": "user_id""#, with: #""yields": [{"identity": "member""#)
+            .replacingOccurrences(of: #"{"field": "user_id", "identity": "user_id"}"#, with: #"{"field": "user_id", "identity": "member"}"#)
+        try linked.write(toFile: own.config, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try TestSupport.dataport("import", bundle, "--config", own.config).code, 0)
+        XCTAssertEqual(try TestSupport.run(sqlite, [own.db, "UPDATE items SET code = 'changed'"]).code, 0)
+        let again = try json(try TestSupport.dataport("import", bundle, "--config", own.config, "--json"))
+        XCTAssertEqual(dataset(again, "items")["updated"] as? Int, 1)
+
         // The sample: Ana's bundle into a copy of the store she came from updates only her rows
         // (payments are hers through her invoices) ...
         let anaBundle = try TestSupport.exportSample(dir, name: "ana.zip")
-        let own = try sampleCopy(dir, "own", sql: "UPDATE payments SET method = 'cash' WHERE id = 1; UPDATE users SET full_name = 'Old Name' WHERE id = 1;")
-        let ok = try json(try TestSupport.dataport("import", anaBundle, "--config", own.config, "--json"))
+        let ownSample = try sampleCopy(dir, "own", sql: "UPDATE payments SET method = 'cash' WHERE id = 1; UPDATE users SET full_name = 'Old Name' WHERE id = 1;")
+        let ok = try json(try TestSupport.dataport("import", anaBundle, "--config", ownSample.config, "--json"))
         XCTAssertEqual(dataset(ok, "payments")["updated"] as? Int, 1)
         XCTAssertEqual(dataset(ok, "account")["updated"] as? Int, 1)
         // ... but a payment key the target holds on someone else's invoice is refused.
