@@ -38,6 +38,8 @@ public enum Importer {
     /// A temporary table of the bundle keys of datasets with generated keys imported so far.
     static let generatedKeysTable = "dataport_generated_keys"
 
+    /// Imports `path` into the target store. A report that does not agree (`agrees` false, see
+    /// `ImportReport.mismatchError`) was rolled back before COMMIT: the store is as it was.
     public static func run(bundle path: String, config: StoresConfig, options: ImportOptions,
                            stores: StoreRegistry = .standard, formats: FormatRegistry = .standard,
                            progress: (any ProgressObserver)? = nil) throws -> ImportReport {
@@ -503,10 +505,10 @@ final class RecordUpsert {
         }
         // Which keys exist, and whether their rows already hold these values.
         var existing: [Int: Bool] = [:]
-        // A table empty when the dataset began holds only this import's rows: no lookup (a second
-        // record with a key is caught in `finish`, or above for generated keys).
         // An existing row with a natural key is overwritten only if it is the subject's.
         var foreign: Int?
+        // A table empty when the dataset began holds only this import's rows: no lookup (a second
+        // record with a key is caught in `finish`, or above for generated keys).
         if !startedEmpty {
             try readRows(withKeys: Array(position.keys), position) { stored, i in
                 let same = try row(stored, equals: values[i])
@@ -515,7 +517,7 @@ final class RecordUpsert {
             }
         }
         if let i = foreign {
-            throw DataPortError(.reconciliation, "dataset \(m.name), record \(base + Int64(i) + 1): its key \(m.columns[k].field.name) already belongs to a row of someone else in the target (no match field holds one of the subject's identities); the import was rolled back")
+            throw DataPortError(.reconciliation, "dataset \(m.name), record \(base + Int64(i) + 1): its key \(m.columns[k].field.name) is held in the target by a row that does not belong to the bundle's subject (none of its match fields ties it to the subject); the import was rolled back")
         }
         var written: [Int] = []
         written.reserveCapacity(records.count)
