@@ -45,7 +45,7 @@ public enum ExitCode: Int32, CaseIterable, Sendable {
         case .subjectNotFound: "no store holds any record about the given identities"
         case .output: "the output could not be written"
         case .limitExceeded: "a safety limit was exceeded (archive size, entry count, compression ratio, nesting)"
-        case .reconciliation: "import reconciliation disagrees with the bundle"
+        case .reconciliation: "import refused and rolled back: the target changed a value, or a key belongs to someone else's row"
         case .partialFailure: "some subjects of a batch failed"
         }
     }

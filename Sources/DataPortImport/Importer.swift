@@ -12,10 +12,13 @@ public struct ImportOptions: Sendable {
     public var dryRun = false
     /// Refuse a bundle holding datasets the target config does not map.
     public var strict = false
+    /// Bundle fields (`dataset.field`) the target does not import that may be left out: any other
+    /// field the target would lose refuses the import.
+    public var dropFields: [String] = []
     public var limits = ArchiveLimits.default
 
-    public init(store: String? = nil, dryRun: Bool = false, strict: Bool = false) {
-        self.store = store; self.dryRun = dryRun; self.strict = strict
+    public init(store: String? = nil, dryRun: Bool = false, strict: Bool = false, dropFields: [String] = []) {
+        self.store = store; self.dryRun = dryRun; self.strict = strict; self.dropFields = dropFields
     }
 }
 
@@ -35,6 +38,8 @@ public enum Importer {
     /// A temporary table of the bundle keys of datasets with generated keys imported so far.
     static let generatedKeysTable = "dataport_generated_keys"
 
+    /// Imports `path` into the target store. A report that does not agree (`agrees` false, see
+    /// `ImportReport.mismatchError`) was rolled back before COMMIT: the store is as it was.
     public static func run(bundle path: String, config: StoresConfig, options: ImportOptions,
                            stores: StoreRegistry = .standard, formats: FormatRegistry = .standard,
                            progress: (any ProgressObserver)? = nil) throws -> ImportReport {
@@ -59,8 +64,14 @@ public enum Importer {
         if options.strict && !skipped.isEmpty {
             throw DataPortError(.invalidConfig, "the target config does not map \(skipped.map(\.name).joined(separator: ", ")) (--strict)", at: config.file)
         }
+        if plans.isEmpty && !reader.manifest.datasets.isEmpty {
+            throw DataPortError(.invalidConfig, "the target config maps none of the bundle's datasets (\(skipped.map(\.name).joined(separator: ", "))): nothing would be imported", at: config.file)
+        }
         plans = try ordered(plans)
         let mappings = try plans.map { try DatasetMapping(bundle: $0.0.dataset, target: $0.1, plans: plans) }
+        try checkDroppedFields(mappings, skipped: reader.manifest.datasets.filter { md in !plans.contains { $0.0.dataset.name == md.dataset.name } },
+                               allowed: options.dropFields, config: config)
+        let ownership = SubjectOwnership(subject: reader.manifest.subject, plans: plans.map(\.1))
         // Structure, manifest, BagIt files and every file the import does not read are checked before
         // the first write. The files it reads are checked as they stream in (size, SHA-256, record
         // count), inside the transaction: any failure rolls it back, so a bad bundle changes nothing,
@@ -72,6 +83,8 @@ public enum Importer {
         var results: [DatasetReconciliation] = []
         let counter = ProgressCounter(phase: "import", totalRecords: plans.reduce(0) { $0 + $1.0.recordCount }, observer: progress)
         var reading: ManifestFile?
+        let report: ImportReport
+        // First of all: on PostgreSQL this waits for any other import into the database.
         try session.begin()
         do {
             try session.execute("""
@@ -95,16 +108,18 @@ public enum Importer {
                 reading = try reader.file(of: md)
                 do {
                     let records = try reader.records(of: md, registry: formats)
-                    let writer = try RecordUpsert(session: session, mapping: mapping)
+                    let writer = try RecordUpsert(session: session, mapping: mapping, ownership: ownership)
                     counter.begin(md.dataset.name)
-                    let ahead = ReadAheadRecords(records, checksumFields: mapping.columns.map(\.bundleIndex), chunkSize: RecordUpsert.chunkSize)
+                    let ahead = ReadAheadRecords(records, fieldCount: mapping.bundleFieldCount, importedFields: mapping.importedFields,
+                                                 chunkSize: RecordUpsert.chunkSize)
                     defer { ahead.stop() }
                     while let chunk = try ahead.nextChunk() {
                         try writer.write(chunk, &r)
                         for _ in chunk.records { counter.record() }
                     }
                     try writer.finish()
-                    r.bundleChecksum = ahead.checksum
+                    (r.bundleChecksum, r.mappedChecksum) = ahead.checksums
+                    r.droppedFields = mapping.droppedFields
                 }
                 reading = nil
                 guard r.inBundle == md.recordCount else {
@@ -112,7 +127,9 @@ public enum Importer {
                 }
                 results.append(r)
             }
-            if options.dryRun { session.rollback() } else { try session.commit() }
+            report = ImportReport(bundle: path, store: store.name, dryRun: options.dryRun, datasets: results, skippedDatasets: skipped)
+            // Reconciled before COMMIT: a target that changed what it was given keeps nothing.
+            if options.dryRun || !report.agrees { session.rollback() } else { try session.commit() }
             counter.finish()
         } catch {
             session.rollback()
@@ -121,8 +138,23 @@ public enum Importer {
             if let file = reading, let tampered = reader.tampering(of: file, after: error) { throw tampered }
             throw error
         }
-        let report = ImportReport(bundle: path, store: store.name, dryRun: options.dryRun, datasets: results, skippedDatasets: skipped)
         return report
+    }
+
+    /// Refuses to lose a bundle field silently: every field of a mapped dataset that the target does
+    /// not import (not in its config, or a secret there, which is never written) must be allowed by
+    /// `allowed` (`dataset.field`). Each entry of `allowed` must name such a field, or one of a
+    /// skipped dataset. Names only in the messages, never the entries themselves (they are input).
+    static func checkDroppedFields(_ mappings: [DatasetMapping], skipped: [ManifestDataset], allowed: [String], config: StoresConfig) throws {
+        let dropped = mappings.flatMap { m in m.droppedFields.map { "\(m.name).\($0)" } }
+        let droppable = Set(dropped + skipped.flatMap { md in md.dataset.fields.map { "\(md.dataset.name).\($0.name)" } })
+        if let i = allowed.firstIndex(where: { !droppable.contains($0) }) {
+            throw DataPortError(.usage, "--drop-field number \(i + 1) names no bundle field that the target would leave out (give DATASET.FIELD)")
+        }
+        let refused = dropped.filter { !allowed.contains($0) }
+        guard refused.isEmpty else {
+            throw DataPortError(.invalidConfig, "the target config does not import the bundle fields \(refused.joined(separator: ", ")): they would be lost (allow each with --drop-field DATASET.FIELD)", at: config.file)
+        }
     }
 
     static func pickStore(_ config: StoresConfig, _ name: String?) throws -> StoreConfig {
@@ -177,6 +209,14 @@ struct DatasetMapping {
     let keyGenerated: Bool
     /// How many fields the bundle's dataset has.
     let bundleFieldCount: Int
+    /// The bundle fields the target does not import (absent from its config, or secret there).
+    let droppedFields: [String]
+    /// The imported fields' positions in the bundle, in bundle order: the checksums cover these.
+    let importedFields: [Int]
+    /// Positions in `columns`, in bundle order: a row's values in this order digest like its bundle record.
+    let digestOrder: [Int]
+    /// The target config's dataset.
+    let target: DatasetConfig
 
     /// The dataset and key a field refers to: as the target config links it, else as the bundle does.
     static func reference(of field: String, bundle: Dataset, target: DatasetConfig) -> ForeignKey? {
@@ -211,6 +251,10 @@ struct DatasetMapping {
             throw DataPortError(.invalidConfig, "dataset \(target.name) shares no field with the bundle", at: "store \(target.store)")
         }
         columns = cols
+        self.target = target
+        droppedFields = bundle.fields.filter { f in !cols.contains { $0.field.name == f.name } }.map(\.name)
+        digestOrder = cols.indices.sorted { cols[$0].bundleIndex < cols[$1].bundleIndex }
+        importedFields = digestOrder.map { cols[$0].bundleIndex }
         keyPosition = target.key.flatMap { k in cols.firstIndex { $0.field.name == k } }
         keyGenerated = keyPosition.map { cols[$0].field.generated } ?? false
     }
@@ -238,11 +282,37 @@ final class RecordUpsert {
     private var digester = RecordDigester()
     /// The last key of the chunk before.
     private var lastKey: Value?
+    let ownership: SubjectOwnership
+    /// How an existing row's owner is found: the columns read with it (mapped ones, then the match
+    /// fields the bundle does not carry) and the dataset's matches on them. Empty where no existing
+    /// row can be overwritten (no key, or one the target generates).
+    private let ownerChecks: [(column: Int, type: FieldType, match: Match)]
+    /// The columns rows are read back with: the mapped ones, then extra match fields.
+    private let selectList: String
+    /// Columns holding identities the target dataset `yields` (as the target config links its rows).
+    private let yieldColumns: [(column: Int, kind: IdentityKind)]
     static let chunkSize = 500
 
-    init(session: any SQLSession, mapping m: DatasetMapping) throws {
+    init(session: any SQLSession, mapping m: DatasetMapping, ownership: SubjectOwnership) throws {
         self.session = session
         self.m = m
+        self.ownership = ownership
+        var select = m.columns.map { SQLQueryBuilder.quote($0.field.column) }
+        var checks: [(Int, FieldType, Match)] = []
+        if m.keyPosition != nil && !m.keyGenerated {
+            for match in m.target.matches {
+                guard let f = m.target.field(named: match.field) else { continue }
+                if let i = m.columns.firstIndex(where: { $0.field.name == match.field }) {
+                    checks.append((i, f.type, match))
+                } else {
+                    checks.append((select.count, f.type, match))
+                    select.append(SQLQueryBuilder.quote(f.column))
+                }
+            }
+        }
+        ownerChecks = checks
+        yieldColumns = m.target.yields.compactMap { y in m.columns.firstIndex { $0.field.name == y.field }.map { ($0, y.kind) } }
+        selectList = select.joined(separator: ", ")
         let q = SQLQueryBuilder.quote
         let ph = session.placeholder
         let all = m.columns.map { q($0.field.column) }
@@ -293,10 +363,9 @@ final class RecordUpsert {
     /// Visits the stored rows whose key is one of `keys`, each with the position its key has in `position`.
     private func readRows(withKeys keys: [Value], _ position: [Value: Int], _ body: (any SQLRow, Int) throws -> Void) throws {
         guard let k = m.keyPosition, !keys.isEmpty else { return }
-        let cols = m.columns.map { SQLQueryBuilder.quote($0.field.column) }
         let marks = (1...keys.count).map(session.placeholder).joined(separator: ", ")
         let keyType = m.columns[k].field.type
-        try session.query("SELECT \(cols.joined(separator: ", ")) FROM \(m.table) WHERE \(cols[k]) IN (\(marks))", keys, rows: { row in
+        try session.query("SELECT \(selectList) FROM \(m.table) WHERE \(SQLQueryBuilder.quote(m.columns[k].field.column)) IN (\(marks))", keys, rows: { row in
             guard let key = row.cell(k).value(as: keyType), let i = position[key] else { return }
             try body(row, i)
         })
@@ -309,10 +378,35 @@ final class RecordUpsert {
 
     /// Whether a stored row equals `values`, column by column in canonical form.
     private func row(_ row: any SQLRow, equals values: [Value]) throws -> Bool {
+        try firstDifference(row, values) == nil
+    }
+
+    /// The first column in which a stored row differs from `values`, if any.
+    private func firstDifference(_ row: any SQLRow, _ values: [Value]) throws -> Int? {
         for (i, v) in values.enumerated() where !row.holds(v, at: i) {
-            if try row.cell(i).value(of: m.columns[i].field, in: m.name, at: "table \(m.table)") != v { return false }
+            if try row.cell(i).value(of: m.columns[i].field, in: m.name, at: "table \(m.table)") != v { return i }
         }
-        return true
+        return nil
+    }
+
+    /// Equal as the checksum sees them: same type, same canonical bytes (Swift's `==` on strings
+    /// would call two Unicode normal forms equal).
+    private static func same(_ a: Value, _ b: Value) -> Bool {
+        a.type == b.type && a.canonicalText.map { Array($0.utf8) } == b.canonicalText.map { Array($0.utf8) }
+    }
+
+    /// The imported field in which a row read back (as bundle values, in column order) differs from its bundle record.
+    private func differingField(_ view: [Value], _ record: Record) -> String? {
+        m.columns.indices.first { !Self.same(view[$0], record.values[m.columns[$0].bundleIndex]) }.map { m.columns[$0].field.name }
+    }
+
+    /// Whether an existing row belongs to the bundle's subject: one of the dataset's match fields
+    /// holds one of the subject's identities, or refers to a row of this import.
+    private func belongsToSubject(_ row: any SQLRow) -> Bool {
+        ownerChecks.contains { check in
+            guard let text = row.cell(check.column).value(as: check.type)?.canonicalText else { return false }
+            return ownership.holds(check.match, text)
+        }
     }
 
     /// Writes one chunk of records (with their bundle-side digests) and reads it back.
@@ -338,6 +432,8 @@ final class RecordUpsert {
                 return try typed(t, c.field.type, "a mapped key")
             }
         }
+        // Records are numbered from 1 in bundle order, in messages.
+        let base = r.inBundle
         r.inBundle += Int64(records.count)
         guard let k = m.keyPosition else {
             // Keyless: the n-th copy of a record in the bundle is inserted unless the target holds
@@ -347,21 +443,29 @@ final class RecordUpsert {
                 try session.query(sql, parameters, rows: { row in if case .integer(let i) = row.cell(0) { n = i } })
                 return n
             }
-            for record in records {
+            for (n, record) in records.enumerated() {
                 let values = try targetValues(record)
                 let occurrence = try integer(occurrenceSQL, [.string(m.name), .string(digester.hex(values))])
                 if try integer(countSQL, values) >= occurrence {
                     r.unchanged += 1
                 } else {
-                    var asStored = false
-                    try session.query(insertSQL, values, rows: { stored in asStored = try row(stored, equals: values) })
+                    var difference: Int?? = .none
+                    try session.query(insertSQL, values, rows: { stored in difference = .some(try firstDifference(stored, values)) })
                     r.inserted += 1
                     // There is no key to read the row back by: the insert returns it as stored (type
                     // conversions), and counting again catches a trigger that changed it afterwards.
                     // A changed row leaves this record out of the imported checksum.
-                    guard asStored, try integer(countSQL, values) >= occurrence else { continue }
+                    if case .some(.some(let j)) = difference {
+                        r.disagree(record: base + Int64(n) + 1, field: m.columns[j].field.name, "the target stored another value than the bundle's")
+                        continue
+                    }
+                    guard difference != nil, try integer(countSQL, values) >= occurrence else {
+                        r.disagree(record: base + Int64(n) + 1, field: nil, "the target changed the row after it was written")
+                        continue
+                    }
                 }
-                r.importedChecksum.add(digest: digester.digest(try bundleView(values, bundleKey: nil, reverse: reverse)))
+                let view = try bundleView(values, bundleKey: nil, reverse: reverse)
+                r.importedChecksum.add(digest: digester.digest(m.digestOrder.lazy.map { view[$0] }))
             }
             return
         }
@@ -401,13 +505,19 @@ final class RecordUpsert {
         }
         // Which keys exist, and whether their rows already hold these values.
         var existing: [Int: Bool] = [:]
+        // An existing row with a natural key is overwritten only if it is the subject's.
+        var foreign: Int?
         // A table empty when the dataset began holds only this import's rows: no lookup (a second
         // record with a key is caught in `finish`, or above for generated keys).
         if !startedEmpty {
             try readRows(withKeys: Array(position.keys), position) { stored, i in
                 let same = try row(stored, equals: values[i])
                 existing[i] = (existing[i] ?? true) && same
+                if !m.keyGenerated && foreign == nil && !belongsToSubject(stored) { foreign = i }
             }
+        }
+        if let i = foreign {
+            throw DataPortError(.reconciliation, "dataset \(m.name), record \(base + Int64(i) + 1): its key \(m.columns[k].field.name) is held in the target by a row that does not belong to the bundle's subject (none of its match fields ties it to the subject); the import was rolled back")
         }
         var written: [Int] = []
         written.reserveCapacity(records.count)
@@ -459,10 +569,21 @@ final class RecordUpsert {
         }
         // Mapped back after the query: mapping may query the id map, and a connection runs one query at a time.
         for (i, row) in retyped {
-            r.importedChecksum.add(digest: digester.digest(try bundleView(row, bundleKey: bundleKeys[i], reverse: reverse)))
+            let view = try bundleView(row, bundleKey: bundleKeys[i], reverse: reverse)
+            let d = digester.digest(m.digestOrder.lazy.map { view[$0] })
+            r.importedChecksum.add(digest: d)
+            if d != chunk.digests[i] {
+                r.disagree(record: base + Int64(i) + 1, field: differingField(view, records[i]), "the target stored another value than the bundle's")
+            }
         }
-        guard written.allSatisfy({ readBack[$0] }) else {
-            throw DataPortError(.store, "dataset \(m.name): a written row cannot be read back")
+        if let i = written.first(where: { !readBack[$0] }) {
+            throw DataPortError(.reconciliation, "dataset \(m.name), field \(m.columns[k].field.name), record \(base + Int64(i) + 1): the row written is not found again by its key (the target changed it); the import was rolled back")
+        }
+        // These rows are the subject's now: their keys and the identities they yield vouch for the
+        // rows of later datasets that refer to them or match by those identities.
+        if ownership.tracks(m.name) { ownership.add(m.name, keys: records.indices.compactMap { values[$0][k].canonicalText }) }
+        for (column, kind) in yieldColumns {
+            ownership.add(kind, identities: records.indices.compactMap { values[$0][column].canonicalText })
         }
     }
 

@@ -2,7 +2,7 @@ import DataPortFormats
 import DataPortModel
 import Foundation
 
-/// Records read ahead, with each one's reconciliation digest over the checksummed fields.
+/// Records read ahead, with each one's reconciliation digest over the imported fields.
 struct RecordChunk {
     var records: [Record] = []
     var digests: [UInt64] = []
@@ -20,24 +20,29 @@ final class ReadAheadRecords: @unchecked Sendable {
     private var running = false
     private let chunkSize: Int
     private let depth: Int
-    /// The fields (by position) the bundle-side checksum covers.
-    private let checksumFields: [Int]
-    private var digest = RecordChecksum()
+    /// The fields (by position, in bundle order) that are imported: each record's digest covers these.
+    private let importedFields: [Int]
+    /// Whether every field is imported: the full digest is then the imported one, computed once.
+    private let whole: Bool
+    private var fullDigest = RecordChecksum()
+    private var importedDigest = RecordChecksum()
 
-    /// - Parameter checksumFields: positions of the fields the reconciliation checksum covers; the
-    ///   checksum of the records read is computed on the reading thread too.
-    init(_ reader: any RecordReader, checksumFields: [Int], chunkSize: Int = 512, depth: Int = 4) {
+    /// - Parameter importedFields: positions of the fields that are imported, in bundle order; of
+    ///   `fieldCount` in all. The checksums of the records read are computed on the reading thread too.
+    init(_ reader: any RecordReader, fieldCount: Int, importedFields: [Int], chunkSize: Int = 512, depth: Int = 4) {
         self.reader = reader
-        self.checksumFields = checksumFields
+        self.importedFields = importedFields
+        whole = importedFields == Array(0..<fieldCount)
         self.chunkSize = chunkSize
         self.depth = depth
     }
 
-    /// The checksum of every record read, once `nextChunk()` has returned `nil`.
-    var checksum: RecordChecksum {
+    /// Once `nextChunk()` has returned `nil`: the checksum of every record read over all its fields
+    /// (the bundle's), and over the imported fields only (what the target can agree with).
+    var checksums: (full: RecordChecksum, imported: RecordChecksum) {
         lock.lock()
         defer { lock.unlock() }
-        return digest
+        return (fullDigest, importedDigest)
     }
 
     deinit { stop() }
@@ -56,15 +61,16 @@ final class ReadAheadRecords: @unchecked Sendable {
         Thread.detachNewThread { [self] in
             var chunk = RecordChunk()
             var finished = false
-            var local = RecordChecksum()
+            var local = RecordChecksum(), localFull = RecordChecksum()
             var digester = RecordDigester()
             while !finished {
                 do {
                     chunk.records.reserveCapacity(chunkSize)
                     chunk.digests.reserveCapacity(chunkSize)
                     while chunk.records.count < chunkSize, let r = try reader.next() {
-                        let d = digester.digest(checksumFields.lazy.map { r.values[$0] })
+                        let d = digester.digest(importedFields.lazy.map { r.values[$0] })
                         local.add(digest: d)
+                        localFull.add(digest: whole ? d : digester.digest(r.values))
                         chunk.records.append(r)
                         chunk.digests.append(d)
                     }
@@ -84,7 +90,8 @@ final class ReadAheadRecords: @unchecked Sendable {
                 chunk = RecordChunk()
             }
             lock.lock()
-            digest = local
+            importedDigest = local
+            fullDigest = localFull
             done = true
             running = false
             lock.broadcast()

@@ -83,6 +83,14 @@ public struct RecordDigester {
 
 /// What an import did to one dataset.
 public struct DatasetReconciliation: Sendable {
+    /// Where the target first disagreed with the bundle: a record (1-based, in bundle order) and,
+    /// where it is known, the field. Never a value.
+    public struct Mismatch: Sendable, Equatable {
+        public var record: Int64
+        public var field: String?
+        public var reason: String
+    }
+
     public var dataset: String
     public var table: String
     public var inBundle: Int64 = 0
@@ -90,11 +98,26 @@ public struct DatasetReconciliation: Sendable {
     public var updated: Int64 = 0
     public var unchanged: Int64 = 0
     public var skipped: Int64 = 0
-    /// Over the bundle's records, projected onto the mapped fields.
+    /// Bundle fields not imported (allowed with `--drop-field`), in bundle order.
+    public var droppedFields: [String] = []
+    /// Over the bundle's records, all their fields: the bundle's own checksum.
     public var bundleChecksum = RecordChecksum()
-    /// Over the same records read back from the target after writing (keys mapped back to bundle keys).
+    /// Over the bundle's records, the imported fields only (equal to `bundleChecksum` when no field
+    /// is dropped): what the target is compared with.
+    public var mappedChecksum = RecordChecksum()
+    /// Over the same records read back from the target after writing (keys mapped back to bundle
+    /// keys), the imported fields in bundle order.
     public var importedChecksum = RecordChecksum()
-    public var agrees: Bool { bundleChecksum == importedChecksum && inBundle == inserted + updated + unchanged + skipped }
+    /// The first record the target changed, if any.
+    public var mismatch: Mismatch?
+    public var agrees: Bool {
+        mismatch == nil && mappedChecksum == importedChecksum && inBundle == inserted + updated + unchanged + skipped
+    }
+
+    /// Notes the first disagreement only: the rest of the dataset is still counted.
+    mutating func disagree(record: Int64, field: String?, _ reason: String) {
+        if mismatch == nil { mismatch = Mismatch(record: record, field: field, reason: reason) }
+    }
 }
 
 /// The whole import's report.
@@ -114,20 +137,41 @@ public struct ImportReport: Sendable {
                 .object([
                     "name": .string(d.dataset), "table": .string(d.table), "inBundle": .integer(d.inBundle),
                     "inserted": .integer(d.inserted), "updated": .integer(d.updated), "unchanged": .integer(d.unchanged),
-                    "skipped": .integer(d.skipped), "bundleChecksum": .string(d.bundleChecksum.hex),
+                    "skipped": .integer(d.skipped), "droppedFields": .array(d.droppedFields.map(JSONValue.string)),
+                    "bundleChecksum": .string(d.bundleChecksum.hex), "mappedChecksum": .string(d.mappedChecksum.hex),
                     "importedChecksum": .string(d.importedChecksum.hex), "agrees": .bool(d.agrees),
+                    "mismatch": d.mismatch.map { m in
+                        .object(["record": .integer(m.record), "field": m.field.map(JSONValue.string) ?? .null, "reason": .string(m.reason)])
+                    } ?? .null,
                 ])
             }),
             "skippedDatasets": .array(skippedDatasets.map { .object(["name": .string($0.name), "reason": .string($0.reason)]) }),
         ])
     }
 
+    /// The first disagreement, as the error an import that disagrees ends with (exit 10): it was rolled back.
+    public var mismatchError: DataPortError? {
+        guard let d = datasets.first(where: { !$0.agrees }) else { return nil }
+        var what = "dataset \(d.dataset)"
+        if let m = d.mismatch {
+            what += m.field.map { ", field \($0)" } ?? ""
+            what += ", record \(m.record): \(m.reason)"
+        } else {
+            what += ": the records as imported do not match the bundle's checksums"
+        }
+        return DataPortError(.reconciliation, "\(what); the import was rolled back", at: bundle)
+    }
+
     public var text: String {
-        var s = "\(dryRun ? "Dry run: would import" : "Imported") \(bundle) into store \(store)\n"
+        let verb = !agrees ? "Rolled back (the target disagrees): import of" : dryRun ? "Dry run: would import" : "Imported"
+        var s = "\(verb) \(bundle) into store \(store)\n"
         s += "  " + ["dataset", "bundle", "inserted", "updated", "unchanged", "skipped", "checksum"].map { $0.padding(toLength: $0 == "dataset" ? 28 : 10, withPad: " ", startingAt: 0) }.joined() + "\n"
         for d in datasets {
             let cols = [d.inBundle, d.inserted, d.updated, d.unchanged, d.skipped].map { String($0).padding(toLength: 10, withPad: " ", startingAt: 0) }
             s += "  " + d.dataset.padding(toLength: 28, withPad: " ", startingAt: 0) + cols.joined() + (d.agrees ? "ok" : "MISMATCH") + "\n"
+        }
+        for d in datasets {
+            for f in d.droppedFields { s += "  dropped field \(d.dataset).\(f) (--drop-field)\n" }
         }
         for k in skippedDatasets { s += "  skipped dataset \(k.name): \(k.reason)\n" }
         return s

@@ -136,7 +136,16 @@ public final class PostgreSQLSession: SQLSession {
         try connection.run(sql, values: parameters) { r in try row(r) }
     }
 
-    public func begin() throws { try connection.execute("BEGIN READ WRITE") }
+    /// The advisory lock every import into a database takes: "dataport" in ASCII.
+    static let importLock: Int64 = 0x6461_7461_706F_7274
+
+    /// Begins the import's transaction and, before anything else, waits for any other import into
+    /// this database to end: the lock is held until COMMIT or ROLLBACK, so two imports of one bundle
+    /// cannot both insert its keyless rows or race on creating `dataport_id_map`.
+    public func begin() throws {
+        try connection.execute("BEGIN READ WRITE")
+        try connection.execute("SELECT pg_advisory_xact_lock(\(Self.importLock))")
+    }
     public func commit() throws { try connection.execute("COMMIT") }
     public func rollback() { try? connection.execute("ROLLBACK") }
 }

@@ -10,6 +10,8 @@ public protocol SQLSession: AnyObject {
     func execute(_ sql: String, _ parameters: [Value]) throws -> Int
     /// Runs a query, handing each row to `row`; a row is valid only during that call.
     func query(_ sql: String, _ parameters: [Value], rows row: (any SQLRow) throws -> Void) throws
+    /// Begins the import's one transaction, waiting first for any other import into the same store
+    /// (SQLite `BEGIN IMMEDIATE` with a long busy timeout, PostgreSQL an advisory lock).
     func begin() throws
     func commit() throws
     func rollback()

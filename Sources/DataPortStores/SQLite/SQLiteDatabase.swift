@@ -10,6 +10,9 @@ public final class SQLiteDatabase {
     /// Opens a database. `create` makes it if missing; otherwise a missing file is an error.
     public init(path: String, readOnly: Bool, create: Bool = false) throws {
         self.path = path
+        // A process killed while writing leaves a hot journal, which a read-only connection cannot
+        // roll back ("attempt to write a readonly database"): recover it first, reading only.
+        if readOnly { Self.rollBackHotJournal(path) }
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0))
         let rc = sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK else {
@@ -24,6 +27,22 @@ public final class SQLiteDatabase {
     }
 
     deinit { sqlite3_close_v2(handle) }
+
+    /// Opens the database read-write with `query_only` and reads its schema, so SQLite rolls back a
+    /// hot journal left by a killed writer (restoring the state before that transaction); no
+    /// statement can write. Nothing happens without a journal file, or when the file cannot be
+    /// opened for writing (the read-only connection then reports the error).
+    static func rollBackHotJournal(_ path: String) {
+        guard FileManager.default.fileExists(atPath: path + "-journal") else { return }
+        var h: OpaquePointer?
+        defer { sqlite3_close_v2(h) }
+        guard sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else { return }
+        sqlite3_busy_timeout(h, 2000)
+        _ = sqlite3_exec(h, "PRAGMA query_only = ON; SELECT count(*) FROM sqlite_master;", nil, nil, nil)
+    }
+
+    /// How long a statement waits for another connection's lock before failing as busy.
+    public func waitForLocks(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
     func error(_ what: String) -> DataPortError {
         DataPortError(.store, "\(what): \(String(cString: sqlite3_errmsg(handle)))", at: path)
@@ -171,8 +190,12 @@ public final class SQLiteSession: SQLSession {
     let db: SQLiteDatabase
     private var statements: [String: SQLiteStatement] = [:]
 
+    /// How long an import waits for another import (or an export's read) to finish with the database.
+    public static let lockWaitMilliseconds: Int32 = 300_000
+
     public init(path: String) throws {
         db = try SQLiteDatabase(path: path, readOnly: false)
+        db.waitForLocks(milliseconds: Self.lockWaitMilliseconds)
     }
 
     public var placeholder: @Sendable (Int) -> String { { _ in "?" } }
