@@ -282,14 +282,6 @@ struct PostgreSQLRow: SQLRow {
 
     var columnCount: Int { Int(PQnfields(result)) }
 
-    /// The raw text of a column, `nil` for NULL.
-    func text(_ column: Int) -> String? {
-        let c = Int32(column)
-        guard PQgetisnull(result, 0, c) == 0, let p = PQgetvalue(result, 0, c) else { return nil }
-        let n = Int(PQgetlength(result, 0, c))
-        return p.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
-    }
-
     /// A column as a raw cell: integers as integers, bytea decoded from its hex text, everything
     /// else (numeric, boolean `t`/`f`, dates and times in ISO form with a UTC offset) as text for the
     /// shared coercion.
@@ -304,9 +296,11 @@ struct PostgreSQLRow: SQLRow {
                 let s = String(decoding: bytes, as: UTF8.self)
                 return Int64(s).map(StoreCell.integer) ?? .text(s)
             case 17: // bytea, hex form: \x0a1b...
-                return Self.decodeHex(bytes).map(StoreCell.blob) ?? .text(String(decoding: bytes, as: UTF8.self))
+                return Self.decodeHex(bytes).map(StoreCell.blob) ?? StoreCell(text: bytes)
             default:
-                return .text(String(decoding: bytes, as: UTF8.self))
+                // With a UTF8 server encoding the server guarantees valid UTF-8; a SQL_ASCII
+                // database stores any bytes, which a string field then refuses.
+                return StoreCell(text: bytes)
             }
         }
     }

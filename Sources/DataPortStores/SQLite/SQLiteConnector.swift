@@ -71,13 +71,7 @@ public final class SQLiteConnector: WritableStoreConnector {
         try stmt.bind(q.parameters)
         var out: [String] = []
         while try stmt.step() {
-            switch stmt.cell(0) {
-            case .null: continue
-            case .integer(let i): out.append(String(i))
-            case .real(let r): out.append(String(r))
-            case .text(let s): out.append(s)
-            case .blob(let b): out.append(String(decoding: b, as: UTF8.self))
-            }
+            if let text = try stmt.cell(0).identityText(field: field, in: dataset.name, at: "store \(config.name)") { out.append(text) }
         }
         return out
     }

@@ -161,7 +161,7 @@ public final class SQLiteStatement: SQLRow {
         default:
             let n = Int(sqlite3_column_bytes(stmt, c))
             guard let p = sqlite3_column_text(stmt, c) else { return .text("") }
-            return .text(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+            return StoreCell(text: UnsafeBufferPointer(start: p, count: n))
         }
     }
 }
