@@ -31,8 +31,9 @@ import Foundation
 ///
 /// Lines in the Common Log Format (no referrer and user agent) are accepted; their referrer and user
 /// agent are NULL. Anything after the cookie field is ignored. Quoted fields may use the servers'
-/// escapes (`\"`, `\\`, `\xHH`). A line that does not parse (invalid UTF-8 included, escapes
-/// decoded) stops the read with `malformed log line` and its line number, never its contents (they
+/// escapes (`\"`, `\\`, `\xHH`); a field whose escapes decode to bytes that are not UTF-8 is
+/// kept as logged (escapes undecoded). A line that does not parse (raw bytes that are not UTF-8
+/// included) stops the read with `malformed log line` and its line number, never its contents (they
 /// are personal data); a dataset with `"skipMalformedLines": true` skips such lines instead and
 /// reports how many (`skippedLines`), since a line that cannot be parsed cannot be searched.
 ///
@@ -419,15 +420,21 @@ private struct LineParser {
 
     /// A double-quoted field with Apache/nginx escapes. The closing quote is the first unescaped
     /// quote followed by a space or the end of the line (old servers did not escape quotes).
+    ///
+    /// Escapes that decode to bytes that are not UTF-8 (nginx logs a TLS handshake sent to the HTTP
+    /// port as `\x16\x03...\xfc...`) leave the field as logged, escapes and all: the logged text is
+    /// the server's own faithful form, and no byte is ever replaced. Raw bytes that are not UTF-8 make
+    /// the line malformed.
     mutating func quoted() -> String? {
         guard peekIsQuote else { return nil }
         i += 1
+        let start = i
         var out: [UInt8] = []
         while i < bytes.count {
             let b = bytes[i]
             if b == UInt8(ascii: "\"") && (i + 1 == bytes.count || bytes[i + 1] == 32) {
-                i += 1
-                return String(validating: out, as: UTF8.self)
+                defer { i += 1 }
+                return String(validating: out, as: UTF8.self) ?? String(validating: bytes[start..<i], as: UTF8.self)
             }
             if b == UInt8(ascii: "\\"), i + 1 < bytes.count {
                 let e = bytes[i + 1]
