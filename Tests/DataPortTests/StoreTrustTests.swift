@@ -175,6 +175,16 @@ final class StoreTrustTests: XCTestCase {
         XCTAssertTrue(try XCTUnwrap(files["web_log.json"]).contains(#""user_agent":"Ag\\xC3 \\\"q\\\"""#), files["web_log.json"]!)
         XCTAssertFalse(files.values.contains { $0.contains("junk from") })
         XCTAssertEqual(try TestSupport.dataport("verify", bundle).code, 0)
+        // The manifest and the config validate against the published schemas (python jsonschema).
+        let manifestPath = dir.appendingPathComponent("m.json")
+        try Data(try XCTUnwrap(files["manifest.json"]).utf8).write(to: manifestPath)
+        let check = try TestSupport.run("/usr/bin/env", ["python3", "-c", """
+            import json, sys, jsonschema
+            fmt = sys.argv[1]
+            for doc, schema in ((sys.argv[2], 'manifest.schema.json'), (sys.argv[3], 'stores-config.schema.json')):
+                jsonschema.validate(json.load(open(doc)), json.load(open(fmt + '/' + schema)), cls=jsonschema.Draft202012Validator)
+            """, TestSupport.root.appendingPathComponent("formats").path, manifestPath.path, config])
+        XCTAssertEqual(check.code, 0, check.stderr)
 
         // Nothing skipped: no field. The option belongs to access logs only.
         try writeLog(dir, Array((Self.goodLine + "\n").utf8))
