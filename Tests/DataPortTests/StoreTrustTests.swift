@@ -135,6 +135,26 @@ final class StoreTrustTests: XCTestCase {
         XCTAssertEqual(try TestSupport.dataport("verify", bundle).code, 0)
     }
 
+    func testAStoreThatFailsWhileIdentitiesAreResolvedFailsAloneWithAllowPartial() throws {
+        let dir = try TestSupport.tempDir(self)
+        // `account` yields cookie ids from `name`, which holds bytes that are not UTF-8 for Ana.
+        let db = try makeDB(dir, extraSQL: "UPDATE users SET name = CAST(X'416E61FF' AS TEXT) WHERE id = 1;")
+        try writeLog(dir, Array((Self.goodLine + "\n").utf8))
+        let app = Self.appStore(db).replacingOccurrences(of: #""yields": [{"identity": "user_id", "field": "id"}]"#,
+                                                          with: #""yields": [{"identity": "user_id", "field": "id"}, {"identity": "cookie_id", "field": "name"}]"#)
+        let config = try writeConfig(dir, [app, Self.weblogStore(dir.path)])
+        let (strict, _) = try export(config, dir)
+        XCTAssertEqual(strict.code, 4, strict.stderr)
+        XCTAssertTrue(strict.stderr.contains("dataset account, field name: a value is not valid UTF-8"), strict.stderr)
+        let (partial, bundle) = try export(config, dir, "--allow-partial")
+        XCTAssertEqual(partial.code, 0, partial.stderr)
+        let (m, _) = try contents(bundle, dir)
+        XCTAssertEqual(store(m, "app")?["status"] as? String, "failed")
+        XCTAssertEqual(datasetNames(m), ["web_log"])
+        let identities = (m["subject"] as! [String: Any])["identities"] as! [[String: Any]]
+        XCTAssertEqual(identities.map { $0["kind"] as! String }, ["email"], "nothing the failed store yielded")
+    }
+
     func testAMalformedLogLineFailsOnlyTheLogWithAllowPartial() throws {
         let dir = try TestSupport.tempDir(self)
         let db = try makeDB(dir)
