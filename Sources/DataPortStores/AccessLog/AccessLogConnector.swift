@@ -387,7 +387,7 @@ private struct LineParser {
 
     var atEnd: Bool { i >= bytes.count }
     /// Whether the ignored rest of the line is valid UTF-8 (a line is never half valid).
-    var restIsUTF8: Bool { String(validating: bytes[min(i, bytes.count)...], as: UTF8.self) != nil }
+    var restIsUTF8: Bool { String(exactly: bytes[min(i, bytes.count)...]) != nil }
     var peekIsQuote: Bool { !atEnd && bytes[i] == UInt8(ascii: "\"") }
 
     mutating func skipSpace() -> Bool {
@@ -400,7 +400,7 @@ private struct LineParser {
     mutating func token() -> String? {
         let s = i
         while i < bytes.count, bytes[i] != 32 { i += 1 }
-        return String(validating: bytes[s..<i], as: UTF8.self)
+        return String(exactly: bytes[s..<i])
     }
 
     /// Bytes up to (not including) the first occurrence of `marker`, which must exist.
@@ -409,7 +409,7 @@ private struct LineParser {
         var j = i
         while j + m.count <= bytes.count {
             if bytes[j..<(j + m.count)].elementsEqual(m) {
-                guard let s = String(validating: bytes[i..<j], as: UTF8.self) else { return nil }
+                guard let s = String(exactly: bytes[i..<j]) else { return nil }
                 i = j
                 return s
             }
@@ -434,7 +434,7 @@ private struct LineParser {
             let b = bytes[i]
             if b == UInt8(ascii: "\"") && (i + 1 == bytes.count || bytes[i + 1] == 32) {
                 defer { i += 1 }
-                return String(validating: out, as: UTF8.self) ?? String(validating: bytes[start..<i], as: UTF8.self)
+                return String(exactly: out[...]) ?? String(exactly: bytes[start..<i])
             }
             if b == UInt8(ascii: "\\"), i + 1 < bytes.count {
                 let e = bytes[i + 1]

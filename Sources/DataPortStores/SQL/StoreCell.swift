@@ -11,7 +11,7 @@ public enum StoreCell: Sendable {
     /// A text cell from a store's bytes. Bytes that are not valid UTF-8 are never repaired (U+FFFD
     /// would silently change the person's data): they stay bytes, which a string field refuses.
     public init(text bytes: UnsafeBufferPointer<UInt8>) {
-        if let s = String(validating: bytes, as: UTF8.self) { self = .text(s) } else { self = .blob(Array(bytes)) }
+        if let s = String(exactly: bytes) { self = .text(s) } else { self = .blob(Array(bytes)) }
     }
 
     /// The cell as a value of `field`'s type, or the one error every connector gives for a value that
@@ -75,6 +75,24 @@ public enum StoreCell: Sendable {
 import Foundation
 
 extension String {
+    /// The bytes as a string if they are valid UTF-8, else `nil` (never repaired with U+FFFD).
+    ///
+    /// Decoding repairs; the repaired text differs from the bytes exactly where they were invalid,
+    /// so "decodes to the same bytes" is validity. Measured about twice as fast as
+    /// `String(validating:as:)` on short fields, close to plain decoding (the read path of every row).
+    init?(exactly bytes: UnsafeBufferPointer<UInt8>) {
+        var s = String(decoding: bytes, as: UTF8.self)
+        let same = s.withUTF8 { u in u.count == bytes.count && (u.isEmpty || memcmp(u.baseAddress!, bytes.baseAddress!, u.count) == 0) }
+        guard same else { return nil }
+        self = s
+    }
+
+    /// The same for a slice of an array.
+    init?(exactly bytes: ArraySlice<UInt8>) {
+        guard let s = bytes.withUnsafeBufferPointer({ String(exactly: $0) }) else { return nil }
+        self = s
+    }
+
     /// The string without leading and trailing ASCII spaces and tabs; itself (no copy) when there are none.
     var asciiTrimmed: String {
         let u = utf8
