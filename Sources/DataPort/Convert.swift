@@ -48,7 +48,7 @@ public enum Converter {
                 files.append(ManifestFile(path: path, format: format.name, mediaType: format.mediaType, size: entry.size,
                                           sha256: entry.sha256, encoding: format.encodingNotes))
             }
-            datasets.append(ManifestDataset(dataset: d.dataset, recordCount: d.recordCount, files: files))
+            datasets.append(ManifestDataset(dataset: d.dataset, recordCount: d.recordCount, files: files, skippedLines: d.skippedLines))
         }
         var manifest = source
         manifest.toolVersion = dataportVersion

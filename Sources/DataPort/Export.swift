@@ -40,12 +40,31 @@ public enum Exporter {
     /// Streams: each dataset's records go from the store through the format writer into the
     /// archive without being collected. Throws `subjectNotFound` (and writes nothing) when no store
     /// holds a record about the subject.
+    ///
+    /// With `allowPartial`, a store that fails while it is read (a bad cell, a malformed log line)
+    /// is recorded as failed and the bundle is written again from the start without it: all of that
+    /// store's datasets are left out (listed as excluded), none half-written, and the identities it
+    /// yielded are resolved away. Every other store is read from the same snapshot.
     public static func export(config: StoresConfig, identities: [Identity], output: String, options: ExportOptions,
                               stores: StoreRegistry = .standard, progress: (any ProgressObserver)? = nil) throws -> ExportResult {
-        let counter = ProgressCounter(phase: "export", observer: progress)
         let gathering = try Gathering(config: config, registry: stores, request: identities, allowPartial: options.allowPartial)
         defer { gathering.close() }
         let generatedAt = options.generatedAt ?? Timestamp.now()
+        while true {
+            do {
+                return try write(gathering, config: config, output: output, options: options, generatedAt: generatedAt, progress: progress)
+            } catch let e as DataPortError where options.allowPartial && e.kind == .store {
+                guard let store = gathering.failedStore else { throw e }
+                try gathering.fail(store, reason: e.description)
+            }
+        }
+    }
+
+    /// One attempt at writing the bundle from an open gathering (the writer discards its partial
+    /// file when this throws).
+    static func write(_ gathering: Gathering, config: StoresConfig, output: String, options: ExportOptions,
+                      generatedAt: Timestamp, progress: (any ProgressObserver)?) throws -> ExportResult {
+        let counter = ProgressCounter(phase: "export", observer: progress)
         let writer = try BundleWriter(output: output, kind: options.archive, generatedAt: generatedAt)
         var datasets: [ManifestDataset] = []
         var excluded: [ExcludedDataset] = []
@@ -84,7 +103,7 @@ public enum Exporter {
                                               size: entry.size, sha256: entry.sha256, encoding: lane.format.encodingNotes))
                 }
                 total += Int64(n)
-                datasets.append(ManifestDataset(dataset: meta, recordCount: Int64(n), files: files))
+                datasets.append(ManifestDataset(dataset: meta, recordCount: Int64(n), files: files, skippedLines: skipped(gathering, d)))
                 continue
             }
             for format in options.formats {
@@ -112,7 +131,7 @@ public enum Exporter {
                                           size: entry.size, sha256: entry.sha256, encoding: format.encodingNotes))
             }
             total += count
-            datasets.append(ManifestDataset(dataset: meta, recordCount: count, files: files))
+            datasets.append(ManifestDataset(dataset: meta, recordCount: count, files: files, skippedLines: skipped(gathering, d)))
         }
         guard total > 0 else {
             writer.discard()
@@ -126,6 +145,11 @@ public enum Exporter {
         let result = try complete(writer, manifest: manifest, formats: options.formats, previews: previews)
         counter.finish()
         return result
+    }
+
+    /// The malformed lines the dataset's last read skipped, for the manifest (`nil` for none).
+    private static func skipped(_ gathering: Gathering, _ d: DatasetConfig) -> Int64? {
+        gathering.skippedLines(d).flatMap { $0 > 0 ? Int64($0) : nil }
     }
 
     /// Adds what every bundle carries besides its data (schemas, `datapackage.json`, `index.html`),

@@ -490,6 +490,11 @@ public enum PublishedSchemas {
           "type": "integer",
           "minimum": 0
         },
+        "skippedLines": {
+          "type": "integer",
+          "minimum": 1,
+          "description": "lines of the dataset's log that did not parse and were skipped (skipMalformedLines), so were not searched for the subject; absent when none were"
+        },
         "files": {
           "type": "array",
           "items": {

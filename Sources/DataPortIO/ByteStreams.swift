@@ -184,6 +184,13 @@ public final class FileSource: ByteSource {
         guard fd >= 0 else { throw DataPortError(.output, "cannot open file: \(String(cString: strerror(errno)))", at: path) }
     }
 
+    /// Takes over an already open descriptor (closed with the source), e.g. one a caller opened
+    /// with checks of its own (`O_NOFOLLOW`, regular files only).
+    public init(adopting fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
     deinit { close(fd) }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

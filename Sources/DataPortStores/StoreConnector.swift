@@ -28,12 +28,17 @@ public protocol StoreConnector: AnyObject {
     @discardableResult
     func read(_ dataset: DatasetConfig, for subject: SubjectQuery, into body: (Record) throws -> Void) throws -> Int
 
+    /// How many lines the last complete `read` of `dataset` skipped because they did not parse
+    /// (access logs with `skipMalformedLines`); `nil` when the connector never skips.
+    func skippedLines(in dataset: DatasetConfig) -> Int?
+
     /// Releases the store (ends the snapshot, closes connections).
     func close()
 }
 
 extension StoreConnector {
     public func beginSnapshot() throws {}
+    public func skippedLines(in dataset: DatasetConfig) -> Int? { nil }
 }
 
 /// Makes a connector for a store config.

@@ -23,9 +23,12 @@ public struct ManifestDataset: Sendable, Hashable {
     public var dataset: Dataset
     public var recordCount: Int64
     public var files: [ManifestFile]
+    /// Lines of the dataset's log that could not be parsed and were skipped (`skipMalformedLines`),
+    /// so were not searched for the subject; `nil` when none were skipped.
+    public var skippedLines: Int64?
 
-    public init(dataset: Dataset, recordCount: Int64, files: [ManifestFile]) {
-        self.dataset = dataset; self.recordCount = recordCount; self.files = files
+    public init(dataset: Dataset, recordCount: Int64, files: [ManifestFile], skippedLines: Int64? = nil) {
+        self.dataset = dataset; self.recordCount = recordCount; self.files = files; self.skippedLines = skippedLines
     }
 }
 
@@ -113,6 +116,7 @@ public struct Manifest: Sendable, Hashable {
                 }),
                 "withheld": .array(d.withheld.map(JSONValue.string)),
                 "recordCount": .integer(m.recordCount),
+                "skippedLines": m.skippedLines.map(JSONValue.integer),
                 "files": .array(m.files.map(file)),
             ])
         }
@@ -231,9 +235,11 @@ public struct Manifest: Sendable, Hashable {
                             fields: fields, key: try o.optionalString("key"), references: references, withheld: try o.strings("withheld"))
             let count = try o.integer("recordCount")
             guard count >= 0 else { throw o.error("negative record count") }
+            let skipped = try o.optionalInteger("skippedLines")
+            if let skipped, skipped < 1 { throw o.error("skippedLines must be positive") }
             let files = try o.objects("files").map(file)
             try o.finish()
-            return ManifestDataset(dataset: d, recordCount: count, files: files)
+            return ManifestDataset(dataset: d, recordCount: count, files: files, skippedLines: skipped)
         }
         let excluded = try r.objects("excluded").map { o in
             let e = ExcludedDataset(name: try o.string("name"), title: try o.string("title"),

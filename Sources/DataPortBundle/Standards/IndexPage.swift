@@ -121,6 +121,9 @@ public enum IndexPage {
         if let r = ds.retention { h += "<dt>Kept for</dt><dd>\(e(r))</dd>\n" }
         if !ds.withheld.isEmpty { h += "<dt>Held but not copied</dt><dd>\(e(ds.withheld.joined(separator: ", "))) (security secrets)</dd>\n" }
         h += "<dt>Records</dt><dd>\(d.recordCount)</dd>\n"
+        if let n = d.skippedLines {
+            h += "<dt>Not searched</dt><dd>\(n) \(n == 1 ? "line" : "lines") of this log could not be read, so could not be searched for your data</dd>\n"
+        }
         h += "<dt>Files</dt><dd>\(d.files.map { "<a href=\"\(e($0.path))\">\(e($0.format ?? $0.path))</a>" }.joined(separator: " · "))</dd>\n</dl>\n"
         if !preview.isEmpty {
             h += "<table>\n<thead><tr>\(ds.fields.map { "<th>\(e($0.name))</th>" }.joined())</tr></thead>\n<tbody>\n"

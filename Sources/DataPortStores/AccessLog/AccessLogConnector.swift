@@ -31,8 +31,11 @@ import Foundation
 ///
 /// Lines in the Common Log Format (no referrer and user agent) are accepted; their referrer and user
 /// agent are NULL. Anything after the cookie field is ignored. Quoted fields may use the servers'
-/// escapes (`\"`, `\\`, `\xHH`). A line that does not parse stops the read with
-/// `malformed log line` and its line number, never its contents (they are personal data).
+/// escapes (`\"`, `\\`, `\xHH`); a field whose escapes decode to bytes that are not UTF-8 is
+/// kept as logged (escapes undecoded). A line that does not parse (raw bytes that are not UTF-8
+/// included) stops the read with `malformed log line` and its line number, never its contents (they
+/// are personal data); a dataset with `"skipMalformedLines": true` skips such lines instead and
+/// reports how many (`skippedLines`), since a line that cannot be parsed cannot be searched.
 ///
 /// Rows match the subject only by identity (typically `ip` and `cookie_id`), by exact equality on the
 /// whole value: `203.0.113.7` never matches `203.0.113.77`. References are not supported (a log has no
@@ -67,6 +70,8 @@ public final class AccessLogConnector: StoreConnector {
     private var plans: [String: Plan] = [:]
     /// Open files and their length at the snapshot, by dataset file.
     private var snapshot: [String: LogFile]?
+    /// Malformed lines skipped by the last full scan, by dataset (`skipMalformedLines`).
+    private var skipped: [String: Int] = [:]
 
     private struct Plan {
         var file: String
@@ -125,19 +130,20 @@ public final class AccessLogConnector: StoreConnector {
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw DataPortError(.store, "the access log folder does not exist", at: "store \(config.name): \(folder)")
         }
-        for d in config.datasets {
-            let path = self.path(of: d)
-            guard FileManager.default.isReadableFile(atPath: path) else {
-                throw DataPortError(.invalidConfig, "dataset \(d.name): log file \(plans[d.name]!.file) does not exist or cannot be read",
-                                    at: "store \(config.name): \(folder)")
-            }
-        }
+        for d in config.datasets { _ = try openLog(d) }
+    }
+
+    /// Opens a dataset's log: a regular file inside the folder, never a link, FIFO or device.
+    private func openLog(_ d: DatasetConfig) throws -> LogFile {
+        let file = plans[d.name]!.file
+        let fd = try FileStore.openRegularFile(file, in: folder, dataset: d.name, store: config.name)
+        return try LogFile(fd: fd, name: file, location: "store \(config.name)")
     }
 
     public func beginSnapshot() throws {
         var files: [String: LogFile] = [:]
         for d in config.datasets where files[plans[d.name]!.file] == nil {
-            files[plans[d.name]!.file] = try LogFile(path: path(of: d), name: plans[d.name]!.file, location: "store \(config.name)")
+            files[plans[d.name]!.file] = try openLog(d)
         }
         snapshot = files
     }
@@ -180,22 +186,23 @@ public final class AccessLogConnector: StoreConnector {
 
     // MARK: - Scanning
 
-    private func path(of d: DatasetConfig) -> String {
-        URL(fileURLWithPath: folder).appendingPathComponent(plans[d.name]!.file).path
-    }
-
     /// Calls `body` with each of the subject's lines, in file order, until it returns false.
     private func scan(_ d: DatasetConfig, _ plan: Plan, _ subject: SubjectQuery, _ body: (LogEntry) throws -> Bool) throws {
         let wanted = plan.matches.map { (kind: $0.kind, source: $0.source, values: Set(subject.values($0.kind))) }
             .filter { !$0.values.isEmpty }
         guard !wanted.isEmpty else { return }
-        let file = try snapshot?[plan.file] ?? LogFile(path: path(of: d), name: plan.file, location: "store \(config.name)")
+        let file = try snapshot?[plan.file] ?? openLog(d)
         var lines = LogLines(file)
         var line: [UInt8] = []
+        var malformed = 0
         while try lines.next(into: &line) {
             if line.isEmpty { continue }
             guard line.count <= Self.maxLineLength, let entry = LogEntry(line, number: lines.number) else {
-                throw DataPortError(.store, "malformed log line", at: "\(plan.file), line \(lines.number)")
+                guard d.skipMalformedLines else {
+                    throw DataPortError(.store, "malformed log line", at: "\(plan.file), line \(lines.number)")
+                }
+                malformed += 1
+                continue
             }
             let isSubject = wanted.contains { w in
                 guard let text = entry.text(w.source) else { return false }
@@ -203,6 +210,12 @@ public final class AccessLogConnector: StoreConnector {
             }
             if isSubject, try !body(entry) { return }
         }
+        // Only a scan to the end counts every malformed line.
+        if d.skipMalformedLines { skipped[d.name] = malformed }
+    }
+
+    public func skippedLines(in dataset: DatasetConfig) -> Int? {
+        dataset.skipMalformedLines ? skipped[dataset.name] : nil
     }
 }
 
@@ -213,13 +226,11 @@ final class LogFile {
     let name: String
     let location: String
 
-    init(path: String, name: String, location: String) throws {
+    /// Takes over `fd` (closed with the file).
+    init(fd: Int32, name: String, location: String) throws {
         self.name = name
         self.location = location
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw DataPortError(.store, "cannot open log file: \(String(cString: strerror(errno)))", at: "\(location): \(name)")
-        }
+        self.fd = fd
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let message = String(cString: strerror(errno))
@@ -321,7 +332,7 @@ struct LogEntry {
         guard !p.atEnd else { return }
         guard p.skipSpace() else { return nil }
         let cookie = p.peekIsQuote ? p.quoted() : p.token()
-        guard let cookie else { return nil }
+        guard let cookie, p.restIsUTF8 else { return nil }
         cookieID = Self.dashIsNull(cookie)
     }
 
@@ -375,6 +386,8 @@ private struct LineParser {
     var i = 0
 
     var atEnd: Bool { i >= bytes.count }
+    /// Whether the ignored rest of the line is valid UTF-8 (a line is never half valid).
+    var restIsUTF8: Bool { String(exactly: bytes[min(i, bytes.count)...]) != nil }
     var peekIsQuote: Bool { !atEnd && bytes[i] == UInt8(ascii: "\"") }
 
     mutating func skipSpace() -> Bool {
@@ -387,7 +400,7 @@ private struct LineParser {
     mutating func token() -> String? {
         let s = i
         while i < bytes.count, bytes[i] != 32 { i += 1 }
-        return String(decoding: bytes[s..<i], as: UTF8.self)
+        return String(exactly: bytes[s..<i])
     }
 
     /// Bytes up to (not including) the first occurrence of `marker`, which must exist.
@@ -396,7 +409,7 @@ private struct LineParser {
         var j = i
         while j + m.count <= bytes.count {
             if bytes[j..<(j + m.count)].elementsEqual(m) {
-                let s = String(decoding: bytes[i..<j], as: UTF8.self)
+                guard let s = String(exactly: bytes[i..<j]) else { return nil }
                 i = j
                 return s
             }
@@ -407,15 +420,21 @@ private struct LineParser {
 
     /// A double-quoted field with Apache/nginx escapes. The closing quote is the first unescaped
     /// quote followed by a space or the end of the line (old servers did not escape quotes).
+    ///
+    /// Escapes that decode to bytes that are not UTF-8 (nginx logs a TLS handshake sent to the HTTP
+    /// port as `\x16\x03...\xfc...`) leave the field as logged, escapes and all: the logged text is
+    /// the server's own faithful form, and no byte is ever replaced. Raw bytes that are not UTF-8 make
+    /// the line malformed.
     mutating func quoted() -> String? {
         guard peekIsQuote else { return nil }
         i += 1
+        let start = i
         var out: [UInt8] = []
         while i < bytes.count {
             let b = bytes[i]
             if b == UInt8(ascii: "\"") && (i + 1 == bytes.count || bytes[i + 1] == 32) {
-                i += 1
-                return String(decoding: out, as: UTF8.self)
+                defer { i += 1 }
+                return String(exactly: out[...]) ?? String(exactly: bytes[start..<i])
             }
             if b == UInt8(ascii: "\\"), i + 1 < bytes.count {
                 let e = bytes[i + 1]

@@ -60,6 +60,8 @@ public struct DatasetConfig: Sendable {
     public var yields: [(kind: IdentityKind, field: String)]
     /// All configured fields, secrets included, in order.
     public var fields: [FieldConfig]
+    /// Access logs only: lines that do not parse are skipped and counted instead of failing the read.
+    public var skipMalformedLines = false
 
     /// The exported fields (secrets left out), in order.
     public var exportedFields: [FieldConfig] { fields.filter { !$0.secret } }
@@ -200,6 +202,10 @@ public struct StoresConfig: Sendable {
             try y.finish()
         }
         let key = try d.optionalString("key")
+        let skipMalformedLines = try d.bool("skipMalformedLines", default: false)
+        if skipMalformedLines && connector != "accesslog" {
+            throw d.error("\(where_): skipMalformedLines applies to accesslog datasets only")
+        }
         let exported = fields.filter { !$0.secret }
         let metadata = Dataset(
             name: name, title: try d.optionalString("title"),
@@ -219,7 +225,7 @@ public struct StoresConfig: Sendable {
             withheld: fields.filter(\.secret).map(\.name))
         try d.finish()
         return DatasetConfig(name: name, store: store, source: source, metadata: metadata, key: key,
-                             matches: matches, yields: yields, fields: fields)
+                             matches: matches, yields: yields, fields: fields, skipMalformedLines: skipMalformedLines)
     }
 
     /// Consistency checks that need the whole config (no store access).

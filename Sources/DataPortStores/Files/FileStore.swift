@@ -81,17 +81,66 @@ struct FileStore {
     /// "store NAME: FILE", the start of every location about the dataset's file.
     func location(_ dataset: DatasetConfig) -> String { "store \(config.name): \(label(dataset))" }
 
-    /// Opens the dataset's file; a missing file is a config error naming the dataset.
+    /// Opens the dataset's file; a missing file, a symbolic link or anything but a regular file is a
+    /// config error naming the dataset.
     func open(_ dataset: DatasetConfig) throws -> InputBuffer {
-        let path = URL(fileURLWithPath: folder).appendingPathComponent(label(dataset)).path
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else {
-            throw DataPortError(.invalidConfig, "dataset \(dataset.name): file \(label(dataset)) does not exist in the store's folder", at: "store \(config.name)")
+        let fd = try Self.openRegularFile(label(dataset), in: folder, dataset: dataset.name, store: config.name)
+        return InputBuffer(FileSource(adopting: fd, path: URL(fileURLWithPath: folder).appendingPathComponent(label(dataset)).path))
+    }
+
+    /// Opens `relative` (a path inside `folder`) for reading and returns its descriptor, refusing
+    /// what a file store must not read: a symbolic link anywhere below the folder (it could point at
+    /// `/etc/passwd`), and a FIFO, device, socket or folder (a FIFO would block the export forever).
+    /// The folder itself is the configured path and may be a link. The last step opens with
+    /// `O_NOFOLLOW | O_NONBLOCK` (so a FIFO cannot block the open) and checks `fstat`, then clears
+    /// `O_NONBLOCK`; the `lstat` before it keeps a device from being opened at all.
+    static func openRegularFile(_ relative: String, in folder: String, dataset: String, store: String) throws -> Int32 {
+        func refuse(_ what: String) -> DataPortError {
+            DataPortError(.invalidConfig, "dataset \(dataset): file \(relative) \(what); a file store reads regular files only", at: "store \(store)")
         }
-        do {
-            return InputBuffer(try FileSource(path: path))
-        } catch let e as DataPortError {
-            throw DataPortError(.store, e.message, at: location(dataset))
+        func failure(_ e: Int32) -> DataPortError {
+            switch e {
+            case ENOENT: DataPortError(.invalidConfig, "dataset \(dataset): file \(relative) does not exist in the store's folder", at: "store \(store)")
+            case ELOOP, ENOTDIR: refuse("is or passes through a symbolic link")
+            default: DataPortError(.store, "dataset \(dataset): cannot open file: \(String(cString: strerror(e)))", at: "store \(store): \(relative)")
+            }
+        }
+        var dir = Glibc.open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else {
+            throw DataPortError(.store, "the store's folder cannot be opened: \(String(cString: strerror(errno)))", at: "store \(store)")
+        }
+        defer { Glibc.close(dir) }
+        let parts = relative.split(separator: "/").map(String.init)
+        for part in parts.dropLast() {
+            let next = openat(dir, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard next >= 0 else { throw failure(errno) }
+            Glibc.close(dir)
+            dir = next
+        }
+        guard let name = parts.last else { throw failure(ENOENT) }
+        var info = stat()
+        guard fstatat(dir, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw failure(errno) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw refuse(Self.kind(info.st_mode)) }
+        let fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure(errno) }
+        // Replaced between the two looks: check what was opened.
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            Glibc.close(fd)
+            throw refuse(Self.kind(info.st_mode))
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return fd
+    }
+
+    /// What a file that is not regular is, for messages.
+    private static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFLNK: "is a symbolic link"
+        case S_IFIFO: "is a FIFO"
+        case S_IFDIR: "is a folder"
+        case S_IFSOCK: "is a socket"
+        case S_IFCHR, S_IFBLK: "is a device"
+        default: "is not a regular file"
         }
     }
 }

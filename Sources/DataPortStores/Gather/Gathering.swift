@@ -23,17 +23,22 @@ public final class Gathering {
     public private(set) var statuses: [StoreStatus] = []
     public private(set) var displayName: String?
     private var connectors: [String: any StoreConnector] = [:]
+    private let request: [Identity]
+    /// The store whose connector raised the last store error seen (while resolving or reading), so a
+    /// partial export can record that store as failed.
+    public private(set) var failedStore: String?
 
     /// The most identity values one subject may resolve to; beyond that, matching is too broad to be right.
     public static let maxIdentities = 10_000
     private static let maxRounds = 16
 
     /// Opens every store, validates the config against it, and resolves identities.
-    /// - Parameter allowPartial: record a store that cannot be reached as failed instead of throwing.
+    /// - Parameter allowPartial: record a store that cannot be reached, or fails while its
+    ///   identities are resolved, as failed instead of throwing.
     public init(config: StoresConfig, registry: StoreRegistry = .standard, request: [Identity], allowPartial: Bool = false) throws {
         self.config = config
+        self.request = request
         identities = []
-        for id in request { add(id.kind, id.value, foundIn: "request") }
         for store in config.stores {
             do {
                 let c = try registry.connector(for: store)
@@ -45,6 +50,31 @@ public final class Gathering {
                 statuses.append(StoreStatus(name: store.name, type: store.type, state: .failed, reason: e.description))
             }
         }
+        while true {
+            do {
+                try resolve()
+                return
+            } catch let e as DataPortError where allowPartial && e.kind == .store {
+                guard let store = failedStore else { throw e }
+                markFailed(store, reason: e.description)
+            }
+        }
+    }
+
+    /// Records `store` as failed (a store error while reading it), closes it, and resolves the
+    /// subject's identities again without it, so nothing it yielded is used or reported.
+    public func markFailed(_ store: String, reason: String) {
+        failedStore = nil
+        connectors.removeValue(forKey: store)?.close()
+        if let i = statuses.firstIndex(where: { $0.name == store }) {
+            statuses[i].state = .failed
+            statuses[i].reason = reason
+        }
+    }
+
+    /// `markFailed`, then resolves the identities again from the request.
+    public func fail(_ store: String, reason: String) throws {
+        markFailed(store, reason: reason)
         try resolve()
     }
 
@@ -68,6 +98,9 @@ public final class Gathering {
     }
 
     private func resolve() throws {
+        identities = []
+        displayName = nil
+        for id in request { add(id.kind, id.value, foundIn: "request") }
         for _ in 0..<Self.maxRounds {
             let before = identities.count
             let query = subjectQuery
@@ -99,13 +132,26 @@ public final class Gathering {
             throw DataPortError(.store, "store is not available", at: "store \(dataset.store)")
         }
         let query = subjectQuery
-        return try guarded(dataset.store) { try c.read(dataset, for: query, into: body) }
+        failedStore = nil
+        // An error `body` throws (the bundle's side) is not the store's failure.
+        var fromBody = false
+        return try guarded(dataset.store, blame: { !fromBody }) {
+            try c.read(dataset, for: query) { r in
+                do { try body(r) } catch { fromBody = true; throw error }
+            }
+        }
     }
 
-    /// Adds the store's name to store errors that lack a location.
-    private func guarded<T>(_ store: String, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch var e as DataPortError where e.kind == .store && e.location == nil {
-            e.location = "store \(store)"
+    /// Lines of `dataset` its connector skipped as malformed in the last read, if any.
+    public func skippedLines(_ dataset: DatasetConfig) -> Int? {
+        connectors[dataset.store]?.skippedLines(in: dataset)
+    }
+
+    /// Adds the store's name to store errors that lack a location, and remembers which store failed.
+    private func guarded<T>(_ store: String, blame: () -> Bool = { true }, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch var e as DataPortError where e.kind == .store {
+            if e.location == nil { e.location = "store \(store)" }
+            if blame() { failedStore = store }
             throw e
         }
     }

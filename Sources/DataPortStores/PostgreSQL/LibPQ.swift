@@ -6,8 +6,8 @@ import Foundation
 ///
 /// Values are always sent as parameters (`PQsendQueryParams`), never spliced into SQL text, and
 /// rows are streamed one at a time (single-row mode), so a subject with millions of rows is never
-/// held in memory. Errors carry the server's primary message and SQLSTATE, with any parameter value
-/// it might quote removed (identity values are personal data).
+/// held in memory. Errors are described by their shape (`ServerErrors`): SQLSTATE and condition,
+/// never server text that can quote a value (identity and row values are personal data).
 final class PostgreSQLConnection {
     private var conn: OpaquePointer?
     /// Where errors happen, for messages ("store billing").
@@ -71,7 +71,7 @@ final class PostgreSQLConnection {
         defer { PQclear(result) }
         let status = PQresultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
-            throw failure(result, parameters: [])
+            throw failure(result, phase: .run, parameters: [])
         }
     }
 
@@ -81,7 +81,7 @@ final class PostgreSQLConnection {
         let conn = try open()
         let result = PQprepare(conn, "", sql, 0, nil)
         defer { PQclear(result) }
-        guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw failure(result, parameters: []) }
+        guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw failure(result, phase: .prepare, parameters: []) }
     }
 
     /// Runs a query with bound parameters and hands each row to `body` as it arrives.
@@ -131,7 +131,7 @@ final class PostgreSQLConnection {
         let name = "dataport_\(prepared.count + 1)"
         let result = PQprepare(conn, name, sql, Int32(parameterCount), nil)
         defer { PQclear(result) }
-        guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw failure(result, parameters: []) }
+        guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw failure(result, phase: .prepare, parameters: []) }
         prepared[sql] = name
         return name
     }
@@ -177,7 +177,9 @@ final class PostgreSQLConnection {
                 // "" for statements that change nothing (SELECT, DDL).
                 changed = PQcmdTuples(result).flatMap { Int(String(cString: $0)) } ?? 0
             default:
-                failure = self.failure(result, parameters: sentValues)
+                // A one-off query (a read) is parsed again when sent, but it was planned by
+                // `prepare` first (the probe), so what fails here fails while running.
+                failure = self.failure(result, phase: .run, parameters: sentValues)
             }
         }
         if let failure { throw failure }
@@ -205,15 +207,18 @@ final class PostgreSQLConnection {
         while let r = PQgetResult(conn) { PQclear(r) }
     }
 
-    /// The error of a failed result: SQLSTATE and the server's primary message (never its DETAIL,
-    /// which may quote row values), with parameter values scrubbed.
-    private func failure(_ result: OpaquePointer?, parameters: [String]) -> DataPortError {
+    /// The error of a failed result, described by its shape (see `ServerErrors`): SQLSTATE,
+    /// condition name and the objects involved; the server's text only where it cannot carry a value.
+    private func failure(_ result: OpaquePointer?, phase: ServerErrors.Phase, parameters: [String]) -> DataPortError {
         guard let result else { return error("PostgreSQL", parameters: parameters) }
-        let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
-        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-        let message = primary ?? Self.trimmed(PQresultErrorMessage(result))
-        let text = "PostgreSQL: \(Self.scrub(message, parameters))" + (state.map { " [SQLSTATE \($0)]" } ?? "")
-        return DataPortError(isConfigError(state) ? .invalidConfig : .store, text, at: location)
+        func field(_ code: Character) -> String? {
+            PQresultErrorField(result, Int32(code.asciiValue!)).map { String(cString: $0) }
+        }
+        let fields = ServerErrors.Fields(
+            sqlstate: field("C"), message: field("M"), sourceFunction: field("R"), hasContext: field("W") != nil,
+            schema: field("s"), table: field("t"), column: field("c"), constraint: field("n"), datatype: field("d"))
+        let text = ServerErrors.describe(fields, phase: phase, scrubbing: parameters)
+        return DataPortError(isConfigError(fields.sqlstate) ? .invalidConfig : .store, text, at: location)
     }
 
     /// Whether a SQLSTATE means the config does not match the schema. Reading, all of class 42
@@ -282,14 +287,6 @@ struct PostgreSQLRow: SQLRow {
 
     var columnCount: Int { Int(PQnfields(result)) }
 
-    /// The raw text of a column, `nil` for NULL.
-    func text(_ column: Int) -> String? {
-        let c = Int32(column)
-        guard PQgetisnull(result, 0, c) == 0, let p = PQgetvalue(result, 0, c) else { return nil }
-        let n = Int(PQgetlength(result, 0, c))
-        return p.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
-    }
-
     /// A column as a raw cell: integers as integers, bytea decoded from its hex text, everything
     /// else (numeric, boolean `t`/`f`, dates and times in ISO form with a UTC offset) as text for the
     /// shared coercion.
@@ -304,9 +301,11 @@ struct PostgreSQLRow: SQLRow {
                 let s = String(decoding: bytes, as: UTF8.self)
                 return Int64(s).map(StoreCell.integer) ?? .text(s)
             case 17: // bytea, hex form: \x0a1b...
-                return Self.decodeHex(bytes).map(StoreCell.blob) ?? .text(String(decoding: bytes, as: UTF8.self))
+                return Self.decodeHex(bytes).map(StoreCell.blob) ?? StoreCell(text: bytes)
             default:
-                return .text(String(decoding: bytes, as: UTF8.self))
+                // With a UTF8 server encoding the server guarantees valid UTF-8; a SQL_ASCII
+                // database stores any bytes, which a string field then refuses.
+                return StoreCell(text: bytes)
             }
         }
     }

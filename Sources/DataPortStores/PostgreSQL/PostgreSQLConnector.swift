@@ -77,7 +77,7 @@ public final class PostgreSQLConnector: WritableStoreConnector {
         let q = builder.selectDistinct(field, in: dataset, for: subject, limit: limit)
         var out: [String] = []
         try connection.query(q.text, q.parameters) { row in
-            if let text = row.text(0) { out.append(text) }
+            if let text = try row.cell(0).identityText(field: field, in: dataset.name, at: "store \(self.config.name)") { out.append(text) }
         }
         return out
     }

@@ -8,13 +8,35 @@ public enum StoreCell: Sendable {
     case text(String)
     case blob([UInt8])
 
+    /// A text cell from a store's bytes. Bytes that are not valid UTF-8 are never repaired (U+FFFD
+    /// would silently change the person's data): they stay bytes, which a string field refuses.
+    public init(text bytes: UnsafeBufferPointer<UInt8>) {
+        if let s = String(exactly: bytes) { self = .text(s) } else { self = .blob(Array(bytes)) }
+    }
+
     /// The cell as a value of `field`'s type, or the one error every connector gives for a value that
     /// does not fit: it names the dataset and the field, never the value.
     public func value(of field: FieldConfig, in dataset: String, at location: @autoclosure () -> String?) throws -> Value {
         guard let v = value(as: field.type) else {
-            throw DataPortError(.store, "dataset \(dataset), field \(field.name): a value is not a valid \(field.type.rawValue)", at: location())
+            let what = if case .blob = self, field.type == .string { "is not valid UTF-8" } else { "is not a valid \(field.type.rawValue)" }
+            throw DataPortError(.store, "dataset \(dataset), field \(field.name): a value \(what)", at: location())
         }
         return v
+    }
+
+    /// The cell as identity text (for `distinctValues`), or the same error for bytes that are not UTF-8.
+    public func identityText(field: String, in dataset: String, at location: String?) throws -> String? {
+        switch self {
+        case .null: return nil
+        case .integer(let i): return String(i)
+        case .real(let r): return String(r)
+        case .text(let s): return s
+        case .blob(let b):
+            guard let s = String(validating: b, as: UTF8.self) else {
+                throw DataPortError(.store, "dataset \(dataset), field \(field): a value is not valid UTF-8", at: location)
+            }
+            return s
+        }
     }
 
     /// The cell as a value of `type`, or `nil` when it does not fit. One set of rules for every connector:
@@ -53,6 +75,24 @@ public enum StoreCell: Sendable {
 import Foundation
 
 extension String {
+    /// The bytes as a string if they are valid UTF-8, else `nil` (never repaired with U+FFFD).
+    ///
+    /// Decoding repairs; the repaired text differs from the bytes exactly where they were invalid,
+    /// so "decodes to the same bytes" is validity. Measured about twice as fast as
+    /// `String(validating:as:)` on short fields, close to plain decoding (the read path of every row).
+    init?(exactly bytes: UnsafeBufferPointer<UInt8>) {
+        var s = String(decoding: bytes, as: UTF8.self)
+        let same = s.withUTF8 { u in u.count == bytes.count && (u.isEmpty || memcmp(u.baseAddress!, bytes.baseAddress!, u.count) == 0) }
+        guard same else { return nil }
+        self = s
+    }
+
+    /// The same for a slice of an array.
+    init?(exactly bytes: ArraySlice<UInt8>) {
+        guard let s = bytes.withUnsafeBufferPointer({ String(exactly: $0) }) else { return nil }
+        self = s
+    }
+
     /// The string without leading and trailing ASCII spaces and tabs; itself (no copy) when there are none.
     var asciiTrimmed: String {
         let u = utf8

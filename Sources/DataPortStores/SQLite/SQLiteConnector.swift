@@ -32,22 +32,31 @@ public final class SQLiteConnector: WritableStoreConnector {
         builder = SQLQueryBuilder(datasets: config.datasets, placeholder: { _ in "?" })
     }
 
-    /// Builds a database from a SQL script, atomically (a temporary file renamed into place).
+    /// Builds a database from a SQL script, atomically: into a temporary file with an unpredictable
+    /// name in the same folder, renamed into place only when the whole script succeeded, so a failed
+    /// build leaves nothing behind. The script can create only that file (see `executeConfined`).
     static func build(path: String, script: String) throws {
         guard let sql = try? String(contentsOfFile: script, encoding: .utf8) else {
             throw DataPortError(.invalidConfig, "cannot read initScript", at: script)
         }
-        let temp = path + ".building-\(getpid())"
-        try? FileManager.default.removeItem(atPath: temp)
+        let target = URL(fileURLWithPath: path)
+        let temp = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).building-\(UUID().uuidString)").path
+        func removeTemp() {
+            for suffix in ["", "-journal", "-wal", "-shm"] { unlink(temp + suffix) }
+        }
         do {
             let db = try SQLiteDatabase(path: temp, readOnly: false, create: true)
-            try db.execute(sql)
+            do { try db.executeConfined(sql) } catch var e as DataPortError {
+                e.message = "initScript: \(e.message)"
+                e.location = script
+                throw e
+            }
         } catch {
-            try? FileManager.default.removeItem(atPath: temp)
+            removeTemp()
             throw error
         }
         guard rename(temp, path) == 0 else {
-            try? FileManager.default.removeItem(atPath: temp)
+            removeTemp()
             throw DataPortError(.store, "cannot move the built database into place", at: path)
         }
     }
@@ -71,13 +80,7 @@ public final class SQLiteConnector: WritableStoreConnector {
         try stmt.bind(q.parameters)
         var out: [String] = []
         while try stmt.step() {
-            switch stmt.cell(0) {
-            case .null: continue
-            case .integer(let i): out.append(String(i))
-            case .real(let r): out.append(String(r))
-            case .text(let s): out.append(s)
-            case .blob(let b): out.append(String(decoding: b, as: UTF8.self))
-            }
+            if let text = try stmt.cell(0).identityText(field: field, in: dataset.name, at: "store \(config.name)") { out.append(text) }
         }
         return out
     }

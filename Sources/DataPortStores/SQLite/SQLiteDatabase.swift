@@ -45,7 +45,14 @@ public final class SQLiteDatabase {
     public func waitForLocks(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
     func error(_ what: String) -> DataPortError {
-        DataPortError(.store, "\(what): \(String(cString: sqlite3_errmsg(handle)))", at: path)
+        DataPortError(.store, "\(what): \(Self.shown(String(cString: sqlite3_errmsg(handle)), code: sqlite3_extended_errcode(handle)))", at: path)
+    }
+
+    /// SQLite's message, unless its shape lets it carry a row's value: a trigger's `RAISE` message
+    /// (an expression over `NEW` in newer SQLite) is replaced by what happened. Other messages name
+    /// only SQL text, tables, columns and constraints (`UNIQUE constraint failed: users.email`).
+    static func shown(_ message: String, code: Int32) -> String {
+        code == dataport_sqlite_constraint_trigger() ? "a trigger refused the change (RAISE) [SQLITE_CONSTRAINT_TRIGGER]" : message
     }
 
     /// Runs SQL without results (several statements allowed).
@@ -54,7 +61,21 @@ public final class SQLiteDatabase {
         guard sqlite3_exec(handle, sql, nil, nil, &message) == SQLITE_OK else {
             let text = message.map { String(cString: $0) } ?? "failed"
             sqlite3_free(message)
-            throw DataPortError(.store, "SQLite: \(text)", at: path)
+            throw DataPortError(.store, "SQLite: \(Self.shown(text, code: sqlite3_extended_errcode(handle)))", at: path)
+        }
+    }
+
+    /// Runs a config's build script on a connection that can reach no other file: `ATTACH` (and so
+    /// `VACUUM INTO`) and extension loading are refused. A script that SQLite rejects (syntax, a
+    /// refused statement, a constraint) is the config's fault; anything else (disk full, I/O) the store's.
+    public func executeConfined(_ sql: String) throws {
+        guard dataport_sqlite_confine(handle) == SQLITE_OK else { throw error("SQLite: cannot restrict the connection") }
+        do { try execute(sql) } catch var e as DataPortError {
+            switch sqlite3_errcode(handle) & 0xFF {
+            case SQLITE_ERROR, SQLITE_AUTH, SQLITE_CONSTRAINT, SQLITE_MISMATCH, SQLITE_RANGE, SQLITE_TOOBIG: e.kind = .invalidConfig
+            default: break
+            }
+            throw e
         }
     }
 
@@ -180,7 +201,7 @@ public final class SQLiteStatement: SQLRow {
         default:
             let n = Int(sqlite3_column_bytes(stmt, c))
             guard let p = sqlite3_column_text(stmt, c) else { return .text("") }
-            return .text(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+            return StoreCell(text: UnsafeBufferPointer(start: p, count: n))
         }
     }
 }
