@@ -311,18 +311,28 @@ struct MySQLDateTimes: Sendable {
 
     static let utc = MySQLDateTimes(zone: nil)
 
-    private init(zone: TimeZone?) { self.zone = zone }
+    /// The fixed offset `±HH:MM` the option gives, if it is one (the server needs no tables for it).
+    private let offsetText: String?
 
     init(_ option: String?, location: String) throws {
         guard let option, option != "UTC", option != "Etc/UTC", option != "+00:00" else { self.init(zone: nil); return }
+        let u = Array(option.utf8)
+        if u.count == 6, u[0] == UInt8(ascii: "+") || u[0] == UInt8(ascii: "-"), u[3] == UInt8(ascii: ":"),
+           let h = Int(String(option.dropFirst().prefix(2))), let m = Int(String(option.suffix(2))), h <= 14, m < 60,
+           let z = TimeZone(secondsFromGMT: (h * 3600 + m * 60) * (u[0] == UInt8(ascii: "-") ? -1 : 1)) {
+            self.init(zone: z, offset: option)
+            return
+        }
         guard let z = TimeZone(identifier: option) else {
-            throw DataPortError(.invalidConfig, "options.timeZone must be an IANA zone name such as Europe/Berlin, or UTC", at: location)
+            throw DataPortError(.invalidConfig, "options.timeZone must be UTC, an offset such as +02:00, or an IANA zone name such as Europe/Berlin", at: location)
         }
         self.init(zone: z)
     }
 
+    private init(zone: TimeZone?, offset: String? = nil) { self.zone = zone; offsetText = offset }
+
     /// What `SET time_zone` is given. A zone name needs the server's time zone tables.
-    var sessionZone: String { zone?.identifier ?? "+00:00" }
+    var sessionZone: String { offsetText ?? zone?.identifier ?? "+00:00" }
 
     /// The server's `YYYY-MM-DD HH:MM:SS[.ffffff]` as an instant's text: as is in UTC (read as
     /// UTC), else with the zone's offset at that time. Zero dates stay as they are (no instant:
