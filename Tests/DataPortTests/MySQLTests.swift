@@ -220,6 +220,88 @@ final class MySQLTests: XCTestCase {
         }
     }
 
+    /// The importer's other paths on MySQL: a generated key (AUTO_INCREMENT, read through
+    /// LAST_INSERT_ID) with its children's foreign keys rewritten through the id map, and keyless
+    /// rows kept as a multiset (a repeated row twice, a second import adds none), in a table whose
+    /// case-insensitive collation would call 'Home' and 'home' the same row.
+    func testImportWithGeneratedKeysAndKeylessRows() throws {
+        let source = try freshDatabase(), target = try freshDatabase()
+        let ddl = """
+            CREATE TABLE people (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, email VARCHAR(100) NOT NULL) ENGINE=InnoDB;
+            CREATE TABLE visits (person_id BIGINT UNSIGNED NOT NULL, page VARCHAR(100) COLLATE utf8mb4_general_ci, at DATETIME(3)) ENGINE=InnoDB;
+            """
+        _ = try sql(source.url, ddl + """
+            INSERT INTO people VALUES (7, 'kim@example.com');
+            INSERT INTO visits VALUES (7, 'home', '2024-01-01 10:00:00.250'), (7, 'home', '2024-01-01 10:00:00.250'),
+                                      (7, 'Home', '2024-01-01 10:00:00.250'), (7, 'home ', NULL);
+            """)
+        _ = try sql(target.url, ddl + "INSERT INTO people (email) VALUES ('someone.else@example.com');")
+        let dir = try TestSupport.tempDir(self)
+        let path = try peopleAndVisitsConfig(dir)
+        let bundle = dir.appendingPathComponent("kim.zip").path
+        let e = try export(path, url: source.url, to: bundle, email: "kim@example.com")
+        XCTAssertEqual(e.code, 0, e.stderr)
+        for pass in 1...2 {
+            let r = try TestSupport.run(TestSupport.binary, ["import", bundle, "--config", path, "--json"],
+                                        environment: ["DATAPORT_WORDPRESS_URL": target.url])
+            XCTAssertEqual(r.code, 0, "pass \(pass): \(r.stderr)")
+            let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+            let visits = (report["datasets"] as! [[String: Any]]).first { $0["name"] as? String == "visits" }!
+            XCTAssertEqual(visits[pass == 1 ? "inserted" : "unchanged"] as? Int, 4, "pass \(pass): \(visits)")
+        }
+        // Kim got the target's next key; her visits follow it; the repeated row is there twice.
+        XCTAssertEqual(try sql(target.url, "SELECT id FROM people WHERE email = 'kim@example.com'"), "2")
+        XCTAssertEqual(try sql(target.url, "SELECT count(*) FROM visits WHERE person_id = 2"), "4")
+        XCTAssertEqual(try sql(target.url, "SELECT count(*) FROM visits WHERE BINARY page = 'home'"), "2")
+        XCTAssertEqual(try sql(target.url, "SELECT count(*) FROM visits WHERE BINARY page = 'home '"), "1")
+        XCTAssertEqual(try sql(target.url, "SELECT count(*) FROM dataport_id_map"), "1")
+    }
+
+    /// A config of people (generated keys) and their keyless visits, read from DATAPORT_WORDPRESS_URL.
+    func peopleAndVisitsConfig(_ dir: URL) throws -> String {
+        let config: [String: Any] = [
+            "version": "1", "controller": ["name": "T", "contact": "t@example.com"],
+            "stores": [["name": "db", "type": "mysql", "options": ["url": "env:DATAPORT_WORDPRESS_URL"], "datasets": [
+                ["name": "people", "table": "people", "key": "id", "category": "account", "description": "d", "purposes": ["p"],
+                 "legalBasis": "contract", "origin": "provided", "match": [["field": "email", "identity": "email"]],
+                 "fields": [["name": "id", "type": "integer", "generated": true], ["name": "email", "type": "string"]]],
+                ["name": "visits", "table": "visits", "category": "website-usage", "description": "d", "purposes": ["p"],
+                 "legalBasis": "contract", "origin": "observed", "match": [["field": "person_id", "references": "people.id"]],
+                 "fields": [["name": "person_id", "type": "integer"], ["name": "page", "type": "string"], ["name": "at", "type": "timestamp"]]],
+            ]]],
+        ]
+        let path = dir.appendingPathComponent("c.json").path
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// A failure in the second dataset rolls back the first one's rows too: the session's DDL
+    /// (the id map's CREATE TABLE, which commits implicitly in MySQL) comes before any write.
+    func testAFailedImportRollsBackEverything() throws {
+        let source = try freshDatabase(), target = try freshDatabase()
+        _ = try sql(source.url, """
+            CREATE TABLE people (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, email VARCHAR(100) NOT NULL);
+            CREATE TABLE visits (person_id BIGINT UNSIGNED NOT NULL, page VARCHAR(100), at DATETIME(3));
+            INSERT INTO people VALUES (7, 'kim@example.com');
+            INSERT INTO visits VALUES (7, 'a-page-name-too-long-for-the-target', NULL);
+            """)
+        _ = try sql(target.url, """
+            CREATE TABLE people (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, email VARCHAR(100) NOT NULL);
+            CREATE TABLE visits (person_id BIGINT UNSIGNED NOT NULL, page VARCHAR(8), at DATETIME(3));
+            """)
+        let dir = try TestSupport.tempDir(self)
+        let path = try peopleAndVisitsConfig(dir)
+        let bundle = dir.appendingPathComponent("kim.zip").path
+        XCTAssertEqual(try export(path, url: source.url, to: bundle, email: "kim@example.com").code, 0)
+        let r = try TestSupport.run(TestSupport.binary, ["import", bundle, "--config", path],
+                                    environment: ["DATAPORT_WORDPRESS_URL": target.url])
+        XCTAssertEqual(r.code, 4, r.stderr)
+        XCTAssertTrue(r.stderr.contains("error 1406"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("a-page-name"), r.stderr)
+        XCTAssertEqual(try sql(target.url, "SELECT count(*) FROM people"), "0")
+        XCTAssertEqual(try sql(target.url, "SELECT count(*) FROM dataport_id_map"), "0")
+    }
+
     // MARK: - The connector
 
     func store(_ url: String, _ datasets: [[String: Any]], options: [String: Any] = [:]) throws -> StoreConfig {
@@ -369,6 +451,8 @@ final class MySQLTests: XCTestCase {
             XCTAssertTrue($0.message.contains("options.tls"), $0.message)
         }
         assertThrows(.invalidConfig, { _ = try MySQLConnector(config: try self.store(db.url, [self.dataset("t", table: "t", fields)], options: ["timeZone": "Mars/Olympus"])) })
+        // The test server offers no TLS: `required` refuses to go on unencrypted.
+        assertThrows(.store, { _ = try MySQLConnector(config: try self.store(db.url, [self.dataset("t", table: "t", fields)], options: ["tls": "required"])) })
         assertThrows(.invalidConfig, {
             let c = try MySQLConnector(config: try self.store(db.url, [self.dataset("t", table: "missing_table", fields)]))
             defer { c.close() }
