@@ -354,6 +354,7 @@ final class MySQLRow: SQLRow {
 
     /// Fetches the columns that did not fit their buffers (long strings), growing the buffers.
     fileprivate func complete() -> Bool {
+        var grown = false
         for i in 0..<columnCount where nulls[i] == 0 && (kinds[i] == .text || kinds[i] == .bytes || kinds[i] == .dateTime) {
             let n = Int(lengths[i])
             guard n > capacities[i] else { continue }
@@ -365,12 +366,15 @@ final class MySQLRow: SQLRow {
             binds[i].buffer_length = UInt(size)
             let ok = withUnsafeMutablePointer(to: &binds[i]) { mysql_stmt_fetch_column(stmt, $0, UInt32(i), 0) } == 0
             guard ok else { return false }
+            grown = true
         }
         // The grown buffers serve the next rows too.
-        return bind()
+        return !grown || bind()
     }
 
+    /// Ends the result (discarding rows still on the way) before the buffers bound to it go.
     fileprivate func release() {
+        mysql_stmt_free_result(stmt)
         buffers.forEach { $0.deallocate() }
         buffers.removeAll()
         lengths.deallocate()
