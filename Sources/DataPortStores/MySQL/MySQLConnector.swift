@@ -189,7 +189,8 @@ public final class MySQLSession: SQLSession {
     init(_ connection: MySQLConnection, database: String, dateTimes: MySQLDateTimes) {
         self.connection = connection
         self.dateTimes = dateTimes
-        lockName = "dataport_import." + database
+        // MySQL refuses lock names longer than 64 characters.
+        lockName = String(("dataport_import." + database).prefix(64))
     }
 
     deinit { connection.close() }
