@@ -18,6 +18,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // The canonical subject-data model: values, records, datasets, subjects. No I/O.
@@ -26,8 +27,8 @@ let package = Package(
         .target(name: "DataPortIO", dependencies: ["DataPortModel", "CCrypto"], swiftSettings: strict),
         // Format adapters (JSON, CSV, XML) and their registry.
         .target(name: "DataPortFormats", dependencies: ["DataPortModel", "DataPortIO", "CLibXML2"], swiftSettings: strict),
-        // Store connectors (SQLite, PostgreSQL, files, access logs), the stores config, the gather.
-        .target(name: "DataPortStores", dependencies: ["DataPortModel", "DataPortIO", "CSQLite", "CPostgres"], swiftSettings: strict),
+        // Store connectors (SQLite, PostgreSQL, MySQL/MariaDB, files, access logs), the stores config, the gather.
+        .target(name: "DataPortStores", dependencies: ["DataPortModel", "DataPortIO", "CSQLite", "CPostgres", "CMariaDB"], swiftSettings: strict),
         // Bundles: zip and tar.gz containers, the manifest, verification.
         .target(name: "DataPortBundle", dependencies: ["DataPortModel", "DataPortIO", "DataPortFormats", "CZlib"], swiftSettings: strict),
         // The reverse path: a bundle into a store (id map, idempotent upserts, reconciliation).

@@ -87,19 +87,20 @@ public enum Importer {
         // First of all: on PostgreSQL this waits for any other import into the database.
         try session.begin()
         do {
+            let text = session.keyTextType
             try session.execute("""
-                CREATE TABLE IF NOT EXISTS \(idMapTable) (dataset TEXT NOT NULL, bundle_key TEXT NOT NULL, \
-                target_key TEXT NOT NULL, PRIMARY KEY (dataset, bundle_key))
+                CREATE TABLE IF NOT EXISTS \(idMapTable) (dataset \(text) NOT NULL, bundle_key \(text) NOT NULL, \
+                target_key \(text) NOT NULL, PRIMARY KEY (dataset, bundle_key))
                 """, [])
             if mappings.contains(where: \.keyGenerated) {
                 try session.execute("""
-                    CREATE TEMP TABLE IF NOT EXISTS \(generatedKeysTable) (dataset TEXT NOT NULL, bundle_key TEXT NOT NULL, \
+                    CREATE \(session.temporaryTable) IF NOT EXISTS \(generatedKeysTable) (dataset \(text) NOT NULL, bundle_key \(text) NOT NULL, \
                     PRIMARY KEY (dataset, bundle_key))
                     """, [])
             }
             if mappings.contains(where: { $0.keyPosition == nil }) {
                 try session.execute("""
-                    CREATE TEMP TABLE IF NOT EXISTS \(occurrencesTable) (dataset TEXT NOT NULL, record TEXT NOT NULL, \
+                    CREATE \(session.temporaryTable) IF NOT EXISTS \(occurrencesTable) (dataset \(text) NOT NULL, record \(text) NOT NULL, \
                     n INTEGER NOT NULL, PRIMARY KEY (dataset, record))
                     """, [])
             }
@@ -266,12 +267,13 @@ struct DatasetMapping {
 final class RecordUpsert {
     let session: any SQLSession
     let m: DatasetMapping
-    let insertSQL: String
+    /// The columns an insert writes (a generated key left out) and those it hands back: the
+    /// generated key, or every column of a keyless row.
+    let insertColumns: [String]
+    let returning: [String]
     let updateSQL: String?
     /// How many rows equal a keyless record.
     let countSQL: String
-    /// Counts one more occurrence of a keyless record in this import; returns the count.
-    let occurrenceSQL: String
     /// Rows read back can be compared with the written values as they are: no key is generated or
     /// rewritten, so a row that holds exactly what was written has the bundle record's own digest.
     let direct: Bool
@@ -317,11 +319,13 @@ final class RecordUpsert {
         let ph = session.placeholder
         let all = m.columns.map { q($0.field.column) }
         let insertCols = m.columns.enumerated().filter { !(m.keyGenerated && $0.offset == m.keyPosition) }.map { q($0.element.field.column) }
-        var insert = "INSERT INTO \(m.table) (\(insertCols.joined(separator: ", "))) VALUES (\((1...insertCols.count).map(ph).joined(separator: ", ")))"
-        if m.keyGenerated, let k = m.keyPosition { insert += " RETURNING \(all[k])" }
-        // Keyless rows cannot be read back by a key: the insert hands the row back as stored.
-        if m.keyPosition == nil { insert += " RETURNING \(all.joined(separator: ", "))" }
-        insertSQL = insert
+        insertColumns = insertCols
+        if m.keyGenerated, let k = m.keyPosition {
+            returning = [all[k]]
+        } else {
+            // Keyless rows cannot be read back by a key: the insert hands the row back as stored.
+            returning = m.keyPosition == nil ? all : []
+        }
         if let k = m.keyPosition {
             let sets = m.columns.indices.filter { $0 != k }.map { all[$0] }
             updateSQL = sets.isEmpty ? nil : "UPDATE \(m.table) SET \(sets.enumerated().map { "\($0.element) = \(ph($0.offset + 1))" }.joined(separator: ", ")) WHERE \(all[k]) = \(ph(sets.count + 1))"
@@ -329,8 +333,6 @@ final class RecordUpsert {
             updateSQL = nil
         }
         countSQL = "SELECT count(*) FROM \(m.table) WHERE \(all.enumerated().map { "\($0.element) \(session.nullSafeEquals) \(ph($0.offset + 1))" }.joined(separator: " AND "))"
-        let o = Importer.occurrencesTable
-        occurrenceSQL = "INSERT INTO \(o) (dataset, record, n) VALUES (\(ph(1)), \(ph(2)), 1) ON CONFLICT (dataset, record) DO UPDATE SET n = \(o).n + 1 RETURNING n"
         direct = !m.keyGenerated && m.columns.allSatisfy { $0.mapsThrough == nil }
         identity = direct && m.columns.map(\.bundleIndex) == Array(0..<m.bundleFieldCount)
         var empty = true
@@ -445,12 +447,14 @@ final class RecordUpsert {
             }
             for (n, record) in records.enumerated() {
                 let values = try targetValues(record)
-                let occurrence = try integer(occurrenceSQL, [.string(m.name), .string(digester.hex(values))])
+                let occurrence = try session.incrementCounter(in: Importer.occurrencesTable, keyColumns: ["dataset", "record"],
+                                                              [.string(m.name), .string(digester.hex(values))])
                 if try integer(countSQL, values) >= occurrence {
                     r.unchanged += 1
                 } else {
                     var difference: Int?? = .none
-                    try session.query(insertSQL, values, rows: { stored in difference = .some(try firstDifference(stored, values)) })
+                    try session.insert(into: m.table, columns: insertColumns, values, returning: returning,
+                                       row: { stored in difference = .some(try firstDifference(stored, values)) })
                     r.inserted += 1
                     // There is no key to read the row back by: the insert returns it as stored (type
                     // conversions), and counting again catches a trigger that changed it afterwards.
@@ -490,9 +494,8 @@ final class RecordUpsert {
         // no mapped row existed when the import began: map entries left from earlier imports are
         // stale (their keys may be handed out again) and are not looked up.
         if m.keyGenerated {
-            let keyRows = (0..<bundleKeys.count).map { "(\(ph(2 * $0 + 1)), \(ph(2 * $0 + 2)))" }.joined(separator: ", ")
-            let added = try session.execute("INSERT INTO \(Importer.generatedKeysTable) (dataset, bundle_key) VALUES \(keyRows) ON CONFLICT DO NOTHING",
-                                            bundleKeys.flatMap { [Value.string(m.name), .string($0.canonicalText!)] })
+            let added = try session.insertSkippingDuplicates(into: Importer.generatedKeysTable, columns: ["dataset", "bundle_key"],
+                                                             bundleKeys.flatMap { [Value.string(m.name), .string($0.canonicalText!)] })
             guard added == bundleKeys.count else { throw DataPortError(.invalidBundle, "dataset \(m.name) holds two records with the same key") }
         }
         var ownMap: [String: String] = m.keyGenerated && !startedEmpty ? try idMap(m.name, bundleKeys.map { $0.canonicalText! }) : [:]
@@ -532,10 +535,11 @@ final class RecordUpsert {
                 }
             } else if m.keyGenerated {
                 var returned: String?
-                try session.query(insertSQL, values[i].enumerated().filter { $0.offset != k }.map(\.element)) { cells in
-                    switch cells.first {
-                    case .integer(let n)?: returned = String(n)
-                    case .text(let t)?: returned = t
+                try session.insert(into: m.table, columns: insertColumns, values[i].enumerated().filter { $0.offset != k }.map(\.element),
+                                   returning: returning) { stored in
+                    switch stored.cell(0) {
+                    case .integer(let n): returned = String(n)
+                    case .text(let t): returned = t
                     default: break
                     }
                 }
@@ -549,7 +553,7 @@ final class RecordUpsert {
                 position[values[i][k]] = i
                 r.inserted += 1
             } else {
-                try session.execute(insertSQL, values[i])
+                try session.insert(into: m.table, columns: insertColumns, values[i], returning: [], row: { _ in })
                 r.inserted += 1
             }
             written.append(i)

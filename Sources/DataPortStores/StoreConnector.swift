@@ -54,6 +54,7 @@ public struct StoreRegistry: Sendable {
     public static let standard = StoreRegistry(factories: [
         "sqlite": { try SQLiteConnector(config: $0) },
         "postgresql": { try PostgreSQLConnector(config: $0) },
+        "mysql": { try MySQLConnector(config: $0) },
         "accesslog": { try AccessLogConnector(config: $0) },
         "csv": { try CSVFileConnector(config: $0) },
         "jsonl": { try JSONLinesConnector(config: $0) },

@@ -22,9 +22,14 @@ public struct SQLQueryBuilder: Sendable {
     public var placeholder: @Sendable (Int) -> String
     /// All datasets of the store, to follow references.
     public var datasets: [String: DatasetConfig]
+    /// Wraps the column side of a text identity match so that it compares exactly (MySQL's
+    /// case- and accent-insensitive collations would match another person's address otherwise).
+    public var exact: @Sendable (String) -> String
 
-    public init(datasets: [DatasetConfig], placeholder: @escaping @Sendable (Int) -> String) {
+    public init(datasets: [DatasetConfig], placeholder: @escaping @Sendable (Int) -> String,
+                exact: @escaping @Sendable (String) -> String = { $0 }) {
         self.placeholder = placeholder
+        self.exact = exact
         self.datasets = Dictionary(uniqueKeysWithValues: datasets.map { ($0.name, $0) })
     }
 
@@ -58,9 +63,10 @@ public struct SQLQueryBuilder: Sendable {
                 guard !values.isEmpty else { continue }
                 let col = column(d, field)
                 let lhs = kind == .email ? "lower(trim(\(col)))" : col
+                let exactLHS = isInteger ? lhs : exact(lhs)
                 var marks: [String] = []
                 for v in values { params.append(v); marks.append(placeholder(params.count)) }
-                parts.append("\(lhs) IN (\(marks.joined(separator: ", ")))")
+                parts.append("\(exactLHS) IN (\(marks.joined(separator: ", ")))")
             case .reference(let field, let target, let key):
                 guard depth < 16, let parent = datasets[target] else { continue }
                 let inner = condition(parent, subject, &params, depth: depth + 1)

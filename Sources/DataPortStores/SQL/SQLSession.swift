@@ -17,6 +17,58 @@ public protocol SQLSession: AnyObject {
     func rollback()
     /// The null-safe equality operator (`IS` in SQLite, `IS NOT DISTINCT FROM` in PostgreSQL).
     var nullSafeEquals: String { get }
+
+    // Dialect pieces of the importer's SQL. The defaults are the SQL SQLite and PostgreSQL share;
+    // a store whose SQL differs (MySQL: no `RETURNING`, no `ON CONFLICT`) overrides them.
+
+    /// The words after `CREATE` for a table that lives as long as the session (`TEMP TABLE`).
+    var temporaryTable: String { get }
+    /// The column type of the importer's own text keys (id map, occurrence counts): `TEXT`.
+    var keyTextType: String { get }
+    /// Inserts one row and hands the `returning` columns of the row as stored to `row` (nothing
+    /// when `returning` is empty). A returned column that is not inserted is a generated key.
+    /// Names are quoted already. Default: `INSERT ... VALUES ... [RETURNING ...]`.
+    func insert(into table: String, columns: [String], _ values: [Value], returning: [String],
+                row: (any SQLRow) throws -> Void) throws
+    /// Inserts rows of `columns.count` values each (flattened), skipping those whose key exists;
+    /// returns how many were inserted. Default: `INSERT ... ON CONFLICT DO NOTHING`.
+    func insertSkippingDuplicates(into table: String, columns: [String], _ values: [Value]) throws -> Int
+    /// Adds one to the counter `n` of `key` (the values of `keyColumns`) in `table`, starting at 1;
+    /// returns the new count. Default: `INSERT ... ON CONFLICT (...) DO UPDATE ... RETURNING n`.
+    func incrementCounter(in table: String, keyColumns: [String], _ key: [Value]) throws -> Int64
+}
+
+extension SQLSession {
+    public var temporaryTable: String { "TEMP TABLE" }
+    public var keyTextType: String { "TEXT" }
+
+    private func marks(_ count: Int, from first: Int = 1) -> String {
+        (first..<(first + count)).map(placeholder).joined(separator: ", ")
+    }
+
+    public func insert(into table: String, columns: [String], _ values: [Value], returning: [String],
+                       row: (any SQLRow) throws -> Void) throws {
+        let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(marks(columns.count)))"
+        if returning.isEmpty {
+            try execute(sql, values)
+        } else {
+            try query(sql + " RETURNING \(returning.joined(separator: ", "))", values, rows: row)
+        }
+    }
+
+    public func insertSkippingDuplicates(into table: String, columns: [String], _ values: [Value]) throws -> Int {
+        let n = columns.count
+        let rows = (0..<(values.count / n)).map { "(\(marks(n, from: $0 * n + 1)))" }.joined(separator: ", ")
+        return try execute("INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES \(rows) ON CONFLICT DO NOTHING", values)
+    }
+
+    public func incrementCounter(in table: String, keyColumns: [String], _ key: [Value]) throws -> Int64 {
+        let cols = keyColumns.joined(separator: ", ")
+        var n: Int64 = 0
+        try query("INSERT INTO \(table) (\(cols), n) VALUES (\(marks(key.count)), 1) ON CONFLICT (\(cols)) DO UPDATE SET n = \(table).n + 1 RETURNING n",
+                  key, rows: { row in if case .integer(let i) = row.cell(0) { n = i } })
+        return n
+    }
 }
 
 extension SQLSession {
