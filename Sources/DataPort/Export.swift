@@ -42,6 +42,9 @@ public enum Exporter {
     /// holds a record about the subject.
     public static func export(config: StoresConfig, identities: [Identity], output: String, options: ExportOptions,
                               stores: StoreRegistry = .standard, progress: (any ProgressObserver)? = nil) throws -> ExportResult {
+        // Before any store is read: a refused output or identity costs nothing and touches nothing.
+        try OutputPath.check(output, protected: config.ownFiles)
+        try checkIdentities(identities)
         let counter = ProgressCounter(phase: "export", observer: progress)
         let gathering = try Gathering(config: config, registry: stores, request: identities, allowPartial: options.allowPartial)
         defer { gathering.close() }
@@ -128,6 +131,14 @@ public enum Exporter {
         return result
     }
 
+    /// Refuses identities holding a control character (`usage`): a store may cut a value at NUL
+    /// (SQLite's binding does), so `ana@example.com<NUL>-other` would match Ana. No value in the message.
+    public static func checkIdentities(_ identities: [Identity]) throws {
+        for id in identities where id.value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw DataPortError(.usage, "identity \(id.kind.rawValue) holds a control character; identities may not")
+        }
+    }
+
     /// Adds what every bundle carries besides its data (schemas, `datapackage.json`, `index.html`),
     /// then the manifest and BagIt files, and moves the bundle into place.
     static func complete(_ writer: BundleWriter, manifest: Manifest, formats: [any FormatAdapter], previews: [String: [Record]]) throws -> ExportResult {
@@ -157,6 +168,20 @@ public enum Exporter {
             let entry = try writer.addFile(path) { try $0.write(s.contents) }
             let media = s.name.hasSuffix(".xsd") ? "application/xml" : "application/schema+json"
             files.append(ManifestFile(path: path, format: nil, mediaType: media, size: entry.size, sha256: entry.sha256))
+        }
+        return files
+    }
+}
+
+extension StoresConfig {
+    /// The files an output must never replace: the config itself and every store's `path` (a
+    /// SQLite database with its journal, WAL and shared-memory files, or the folder of a CSV, JSONL
+    /// or access-log store, whose contents are refused as well) and `initScript`.
+    public var ownFiles: [String] {
+        var files = [file]
+        for s in stores {
+            if let p = s.path("path") { files += [p, p + "-journal", p + "-wal", p + "-shm"] }
+            if let p = s.path("initScript") { files.append(p) }
         }
         return files
     }

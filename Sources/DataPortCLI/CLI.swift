@@ -92,7 +92,8 @@ public enum CLI {
         if name == "--help" || name == "-h" || name == "help" { console.out(help); return 0 }
         if name == "--version" { console.out("dataport \(dataportVersion)"); return 0 }
         guard let command = commands.first(where: { $0.name == name }) else {
-            return fail(DataPortError(.usage, "unknown command '\(name)'; run 'dataport --help'"), json: false, console: console)
+            let shown = ValueShape.isNameShaped(name) ? "unknown command '\(name)'" : "unknown command (the first argument)"
+            return fail(DataPortError(.usage, "\(shown); run 'dataport --help'"), json: false, console: console)
         }
         let rest = Array(args.dropFirst())
         if rest.contains("--help") || rest.contains("-h") { console.out(command.help); return 0 }
