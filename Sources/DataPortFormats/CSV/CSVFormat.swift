@@ -19,6 +19,10 @@ public struct CSVFormat: FormatAdapter {
         ["formulaEscape": "apostrophe", "formulaTriggers": "= + - @ TAB CR NUL '", "null": "empty-unquoted-field"]
     }
 
+    /// The longest record a reader accepts: every field may hold a value up to the writers' limit
+    /// (`ValueLimits`, plus the formula escape), so a record may hold one in each.
+    static func maxRecordBytes(fieldCount: Int) -> Int { max(1, fieldCount) * (ValueLimits.maxValueBytes + 1) }
+
     /// The field separator of DataPort's CSV files.
     static let delimiter = UInt8(ascii: ",")
     /// The escape written before a string value that starts with a formula trigger.
@@ -146,10 +150,9 @@ final class CSVRecordReader: RecordReader {
     init(dataset: Dataset, source: any ByteSource) throws {
         types = dataset.fields.map(\.type)
         names = dataset.fields.map(\.name)
-        // Every field may hold a value up to the writers' limit, so a record may hold one per field.
         let options = CSVParser.Options(delimiter: CSVFormat.delimiter, allowsByteOrderMark: false,
                                         allowsNULInQuotedFields: true, requiresFinalLineBreak: true,
-                                        maxRecordBytes: max(1, dataset.fields.count) * (ValueLimits.maxValueBytes + 1))
+                                        maxRecordBytes: CSVFormat.maxRecordBytes(fieldCount: dataset.fields.count))
         parser = try CSVParser(InputBuffer(source), name: "\(dataset.name).csv", options: options, errorKind: .invalidBundle)
         try readHeader()
     }
