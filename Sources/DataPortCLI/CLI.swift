@@ -80,6 +80,7 @@ public enum CLI {
 
         """
         for code in ExitCode.allCases { s += "  \(code.rawValue)".padding(toLength: 6, withPad: " ", startingAt: 0) + code.meaning + "\n" }
+        s += "  129, 130, 143: ended by SIGHUP, SIGINT, SIGTERM (128 + signal); the partial bundle is removed\n"
         return s
     }
 
