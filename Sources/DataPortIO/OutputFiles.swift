@@ -28,6 +28,11 @@ public enum PartialFiles {
         }
     }
 
+    /// Runs `body` (which creates a file and removes it again) where no signal cleanup can run.
+    static func holding<T>(_ body: () throws -> T) rethrows -> T {
+        try paths.withLock { _ in try body() }
+    }
+
     /// Runs `body`, which renames or removes the file at `path`, and forgets it, as one step.
     static func finishing<T>(_ path: String, _ body: () throws -> T) rethrows -> T {
         try paths.withLock { set in
@@ -168,7 +173,7 @@ public enum OutputPath {
             let inside = pExists && pst.st_mode & S_IFMT == S_IFDIR
                 && (resolvedFolder == resolve(p) || resolvedFolder.hasPrefix(resolve(p) + "/"))
             if same || inside {
-                throw DataPortError(.usage, same ? "the output is one of the config's own files (a store, its database or the config itself)"
+                throw DataPortError(.usage, same ? "the output is one of the files this run reads (the config, a store's file or database, the input bundle)"
                                                  : "the output lies inside a store's folder", at: output)
             }
         }

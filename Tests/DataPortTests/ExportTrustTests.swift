@@ -95,7 +95,7 @@ final class ExportTrustTests: XCTestCase {
         for output in [db, "app.db", "\(alias)/app.db", hard, config, db + "-journal"] {
             let r = try export(config, output, cwd: dir)
             XCTAssertEqual(r.code, 2, "\(output): \(r.stderr)")
-            XCTAssertTrue(r.stderr.contains("the config's own files"), r.stderr)
+            XCTAssertTrue(r.stderr.contains("one of the files this run reads"), r.stderr)
         }
         XCTAssertEqual(try sha(db), before, "the database is untouched")
         XCTAssertFalse(FileManager.default.fileExists(atPath: db + "-journal"))
@@ -114,6 +114,23 @@ final class ExportTrustTests: XCTestCase {
         let inside = try export(csvConfig, csvDir.appendingPathComponent("subs.zip").path)
         XCTAssertEqual(inside.code, 2, inside.stderr)
         XCTAssertEqual(try listing(csvDir), ["subs.csv"])
+    }
+
+    /// `convert` checks its output the same way, and never writes over its input.
+    func testConvertRefusesTheSameOutputs() throws {
+        let dir = try TestSupport.tempDir(self)
+        let (_, config) = try store(dir, sql: Self.oneNote)
+        let bundle = dir.appendingPathComponent("a.zip").path
+        XCTAssertEqual(try export(config, bundle).code, 0)
+        let before = try sha(bundle)
+        let fifo = dir.appendingPathComponent("fifo").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        for (output, code) in [(fifo, Int32(8)), (dir.path, 8), (bundle, 2), ("-", 2)] {
+            let r = try TestSupport.dataport("convert", bundle, "--format", "csv", "--output", output)
+            XCTAssertEqual(r.code, code, "\(output): \(r.stderr)")
+        }
+        XCTAssertEqual(try sha(bundle), before)
+        XCTAssertEqual(try listing(dir), ["a.zip", "app.db", "app.json", "fifo"])
     }
 
     /// `--output -` is not a file named `-`.
