@@ -174,14 +174,19 @@ public enum Exporter {
 }
 
 extension StoresConfig {
-    /// The files an output must never replace: the config itself and every store's `path` (a
-    /// SQLite database with its journal, WAL and shared-memory files, or the folder of a CSV, JSONL
-    /// or access-log store, whose contents are refused as well) and `initScript`.
+    /// The files an output must never replace: the config itself, each SQLite database (with its
+    /// journal, WAL and shared-memory files) and `initScript`, and each file a CSV, JSONL or
+    /// access-log dataset reads in its store's folder.
     public var ownFiles: [String] {
         var files = [file]
         for s in stores {
-            if let p = s.path("path") { files += [p, p + "-journal", p + "-wal", p + "-shm"] }
             if let p = s.path("initScript") { files.append(p) }
+            guard let p = s.path("path") else { continue }
+            let named = s.datasets.compactMap { d -> String? in
+                if case .file(let f) = d.source { return URL(fileURLWithPath: p).appendingPathComponent(f).path }
+                return nil
+            }
+            files += named.isEmpty ? [p, p + "-journal", p + "-wal", p + "-shm"] : named
         }
         return files
     }

@@ -13,18 +13,20 @@ public enum ValueLimits {
 }
 
 /// The hidden files being written right now, which must not outlive the process: a terminating
-/// signal removes them (see `removeAllForExit`). Creating, renaming and removing such a file happen
+/// signal removes them (see `removeAllAndExit`). Creating, renaming and removing such a file happen
 /// under the same lock as its registration, so a signal never finds a file it does not know of, nor
 /// removes a path that is no longer ours.
 public enum PartialFiles {
     private static let paths = Mutex<Set<String>>([])
 
-    /// Runs `body`, which creates the file at `path` (or throws), and records it, as one step.
-    static func creating<T>(_ path: String, _ body: () throws -> T) rethrows -> T {
-        try paths.withLock { set in
-            let result = try body()
-            set.insert(path)
-            return result
+    /// Runs `open`, which creates the file at `path` and returns its descriptor (or -1), and records
+    /// the path if it was created, as one step. Returns the descriptor and `errno`.
+    static func creating(_ path: String, _ open: () -> Int32) -> (fd: Int32, error: Int32) {
+        paths.withLock { set in
+            let fd = open()
+            let error = errno
+            if fd >= 0 { set.insert(path) }
+            return (fd, error)
         }
     }
 
@@ -77,17 +79,15 @@ public final class PartialFile: ByteSink {
             var rng = SystemRandomNumberGenerator()
             let token = String(rng.next() as UInt64, radix: 16)
             let candidate = "\(folder)/.\(base).partial-\(token)"
-            let (created, error) = PartialFiles.creating(candidate) { () -> (Int32, Int32) in
-                let fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-                return (fd, errno)
+            let (created, error) = PartialFiles.creating(candidate) {
+                open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             }
             if created >= 0 {
                 fd = created
                 path = candidate
                 return
             }
-            // Not ours: forget it again without touching it.
-            PartialFiles.finishing(candidate) {}
+            // A name taken by someone else's file (or link) is never touched; try another.
             attempt += 1
             guard error == EEXIST, attempt < 8 else {
                 throw DataPortError(.output, "cannot create the bundle's temporary file: \(String(cString: strerror(error)))", at: destination)
@@ -138,8 +138,8 @@ public final class PartialFile: ByteSink {
 public enum OutputPath {
     /// Refuses `-` (usage: no streaming output yet), anything that exists and is not a regular file
     /// (a folder, FIFO, device, socket or symbolic link: `output`), a folder that does not exist
-    /// (`output`), and any of `protected` (usage): the same file (device and inode), the same
-    /// resolved path, or a path inside a protected folder. Messages name no value but the path.
+    /// (`output`), and any of `protected` (usage): the same file (device and inode, so a hard
+    /// link too) or the same resolved path. Messages name no value but the path.
     public static func check(_ output: String, protected: [String]) throws {
         guard output != "-" else {
             throw DataPortError(.usage, "writing a bundle to standard output ('-') is not supported yet; give a file path")
@@ -168,13 +168,9 @@ public enum OutputPath {
         let resolved = resolvedFolder + "/" + url.lastPathComponent
         for p in protected {
             var pst = stat()
-            let pExists = stat(p, &pst) == 0
-            let same = (exists && pExists && pst.st_dev == st.st_dev && pst.st_ino == st.st_ino) || resolve(p) == resolved
-            let inside = pExists && pst.st_mode & S_IFMT == S_IFDIR
-                && (resolvedFolder == resolve(p) || resolvedFolder.hasPrefix(resolve(p) + "/"))
-            if same || inside {
-                throw DataPortError(.usage, same ? "the output is one of the files this run reads (the config, a store's file or database, the input bundle)"
-                                                 : "the output lies inside a store's folder", at: output)
+            let same = (exists && stat(p, &pst) == 0 && pst.st_dev == st.st_dev && pst.st_ino == st.st_ino) || resolve(p) == resolved
+            if same {
+                throw DataPortError(.usage, "the output is one of the files this run reads (the config, a store's file or database, the input bundle)", at: output)
             }
         }
     }

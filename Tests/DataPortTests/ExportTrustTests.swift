@@ -83,7 +83,7 @@ final class ExportTrustTests: XCTestCase {
     }
 
     /// The config's own files are refused as --output with exit 2 (by path, through a symbolic link
-    /// to the folder, by a hard link's inode, inside a store's folder) and stay unchanged.
+    /// to the folder, by a hard link's inode, a file store's dataset file) and stay unchanged.
     func testOutputThatIsOneOfTheConfigsOwnFilesIsRefused() throws {
         let dir = try TestSupport.tempDir(self)
         let (db, config) = try store(dir, sql: Self.oneNote)
@@ -99,7 +99,7 @@ final class ExportTrustTests: XCTestCase {
         }
         XCTAssertEqual(try sha(db), before, "the database is untouched")
         XCTAssertFalse(FileManager.default.fileExists(atPath: db + "-journal"))
-        // A file store's folder: nothing may be written into it.
+        // A file store's dataset file; another name in its folder is fine.
         let csvDir = dir.appendingPathComponent("csv")
         try FileManager.default.createDirectory(at: csvDir, withIntermediateDirectories: false)
         try "email,topic\r\nana@example.com,x\r\n".write(to: csvDir.appendingPathComponent("subs.csv"), atomically: true, encoding: .utf8)
@@ -111,9 +111,11 @@ final class ExportTrustTests: XCTestCase {
              "match": [{"field": "email", "identity": "email"}], "fields": [{"name": "email", "type": "string"}, {"name": "topic", "type": "string"}]}]}]}
             """.write(toFile: csvConfig, atomically: true, encoding: .utf8)
         XCTAssertEqual(try export(csvConfig, dir.appendingPathComponent("ok.zip").path).code, 0)
-        let inside = try export(csvConfig, csvDir.appendingPathComponent("subs.zip").path)
+        let before2 = try sha(csvDir.appendingPathComponent("subs.csv").path)
+        let inside = try export(csvConfig, csvDir.appendingPathComponent("subs.csv").path)
         XCTAssertEqual(inside.code, 2, inside.stderr)
-        XCTAssertEqual(try listing(csvDir), ["subs.csv"])
+        XCTAssertEqual(try sha(csvDir.appendingPathComponent("subs.csv").path), before2)
+        XCTAssertEqual(try export(csvConfig, csvDir.appendingPathComponent("subs.zip").path).code, 0)
     }
 
     /// `convert` checks its output the same way, and never writes over its input.
