@@ -11,6 +11,7 @@ public enum Converter {
     public static func convert(input: String, output: String, formats: [any FormatAdapter], archive: ArchiveKind = .zip,
                                registry: FormatRegistry = .standard, limits: ArchiveLimits = .default,
                                progress: (any ProgressObserver)? = nil) throws -> ExportResult {
+        try OutputPath.check(output, protected: [input])
         let reader = try BundleReader(path: input, limits: limits)
         // Everything but the data files read below is checked first; those are checked as they are
         // read (size, SHA-256, record count), and any failure discards the half-written output.

@@ -47,6 +47,9 @@ public enum Exporter {
     /// yielded are resolved away. Every other store is read from the same snapshot.
     public static func export(config: StoresConfig, identities: [Identity], output: String, options: ExportOptions,
                               stores: StoreRegistry = .standard, progress: (any ProgressObserver)? = nil) throws -> ExportResult {
+        // Before any store is read: a refused output or identity costs nothing and touches nothing.
+        try OutputPath.check(output, protected: config.ownFiles)
+        try checkIdentities(identities)
         let gathering = try Gathering(config: config, registry: stores, request: identities, allowPartial: options.allowPartial)
         defer { gathering.close() }
         let generatedAt = options.generatedAt ?? Timestamp.now()
@@ -152,6 +155,14 @@ public enum Exporter {
         gathering.skippedLines(d).flatMap { $0 > 0 ? Int64($0) : nil }
     }
 
+    /// Refuses identities holding a control character (`usage`): a store may cut a value at NUL
+    /// (SQLite's binding does), so `ana@example.com<NUL>-other` would match Ana. No value in the message.
+    public static func checkIdentities(_ identities: [Identity]) throws {
+        for id in identities where id.value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw DataPortError(.usage, "identity \(id.kind.rawValue) holds a control character; identities may not")
+        }
+    }
+
     /// Adds what every bundle carries besides its data (schemas, `datapackage.json`, `index.html`),
     /// then the manifest and BagIt files, and moves the bundle into place.
     static func complete(_ writer: BundleWriter, manifest: Manifest, formats: [any FormatAdapter], previews: [String: [Record]]) throws -> ExportResult {
@@ -181,6 +192,25 @@ public enum Exporter {
             let entry = try writer.addFile(path) { try $0.write(s.contents) }
             let media = s.name.hasSuffix(".xsd") ? "application/xml" : "application/schema+json"
             files.append(ManifestFile(path: path, format: nil, mediaType: media, size: entry.size, sha256: entry.sha256))
+        }
+        return files
+    }
+}
+
+extension StoresConfig {
+    /// The files an output must never replace: the config itself, each SQLite database (with its
+    /// journal, WAL and shared-memory files) and `initScript`, and each file a CSV, JSONL or
+    /// access-log dataset reads in its store's folder.
+    public var ownFiles: [String] {
+        var files = [file]
+        for s in stores {
+            if let p = s.path("initScript") { files.append(p) }
+            guard let p = s.path("path") else { continue }
+            let named = s.datasets.compactMap { d -> String? in
+                if case .file(let f) = d.source { return URL(fileURLWithPath: p).appendingPathComponent(f).path }
+                return nil
+            }
+            files += named.isEmpty ? [p, p + "-journal", p + "-wal", p + "-shm"] : named
         }
         return files
     }

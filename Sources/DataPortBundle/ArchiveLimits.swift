@@ -2,16 +2,29 @@ import DataPortModel
 import Foundation
 
 /// Safety limits for reading untrusted archives. Documented in `formats/bundle.md`; the CLI can raise them.
+///
+/// One definition for both sides: `BundleWriter` refuses (`limitExceeded`) to write a bundle that
+/// the defaults would refuse, so every bundle DataPort writes, every reader accepts.
 public struct ArchiveLimits: Sendable {
     /// Most entries an archive may hold.
     public var maxEntries: Int = 1_000_000
     /// Most bytes all entries may decompress to, together.
     public var maxTotalBytes: Int64 = 64 << 30
-    /// Highest ratio of decompressed to compressed size for an entry (beyond 1 MiB).
+    /// Highest ratio of decompressed to compressed size: of a zip entry, or of a whole tar.gz
+    /// stream to the file, once past `ratioFloor`.
     public var maxRatio: Int64 = 1_000
+    /// Decompressed size up to which the ratio is not checked. Below it a very compressible file (a
+    /// repetitive column deflates up to about 1030:1) is harmless and common; a bomb must go far
+    /// past it to do harm, and `maxTotalBytes` bounds it anyway.
+    public var ratioFloor: Int64 = 256 << 20
 
     public init() {}
     public static let `default` = ArchiveLimits()
+
+    /// Whether `decompressed` bytes from `compressed` exceed the ratio limit.
+    public func exceedsRatio(decompressed: Int64, compressed: Int64) -> Bool {
+        decompressed > ratioFloor && decompressed / max(compressed, 1) > maxRatio
+    }
 }
 
 /// Entry names that are safe to extract: relative, no `..`, no backslash, drive letter or other colon,

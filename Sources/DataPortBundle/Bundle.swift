@@ -12,23 +12,28 @@ public enum ArchiveKind: String, Sendable, CaseIterable {
     case tarGz = "tar.gz"
 }
 
-/// Writes a bundle: files under one top folder, then `manifest.json`; into a temporary file that is
-/// renamed into place only on `commit`, so an interrupted export leaves nothing at the destination.
+/// Writes a bundle: files under one top folder, then `manifest.json`; into a hidden temporary file
+/// (`PartialFile`: exclusive, unpredictable name, mode 0600, removed on a terminating signal) that
+/// is renamed into place only on `commit`, so an interrupted export leaves nothing behind.
+///
+/// It refuses (`limitExceeded`) to write what a reader with the default `ArchiveLimits` would
+/// refuse: one definition of the limits for both sides.
 public final class BundleWriter {
     public let output: String
     public let topFolder: String
-    private let tempPath: String
-    private let file: FileSink
+    private let file: PartialFile
     private let archive: any ArchiveWriter
+    private let limits: ArchiveLimits
     private var committed = false
+    /// Decompressed bytes of all entries so far (zip; tar.gz counts its whole stream).
+    private var totalBytes: Int64 = 0
 
-    public init(output: String, kind: ArchiveKind, generatedAt: Timestamp) throws {
+    public init(output: String, kind: ArchiveKind, generatedAt: Timestamp, limits: ArchiveLimits = .default) throws {
         self.output = output
+        self.limits = limits
         let compact = generatedAt.text.filter { $0 != "-" && $0 != ":" }.split(separator: ".").first.map(String.init) ?? "bundle"
         topFolder = "dataport-" + (compact.hasSuffix("Z") ? compact : compact + "Z")
-        let url = URL(fileURLWithPath: output)
-        tempPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
-        file = try FileSink(path: tempPath)
+        file = try PartialFile(destination: output)
         switch kind {
         case .zip: archive = ZipWriter(sink: file, date: generatedAt)
         case .tarGz: archive = TarGzWriter(sink: file, date: generatedAt)
@@ -37,15 +42,32 @@ public final class BundleWriter {
 
     deinit { if !committed { discard() } }
 
+    /// The hidden file being written (for tests of what an interruption leaves).
+    public var temporaryPath: String { file.path }
+
     /// Adds a file at `path` below the top folder.
     public func addFile(_ path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry {
         var entry = try archive.addEntry(path: "\(topFolder)/\(path)", body)
         entry.path = path
-        written.append(entry)
+        try admit(entry)
         return entry
     }
 
     private var written: [WrittenEntry] = []
+
+    /// Records an entry after checking it against the readers' limits.
+    private func admit(_ entry: WrittenEntry) throws {
+        func refuse(_ why: String) -> DataPortError {
+            DataPortError(.limitExceeded, "the bundle would exceed a reading limit (formats/bundle.md): \(why)", at: entry.path)
+        }
+        if let compressed = entry.compressedSize, limits.exceedsRatio(decompressed: entry.size, compressed: compressed) {
+            throw refuse("a file over \(limits.ratioFloor >> 20) MiB compresses more than \(limits.maxRatio):1")
+        }
+        totalBytes += entry.size
+        guard totalBytes <= limits.maxTotalBytes else { throw refuse("more than \(limits.maxTotalBytes) bytes in all") }
+        guard written.count + 1 <= limits.maxEntries else { throw refuse("more than \(limits.maxEntries) files") }
+        written.append(entry)
+    }
 
     /// Whether files can be compressed ahead into spools and added with `addFile(_:spool:)` (zip).
     public var acceptsSpools: Bool { archive is ZipWriter }
@@ -55,13 +77,17 @@ public final class BundleWriter {
         guard let zip = archive as? ZipWriter else { throw DataPortError(.internal, "this archive kind takes no spools") }
         var entry = try zip.addEntry(path: "\(topFolder)/\(path)", spool: spool)
         entry.path = path
-        written.append(entry)
+        try admit(entry)
         return entry
     }
 
     /// Writes the manifest and the BagIt tag files, completes the archive and moves it into place.
     public func commit(manifest: Manifest) throws {
-        _ = try addFile("manifest.json") { try $0.write(manifest.serialized()) }
+        let serialized = manifest.serialized()
+        guard serialized.count <= Manifest.maxBytes else {
+            throw DataPortError(.limitExceeded, "manifest.json would be larger than its reading limit of \(Manifest.maxBytes) bytes")
+        }
+        _ = try addFile("manifest.json") { try $0.write(serialized) }
         let payload = written.filter { $0.path.hasPrefix("data/") }
         _ = try addFile(BagIt.declarationName) { try $0.write(BagIt.declaration) }
         _ = try addFile(BagIt.infoName) {
@@ -71,17 +97,22 @@ public final class BundleWriter {
         let tags = written.filter { !$0.path.hasPrefix("data/") }
         _ = try archive.addEntry(path: "\(topFolder)/\(BagIt.tagManifestName)") { try $0.write(BagIt.manifest(tags.map { ($0.path, $0.sha256) })) }
         try archive.finish()
-        try file.close()
-        guard rename(tempPath, output) == 0 else {
-            throw DataPortError(.output, "cannot move the bundle into place: \(String(cString: strerror(errno)))", at: output)
+        if let tar = archive as? TarGzWriter {
+            // A tar.gz reader measures the whole stream against the file.
+            if limits.exceedsRatio(decompressed: tar.streamBytes, compressed: file.bytesWritten) {
+                throw DataPortError(.limitExceeded, "the bundle would exceed a reading limit (formats/bundle.md): its tar stream is over \(limits.ratioFloor >> 20) MiB and compresses more than \(limits.maxRatio):1; use --archive zip")
+            }
+            guard tar.streamBytes <= limits.maxTotalBytes else {
+                throw DataPortError(.limitExceeded, "the bundle would exceed a reading limit (formats/bundle.md): more than \(limits.maxTotalBytes) bytes in all")
+            }
         }
+        try file.commit()
         committed = true
     }
 
     /// Removes the temporary file.
     public func discard() {
-        try? file.close()
-        unlink(tempPath)
+        file.discard()
         committed = true
     }
 }
@@ -128,7 +159,7 @@ public final class BundleReader {
         guard names.contains(manifestName) else { throw DataPortError(.invalidBundle, "manifest.json is missing", at: path) }
         let source = try archive.open(manifestName)
         let bytes: [UInt8]
-        do { bytes = try readAll(source, limit: 16 << 20, name: "manifest.json") } catch var e as DataPortError {
+        do { bytes = try readAll(source, limit: Manifest.maxBytes, name: "manifest.json") } catch var e as DataPortError {
             if e.location == nil { e.location = path }
             throw e
         }

@@ -80,6 +80,7 @@ public enum CLI {
 
         """
         for code in ExitCode.allCases { s += "  \(code.rawValue)".padding(toLength: 6, withPad: " ", startingAt: 0) + code.meaning + "\n" }
+        s += "  129, 130, 143: ended by SIGHUP, SIGINT, SIGTERM (128 + signal); the partial bundle is removed\n"
         return s
     }
 
@@ -92,7 +93,8 @@ public enum CLI {
         if name == "--help" || name == "-h" || name == "help" { console.out(help); return 0 }
         if name == "--version" { console.out("dataport \(dataportVersion)"); return 0 }
         guard let command = commands.first(where: { $0.name == name }) else {
-            return fail(DataPortError(.usage, "unknown command '\(name)'; run 'dataport --help'"), json: false, console: console)
+            let shown = ValueShape.isNameShaped(name) ? "unknown command '\(name)'" : "unknown command (the first argument)"
+            return fail(DataPortError(.usage, "\(shown); run 'dataport --help'"), json: false, console: console)
         }
         let rest = Array(args.dropFirst())
         if rest.contains("--help") || rest.contains("-h") { console.out(command.help); return 0 }

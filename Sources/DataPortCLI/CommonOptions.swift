@@ -14,7 +14,7 @@ enum CommonOptions {
     static let limits = [
         OptionSpec(name: "max-entries", value: "N", help: "Refuse archives with more entries (default \(ArchiveLimits.default.maxEntries))."),
         OptionSpec(name: "max-bytes", value: "N", help: "Refuse archives that decompress to more bytes (default \(ArchiveLimits.default.maxTotalBytes))."),
-        OptionSpec(name: "max-ratio", value: "N", help: "Refuse entries compressed more than N:1 (default \(ArchiveLimits.default.maxRatio))."),
+        OptionSpec(name: "max-ratio", value: "N", help: "Refuse entries (zip) or streams (tar.gz) over \(ArchiveLimits.default.ratioFloor >> 20) MiB compressed more than N:1 (default \(ArchiveLimits.default.maxRatio))."),
     ]
     static let archive = OptionSpec(name: "archive", value: "KIND", help: "zip (default: opens anywhere) or tar.gz (streams well in scripts).")
 

@@ -76,10 +76,11 @@ public struct FormatRegistry: Sendable {
     /// Adapters for a comma-separated list such as `json,csv`; throws a usage error naming an unknown one.
     public func adapters(forList list: String) throws -> [any FormatAdapter] {
         var result: [any FormatAdapter] = []
-        for raw in list.split(separator: ",", omittingEmptySubsequences: false) {
+        for (i, raw) in list.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
             let name = raw.trimmingCharacters(in: .whitespaces).lowercased()
             guard let a = adapter(named: name) else {
-                throw DataPortError(.usage, "unknown format '\(name)'; known formats: \(adapters.map(\.name).joined(separator: ", "))")
+                // The unknown name is not printed: a mistyped command line may have put anything there.
+                throw DataPortError(.usage, "item \(i + 1) of the format list is not a known format; known formats: \(adapters.map(\.name).joined(separator: ", "))")
             }
             if !result.contains(where: { $0.name == a.name }) { result.append(a) }
         }

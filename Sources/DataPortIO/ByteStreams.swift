@@ -255,12 +255,18 @@ public final class TemporaryFile: ByteSink {
     public init(directory: String = NSTemporaryDirectory()) throws {
         self.directory = directory
         var template = Array("\(directory)/.dataport-spool-XXXXXX".utf8CString)
-        fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        // Created and unlinked under the signal cleanup's lock: a signal in between cannot leave it.
+        let (created, error) = PartialFiles.holding { () -> (Int32, Int32) in
+            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            let error = errno
+            if fd >= 0 { _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) } }
+            return (fd, error)
+        }
+        fd = created
         guard fd >= 0 else {
-            throw DataPortError(.output, "cannot create a temporary file: \(String(cString: strerror(errno)))", at: directory)
+            throw DataPortError(.output, "cannot create a temporary file: \(String(cString: strerror(error)))", at: directory)
         }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
     }
 
     deinit { close(fd) }

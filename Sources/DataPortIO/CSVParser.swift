@@ -39,7 +39,7 @@ public final class CSVParser {
 
         public init(delimiter: UInt8 = UInt8(ascii: ","), allowsByteOrderMark: Bool = false,
                     allowsNULInQuotedFields: Bool = false, requiresFinalLineBreak: Bool = false,
-                    maxRecordBytes: Int = 64 << 20, maxFields: Int = 100_000) {
+                    maxRecordBytes: Int = ValueLimits.maxValueBytes, maxFields: Int = 100_000) {
             self.delimiter = delimiter; self.allowsByteOrderMark = allowsByteOrderMark
             self.allowsNULInQuotedFields = allowsNULInQuotedFields; self.requiresFinalLineBreak = requiresFinalLineBreak
             self.maxRecordBytes = maxRecordBytes; self.maxFields = maxFields

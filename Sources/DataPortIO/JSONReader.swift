@@ -11,7 +11,7 @@ public struct JSONLimits: Sendable {
     /// Refuse objects with the same key twice. On for every DataPort file; RFC 8259 only says keys SHOULD be unique.
     public var rejectDuplicateKeys = true
 
-    public init(maxDepth: Int = 64, maxStringBytes: Int = 64 << 20, maxNumberLength: Int = 4096) {
+    public init(maxDepth: Int = 64, maxStringBytes: Int = ValueLimits.maxValueBytes, maxNumberLength: Int = 4096) {
         self.maxDepth = maxDepth; self.maxStringBytes = maxStringBytes; self.maxNumberLength = maxNumberLength
     }
     public static let `default` = JSONLimits()

@@ -189,10 +189,11 @@ final class HostileBundleTests: XCTestCase {
             """)
     }
 
-    /// A 200 MB zero-filled entry, declared honestly: refused by its ratio before a byte is inflated.
+    /// A 512 MB zero-filled entry, declared honestly: refused by its ratio before a byte is inflated
+    /// (the ratio applies above `ArchiveLimits.ratioFloor`, 256 MiB, since issue 13).
     static let deflateBomb = """
-        comp, crc = zeros_deflated(200)
-        E = entries_with(add=[{'name': TOP + '/data/json/bomb.json', 'comp': comp, 'crc': crc, 'usize': 200 << 20}])
+        comp, crc = zeros_deflated(512)
+        E = entries_with(add=[{'name': TOP + '/data/json/bomb.json', 'comp': comp, 'crc': crc, 'usize': 512 << 20}])
         """
 
     /// The same 200 MB of inflated bytes behind a manifest that declares its real (small) size: the

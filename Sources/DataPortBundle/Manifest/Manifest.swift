@@ -65,6 +65,8 @@ public struct Manifest: Sendable, Hashable {
     /// Most JSON values a manifest may hold: it is read into memory whole, and a million values is some
     /// ten thousand datasets and some 60 MB.
     public static let maxJSONValues = 1_000_000
+    /// Largest `manifest.json` a reader accepts, and so a writer writes.
+    public static let maxBytes = 16 << 20
 
     public var toolVersion: String
     public var generatedAt: Timestamp

@@ -48,7 +48,7 @@ public final class TarGzReader: ArchiveReader {
 
     private func newCursor(checkRatio: Bool) -> TarCursor {
         TarCursor(FileRangeSource(fd: fd, offset: 0, length: fileSize), limit: limits.maxTotalBytes,
-                  maxRatio: checkRatio ? limits.maxRatio : nil, name: path)
+                  ratio: checkRatio ? limits : nil, fileSize: fileSize, name: path)
     }
 
     // MARK: Scanning
@@ -287,15 +287,18 @@ struct TarHeaderFields {
 final class TarCursor {
     let raw: FileRangeSource
     let inflater: InflateSource
-    let maxRatio: Int64?
+    /// The ratio limit, checked against the whole file's size (so a writer can know it holds).
+    let ratio: ArchiveLimits?
+    let fileSize: Int64
     let name: String
     /// Uncompressed bytes consumed.
     private(set) var position: Int64 = 0
     private var scratch = [UInt8](repeating: 0, count: 1 << 16)
 
-    init(_ raw: FileRangeSource, limit: Int64, maxRatio: Int64?, name: String) {
+    init(_ raw: FileRangeSource, limit: Int64, ratio: ArchiveLimits?, fileSize: Int64, name: String) {
         self.raw = raw
-        self.maxRatio = maxRatio
+        self.ratio = ratio
+        self.fileSize = fileSize
         self.name = name
         inflater = InflateSource(raw, framing: .gzip, limit: limit, name: name)
     }
@@ -304,8 +307,8 @@ final class TarCursor {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = try inflater.read(into: buffer)
         position += Int64(n)
-        if let maxRatio, inflater.produced > 1 << 20, inflater.produced / max(inflater.consumed, 1) > maxRatio {
-            throw DataPortError(.limitExceeded, "archive has a compression ratio over \(maxRatio)", at: name)
+        if let ratio, ratio.exceedsRatio(decompressed: inflater.produced, compressed: fileSize) {
+            throw DataPortError(.limitExceeded, "archive has a compression ratio over \(ratio.maxRatio)", at: name)
         }
         return n
     }

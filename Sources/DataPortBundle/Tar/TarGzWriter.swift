@@ -18,6 +18,11 @@ public final class TarGzWriter: ArchiveWriter {
     private let spool: EntrySpool
     private var seen = Set<String>()
     private var finished = false
+    /// Bytes of the uncompressed tar stream so far (headers, data, padding, end marker): what a
+    /// reader inflates, for the limits (`ArchiveLimits`).
+    public private(set) var streamBytes: Int64 = 0
+    /// Entries added.
+    public private(set) var entryCount = 0
 
     /// - Parameters:
     ///   - sink: where the compressed archive goes.
@@ -48,10 +53,13 @@ public final class TarGzWriter: ArchiveWriter {
         let size = spool.count
         let sha256 = spool.sha.finalizeHex()
 
-        try deflater.write(TarHeader.blocks(name: path, size: size, mtime: mtime))
+        let header = TarHeader.blocks(name: path, size: size, mtime: mtime)
+        try deflater.write(header)
         try spool.replay(into: deflater)
         let padding = Int((512 - size % 512) % 512)
         if padding > 0 { try TarHeader.zeroBlock[0..<padding].withUnsafeBytes { try deflater.write($0) } }
+        streamBytes += Int64(header.count) + size + Int64(padding)
+        entryCount += 1
         return WrittenEntry(path: path, size: size, sha256: sha256)
     }
 
@@ -60,6 +68,7 @@ public final class TarGzWriter: ArchiveWriter {
         guard !finished else { return }
         finished = true
         try deflater.write(TarHeader.zeroBlock + TarHeader.zeroBlock)
+        streamBytes += Int64(2 * TarHeader.blockSize)
         try deflater.finish()
         spool.close()
     }

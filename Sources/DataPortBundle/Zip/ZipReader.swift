@@ -140,7 +140,7 @@ public final class ZipReader: ArchiveReader {
             guard e.size >= 0, e.compressedSize >= 0, e.headerOffset >= 0 else { throw bad("corrupt sizes") }
             guard seen.insert(EntryName.collisionKey(name)).inserted else { throw bad("duplicate entry \(name)") }
             if method == 0, e.size != e.compressedSize { throw bad("stored entry sizes disagree") }
-            if e.size > 1 << 20, e.size / max(e.compressedSize, 1) > limits.maxRatio {
+            if limits.exceedsRatio(decompressed: e.size, compressed: e.compressedSize) {
                 throw DataPortError(.limitExceeded, "entry \(name) has a compression ratio over \(limits.maxRatio)", at: path)
             }
             guard e.size <= limits.maxTotalBytes - total else {

@@ -7,6 +7,8 @@ public struct WrittenEntry: Sendable {
     /// Uncompressed size.
     public var size: Int64
     public var sha256: String
+    /// Compressed size, where the container has one per entry (zip).
+    public var compressedSize: Int64? = nil
 }
 
 /// Writes a zip archive sequentially (deflate, data descriptors, zip64 where sizes, offsets or the
@@ -63,8 +65,9 @@ public final class ZipWriter {
             throw error
         }
         try deflater.finish()
-        try finishEntry(name: name, offset: offset, crc: entrySink.crc, compressed: out.count - compressedStart, size: entrySink.count)
-        return WrittenEntry(path: path, size: entrySink.count, sha256: entrySink.sha.finalizeHex())
+        let compressed = out.count - compressedStart
+        try finishEntry(name: name, offset: offset, crc: entrySink.crc, compressed: compressed, size: entrySink.count)
+        return WrittenEntry(path: path, size: entrySink.count, sha256: entrySink.sha.finalizeHex(), compressedSize: compressed)
     }
 
     /// Adds an entry already compressed (in parallel with others) into a spool. The bytes are the
@@ -74,8 +77,9 @@ public final class ZipWriter {
         let offset = try writeLocalHeader(name)
         let compressedStart = out.count
         try spool.copyCompressed(to: out)
-        try finishEntry(name: name, offset: offset, crc: spool.crc, compressed: out.count - compressedStart, size: spool.size)
-        return WrittenEntry(path: path, size: spool.size, sha256: spool.sha256)
+        let compressed = out.count - compressedStart
+        try finishEntry(name: name, offset: offset, crc: spool.crc, compressed: compressed, size: spool.size)
+        return WrittenEntry(path: path, size: spool.size, sha256: spool.sha256, compressedSize: compressed)
     }
 
     private func writeLocalHeader(_ name: [UInt8]) throws -> Int64 {

@@ -10,7 +10,7 @@ enum ConvertCommand {
         usage: "dataport convert BUNDLE --format LIST --output FILE [--json]",
         options: [
             OptionSpec(name: "format", value: "LIST", help: "Formats of the new bundle, comma-separated."),
-            OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle."),
+            OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle: a new path or a regular file (mode 0600); not the input, a folder, FIFO, device, socket, link or '-'."),
             CommonOptions.archive,
         ] + CommonOptions.longRunning + CommonOptions.limits,
         examples: ["dataport convert ana.zip --format csv --output ana-csv.zip", "dataport convert ana.zip --format json,csv,xml --output ana-all.zip"],

@@ -5,6 +5,9 @@ import DataPortIO
 import DataPortModel
 import DataPortStores
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `dataport export`: gathers one subject (or a batch of subjects) from the stores into bundles.
 enum ExportCommand {
@@ -15,9 +18,9 @@ enum ExportCommand {
         options: [
             OptionSpec(name: "config", value: "FILE", help: "The stores config (JSON)."),
             OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject: email=..., user_id=..., ip=..., cookie_id=...", repeatable: true),
-            OptionSpec(name: "output", value: "FILE", help: "Where to write the bundle (.zip)."),
+            OptionSpec(name: "output", value: "FILE", help: "Where to write the bundle: a new path or a regular file to replace (mode 0600). Not a folder, FIFO, device, socket, symbolic link, '-' or a store's file."),
             OptionSpec(name: "subjects", value: "FILE", help: "Batch: one subject per line (KIND=VALUE pairs separated by spaces, or a JSON object); - for stdin."),
-            OptionSpec(name: "output-dir", value: "DIR", help: "Batch: where to write subject-LINE.zip for each line."),
+            OptionSpec(name: "output-dir", value: "DIR", help: "Batch: where to write subject-LINE.zip (or .tar.gz) for each line; a line that fails removes an earlier run's bundle for it."),
             OptionSpec(name: "shard", value: "K/N", help: "Batch: only the lines whose number is K modulo N (1 <= K <= N), to split a batch across workers."),
             OptionSpec(name: "format", value: "LIST", help: "Formats of the data files, comma-separated (default json). See 'dataport formats'."),
             OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held)."),
@@ -31,7 +34,7 @@ enum ExportCommand {
             "dataport export --config stores.json --subjects requests.txt --output-dir out/ --json",
         ],
         run: { args, console in
-            guard args.positionals.isEmpty else { throw DataPortError(.usage, "unexpected argument \(args.positionals[0])") }
+            guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
             let configPath = try args.required("config")
             var options = ExportOptions()
             options.formats = try FormatRegistry.standard.adapters(forList: args.value("format") ?? "json")
@@ -82,7 +85,9 @@ enum ExportCommand {
         guard Dataset.isValidName(kind), !value.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw DataPortError(.usage, "an identity must be KIND=VALUE with a kind such as email, user_id, ip, cookie_id")
         }
-        return Identity(kind: IdentityKind(kind), value: value, foundIn: ["request"])
+        let id = Identity(kind: IdentityKind(kind), value: value, foundIn: ["request"])
+        try Exporter.checkIdentities([id])
+        return id
     }
 
     /// One batch line: `email=a@b.c user_id=3`, or `{"email": "a@b.c", "user_id": 3}`.
@@ -94,7 +99,9 @@ enum ExportCommand {
                 switch m.value {
                 case .string(let s): return try identity(m.key, s)
                 case .number(let n): return try identity(m.key, n)
-                default: throw DataPortError(.usage, "identity \(m.key) must be a string or number", at: "line \(number)")
+                default:
+                    let kind = Dataset.isValidName(m.key) ? "identity \(m.key)" : "an identity"
+                    throw DataPortError(.usage, "\(kind) must be a string or number", at: "line \(number)")
                 }
             }
         }
@@ -123,16 +130,22 @@ enum ExportCommand {
             let number = i + 1
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !line.isEmpty, !line.hasPrefix("#"), (number - 1) % shardN == shardK - 1 else { continue }
-            // File names carry the line number only: no personal data in paths.
-            let output = URL(fileURLWithPath: outputDir).appendingPathComponent("subject-\(number).zip").path
+            // File names carry the line number only: no personal data in paths. The extension is the
+            // archive kind's; a bundle for this line in the other kind is an earlier run's.
+            let folder = URL(fileURLWithPath: outputDir)
+            let output = folder.appendingPathComponent("subject-\(number).\(options.archive.rawValue)").path
+            let others = ArchiveKind.allCases.filter { $0 != options.archive }.map { folder.appendingPathComponent("subject-\(number).\($0.rawValue)").path }
             do {
                 let ids = try parseLine(line, number: number)
                 let r = try Exporter.export(config: config, identities: ids, output: output, options: options, progress: progress)
+                for o in others { removeStaleBundle(o, config: config) }
                 succeeded += 1
                 outcomes.append(.object(["line": .integer(number), "status": .string("ok"), "output": .string(output),
                                          "records": .integer(r.records), "bytes": .integer(r.bytes)]))
                 if !args.flag("json") && !args.flag("quiet") { console.out("line \(number): ok, \(output) (\(r.records) records)") }
             } catch let e as DataPortError {
+                // Whatever an earlier run left for this line must not pass for this run's answer.
+                for o in [output] + others { removeStaleBundle(o, config: config) }
                 failed += 1
                 let code = ExitCode(e.kind)
                 outcomes.append(.object(["line": .integer(number), "status": .string("failed"),
@@ -147,6 +160,17 @@ enum ExportCommand {
             console.out("\(succeeded) subjects exported, \(failed) failed")
         }
         if failed > 0 { throw BatchFailed(failed: failed) }
+    }
+}
+
+extension ExportCommand {
+    /// Removes a regular file at `path` (a bundle of an earlier run); leaves anything else alone,
+    /// and never a file an export could not replace either (a store's own file).
+    static func removeStaleBundle(_ path: String, config: StoresConfig) {
+        guard (try? OutputPath.check(path, protected: config.ownFiles)) != nil else { return }
+        var st = stat()
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return }
+        unlink(path)
     }
 }
 

@@ -19,6 +19,10 @@ public struct CSVFormat: FormatAdapter {
         ["formulaEscape": "apostrophe", "formulaTriggers": "= + - @ TAB CR NUL '", "null": "empty-unquoted-field"]
     }
 
+    /// The longest record a reader accepts: every field may hold a value up to the writers' limit
+    /// (`ValueLimits`, plus the formula escape), so a record may hold one in each.
+    static func maxRecordBytes(fieldCount: Int) -> Int { max(1, fieldCount) * (ValueLimits.maxValueBytes + 1) }
+
     /// The field separator of DataPort's CSV files.
     static let delimiter = UInt8(ascii: ",")
     /// The escape written before a string value that starts with a formula trigger.
@@ -46,11 +50,13 @@ final class CSVRecordWriter: RecordWriter {
     private let out: OutputBuffer
     private let types: [FieldType]
     private let name: String
+    private let fieldNames: [String]
     private var count = 0
 
     init(dataset: Dataset, sink: any ByteSink) throws {
         out = OutputBuffer(sink)
         types = dataset.fields.map(\.type)
+        fieldNames = dataset.fields.map(\.name)
         name = dataset.name
         for (i, f) in dataset.fields.enumerated() {
             if i > 0 { try out.byte(CSVFormat.delimiter) }
@@ -75,6 +81,7 @@ final class CSVRecordWriter: RecordWriter {
             case .string(let s):
                 let first = s.utf8.first
                 let escape = first.map(CSVFormat.isFormulaTrigger) == true ? CSVFormat.formulaEscape : nil
+                if s.utf8.count + (escape == nil ? 0 : 1) > ValueLimits.maxValueBytes { throw tooLarge(i) }
                 try CSVText.appendField(s, delimiter: CSVFormat.delimiter, prefix: escape, quoteEmpty: true, to: out)
             case .integer(let n): try out.text(String(n))
             case .decimal(let d): try out.text(d.text)
@@ -83,10 +90,19 @@ final class CSVRecordWriter: RecordWriter {
             case .date(let d): try out.text(d.text)
             case .binary(let b):
                 // The empty binary value is quoted so that it differs from NULL.
-                if b.isEmpty { try out.bytes("\"\"") } else { try Base64.append(b, to: out) }
+                if b.isEmpty { try out.bytes("\"\"") } else {
+                    if (b.count + 2) / 3 * 4 > ValueLimits.maxValueBytes { throw tooLarge(i) }
+                    try Base64.append(b, to: out)
+                }
             }
         }
         try out.bytes("\r\n")
+    }
+
+    /// A value readers would refuse (`ValueLimits`): refused here first, naming dataset and field.
+    private func tooLarge(_ i: Int) -> DataPortError {
+        DataPortError(.limitExceeded, "a value of field \(fieldNames[i]) is larger than the JSON and CSV limit of \(ValueLimits.maxValueBytes) bytes",
+                      at: "dataset \(name), record \(count)")
     }
 
     func finish() throws {
@@ -135,7 +151,8 @@ final class CSVRecordReader: RecordReader {
         types = dataset.fields.map(\.type)
         names = dataset.fields.map(\.name)
         let options = CSVParser.Options(delimiter: CSVFormat.delimiter, allowsByteOrderMark: false,
-                                        allowsNULInQuotedFields: true, requiresFinalLineBreak: true)
+                                        allowsNULInQuotedFields: true, requiresFinalLineBreak: true,
+                                        maxRecordBytes: CSVFormat.maxRecordBytes(fieldCount: dataset.fields.count))
         parser = try CSVParser(InputBuffer(source), name: "\(dataset.name).csv", options: options, errorKind: .invalidBundle)
         try readHeader()
     }

@@ -32,10 +32,12 @@ final class JSONRecordWriter: RecordWriter {
     /// `"name":` for each field, pre-encoded.
     private let keyPrefixes: [[UInt8]]
     private var count = 0
+    private let name: String
 
     init(dataset: Dataset, sink: any ByteSink) throws {
         out = OutputBuffer(sink)
         fields = dataset.fields
+        name = dataset.name
         keyPrefixes = dataset.fields.map { Array((JSONText.quoted($0.name) + ":").utf8) }
         let header = JSONValue.object([
             "format": .string(JSONFormat.formatTag),
@@ -56,9 +58,12 @@ final class JSONRecordWriter: RecordWriter {
             try out.bytes(keyPrefixes[i])
             switch value {
             case .null: try out.bytes("null")
-            case .string(let s): try JSONText.appendQuoted(s, to: out)
+            case .string(let s):
+                if s.utf8.count > ValueLimits.maxValueBytes { throw tooLarge(i) }
+                try JSONText.appendQuoted(s, to: out)
             case .integer(let n): try out.integer(n)
             case .boolean(let b): try out.bytes(b ? "true" : "false")
+            case .binary(let b) where (b.count + 2) / 3 * 4 > ValueLimits.maxValueBytes: throw tooLarge(i)
             case .decimal, .timestamp, .date, .binary:
                 try out.byte(UInt8(ascii: "\""))
                 try out.text(value.canonicalText!)
@@ -66,6 +71,12 @@ final class JSONRecordWriter: RecordWriter {
             }
         }
         try out.byte(UInt8(ascii: "}"))
+    }
+
+    /// A value readers would refuse (`ValueLimits`): refused here first, naming dataset and field.
+    private func tooLarge(_ i: Int) -> DataPortError {
+        DataPortError(.limitExceeded, "a value of field \(fields[i].name) is larger than the JSON and CSV limit of \(ValueLimits.maxValueBytes) bytes",
+                      at: "dataset \(name), record \(count)")
     }
 
     func finish() throws {

@@ -1,0 +1,189 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DataPortModel
+import Foundation
+import Synchronization
+
+/// The largest value (a string, or the base64 text of a binary value) a JSON or CSV data file may
+/// hold. One definition for both sides: the writers refuse a larger value, the readers accept any
+/// value up to it with their defaults (formats/bundle.md, "Limits").
+public enum ValueLimits {
+    public static let maxValueBytes = 64 << 20
+}
+
+/// The hidden files being written right now, which must not outlive the process: a terminating
+/// signal removes them (see `removeAllAndExit`). Creating, renaming and removing such a file happen
+/// under the same lock as its registration, so a signal never finds a file it does not know of, nor
+/// removes a path that is no longer ours.
+public enum PartialFiles {
+    private static let paths = Mutex<Set<String>>([])
+
+    /// Runs `open`, which creates the file at `path` and returns its descriptor (or -1), and records
+    /// the path if it was created, as one step. Returns the descriptor and `errno`.
+    static func creating(_ path: String, _ open: () -> Int32) -> (fd: Int32, error: Int32) {
+        paths.withLock { set in
+            let fd = open()
+            let error = errno
+            if fd >= 0 { set.insert(path) }
+            return (fd, error)
+        }
+    }
+
+    /// Runs `body` (which creates a file and removes it again) where no signal cleanup can run.
+    static func holding<T>(_ body: () throws -> T) rethrows -> T {
+        try paths.withLock { _ in try body() }
+    }
+
+    /// Runs `body`, which renames or removes the file at `path`, and forgets it, as one step.
+    static func finishing<T>(_ path: String, _ body: () throws -> T) rethrows -> T {
+        try paths.withLock { set in
+            defer { set.remove(path) }
+            return try body()
+        }
+    }
+
+    /// Removes every recorded file and ends the process with `code`, still holding the lock: no file
+    /// can be created or moved into place in between.
+    public static func removeAllAndExit(_ code: Int32) -> Never {
+        paths.withLock { set -> Never in
+            for p in set { unlink(p) }
+            _exit(code)
+        }
+    }
+
+    /// The paths recorded now (for tests).
+    public static var current: Set<String> { paths.withLock { $0 } }
+}
+
+/// A file written under a hidden, unpredictable name in its destination's folder and moved into
+/// place only by `commit`: created exclusively (`O_CREAT|O_EXCL|O_NOFOLLOW`, so a planted file or
+/// symbolic link is never written through), mode 0600 (it holds personal data), and recorded in
+/// `PartialFiles` so that a terminating signal removes it.
+public final class PartialFile: ByteSink {
+    /// The hidden file's path.
+    public let path: String
+    public let destination: String
+    private var fd: Int32
+    public private(set) var bytesWritten: Int64 = 0
+    private var finished = false
+
+    public init(destination: String) throws {
+        self.destination = destination
+        let url = URL(fileURLWithPath: destination)
+        let folder = url.deletingLastPathComponent().path
+        // Keep the name within NAME_MAX whatever the destination's name.
+        let base = url.lastPathComponent.utf8.count <= 200 ? url.lastPathComponent : "dataport"
+        var attempt = 0
+        while true {
+            var rng = SystemRandomNumberGenerator()
+            let token = String(rng.next() as UInt64, radix: 16)
+            let candidate = "\(folder)/.\(base).partial-\(token)"
+            let (created, error) = PartialFiles.creating(candidate) {
+                open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            }
+            if created >= 0 {
+                fd = created
+                path = candidate
+                return
+            }
+            // A name taken by someone else's file (or link) is never touched; try another.
+            attempt += 1
+            guard error == EEXIST, attempt < 8 else {
+                throw DataPortError(.output, "cannot create the bundle's temporary file: \(String(cString: strerror(error)))", at: destination)
+            }
+        }
+    }
+
+    deinit { discard() }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try writeAll(fd, bytes, what: "the bundle", at: destination)
+        bytesWritten += Int64(bytes.count)
+    }
+
+    /// Flushes to disk, closes, and renames the file to its destination (which `rename` replaces
+    /// itself, never following a link).
+    public func commit() throws {
+        let failedSync = fsync(fd) != 0 && errno != EINVAL
+        let syncError = errno
+        close(fd)
+        fd = -1
+        if failedSync {
+            discard()
+            throw DataPortError(.output, "cannot flush the bundle: \(String(cString: strerror(syncError)))", at: destination)
+        }
+        let (status, error) = PartialFiles.finishing(path) { () -> (Int32, Int32) in
+            let r = rename(path, destination)
+            let e = errno
+            if r != 0 { unlink(path) }
+            return (r, e)
+        }
+        finished = true
+        guard status == 0 else {
+            throw DataPortError(.output, "cannot move the bundle into place: \(String(cString: strerror(error)))", at: destination)
+        }
+    }
+
+    /// Closes and removes the file (nothing happens after `commit`).
+    public func discard() {
+        if fd >= 0 { close(fd); fd = -1 }
+        guard !finished else { return }
+        finished = true
+        PartialFiles.finishing(path) { _ = unlink(path) }
+    }
+}
+
+/// Checks, before anything is read, that a bundle may be written at a path.
+public enum OutputPath {
+    /// Refuses `-` (usage: no streaming output yet), anything that exists and is not a regular file
+    /// (a folder, FIFO, device, socket or symbolic link: `output`), a folder that does not exist
+    /// (`output`), and any of `protected` (usage): the same file (device and inode, so a hard
+    /// link too) or the same resolved path. Messages name no value but the path.
+    public static func check(_ output: String, protected: [String]) throws {
+        guard output != "-" else {
+            throw DataPortError(.usage, "writing a bundle to standard output ('-') is not supported yet; give a file path")
+        }
+        guard !output.isEmpty else { throw DataPortError(.usage, "the output path is empty") }
+        var st = stat()
+        let exists = lstat(output, &st) == 0
+        if exists {
+            switch st.st_mode & S_IFMT {
+            case S_IFREG: break
+            case S_IFLNK:
+                throw DataPortError(.output, "the output is a symbolic link; DataPort never writes through one: give the file's own path", at: output)
+            case S_IFDIR: throw DataPortError(.output, "the output is a folder; give a file path", at: output)
+            default: throw DataPortError(.output, "the output is not a regular file (a FIFO, device or socket)", at: output)
+            }
+        } else if errno != ENOENT {
+            throw DataPortError(.output, "cannot examine the output: \(String(cString: strerror(errno)))", at: output)
+        }
+        let url = URL(fileURLWithPath: output)
+        let folder = url.deletingLastPathComponent().path
+        var fst = stat()
+        guard stat(folder, &fst) == 0, fst.st_mode & S_IFMT == S_IFDIR else {
+            throw DataPortError(.output, "the output's folder does not exist", at: output)
+        }
+        let resolvedFolder = resolve(folder)
+        let resolved = resolvedFolder + "/" + url.lastPathComponent
+        for p in protected {
+            var pst = stat()
+            let same = (exists && stat(p, &pst) == 0 && pst.st_dev == st.st_dev && pst.st_ino == st.st_ino) || resolve(p) == resolved
+            if same {
+                throw DataPortError(.usage, "the output is one of the files this run reads (the config, a store's file or database, the input bundle)", at: output)
+            }
+        }
+    }
+
+    /// The path with symbolic links resolved as far as it exists.
+    static func resolve(_ path: String) -> String {
+        if let r = realpath(path, nil) {
+            defer { free(r) }
+            return String(cString: r)
+        }
+        let url = URL(fileURLWithPath: path)
+        let parent = url.deletingLastPathComponent().path
+        guard parent != path else { return path }
+        return resolve(parent) + "/" + url.lastPathComponent
+    }
+}
