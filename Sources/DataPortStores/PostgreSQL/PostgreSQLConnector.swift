@@ -12,7 +12,8 @@ import Foundation
 ///
 /// Datasets name a `table` (optionally `schema.table`) or a `query`. The export reads everything in
 /// one `REPEATABLE READ READ ONLY` transaction, so all datasets come from one snapshot. An import
-/// writes on a connection of its own (`openSession()`), in one `READ WRITE` transaction.
+/// writes on a connection of its own (`openSession()`), in one `READ WRITE` transaction that first
+/// takes an advisory lock, so imports into one database run one after the other.
 public final class PostgreSQLConnector: WritableStoreConnector {
     private let config: StoreConfig
     private let conninfo: String
