@@ -19,19 +19,27 @@ public final class BundleWriter {
     public let topFolder: String
     private let tempPath: String
     private let file: FileSink
+    /// What the archive is written through on its way to the file (encryption), if anything.
+    private let layer: (any SinkLayer)?
     private let archive: any ArchiveWriter
     private var committed = false
 
-    public init(output: String, kind: ArchiveKind, generatedAt: Timestamp) throws {
+    /// - Parameter layer: makes the sink the archive is written to from the file's sink (e.g. an
+    ///   age encryptor); it is finished after the archive, before the file is closed.
+    public init(output: String, kind: ArchiveKind, generatedAt: Timestamp,
+                layer: ((any ByteSink) throws -> any SinkLayer)? = nil) throws {
         self.output = output
         let compact = generatedAt.text.filter { $0 != "-" && $0 != ":" }.split(separator: ".").first.map(String.init) ?? "bundle"
         topFolder = "dataport-" + (compact.hasSuffix("Z") ? compact : compact + "Z")
         let url = URL(fileURLWithPath: output)
         tempPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
-        file = try FileSink(path: tempPath)
+        let file = try FileSink(path: tempPath)
+        self.file = file
+        do { self.layer = try layer.map { try $0(file) } } catch { unlink(tempPath); throw error }
+        let sink: any ByteSink = self.layer ?? file
         switch kind {
-        case .zip: archive = ZipWriter(sink: file, date: generatedAt)
-        case .tarGz: archive = TarGzWriter(sink: file, date: generatedAt)
+        case .zip: archive = ZipWriter(sink: sink, date: generatedAt)
+        case .tarGz: archive = TarGzWriter(sink: sink, date: generatedAt)
         }
     }
 
@@ -71,6 +79,7 @@ public final class BundleWriter {
         let tags = written.filter { !$0.path.hasPrefix("data/") }
         _ = try archive.addEntry(path: "\(topFolder)/\(BagIt.tagManifestName)") { try $0.write(BagIt.manifest(tags.map { ($0.path, $0.sha256) })) }
         try archive.finish()
+        try layer?.finish()
         try file.close()
         guard rename(tempPath, output) == 0 else {
             throw DataPortError(.output, "cannot move the bundle into place: \(String(cString: strerror(errno)))", at: output)

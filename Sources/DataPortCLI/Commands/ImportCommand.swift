@@ -1,3 +1,4 @@
+import DataPort
 import DataPortImport
 import DataPortModel
 import DataPortStores
@@ -7,13 +8,13 @@ enum ImportCommand {
     static let command = Command(
         name: "import",
         summary: "Import a bundle into a store (verified first, all-or-nothing, idempotent).",
-        usage: "dataport import BUNDLE --config FILE [--store NAME] [--dry-run] [--strict] [--json]",
+        usage: "dataport import BUNDLE --config FILE [--store NAME] [--dry-run] [--strict] [--identity FILE | --passphrase-file FILE] [--json]",
         options: [
             OptionSpec(name: "config", value: "FILE", help: "The target's stores config: maps datasets and fields to its tables and columns."),
             OptionSpec(name: "store", value: "NAME", help: "The target store (needed when the config has several)."),
             OptionSpec(name: "dry-run", value: nil, help: "Print the plan and the report without writing."),
             OptionSpec(name: "strict", value: nil, help: "Refuse a bundle with datasets the target config does not map."),
-        ] + CommonOptions.longRunning + CommonOptions.limits,
+        ] + CommonOptions.longRunning + CommonOptions.limits + EncryptionOptions.reading,
         examples: [
             "dataport import ana.zip --config Samples/migration/crm-stores.json",
             "dataport import ana.zip --config target.json --store app --dry-run --json",
@@ -23,8 +24,10 @@ enum ImportCommand {
             let config = try StoresConfig.load(path: try args.required("config"))
             var options = ImportOptions(store: args.value("store"), dryRun: args.flag("dry-run"), strict: args.flag("strict"))
             options.limits = try CommonOptions.archiveLimits(args)
-            let report = try Importer.run(bundle: bundle, config: config, options: options,
-                                          progress: try CommonOptions.progressObserver(args, console: console))
+            let input = try EncryptionOptions.input(bundle, args)
+            var report = try input.read { try Importer.run(bundle: $0, config: config, options: options,
+                                                           progress: try CommonOptions.progressObserver(args, console: console)) }
+            report.bundle = bundle
             if args.flag("json") { console.out(report.json().serialized()) } else if !args.flag("quiet") { console.out(report.text) }
             guard report.agrees else {
                 throw DataPortError(.reconciliation, "the records as imported do not match the bundle's checksums", at: bundle)
