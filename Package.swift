@@ -42,6 +42,6 @@ let package = Package(
         // The benchmark: `swift run -c release dataport-bench --rows 1000000` (see README, Performance).
         .executableTarget(name: "dataport-bench", swiftSettings: strict),
 
-        .testTarget(name: "DataPortTests", dependencies: ["DataPort", "DataPortCLI", "dataport"], swiftSettings: strict),
+        .testTarget(name: "DataPortTests", dependencies: ["DataPort", "DataPortAge", "DataPortCLI", "dataport"], swiftSettings: strict),
     ]
 )

@@ -160,6 +160,9 @@ final class CLIScriptingTests: XCTestCase {
         let list = dir.appendingPathComponent("s.txt")
         try "email=ghost@example.com\n".write(to: list, atomically: true, encoding: .utf8)
         try expect(11, ["export", "--config", TestSupport.sampleConfig, "--subjects", list.path, "--output-dir", dir.path], "batch")
+        // Encrypted to the age specification's example recipient, whose key no one is given.
+        let encrypted = try TestSupport.exportSample(dir, extra: ["--encrypt-to", "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj"], name: "sealed.zip")
+        try expect(12, ["verify", encrypted + ".age"], "cannot decrypt")
         XCTAssertEqual(Set(reached.keys).union([1]), Set(ExitCode.allCases.map(\.rawValue)))
     }
 
