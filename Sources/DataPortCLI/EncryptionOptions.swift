@@ -10,15 +10,22 @@ enum EncryptionOptions {
                                       repeatable: true)
     static let recipientsFile = OptionSpec(name: "recipients-file", value: "FILE",
                                            help: "Encrypt to every recipient in FILE: one age1... per line, # comments (as age -R); repeatable.", repeatable: true)
+    /// One option, three meanings: it encrypts (export), opens (verify, inspect, import), or both (convert).
     static let passphraseFile = OptionSpec(name: "passphrase-file", value: "FILE",
-                                           help: "The passphrase on FILE's first line: encrypts the output (age scrypt, 2^18), opens a passphrase-encrypted input.")
+                                           help: "Encrypt with the passphrase on FILE's first line instead (age scrypt, 2^18).")
+    static let passphraseFileToOpen = OptionSpec(name: "passphrase-file", value: "FILE",
+                                                 help: "Open a passphrase-encrypted (.age) bundle with the passphrase on FILE's first line.")
+    static let passphraseFileForConvert = OptionSpec(name: "passphrase-file", value: "FILE",
+                                                     help: "The passphrase on FILE's first line: opens a passphrase-encrypted input, and encrypts the output unless recipients are given.")
     static let identity = OptionSpec(name: "identity", value: "FILE",
                                      help: "Open an encrypted (.age) bundle with an age identity file (age-keygen's output); repeatable.", repeatable: true)
 
     /// For commands that write a bundle.
     static let writing = [encryptTo, recipientsFile, passphraseFile]
     /// For commands that read one.
-    static let reading = [identity, passphraseFile]
+    static let reading = [identity, passphraseFileToOpen]
+    /// For `convert`, which does both.
+    static let converting = [identity, encryptTo, recipientsFile, passphraseFileForConvert]
 
     /// The recipients given, or nil.
     static func recipients(_ args: Arguments) throws -> [X25519Recipient]? {

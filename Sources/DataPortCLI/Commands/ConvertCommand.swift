@@ -13,7 +13,7 @@ enum ConvertCommand {
             OptionSpec(name: "format", value: "LIST", help: "Formats of the new bundle, comma-separated."),
             OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle (\".age\" is appended when it is encrypted)."),
             CommonOptions.archive,
-        ] + CommonOptions.longRunning + CommonOptions.limits + [EncryptionOptions.identity] + EncryptionOptions.writing,
+        ] + CommonOptions.longRunning + CommonOptions.limits + EncryptionOptions.converting,
         examples: ["dataport convert ana.zip --format csv --output ana-csv.zip", "dataport convert ana.zip --format json,csv,xml --output ana-all.zip"],
         run: { args, console in
             let input = try args.onePositional("bundle path")
