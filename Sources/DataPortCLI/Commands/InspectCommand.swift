@@ -14,10 +14,10 @@ enum InspectCommand {
         examples: ["dataport inspect ana.zip", "dataport inspect --json ana.zip | jq '.datasets[].recordCount'"],
         run: { args, console in
             let path = try args.onePositional("bundle path")
-            let decryption = try EncryptionOptions.decryption(args)
-            if decryption == nil, AgeFile.isAge(path: path) {
+            let input = try BundleInput(path: path, decryption: try EncryptionOptions.decryption(args), limits: try CommonOptions.archiveLimits(args),
+                                        summarizeWithoutKey: true)
+            if let summary = input.keylessSummary {
                 // Without a key an encrypted bundle says only that it is one, and for how many keys.
-                let summary = try AgeFile.summary(path: path)
                 if args.flag("json") {
                     let counts: KeyValuePairs<String, JSONValue?> = [
                         "bundle": .string(path), "encrypted": .bool(true), "encryption": .string("age"),
@@ -34,7 +34,6 @@ enum InspectCommand {
                 }
                 return
             }
-            let input = try BundleInput(path: path, decryption: decryption, limits: try CommonOptions.archiveLimits(args))
             let m = try input.read { try BundleReader(path: $0, limits: try CommonOptions.archiveLimits(args)).manifest }
             if args.flag("json") {
                 console.out(m.json().serialized())
