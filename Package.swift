@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "DataPortModel", swiftSettings: strict),
         // Byte streams, strict JSON, SHA-256: shared plumbing for formats, stores and bundles.
         .target(name: "DataPortIO", dependencies: ["DataPortModel", "CCrypto"], swiftSettings: strict),
+        // Encryption in the age v1 format (formats/encryption.md): an encrypting sink, a decrypting source.
+        .target(name: "DataPortAge", dependencies: ["DataPortModel", "DataPortIO", "CCrypto"], swiftSettings: strict),
         // Format adapters (JSON, CSV, XML) and their registry.
         .target(name: "DataPortFormats", dependencies: ["DataPortModel", "DataPortIO", "CLibXML2"], swiftSettings: strict),
         // Store connectors (SQLite, PostgreSQL, MySQL/MariaDB, files, access logs), the stores config, the gather.
@@ -34,13 +36,13 @@ let package = Package(
         // The reverse path: a bundle into a store (id map, idempotent upserts, reconciliation).
         .target(name: "DataPortImport", dependencies: ["DataPortModel", "DataPortIO", "DataPortFormats", "DataPortStores", "DataPortBundle"], swiftSettings: strict),
         // The library API: export, convert, import pipelines.
-        .target(name: "DataPort", dependencies: ["DataPortModel", "DataPortIO", "DataPortFormats", "DataPortStores", "DataPortBundle", "DataPortImport"], swiftSettings: strict),
+        .target(name: "DataPort", dependencies: ["DataPortModel", "DataPortIO", "DataPortAge", "DataPortFormats", "DataPortStores", "DataPortBundle", "DataPortImport"], swiftSettings: strict),
         // The command line: one file per command, exit codes in one place.
-        .target(name: "DataPortCLI", dependencies: ["DataPort"], swiftSettings: strict),
+        .target(name: "DataPortCLI", dependencies: ["DataPort", "DataPortAge"], swiftSettings: strict),
         .executableTarget(name: "dataport", dependencies: ["DataPortCLI"], swiftSettings: strict),
         // The benchmark: `swift run -c release dataport-bench --rows 1000000` (see README, Performance).
         .executableTarget(name: "dataport-bench", swiftSettings: strict),
 
-        .testTarget(name: "DataPortTests", dependencies: ["DataPort", "DataPortCLI", "dataport"], swiftSettings: strict),
+        .testTarget(name: "DataPortTests", dependencies: ["DataPort", "DataPortAge", "DataPortCLI", "dataport"], swiftSettings: strict),
     ]
 )

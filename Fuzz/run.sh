@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs one libFuzzer target against DataPort's readers.
 #
-#   Fuzz/run.sh TARGET [SECONDS]     TARGET: zip bundle manifest json jsondata (csv xml when their readers exist), or all
+#   Fuzz/run.sh TARGET [SECONDS]     TARGET: zip bundle manifest json jsondata age (csv xml when their readers exist), or all
 #   Fuzz/run.sh smoke [SECONDS]      every target for SECONDS each (default 20): the CI smoke run
 #
 # Exits non-zero when a target crashes, leaks a sanitizer report, runs out of memory or times out;
@@ -16,17 +16,18 @@ seconds=${2:-}
 
 declare -A sources=(
     [zip]=FuzzZipReader.swift [bundle]=FuzzBundle.swift [manifest]=FuzzManifest.swift
-    [json]=FuzzJSONReader.swift [jsondata]=FuzzJSONDataFile.swift
+    [json]=FuzzJSONReader.swift [jsondata]=FuzzJSONDataFile.swift [age]=FuzzAgeHeader.swift
 )
 [[ -f Fuzz/FuzzCSV.swift && -f Sources/DataPortFormats/CSV/CSVFormat.swift ]] && sources[csv]=FuzzCSV.swift
 [[ -f Fuzz/FuzzXML.swift && -f Sources/DataPortFormats/XML/XMLFormat.swift ]] && sources[xml]=FuzzXML.swift
-all_targets=(zip bundle manifest json jsondata)
+all_targets=(zip bundle manifest json jsondata age)
 for t in csv xml; do [[ -n ${sources[$t]:-} ]] && all_targets+=("$t"); done
 
 # 1. The library modules, instrumented for coverage and AddressSanitizer (no executable is linked here:
 #    libFuzzer supplies main()). DataPortBundle pulls in DataPortFormats, DataPortIO and DataPortModel.
 build_libraries() {
     swift build -c release --scratch-path "$scratch" --target DataPortBundle -Xswiftc -sanitize=fuzzer,address >&2
+    swift build -c release --scratch-path "$scratch" --target DataPortAge -Xswiftc -sanitize=fuzzer,address >&2
 }
 
 # 2. One fuzz target, linked with the modules' object files and the system libraries they use.
@@ -39,6 +40,7 @@ build_target() {
     # The C shims' headers may need pkg-config's include paths (libxml2 lives in /usr/include/libxml2).
     for f in $(pkg-config --cflags-only-I libxml-2.0 zlib libcrypto); do cflags+=(-Xcc "$f"); done
     for m in DataPortModel DataPortIO DataPortFormats DataPortBundle; do objects+=("$lib/$m.build/"*.o); done
+    [[ $t == age ]] && objects+=("$lib/DataPortAge.build/"*.o)
     swiftc -O -sanitize=fuzzer,address -parse-as-library -use-ld=lld \
         -I "$lib/Modules" \
         -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
@@ -56,6 +58,22 @@ seed() {
     cp Samples/ana-example.zip "$seeds/sample.zip"
     python3 Fuzz/seeds.py "$seeds/sample.zip" "$seeds"
     touch "$seeds/done"
+}
+
+# Seeds for the age target: files encrypted by the real age tool to the specification's example
+# recipient (the target holds its identity), and a passphrase header.
+seed_age() {
+    local dir=$scratch/seeds/age
+    [[ -d $dir ]] && return 0
+    mkdir -p "$dir.tmp"
+    local r=age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj
+    printf 'age-encryption.org/v1\n-> scrypt ajMFur+EJLGaohv/dLRGnw 18\n8SHBz/ldWnjyGFQqfjat6uNBarWqqEMDS7W8X7+Xq5Q\n--- HK2NmOBN9Dpq0Gw6xMCuhFcQlQLvZ/wQUi/2scLG75s\n' >"$dir.tmp/scrypt"
+    if command -v age >/dev/null; then
+        printf 'x' | age -r "$r" -o "$dir.tmp/short.age"
+        printf '' | age -r "$r" -r "$r" -o "$dir.tmp/empty.age"
+        age -r "$r" -o "$dir.tmp/sample.zip.age" Samples/ana-example.zip
+    fi
+    mv "$dir.tmp" "$dir"
 }
 
 run_target() {
@@ -80,6 +98,7 @@ run_target() {
 
 build_libraries
 seed
+seed_age
 failed=()
 case $target in
     smoke|all)

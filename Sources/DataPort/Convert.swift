@@ -1,3 +1,4 @@
+import DataPortAge
 import DataPortBundle
 import DataPortFormats
 import DataPortIO
@@ -10,7 +11,7 @@ public enum Converter {
     /// bundle at `output` with the same manifest metadata and files in `formats`.
     public static func convert(input: String, output: String, formats: [any FormatAdapter], archive: ArchiveKind = .zip,
                                registry: FormatRegistry = .standard, limits: ArchiveLimits = .default,
-                               progress: (any ProgressObserver)? = nil) throws -> ExportResult {
+                               encryption: AgeEncryption? = nil, progress: (any ProgressObserver)? = nil) throws -> ExportResult {
         try OutputPath.check(output, protected: [input])
         let reader = try BundleReader(path: input, limits: limits)
         // Everything but the data files read below is checked first; those are checked as they are
@@ -20,7 +21,7 @@ public enum Converter {
         let total = reader.manifest.datasets.reduce(0) { $0 + $1.recordCount } * Int64(formats.count)
         let counter = ProgressCounter(phase: "convert", totalRecords: total, observer: progress)
         let source = reader.manifest
-        let writer = try BundleWriter(output: output, kind: archive, generatedAt: source.generatedAt)
+        let writer = try BundleWriter(output: output, kind: archive, generatedAt: source.generatedAt, layer: encryption?.layer)
         var datasets: [ManifestDataset] = []
         var previews: [String: [Record]] = [:]
         for d in source.datasets {

@@ -1,3 +1,4 @@
+import DataPortAge
 import DataPortBundle
 import DataPortFormats
 import DataPortIO
@@ -17,6 +18,8 @@ public struct ExportOptions: Sendable {
     public var archive: ArchiveKind
     /// Write the bundle even when a store cannot be read, recording the failure.
     public var allowPartial: Bool
+    /// Encrypt the bundle (age); the caller names the output (the CLI appends `.age`).
+    public var encryption: AgeEncryption?
 
     public init(formats: [any FormatAdapter] = [JSONFormat()], scope: Scope = .portability, generatedAt: Timestamp? = nil,
                 archive: ArchiveKind = .zip, allowPartial: Bool = false) {
@@ -68,7 +71,7 @@ public enum Exporter {
     static func write(_ gathering: Gathering, config: StoresConfig, output: String, options: ExportOptions,
                       generatedAt: Timestamp, progress: (any ProgressObserver)?) throws -> ExportResult {
         let counter = ProgressCounter(phase: "export", observer: progress)
-        let writer = try BundleWriter(output: output, kind: options.archive, generatedAt: generatedAt)
+        let writer = try BundleWriter(output: output, kind: options.archive, generatedAt: generatedAt, layer: options.encryption?.layer)
         var datasets: [ManifestDataset] = []
         var excluded: [ExcludedDataset] = []
         var total: Int64 = 0

@@ -22,21 +22,29 @@ public final class BundleWriter {
     public let output: String
     public let topFolder: String
     private let file: PartialFile
+    /// What the archive is written through on its way to the file (encryption), if anything.
+    private let layer: (any SinkLayer)?
     private let archive: any ArchiveWriter
     private let limits: ArchiveLimits
     private var committed = false
     /// Decompressed bytes of all entries so far (zip; tar.gz counts its whole stream).
     private var totalBytes: Int64 = 0
 
-    public init(output: String, kind: ArchiveKind, generatedAt: Timestamp, limits: ArchiveLimits = .default) throws {
+    /// - Parameter layer: makes the sink the archive is written to from the file's sink (e.g. an
+    ///   age encryptor); it is finished after the archive, before the file is closed.
+    public init(output: String, kind: ArchiveKind, generatedAt: Timestamp, limits: ArchiveLimits = .default,
+                layer: ((any ByteSink) throws -> any SinkLayer)? = nil) throws {
         self.output = output
         self.limits = limits
         let compact = generatedAt.text.filter { $0 != "-" && $0 != ":" }.split(separator: ".").first.map(String.init) ?? "bundle"
         topFolder = "dataport-" + (compact.hasSuffix("Z") ? compact : compact + "Z")
-        file = try PartialFile(destination: output)
+        let file = try PartialFile(destination: output)
+        self.file = file
+        do { self.layer = try layer.map { try $0(file) } } catch { file.discard(); throw error }
+        let sink: any ByteSink = self.layer ?? file
         switch kind {
-        case .zip: archive = ZipWriter(sink: file, date: generatedAt)
-        case .tarGz: archive = TarGzWriter(sink: file, date: generatedAt)
+        case .zip: archive = ZipWriter(sink: sink, date: generatedAt)
+        case .tarGz: archive = TarGzWriter(sink: sink, date: generatedAt)
         }
     }
 
@@ -97,6 +105,7 @@ public final class BundleWriter {
         let tags = written.filter { !$0.path.hasPrefix("data/") }
         _ = try archive.addEntry(path: "\(topFolder)/\(BagIt.tagManifestName)") { try $0.write(BagIt.manifest(tags.map { ($0.path, $0.sha256) })) }
         try archive.finish()
+        try layer?.finish()
         if let tar = archive as? TarGzWriter {
             // A tar.gz reader measures the whole stream against the file.
             if limits.exceedsRatio(decompressed: tar.streamBytes, compressed: file.bytesWritten) {

@@ -15,6 +15,7 @@ public enum ExitCode: Int32, CaseIterable, Sendable {
     case limitExceeded = 9
     case reconciliation = 10
     case partialFailure = 11
+    case cannotDecrypt = 12
 
     public init(_ kind: DataPortError.Kind) {
         switch kind {
@@ -28,6 +29,7 @@ public enum ExitCode: Int32, CaseIterable, Sendable {
         case .output: self = .output
         case .reconciliation: self = .reconciliation
         case .partialFailure: self = .partialFailure
+        case .cannotDecrypt: self = .cannotDecrypt
         case .internal: self = .internal
         }
     }
@@ -47,6 +49,7 @@ public enum ExitCode: Int32, CaseIterable, Sendable {
         case .limitExceeded: "a safety limit was exceeded (archive size, entry count, compression ratio, nesting)"
         case .reconciliation: "import refused and rolled back: the target changed a value, or a key belongs to someone else's row"
         case .partialFailure: "some subjects of a batch failed"
+        case .cannotDecrypt: "cannot decrypt: the bundle is encrypted (age) and no key given opens it"
         }
     }
 }

@@ -271,6 +271,10 @@ public final class TemporaryFile: ByteSink {
 
     deinit { close(fd) }
 
+    /// A path that opens this (unlinked) file again while it is open, for readers that take a path
+    /// (Linux's /proc/self/fd). Never shown to a person: it means nothing outside this process.
+    public var reopenPath: String { "/proc/self/fd/\(fd)" }
+
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         try writeAll(fd, bytes, what: "a temporary file", at: directory)
         size += Int64(bytes.count)
@@ -310,4 +314,10 @@ public final class CountingSink: ByteSink {
     public private(set) var count: Int64 = 0
     public init(_ next: any ByteSink) { self.next = next }
     public func write(_ bytes: UnsafeRawBufferPointer) throws { count += Int64(bytes.count); try next.write(bytes) }
+}
+
+/// A sink that transforms bytes on their way to another one (e.g. encryption) and must be told
+/// where they end, so it can write its last block.
+public protocol SinkLayer: ByteSink {
+    func finish() throws
 }

@@ -25,6 +25,8 @@ public struct DataPortError: Error, Sendable, Equatable, CustomStringConvertible
         case reconciliation
         /// Some requests of a batch failed.
         case partialFailure = "partial-failure"
+        /// An encrypted bundle could not be opened: no key given, or none of the keys opens it.
+        case cannotDecrypt = "cannot-decrypt"
         /// A bug: something that should not happen.
         case `internal`
     }

@@ -100,6 +100,23 @@ final class CLIScriptingTests: XCTestCase {
         XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(shard.stdout.utf8)) as! [String: Any])["succeeded"] as? Int, 1)
     }
 
+    /// Without a key, `inspect --json` of an encrypted bundle prints only its recipient counts.
+    func testInspectOfAnEncryptedBundleMatchesItsSchema() throws {
+        let dir = try TestSupport.tempDir(self)
+        let bundle = try TestSupport.exportSample(dir, extra: ["--encrypt-to", "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj"], name: "sealed.zip")
+        let r = try TestSupport.dataport("inspect", "--json", bundle + ".age")
+        XCTAssertEqual(r.code, 0, r.stderr)
+        try validate(r.stdout, def: "inspectEncrypted")
+        // A wrong key's --json error document is an `error` document with code 12.
+        let key = dir.appendingPathComponent("key.txt")
+        try "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX\n".write(to: key, atomically: true, encoding: .utf8)
+        let other = try TestSupport.exportSample(dir, extra: ["--encrypt-to", "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"], name: "other.zip")
+        let refused = try TestSupport.dataport("verify", "--json", other + ".age", "--identity", key.path)
+        XCTAssertEqual(refused.code, 12, refused.stderr)
+        try validate(refused.stdout, def: "error")
+        XCTAssertTrue(refused.stdout.contains("cannot-decrypt"), refused.stdout)
+    }
+
     func testEveryErrorKindHasItsOwnDocumentedCode() {
         var seen = Set<Int32>()
         for kind in DataPortError.Kind.allCases { XCTAssertTrue(seen.insert(ExitCode(kind).rawValue).inserted, "\(kind) shares a code") }
@@ -160,6 +177,9 @@ final class CLIScriptingTests: XCTestCase {
         let list = dir.appendingPathComponent("s.txt")
         try "email=ghost@example.com\n".write(to: list, atomically: true, encoding: .utf8)
         try expect(11, ["export", "--config", TestSupport.sampleConfig, "--subjects", list.path, "--output-dir", dir.path], "batch")
+        // Encrypted to the age specification's example recipient, whose key no one is given.
+        let encrypted = try TestSupport.exportSample(dir, extra: ["--encrypt-to", "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj"], name: "sealed.zip")
+        try expect(12, ["verify", encrypted + ".age"], "cannot decrypt")
         XCTAssertEqual(Set(reached.keys).union([1]), Set(ExitCode.allCases.map(\.rawValue)))
     }
 

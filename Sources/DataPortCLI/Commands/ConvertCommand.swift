@@ -1,4 +1,5 @@
 import DataPort
+import DataPortAge
 import DataPortFormats
 import DataPortModel
 
@@ -7,19 +8,22 @@ enum ConvertCommand {
     static let command = Command(
         name: "convert",
         summary: "Re-encode a bundle's datasets into other formats (no stores needed).",
-        usage: "dataport convert BUNDLE --format LIST --output FILE [--json]",
+        usage: "dataport convert BUNDLE --format LIST --output FILE [--identity FILE] [--encrypt-to RECIPIENT ...] [--passphrase-file FILE] [--json]",
         options: [
             OptionSpec(name: "format", value: "LIST", help: "Formats of the new bundle, comma-separated."),
-            OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle: a new path or a regular file (mode 0600); not the input, a folder, FIFO, device, socket, link or '-'."),
+            OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle: a new path or a regular file (mode 0600); not the input, a folder, FIFO, device, socket, link or '-' (\".age\" is appended when it is encrypted)."),
             CommonOptions.archive,
-        ] + CommonOptions.longRunning + CommonOptions.limits,
+        ] + CommonOptions.longRunning + CommonOptions.limits + EncryptionOptions.converting,
         examples: ["dataport convert ana.zip --format csv --output ana-csv.zip", "dataport convert ana.zip --format json,csv,xml --output ana-all.zip"],
         run: { args, console in
             let input = try args.onePositional("bundle path")
             let formats = try FormatRegistry.standard.adapters(forList: try args.required("format"))
-            let output = try args.required("output")
-            let result = try Converter.convert(input: input, output: output, formats: formats, archive: try CommonOptions.archiveKind(args), limits: try CommonOptions.archiveLimits(args),
-                                               progress: try CommonOptions.progressObserver(args, console: console))
+            let encryption = try EncryptionOptions.outputEncryption(args)
+            let output = encryption == nil ? try args.required("output") : AgeEncryption.fileName(for: try args.required("output"))
+            let opened = try EncryptionOptions.input(input, args)
+            let result = try opened.read { try Converter.convert(input: $0, output: output, formats: formats, archive: try CommonOptions.archiveKind(args),
+                                                                  limits: try CommonOptions.archiveLimits(args), encryption: encryption,
+                                                                  progress: try CommonOptions.progressObserver(args, console: console)) }
             if args.flag("json") {
                 console.out(ResultJSON.export(result).serialized())
             } else if !args.flag("quiet") {

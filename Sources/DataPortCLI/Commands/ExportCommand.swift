@@ -1,4 +1,5 @@
 import DataPort
+import DataPortAge
 import DataPortBundle
 import DataPortFormats
 import DataPortIO
@@ -18,7 +19,7 @@ enum ExportCommand {
         options: [
             OptionSpec(name: "config", value: "FILE", help: "The stores config (JSON)."),
             OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject: email=..., user_id=..., ip=..., cookie_id=...", repeatable: true),
-            OptionSpec(name: "output", value: "FILE", help: "Where to write the bundle: a new path or a regular file to replace (mode 0600). Not a folder, FIFO, device, socket, symbolic link, '-' or a store's file."),
+            OptionSpec(name: "output", value: "FILE", help: "Where to write the bundle: a new path or a regular file to replace (mode 0600). Not a folder, FIFO, device, socket, symbolic link, '-' or a store's file (\".age\" is appended when it is encrypted)."),
             OptionSpec(name: "subjects", value: "FILE", help: "Batch: one subject per line (KIND=VALUE pairs separated by spaces, or a JSON object); - for stdin."),
             OptionSpec(name: "output-dir", value: "DIR", help: "Batch: where to write subject-LINE.zip (or .tar.gz) for each line; a line that fails removes an earlier run's bundle for it."),
             OptionSpec(name: "shard", value: "K/N", help: "Batch: only the lines whose number is K modulo N (1 <= K <= N), to split a batch across workers."),
@@ -27,11 +28,12 @@ enum ExportCommand {
             OptionSpec(name: "generated-at", value: "TIME", help: "Pin the bundle's time (ISO 8601) for a byte-identical, reproducible bundle."),
             OptionSpec(name: "allow-partial", value: nil, help: "Write the bundle even if a store fails, recording the failure."),
             CommonOptions.archive,
-        ] + CommonOptions.longRunning,
+        ] + EncryptionOptions.writing + CommonOptions.longRunning,
         examples: [
             "dataport export --config Samples/stores.json --subject email=ana.nunez@example.com --output ana.zip",
             "dataport export --config stores.json --subject email=bo@example.org --subject ip=203.0.113.7 --format json,csv,xml --scope access --output bo.zip",
             "dataport export --config stores.json --subjects requests.txt --output-dir out/ --json",
+            "dataport export --config stores.json --subject email=bo@example.org --encrypt-to age1... --output bo.zip   # writes bo.zip.age",
         ],
         run: { args, console in
             guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
@@ -48,6 +50,7 @@ enum ExportCommand {
             }
             options.allowPartial = args.flag("allow-partial")
             options.archive = try CommonOptions.archiveKind(args)
+            options.encryption = try EncryptionOptions.encryption(args)
             let progress = try CommonOptions.progressObserver(args, console: console)
             if let list = args.value("subjects") {
                 guard args.all("subject").isEmpty, args.value("output") == nil else {
@@ -57,7 +60,7 @@ enum ExportCommand {
                           options: options, args: args, console: console, progress: progress)
                 return
             }
-            let output = try args.required("output")
+            let output = options.encryption == nil ? try args.required("output") : AgeEncryption.fileName(for: try args.required("output"))
             let rawSubjects = args.all("subject")
             guard !rawSubjects.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE (or --subjects FILE)") }
             let identities = try rawSubjects.map(parseIdentity)
@@ -131,10 +134,14 @@ enum ExportCommand {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !line.isEmpty, !line.hasPrefix("#"), (number - 1) % shardN == shardK - 1 else { continue }
             // File names carry the line number only: no personal data in paths. The extension is the
-            // archive kind's; a bundle for this line in the other kind is an earlier run's.
+            // archive kind's (".age" appended when encrypted); a bundle for this line in the other kind is an earlier run's.
             let folder = URL(fileURLWithPath: outputDir)
-            let output = folder.appendingPathComponent("subject-\(number).\(options.archive.rawValue)").path
-            let others = ArchiveKind.allCases.filter { $0 != options.archive }.map { folder.appendingPathComponent("subject-\(number).\($0.rawValue)").path }
+            func named(_ kind: ArchiveKind) -> String {
+                let plain = folder.appendingPathComponent("subject-\(number).\(kind.rawValue)").path
+                return options.encryption == nil ? plain : AgeEncryption.fileName(for: plain)
+            }
+            let output = named(options.archive)
+            let others = ArchiveKind.allCases.filter { $0 != options.archive }.map(named)
             do {
                 let ids = try parseLine(line, number: number)
                 let r = try Exporter.export(config: config, identities: ids, output: output, options: options, progress: progress)

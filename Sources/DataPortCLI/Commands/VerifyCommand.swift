@@ -1,3 +1,4 @@
+import DataPort
 import DataPortBundle
 import DataPortIO
 import DataPortModel
@@ -7,13 +8,14 @@ enum VerifyCommand {
     static let command = Command(
         name: "verify",
         summary: "Check a bundle: structure, manifest, every checksum and record count.",
-        usage: "dataport verify BUNDLE [--json] [--quiet] [--progress MODE] [limits]",
-        options: CommonOptions.longRunning + CommonOptions.limits,
-        examples: ["dataport verify ana.zip", "dataport verify --json --progress json received.zip && echo intact"],
+        usage: "dataport verify BUNDLE [--identity FILE | --passphrase-file FILE] [--json] [--quiet] [--progress MODE] [limits]",
+        options: CommonOptions.longRunning + CommonOptions.limits + EncryptionOptions.reading,
+        examples: ["dataport verify ana.zip", "dataport verify ana.zip.age --identity key.txt", "dataport verify --json --progress json received.zip && echo intact"],
         run: { args, console in
             let path = try args.onePositional("bundle path")
-            let reader = try BundleReader(path: path, limits: try CommonOptions.archiveLimits(args))
-            let report = try reader.verify(progress: try CommonOptions.progressObserver(args, console: console))
+            let input = try EncryptionOptions.input(path, args)
+            let report = try input.read { try BundleReader(path: $0, limits: try CommonOptions.archiveLimits(args))
+                .verify(progress: try CommonOptions.progressObserver(args, console: console)) }
             if args.flag("json") {
                 console.out(JSONValue.object([
                     "bundle": .string(path), "valid": .bool(true), "formatVersion": .string(Manifest.formatVersion),
