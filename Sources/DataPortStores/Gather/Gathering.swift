@@ -50,20 +50,18 @@ public final class Gathering {
                 statuses.append(StoreStatus(name: store.name, type: store.type, state: .failed, reason: e.description))
             }
         }
-        while true {
-            do {
-                try resolve()
-                return
-            } catch let e as DataPortError where allowPartial && e.kind == .store {
-                guard let store = failedStore else { throw e }
-                markFailed(store, reason: e.description)
-            }
-        }
+        try resolve(allowPartial: allowPartial)
     }
 
-    /// Records `store` as failed (a store error while reading it), closes it, and resolves the
-    /// subject's identities again without it, so nothing it yielded is used or reported.
-    public func markFailed(_ store: String, reason: String) {
+    /// Records `store` as failed (a store error while reading it, `reason` naming no value), closes
+    /// it, and resolves the subject's identities again without it, so nothing it yielded is used
+    /// or reported. A store that fails during that resolution is recorded as failed too.
+    public func fail(_ store: String, reason: String) throws {
+        markFailed(store, reason: reason)
+        try resolve(allowPartial: true)
+    }
+
+    private func markFailed(_ store: String, reason: String) {
         failedStore = nil
         connectors.removeValue(forKey: store)?.close()
         if let i = statuses.firstIndex(where: { $0.name == store }) {
@@ -72,10 +70,17 @@ public final class Gathering {
         }
     }
 
-    /// `markFailed`, then resolves the identities again from the request.
-    public func fail(_ store: String, reason: String) throws {
-        markFailed(store, reason: reason)
-        try resolve()
+    /// Resolves identities; with `allowPartial` a store that fails meanwhile is marked failed and
+    /// the resolution starts again without it (at most once per store).
+    private func resolve(allowPartial: Bool) throws {
+        while true {
+            do {
+                return try resolve()
+            } catch let e as DataPortError where allowPartial && e.kind == .store {
+                guard let store = failedStore else { throw e }
+                markFailed(store, reason: e.description)
+            }
+        }
     }
 
     deinit { close() }
