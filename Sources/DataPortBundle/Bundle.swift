@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+// The containers moved below the formats (xlsx is a zip too); code that uses bundles keeps seeing them.
+@_exported import DataPortArchive
 import DataPortFormats
 import DataPortIO
 import DataPortModel
