@@ -67,6 +67,7 @@ public struct FormatRegistry: Sendable {
         JSONFormat(),
         CSVFormat(),
         XMLFormat(),
+        XLSXFormat(),
     ])
 
     public func adapter(named name: String) -> (any FormatAdapter)? {

@@ -258,6 +258,9 @@ public final class TemporaryFile: ByteSink {
 
     deinit { close(fd) }
 
+    /// The open file, for reading it back at any offset (a zip read from its end); valid while this lives.
+    public var fileDescriptor: Int32 { fd }
+
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         try writeAll(fd, bytes, what: "a temporary file", at: directory)
         size += Int64(bytes.count)
