@@ -11,12 +11,13 @@ enum ConvertCommand {
         options: [
             OptionSpec(name: "format", value: "LIST", help: "Formats of the new bundle, comma-separated."),
             OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle."),
+            CommonOptions.csvFormulaGuard,
             CommonOptions.archive,
         ] + CommonOptions.longRunning + CommonOptions.limits,
         examples: ["dataport convert ana.zip --format csv --output ana-csv.zip", "dataport convert ana.zip --format json,csv,xml --output ana-all.zip"],
         run: { args, console in
             let input = try args.onePositional("bundle path")
-            let formats = try FormatRegistry.standard.adapters(forList: try args.required("format"))
+            let formats = try CommonOptions.formats(try args.required("format"), args)
             let output = try args.required("output")
             let result = try Converter.convert(input: input, output: output, formats: formats, archive: try CommonOptions.archiveKind(args), limits: try CommonOptions.archiveLimits(args),
                                                progress: try CommonOptions.progressObserver(args, console: console))

@@ -13,29 +13,40 @@ enum OOXML {
 }
 
 /// Cell styles (`s`, the index into styles.xml's `cellXfs`).
-enum XLSXStyle: Int {
-    case general = 0, header = 1, date = 2, dateTime = 3, dateTimeMillis = 4, text = 5
+enum XLSXStyle {
+    static let general = 0, header = 1, date = 2, dateTime = 3, dateTimeMillis = 4, text = 5, integer = 6
 
-    /// styles.xml: a bold header, `yyyy-mm-dd`, `yyyy-mm-dd hh:mm:ss`, `yyyy-mm-dd hh:mm:ss.000`, and
-    /// the text format `@` for numbers kept as text (long decimals, big integers).
-    static let sheet = """
-        <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-        <styleSheet xmlns="\(OOXML.main)">\
-        <numFmts count="3"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/><numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm:ss"/>\
-        <numFmt numFmtId="166" formatCode="yyyy-mm-dd hh:mm:ss.000"/></numFmts>\
-        <fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font><font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>\
-        <fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>\
-        <borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>\
-        <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>\
-        <cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
-        <xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>\
-        <xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
-        <xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
-        <xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
-        <xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>\
-        <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>\
-        </styleSheet>
-        """
+    /// The style showing a decimal with its scale (`0.00` for `12.50`), so the cell shows the written digits.
+    static func decimal(scale: Int) -> Int { scale == 0 ? integer : integer + min(scale, XLSXFormat.maxNumberDigits) }
+
+    /// styles.xml: a bold header, `yyyy-mm-dd`, `yyyy-mm-dd hh:mm:ss`, `yyyy-mm-dd hh:mm:ss.000`, the
+    /// text format `@` for numbers kept as text (long decimals, big integers), `0` for integers and
+    /// `0.0` to `0.000000000000000` for decimals by their scale.
+    static let sheet: String = {
+        let scales = 1...XLSXFormat.maxNumberDigits
+        let decimalFormats = scales.map { "<numFmt numFmtId=\"\(166 + $0)\" formatCode=\"0.\(String(repeating: "0", count: $0))\"/>" }.joined()
+        let plain = "fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\""
+        let decimalStyles = scales.map { "<xf numFmtId=\"\(166 + $0)\" \(plain) applyNumberFormat=\"1\"/>" }.joined()
+        return """
+            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+            <styleSheet xmlns="\(OOXML.main)">\
+            <numFmts count="\(3 + scales.count)"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/><numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm:ss"/>\
+            <numFmt numFmtId="166" formatCode="yyyy-mm-dd hh:mm:ss.000"/>\(decimalFormats)</numFmts>\
+            <fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font><font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>\
+            <fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>\
+            <borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>\
+            <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>\
+            <cellXfs count="\(7 + scales.count)"><xf numFmtId="0" \(plain)/>\
+            <xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>\
+            <xf numFmtId="164" \(plain) applyNumberFormat="1"/>\
+            <xf numFmtId="165" \(plain) applyNumberFormat="1"/>\
+            <xf numFmtId="166" \(plain) applyNumberFormat="1"/>\
+            <xf numFmtId="49" \(plain) applyNumberFormat="1"/>\
+            <xf numFmtId="1" \(plain) applyNumberFormat="1"/>\(decimalStyles)</cellXfs>\
+            <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>\
+            </styleSheet>
+            """
+    }()
 }
 
 /// Writes one sheet's rows: fixed markup as prepared bytes, laid out in a buffer and handed to
@@ -78,26 +89,26 @@ final class XLSXSheetWriter {
         if pending.count >= 1 << 15 { try flushPending() }
     }
 
-    private func cellStart(_ column: Int, type: String?, style: XLSXStyle) {
+    private func cellStart(_ column: Int, type: String?, style: Int) {
         raw("<c r=\""); pending += columns[column]; pending += rowText; raw("\"")
-        if style != .general { raw(" s=\"\(style.rawValue)\"") }
+        if style != XLSXStyle.general { raw(" s=\"\(style)\"") }
         if let type { raw(" t=\"\(type)\"") }
         raw(">")
     }
 
     /// A number cell; `text` is already valid `xsd:double` text (canonical digits or a serial).
-    func number(_ column: Int, _ text: String, style: XLSXStyle = .general) {
+    func number(_ column: Int, _ text: String, style: Int) {
         cellStart(column, type: nil, style: style)
         raw("<v>"); raw(text); raw("</v></c>")
     }
 
     func boolean(_ column: Int, _ value: Bool) {
-        cellStart(column, type: "b", style: .general)
+        cellStart(column, type: "b", style: XLSXStyle.general)
         raw(value ? "<v>1</v></c>" : "<v>0</v></c>")
     }
 
     /// An inline string cell (never a formula, never shared strings).
-    func string(_ column: Int, _ value: String, style: XLSXStyle = .general, field: String) throws {
+    func string(_ column: Int, _ value: String, style: Int = XLSXStyle.general, field: String) throws {
         let text = XLSXFormat.escapedText(value) ?? value
         guard text.utf8.count <= XMLFormat.maxValueBytes else {
             throw DataPortError(.limitExceeded, "a value of field \(field) is larger than the xlsx format's limit of \(XMLFormat.maxValueBytes) bytes",
@@ -234,7 +245,7 @@ final class XLSXRecordWriter: RecordWriter {
         }
         sheet.raw("<sheetData>")
         sheet.startRow()
-        for (i, f) in dataset.fields.enumerated() { try sheet.string(i, f.description ?? f.name, style: .header, field: f.name) }
+        for (i, f) in dataset.fields.enumerated() { try sheet.string(i, f.description ?? f.name, style: XLSXStyle.header, field: f.name) }
         try sheet.endRow()
     }
 
@@ -259,18 +270,23 @@ final class XLSXRecordWriter: RecordWriter {
             case .string(let s): try sheet.string(i, s, field: field.name)
             case .integer(let n):
                 let text = String(n)
-                if XLSXFormat.isExactNumber(text) { sheet.number(i, text) } else { try sheet.string(i, text, style: .text, field: field.name) }
+                if XLSXFormat.isExactNumber(text) { sheet.number(i, text, style: XLSXStyle.integer) } else { try sheet.string(i, text, style: XLSXStyle.text, field: field.name) }
             case .decimal(let d):
-                if XLSXFormat.isExactNumber(d.text) { sheet.number(i, d.text) } else { try sheet.string(i, d.text, style: .text, field: field.name) }
+                if XLSXFormat.isExactNumber(d.text) {
+                    let scale = d.text.firstIndex(of: ".").map { d.text.distance(from: $0, to: d.text.endIndex) - 1 } ?? 0
+                    sheet.number(i, d.text, style: XLSXStyle.decimal(scale: scale))
+                } else {
+                    try sheet.string(i, d.text, style: XLSXStyle.text, field: field.name)
+                }
             case .boolean(let b): sheet.boolean(i, b)
             case .timestamp(let t):
                 if let serial = XLSXFormat.serialText(of: t) {
-                    sheet.number(i, serial, style: t.fraction.isEmpty ? .dateTime : .dateTimeMillis)
+                    sheet.number(i, serial, style: t.fraction.isEmpty ? XLSXStyle.dateTime : XLSXStyle.dateTimeMillis)
                 } else {
                     try sheet.string(i, t.text, field: field.name)
                 }
             case .date(let d):
-                if let serial = XLSXFormat.serial(of: d) { sheet.number(i, String(serial), style: .date) } else { try sheet.string(i, d.text, field: field.name) }
+                if let serial = XLSXFormat.serial(of: d) { sheet.number(i, String(serial), style: XLSXStyle.date) } else { try sheet.string(i, d.text, field: field.name) }
             case .binary:
                 try sheet.string(i, value.canonicalText ?? "", field: field.name)
             }
