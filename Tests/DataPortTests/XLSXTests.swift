@@ -176,6 +176,12 @@ final class XLSXTests: XCTestCase {
         let r = try TestSupport.dataport("convert", xlsx, "--format", "json", "--output", back)
         XCTAssertEqual(r.code, 0, r.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: back)), try Data(contentsOf: URL(fileURLWithPath: original)))
+        // The index page recommends the workbooks to spreadsheet users and links them.
+        let page = try TestSupport.shell("python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(z.read([n for n in z.namelist() if n.endswith(\"/index.html\")][0]).decode())' '\(xlsx)'")
+        XCTAssertTrue(page.stdout.contains("use the <strong>xlsx</strong> files"), page.stderr)
+        XCTAssertTrue(page.stdout.contains("href=\"data/xlsx/account.xlsx\""))
+        let plainPage = try TestSupport.shell("python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(z.read([n for n in z.namelist() if n.endswith(\"/index.html\")][0]).decode())' '\(original)'")
+        XCTAssertFalse(plainPage.stdout.contains("xlsx"))
         // Deterministic: the same bundle converted twice gives the same bytes.
         let again = dir.appendingPathComponent("x2.zip").path
         XCTAssertEqual(try TestSupport.dataport("convert", original, "--format", "xlsx", "--output", again).code, 0)
