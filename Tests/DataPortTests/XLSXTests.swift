@@ -188,6 +188,49 @@ final class XLSXTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: again)), try Data(contentsOf: URL(fileURLWithPath: xlsx)))
     }
 
+    /// Workbooks changed by hand or by another program are refused, never read approximately: a
+    /// formula, a shared string, a DTD (an XXE attempt), a missing row, a cell outside the fields, a
+    /// changed field list. Each is made from a good workbook with Python's zipfile.
+    func testReaderRefusesWhatDataPortDoesNotWrite() throws {
+        let dir = try TestSupport.tempDir(self)
+        let good = try Self.workbook(dir)
+        XCTAssertEqual(try FormatConformanceTests.read(XLSXFormat(), Self.dataset, Array(try Data(contentsOf: good))), Self.records)
+        let cases: [(String, String, String, String)] = [
+            ("formula", "xl/worksheets/sheet1.xml", "<c r=\"B2\" s=\"6\"><v>42</v></c>", "<c r=\"B2\" s=\"6\"><f>6*7</f><v>42</v></c>"),
+            ("shared", "xl/worksheets/sheet1.xml", "<c r=\"K2\" t=\"inlineStr\"><is><t>=1+2</t></is></c>", "<c r=\"K2\" t=\"s\"><v>0</v></c>"),
+            ("doctype", "xl/worksheets/sheet1.xml", "<worksheet", "<!DOCTYPE worksheet [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><worksheet"),
+            ("gap", "xl/worksheets/sheet1.xml", "<row r=\"3\">", "<row r=\"4\">"),
+            ("outside", "xl/worksheets/sheet1.xml", "<c r=\"B2\" s=\"6\">", "<c r=\"Z2\" s=\"6\">"),
+            ("fields", "xl/worksheets/sheet2.xml", "<t>integer</t>", "<t>string</t>"),
+            ("rounded", "xl/worksheets/sheet1.xml", "<v>12.50</v>", "<v>12.5000000000000001</v>"),
+        ]
+        let script = """
+            import sys, zipfile
+            src, dst, part, old, new = sys.argv[1:6]
+            with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+                for info in z.infolist():
+                    data = z.read(info.filename)
+                    if info.filename == part:
+                        text = data.decode()
+                        assert old in text, old
+                        data = text.replace(old, new, 1).encode()
+                    out.writestr(info.filename, data)
+            """
+        try script.write(to: dir.appendingPathComponent("edit.py"), atomically: true, encoding: .utf8)
+        for (name, part, old, new) in cases {
+            let bad = dir.appendingPathComponent("\(name).xlsx")
+            let args = [dir.appendingPathComponent("edit.py").path, good.path, bad.path, part, old, new]
+            let run = try TestSupport.run("/usr/bin/env", ["python3"] + args)
+            XCTAssertEqual(run.code, 0, run.stderr)
+            XCTAssertThrowsError(try FormatConformanceTests.read(XLSXFormat(), Self.dataset, Array(try Data(contentsOf: bad))), name) { e in
+                let error = e as? DataPortError
+                XCTAssertEqual(error?.kind, .invalidBundle, "\(name): \(e)")
+                XCTAssertFalse(error?.message.contains("passwd") ?? true, name)
+                XCTAssertTrue(error?.location?.hasPrefix("people.xlsx") ?? false, "\(name): \(String(describing: error?.location))")
+            }
+        }
+    }
+
     func testCellFormsKeepValuesExact() throws {
         XCTAssertTrue(XLSXFormat.isExactNumber("123456789012345"))
         XCTAssertFalse(XLSXFormat.isExactNumber("1234567890123456"))

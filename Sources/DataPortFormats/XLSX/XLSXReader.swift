@@ -205,7 +205,7 @@ final class XLSXRecordReader: RecordReader {
             throw DataPortError(.invalidBundle, "not a DataPort workbook: the hidden sheet \(XLSXFormat.fieldsSheetName) is missing its marker", at: file)
         }
         guard head[1].split(separator: ".", omittingEmptySubsequences: false).first.map(String.init) == XLSXFormat.version else {
-            throw DataPortError(.invalidBundle, "unsupported xlsx workbook version \(head[1].prefix(20))", at: file)
+            throw DataPortError(.invalidBundle, "unsupported xlsx workbook version (this reader reads \(XLSXFormat.version).x)", at: file)
         }
         guard head[2] == dataset.name else { throw DataPortError(.invalidBundle, "the workbook's dataset name differs from the manifest", at: file) }
         guard strings(try fields.nextRow()) == ["name", "type", "title"] else {
