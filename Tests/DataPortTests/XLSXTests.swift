@@ -72,7 +72,9 @@ final class XLSXTests: XCTestCase {
     /// CSV showing the values intact: for the bundle, what its CSV files hold (times as a spreadsheet
     /// shows them, booleans as TRUE/FALSE). One LibreOffice run for all, as it starts slowly.
     func testLibreOfficeConvertsEveryWorkbookBackWithValuesIntact() throws {
-        guard TestSupport.has("soffice"), TestSupport.has("python3") else { throw XCTSkip("LibreOffice (soffice) is not installed") }
+        guard TestSupport.has("soffice"), TestSupport.has("python3") else {
+            return XCTFail("LibreOffice is not installed: apt-get install --no-install-recommends libreoffice-calc (.ci/run does this)")
+        }
         let dir = try TestSupport.tempDir(self)
         let bundle = try TestSupport.exportSample(dir, formats: "csv,xlsx", extra: ["--scope", "access"])
         let files = dir.appendingPathComponent("files")
@@ -116,7 +118,9 @@ final class XLSXTests: XCTestCase {
     }
 
     func testOpenpyxlReadsTheTypes() throws {
-        guard TestSupport.has("python3"), (try TestSupport.shell("python3 -c 'import openpyxl'")).code == 0 else { throw XCTSkip("openpyxl is not installed") }
+        guard TestSupport.has("python3"), (try TestSupport.shell("python3 -c 'import openpyxl'")).code == 0 else {
+            return XCTFail("openpyxl is not installed: python3 -m pip install openpyxl (.ci/run does this)")
+        }
         let dir = try TestSupport.tempDir(self)
         let file = try Self.workbook(dir)
         let script = """
