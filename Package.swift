@@ -27,12 +27,15 @@ let package = Package(
         .target(name: "DataPortIO", dependencies: ["DataPortModel", "CCrypto"], swiftSettings: strict),
         // Encryption in the age v1 format (formats/encryption.md): an encrypting sink, a decrypting source.
         .target(name: "DataPortAge", dependencies: ["DataPortModel", "DataPortIO", "CCrypto"], swiftSettings: strict),
-        // Format adapters (JSON, CSV, XML) and their registry.
-        .target(name: "DataPortFormats", dependencies: ["DataPortModel", "DataPortIO", "CLibXML2"], swiftSettings: strict),
+        // Containers and compression: zip and tar.gz writers and defensive readers, zlib, archive limits.
+        // Below the formats, so that zip-based formats (xlsx) use the same zip code as bundles.
+        .target(name: "DataPortArchive", dependencies: ["DataPortModel", "DataPortIO", "CZlib"], swiftSettings: strict),
+        // Format adapters (JSON, CSV, XML, XLSX) and their registry.
+        .target(name: "DataPortFormats", dependencies: ["DataPortModel", "DataPortIO", "DataPortArchive", "CLibXML2"], swiftSettings: strict),
         // Store connectors (SQLite, PostgreSQL, MySQL/MariaDB, files, access logs), the stores config, the gather.
         .target(name: "DataPortStores", dependencies: ["DataPortModel", "DataPortIO", "CSQLite", "CPostgres", "CMariaDB"], swiftSettings: strict),
-        // Bundles: zip and tar.gz containers, the manifest, verification.
-        .target(name: "DataPortBundle", dependencies: ["DataPortModel", "DataPortIO", "DataPortFormats", "CZlib"], swiftSettings: strict),
+        // Bundles: the layout in a zip or tar.gz container, the manifest, verification.
+        .target(name: "DataPortBundle", dependencies: ["DataPortModel", "DataPortIO", "DataPortArchive", "DataPortFormats"], swiftSettings: strict),
         // The reverse path: a bundle into a store (id map, idempotent upserts, reconciliation).
         .target(name: "DataPortImport", dependencies: ["DataPortModel", "DataPortIO", "DataPortFormats", "DataPortStores", "DataPortBundle"], swiftSettings: strict),
         // The library API: export, convert, import pipelines.

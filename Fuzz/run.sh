@@ -24,7 +24,7 @@ all_targets=(zip bundle manifest json jsondata age)
 for t in csv xml; do [[ -n ${sources[$t]:-} ]] && all_targets+=("$t"); done
 
 # 1. The library modules, instrumented for coverage and AddressSanitizer (no executable is linked here:
-#    libFuzzer supplies main()). DataPortBundle pulls in DataPortFormats, DataPortIO and DataPortModel.
+#    libFuzzer supplies main()). DataPortBundle pulls in DataPortFormats, DataPortArchive, DataPortIO and DataPortModel.
 build_libraries() {
     swift build -c release --scratch-path "$scratch" --target DataPortBundle -Xswiftc -sanitize=fuzzer,address >&2
     swift build -c release --scratch-path "$scratch" --target DataPortAge -Xswiftc -sanitize=fuzzer,address >&2
@@ -39,7 +39,7 @@ build_target() {
     case $t in jsondata|csv|xml) shared=(Fuzz/FuzzDatasets.swift) ;; esac
     # The C shims' headers may need pkg-config's include paths (libxml2 lives in /usr/include/libxml2).
     for f in $(pkg-config --cflags-only-I libxml-2.0 zlib libcrypto); do cflags+=(-Xcc "$f"); done
-    for m in DataPortModel DataPortIO DataPortFormats DataPortBundle; do objects+=("$lib/$m.build/"*.o); done
+    for m in DataPortModel DataPortIO DataPortArchive DataPortFormats DataPortBundle; do objects+=("$lib/$m.build/"*.o); done
     [[ $t == age ]] && objects+=("$lib/DataPortAge.build/"*.o)
     swiftc -O -sanitize=fuzzer,address -parse-as-library -use-ld=lld \
         -I "$lib/Modules" \

@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+// The containers moved below the formats (xlsx is a zip too); code that uses bundles keeps seeing them.
+@_exported import DataPortArchive
 import DataPortFormats
 import DataPortIO
 import DataPortModel
@@ -208,7 +210,7 @@ public final class BundleReader {
     /// `next()` throws instead of returning `nil`.
     public func records(of dataset: ManifestDataset, format: String? = nil, registry: FormatRegistry = .standard) throws -> any RecordReader {
         let file = try file(of: dataset, format: format)
-        guard let name = file.format, let adapter = registry.adapter(named: name) else {
+        guard let name = file.format, let adapter = try registry.reader(named: name, encoding: file.encoding) else {
             throw DataPortError(.invalidBundle, "unknown format \(file.format ?? "none") for \(file.path)", at: path)
         }
         let source = try open(file)
@@ -255,7 +257,7 @@ public final class BundleReader {
                 defer { counter.fileDone(bytes: f.size) }
                 if !parseRecords {
                     _ = try drain(source)
-                } else if let name = f.format, let adapter = registry.adapter(named: name) {
+                } else if let name = f.format, let adapter = try registry.reader(named: name, encoding: f.encoding) {
                     let reader = CheckedRecordReader(try adapter.makeReader(for: d.dataset, from: source), source: source, file: f.path, bundle: path)
                     var count: Int64 = 0
                     while try reader.next() != nil { count += 1; counter.record() }

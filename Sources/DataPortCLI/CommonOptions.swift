@@ -1,4 +1,5 @@
 import DataPortBundle
+import DataPortFormats
 import DataPortIO
 import DataPortModel
 import Foundation
@@ -17,6 +18,19 @@ enum CommonOptions {
         OptionSpec(name: "max-ratio", value: "N", help: "Refuse entries (zip) or streams (tar.gz) over \(ArchiveLimits.default.ratioFloor >> 20) MiB compressed more than N:1 (default \(ArchiveLimits.default.maxRatio))."),
     ]
     static let archive = OptionSpec(name: "archive", value: "KIND", help: "zip (default: opens anywhere) or tar.gz (streams well in scripts).")
+
+    static let csvFormulaGuard = OptionSpec(name: "csv-formula-guard", value: nil,
+        help: "CSV: put a ' before string values that start with = + - @ TAB CR NUL or ' (guards spreadsheets; changes the data for every other tool; recorded in the manifest).")
+
+    /// The adapters of a `--format` list, set as the format options ask.
+    static func formats(_ list: String, _ args: Arguments) throws -> [any FormatAdapter] {
+        var formats = try FormatRegistry.standard.adapters(forList: list)
+        if args.flag("csv-formula-guard") {
+            guard let i = formats.firstIndex(where: { $0 is CSVFormat }) else { throw DataPortError(.usage, "--csv-formula-guard needs csv in --format") }
+            formats[i] = CSVFormat(formulaGuard: true)
+        }
+        return formats
+    }
 
     static func archiveKind(_ args: Arguments) throws -> ArchiveKind {
         guard let v = args.value("archive") else { return .zip }

@@ -45,6 +45,9 @@ public protocol FormatAdapter: Sendable {
 
     /// A writer for `dataset`'s records into `sink`.
     func makeWriter(for dataset: Dataset, to sink: any ByteSink) throws -> any RecordWriter
+    /// The adapter that reads a file whose manifest entry records `notes` (its `encodingNotes` when
+    /// written): the same format, set as the writer was. Throws `invalidBundle` for notes it cannot honour.
+    func reading(encoding notes: [String: String]) throws -> any FormatAdapter
     /// A reader for `dataset`'s records from `source`; `dataset` (from the manifest) gives names and types.
     /// Malformed input throws `DataPortError` of kind `invalidBundle` with the position.
     func makeReader(for dataset: Dataset, from source: any ByteSource) throws -> any RecordReader
@@ -54,6 +57,7 @@ extension FormatAdapter {
     public var encodingNotes: [String: String] { [:] }
     public var schemaFiles: [SchemaFile] { [] }
     public func schemaFile(for dataset: Dataset) -> SchemaFile? { nil }
+    public func reading(encoding notes: [String: String]) throws -> any FormatAdapter { self }
 }
 
 /// The list of format adapters a run knows.
@@ -67,10 +71,17 @@ public struct FormatRegistry: Sendable {
         JSONFormat(),
         CSVFormat(),
         XMLFormat(),
+        XLSXFormat(),
     ])
 
     public func adapter(named name: String) -> (any FormatAdapter)? {
         adapters.first { $0.name == name }
+    }
+
+    /// The adapter that reads a data file of format `name` written with encoding `notes` (see
+    /// `FormatAdapter.reading(encoding:)`); `nil` for an unknown format.
+    public func reader(named name: String, encoding notes: [String: String]) throws -> (any FormatAdapter)? {
+        try adapter(named: name)?.reading(encoding: notes)
     }
 
     /// Adapters for a comma-separated list such as `json,csv`; throws a usage error naming an unknown one.

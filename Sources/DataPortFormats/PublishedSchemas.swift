@@ -342,7 +342,10 @@ public enum PublishedSchemas {
         "communications",
         "billing",
         "website-usage",
-        "cookies-devices"
+        "cookies-devices",
+        "content",
+        "orders",
+        "profiling"
       ]
     },
     "dataset": {

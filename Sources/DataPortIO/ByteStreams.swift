@@ -275,6 +275,9 @@ public final class TemporaryFile: ByteSink {
     /// (Linux's /proc/self/fd). Never shown to a person: it means nothing outside this process.
     public var reopenPath: String { "/proc/self/fd/\(fd)" }
 
+    /// The open file, for reading it back at any offset (a zip read from its end); valid while this lives.
+    public var fileDescriptor: Int32 { fd }
+
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         try writeAll(fd, bytes, what: "a temporary file", at: directory)
         size += Int64(bytes.count)

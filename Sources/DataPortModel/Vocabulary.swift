@@ -9,6 +9,9 @@ public enum Category: String, Sendable, Hashable, CaseIterable {
     case billing = "billing"
     case websiteUsage = "website-usage"
     case cookiesAndDevices = "cookies-devices"
+    case content = "content"
+    case orders = "orders"
+    case profiling = "profiling"
 
     /// A short title for people.
     public var title: String {
@@ -22,6 +25,9 @@ public enum Category: String, Sendable, Hashable, CaseIterable {
         case .billing: "Billing"
         case .websiteUsage: "Website usage"
         case .cookiesAndDevices: "Cookies and device data"
+        case .content: "Content you published"
+        case .orders: "Orders and purchases"
+        case .profiling: "Profiling, scores and segments"
         }
     }
 
@@ -37,6 +43,9 @@ public enum Category: String, Sendable, Hashable, CaseIterable {
         case .billing: "Invoices issued to you and payments you made."
         case .websiteUsage: "Your visits to the website: pages viewed, navigation, referrers, times."
         case .cookiesAndDevices: "Cookies set in your browser and data about your device: IP address, browser, operating system."
+        case .content: "What you wrote or uploaded for others to see: posts, comments, reviews, photos."
+        case .orders: "Orders you placed and purchases you made: items, quantities, prices, delivery and returns."
+        case .profiling: "What we inferred or computed about you: scores, segments, predictions and the profiles they form."
         }
     }
 }

@@ -1,5 +1,6 @@
 import DataPort
-@testable import DataPortBundle
+@testable import DataPortArchive
+import DataPortBundle
 import DataPortFormats
 import DataPortIO
 import DataPortModel

@@ -45,16 +45,16 @@ final class CSVTests: XCTestCase {
                 origin: .provided, source: provenance, fields: fields.map { Field(name: $0.0, type: $0.1) })
     }
 
-    static func write(_ dataset: Dataset, _ records: [Record]) throws -> [UInt8] {
+    static func write(_ dataset: Dataset, _ records: [Record], format: CSVFormat = CSVFormat()) throws -> [UInt8] {
         let sink = MemorySink()
-        let w = try CSVFormat().makeWriter(for: dataset, to: sink)
+        let w = try format.makeWriter(for: dataset, to: sink)
         for r in records { try w.write(r) }
         try w.finish()
         return sink.bytes
     }
 
-    static func read(_ dataset: Dataset, _ bytes: [UInt8]) throws -> [Record] {
-        let r = try CSVFormat().makeReader(for: dataset, from: MemorySource(bytes))
+    static func read(_ dataset: Dataset, _ bytes: [UInt8], format: CSVFormat = CSVFormat()) throws -> [Record] {
+        let r = try format.makeReader(for: dataset, from: MemorySource(bytes))
         var out: [Record] = []
         while let rec = try r.next() { out.append(rec) }
         return out
@@ -184,7 +184,7 @@ final class CSVTests: XCTestCase {
         XCTAssertEqual(String(decoding: bytes, as: UTF8.self),
                        "id,name,note,amount,active,seen,born,photo\r\n"
                        + "1,Ana,\"\",12.50,true,2024-02-29T23:59:59Z,1990-01-31,AP8B\r\n"
-                       + "-2,\"'=HYPERLINK(\"\"x\"\")\",,,,,,\"\"\r\n")
+                       + "-2,\"=HYPERLINK(\"\"x\"\")\",,,,,,\"\"\r\n")
         XCTAssertEqual(try Self.read(Self.everyType, bytes), records)
         // An empty dataset is just the header.
         XCTAssertEqual(try Self.write(Self.everyType, []), Array("id,name,note,amount,active,seen,born,photo\r\n".utf8))
@@ -215,11 +215,23 @@ final class CSVTests: XCTestCase {
         XCTAssertTrue(String(decoding: bytes, as: UTF8.self).hasSuffix("\r\n"))
     }
 
-    func testFormulaTriggersAreNeutralisedInStringFieldsOnly() throws {
+    func testDefaultCSVCarriesFormulaTriggersAsTheyAre() throws {
+        let d = Self.dataset("cells", [("text", .string), ("number", .integer)])
+        let triggers = ["=cmd", "+34 600 000 001", "-1", "@SUM(1)", "\tx", "\rx", "'x", "''", "\u{0}x"]
+        let records = triggers.map { Record([.string($0), .integer(-5)]) }
+        let bytes = try Self.write(d, records)
+        let rows = try Self.parse(bytes, CSVParser.Options(allowsNULInQuotedFields: true)).dropFirst()
+        for (row, trigger) in zip(rows, triggers) { XCTAssertEqual(row[0].text, trigger) }
+        XCTAssertEqual(try Self.read(d, bytes), records)
+        XCTAssertEqual(CSVFormat().encodingNotes, ["formulaEscape": "none", "null": "empty-unquoted-field"])
+    }
+
+    func testFormulaGuardOptionNeutralisesStringFieldsOnlyAndItsReaderUndoesIt() throws {
+        let guarded = CSVFormat(formulaGuard: true)
         let d = Self.dataset("cells", [("text", .string), ("number", .integer), ("amount", .decimal)])
         let triggers = ["=cmd", "+1", "-1", "@SUM(1)", "\tx", "\rx", "'x", "\u{0}x"]
         let records = triggers.map { Record([.string($0), .integer(-5), .decimal(ExactDecimal("-1.5")!)]) }
-        let bytes = try Self.write(d, records)
+        let bytes = try Self.write(d, records, format: guarded)
         let rows = try Self.parse(bytes, CSVParser.Options(allowsNULInQuotedFields: true)).dropFirst()
         for (row, trigger) in zip(rows, triggers) {
             // Every written string cell starts with the apostrophe; numbers are untouched.
@@ -227,12 +239,28 @@ final class CSVTests: XCTestCase {
             XCTAssertEqual(row[1].text, "-5")
             XCTAssertEqual(row[2].text, "-1.5")
         }
-        XCTAssertEqual(try Self.read(d, bytes), records)
+        XCTAssertEqual(try Self.read(d, bytes, format: guarded), records)
         // Values that merely contain a trigger later on are written as they are.
-        let plain = try Self.write(d, [Record([.string("a=b-c+d@e"), .null, .null])])
+        let plain = try Self.write(d, [Record([.string("a=b-c+d@e"), .null, .null])], format: guarded)
         XCTAssertEqual(String(decoding: plain, as: UTF8.self), "text,number,amount\r\na=b-c+d@e,,\r\n")
-        // The manifest learns how to undo it.
-        XCTAssertEqual(CSVFormat().encodingNotes["formulaEscape"], "apostrophe")
+        // The manifest learns how to undo it, and the reader for those notes undoes it; the
+        // notes of bundles made before the guard became an option read the same way.
+        XCTAssertEqual(guarded.encodingNotes["formulaEscape"], "apostrophe")
+        let legacy = ["formulaEscape": "apostrophe", "formulaTriggers": "= + - @ TAB CR NUL '", "null": "empty-unquoted-field"]
+        for notes in [guarded.encodingNotes, legacy] {
+            let reader = try XCTUnwrap(try FormatRegistry.standard.reader(named: "csv", encoding: notes))
+            let r = try reader.makeReader(for: d, from: MemorySource(bytes))
+            var back: [Record] = []
+            while let rec = try r.next() { back.append(rec) }
+            XCTAssertEqual(back, records)
+        }
+        // Without the guard's note, the apostrophes are data.
+        let unguarded = try XCTUnwrap(try FormatRegistry.standard.reader(named: "csv", encoding: CSVFormat().encodingNotes))
+        let first = try unguarded.makeReader(for: d, from: MemorySource(bytes)).next()
+        XCTAssertEqual(first?.values[0], .string("'=cmd"))
+        XCTAssertThrowsError(try FormatRegistry.standard.reader(named: "csv", encoding: ["formulaEscape": "backslash"])) {
+            XCTAssertEqual(($0 as? DataPortError)?.kind, .invalidBundle)
+        }
     }
 
     func testAdapterRefusesBadFilesWithLineAndColumn() throws {
@@ -281,8 +309,88 @@ final class CSVTests: XCTestCase {
         XCTAssertEqual(python?.count, strings.count + 1)
         XCTAssertEqual(python?[0], ["text", "number", "when", "blob"])
         XCTAssertEqual(python?[5], ["two\r\nlines", "-1", "1970-01-04T23:59:56.25Z", "BPv/"])
-        XCTAssertEqual(python?[7].first, "'=1+2")
+        XCTAssertEqual(python?[7].first, "=1+2")  // exact: no formula guard by default
         XCTAssertEqual(python?[4].first, "") // NULL reads as an empty cell in tools without the distinction
+    }
+
+    /// Art. 20 receivers using standard tools get the data as it is: in an exported bundle, every CSV
+    /// cell read by Python's csv module is the JSON file's value text, and every value frictionless
+    /// reads through datapackage.json equals the JSON value, with no added characters (no `'`).
+    func testCSVValuesEqualJSONValuesInPythonCSVAndFrictionless() throws {
+        guard TestSupport.has("python3"), (try TestSupport.shell("python3 -c 'import frictionless'")).code == 0 else {
+            return XCTFail("python3 with frictionless is needed (.ci/run installs it)")
+        }
+        let dir = try TestSupport.tempDir(self)
+        let bundle = try TestSupport.exportSample(dir, formats: "json,csv", extra: ["--scope", "access"])
+        let files = dir.appendingPathComponent("files")
+        try TestSupport.unzip(bundle, into: files)
+        let top = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: files.path).first)
+        let script = """
+            import csv, datetime, decimal, json, os, sys
+            from frictionless import Package
+            top = sys.argv[1]
+            problems, cells, typed = [], 0, 0
+            def records(name):
+                doc = json.load(open(os.path.join(top, "data/json", name + ".json"), encoding="utf-8"), parse_int=str, parse_float=str)
+                return [{k: (None if v is None else ("true" if v is True else "false" if v is False else v)) for k, v in r.items()} for r in doc["records"]]
+            package = Package(os.path.join(top, "datapackage.json"))
+            for resource in package.resources:
+                want = records(resource.name)
+                with open(os.path.join(top, resource.path), newline="", encoding="utf-8", errors="strict") as f:
+                    got = list(csv.DictReader(f))
+                if len(got) != len(want): problems.append(resource.name + ": row count")
+                for w, g in zip(want, got):
+                    for k, v in w.items():
+                        cells += 1
+                        if g[k] != ("" if v is None else v): problems.append(resource.name + "." + k + " (csv)")
+                for w, row in zip(want, resource.read_rows()):
+                    for field in resource.schema.fields:
+                        v, x = w[field.name], row[field.name]
+                        typed += 1
+                        if v is None or v == "": ok = x is None
+                        elif field.type == "string": ok = x == v
+                        elif field.type == "integer": ok = x == int(v)
+                        elif field.type == "number": ok = x == decimal.Decimal(v)
+                        elif field.type == "boolean": ok = x == (v == "true")
+                        elif field.type == "date": ok = x.isoformat() == v
+                        elif field.type == "datetime": ok = x == datetime.datetime.fromisoformat(v.replace("Z", "+00:00"))
+                        else: ok = False
+                        if not ok: problems.append(resource.name + "." + field.name + " (frictionless)")
+            print(json.dumps({"problems": problems, "cells": cells, "typed": typed}))
+            """
+        try script.write(to: dir.appendingPathComponent("compare.py"), atomically: true, encoding: .utf8)
+        let run = try TestSupport.shell("python3 '\(dir.path)/compare.py' '\(files.appendingPathComponent(top).path)'")
+        XCTAssertEqual(run.code, 0, run.stderr)
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(doc["problems"] as? [String], [])
+        XCTAssertGreaterThan(doc["cells"] as? Int ?? 0, 50)
+        XCTAssertGreaterThan(doc["typed"] as? Int ?? 0, 50)
+        // The sample's phone number starts with +: exactly as stored.
+        let csv = try String(contentsOf: files.appendingPathComponent(top).appendingPathComponent("data/csv/contact_details.csv"), encoding: .utf8)
+        XCTAssertTrue(csv.contains(",+34 600 000 001,"))
+    }
+
+    /// `--csv-formula-guard` writes the apostrophes, says so in the manifest and datapackage.json, and
+    /// the bundle still reads back exactly (convert to JSON gives the unguarded bundle's JSON).
+    func testFormulaGuardOptionIsRecordedAndReadBack() throws {
+        let dir = try TestSupport.tempDir(self)
+        let plain = try TestSupport.exportSample(dir, formats: "json", name: "plain.zip")
+        let guarded = try TestSupport.exportSample(dir, formats: "csv", extra: ["--csv-formula-guard"], name: "guarded.zip")
+        let files = dir.appendingPathComponent("files")
+        try TestSupport.unzip(guarded, into: files)
+        let top = files.appendingPathComponent(try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: files.path).first))
+        let csv = try String(contentsOf: top.appendingPathComponent("data/csv/contact_details.csv"), encoding: .utf8)
+        XCTAssertTrue(csv.contains(",'+34 600 000 001,"))
+        let manifest = try String(contentsOf: top.appendingPathComponent("manifest.json"), encoding: .utf8)
+        XCTAssertTrue(manifest.contains("\"formulaEscape\": \"apostrophe\"") || manifest.contains("\"formulaEscape\":\"apostrophe\""))
+        let package = try JSONSerialization.jsonObject(with: Data(contentsOf: top.appendingPathComponent("datapackage.json"))) as! [String: Any]
+        XCTAssertTrue((package["resources"] as! [[String: Any]]).allSatisfy { $0["formulaEscape"] as? String == "apostrophe" })
+        let back = dir.appendingPathComponent("back.zip").path
+        XCTAssertEqual(try TestSupport.dataport("convert", guarded, "--format", "json", "--output", back).code, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: back)), try Data(contentsOf: URL(fileURLWithPath: plain)))
+        // The option needs a CSV format to apply to.
+        let r = try TestSupport.dataport("convert", guarded, "--format", "json", "--csv-formula-guard", "--output", dir.appendingPathComponent("x.zip").path)
+        XCTAssertEqual(r.code, 2, r.stderr)
     }
 
     func testAdapterIsRegistered() throws {

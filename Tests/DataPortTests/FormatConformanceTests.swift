@@ -88,8 +88,8 @@ struct ToyLinesFormat: FormatAdapter {
 
 /// The conformance suite every registered format adapter runs, with no per-adapter test code.
 final class FormatConformanceTests: XCTestCase {
-    /// Every adapter under test: the registry's, plus the test-only toy.
-    static var adapters: [any FormatAdapter] { FormatRegistry.standard.adapters + [ToyLinesFormat()] }
+    /// Every adapter under test: the registry's, the test-only toy, and CSV with its formula guard on.
+    static var adapters: [any FormatAdapter] { FormatRegistry.standard.adapters + [ToyLinesFormat(), CSVFormat(formulaGuard: true)] }
 
     static let provenance = Provenance(store: "test", connector: "memory", object: "generated", matchedBy: ["email"])
 

@@ -1,4 +1,5 @@
 import DataPortModel
+import Foundation
 import XCTest
 
 final class ModelTests: XCTestCase {
@@ -56,6 +57,35 @@ final class ModelTests: XCTestCase {
     func testIdentityNormalisation() {
         XCTAssertEqual(IdentityKind.email.normalize("  Ana.Nunez@Example.COM \n"), "ana.nunez@example.com")
         XCTAssertEqual(IdentityKind.ip.normalize(" 203.0.113.7 "), "203.0.113.7")
+    }
+
+    /// Posts and comments, orders, and derived scores have a category of their own, which a config
+    /// can use and the index page shows with its title and definition.
+    func testContentOrdersAndProfilingCategories() throws {
+        XCTAssertEqual(Category(rawValue: "content")?.title, "Content you published")
+        XCTAssertEqual(Category(rawValue: "orders")?.title, "Orders and purchases")
+        XCTAssertEqual(Category(rawValue: "profiling")?.title, "Profiling, scores and segments")
+        let dir = try TestSupport.tempDir(self)
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestSupport.sampleConfig))) as! [String: Any]
+        var stores = config["stores"] as! [[String: Any]]
+        var options = stores[0]["options"] as! [String: Any]
+        for key in ["path", "initScript"] { options[key] = TestSupport.samples.appendingPathComponent(options[key] as! String).path }
+        stores[0]["options"] = options
+        stores[0]["datasets"] = (stores[0]["datasets"] as! [[String: Any]]).map { d in
+            var d = d
+            if d["name"] as? String == "customer_segments" { d["category"] = "profiling" }
+            return d
+        }
+        config["stores"] = stores
+        let path = dir.appendingPathComponent("stores.json")
+        try JSONSerialization.data(withJSONObject: config).write(to: path)
+        let out = dir.appendingPathComponent("b.zip").path
+        let r = try TestSupport.dataport("export", "--config", path.path, "--subject", "email=ana.nunez@example.com", "--scope", "access", "--output", out)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let page = try TestSupport.shell("python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(z.read([n for n in z.namelist() if n.endswith(\"/index.html\")][0]).decode())' '\(out)'")
+        XCTAssertTrue(page.stdout.contains("<h3>Profiling, scores and segments</h3>"), page.stderr)
+        XCTAssertTrue(page.stdout.contains(Category.profiling.definition))
+        XCTAssertEqual(try TestSupport.dataport("verify", out).code, 0)
     }
 
     /// formats/categories.md publishes the vocabulary: it must say exactly what the code says.

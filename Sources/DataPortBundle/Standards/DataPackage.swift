@@ -40,8 +40,11 @@ public enum DataPackage {
                              "reference": .object(["resource": .string(fk.dataset), "fields": .array([.string(fk.key)])])])
                 })))
             }
-            return .object([
-                "name": .string(ds.name), "title": .string(ds.title), "description": .string(ds.description),
+            // A file written with --csv-formula-guard says so, and how to undo it (formats/csv.md).
+            let guarded = file.encoding["formulaEscape"] == "apostrophe"
+            let note = guarded ? " String values starting with = + - @ TAB CR NUL or ' carry one added leading ' (formulaEscape: apostrophe); remove it to get the data." : ""
+            let resource = JSONValue.object([
+                "name": .string(ds.name), "title": .string(ds.title), "description": .string(ds.description + note),
                 "path": .string(file.path), "profile": .string("tabular-data-resource"), "format": .string("csv"),
                 "mediatype": .string("text/csv"), "encoding": .string("utf-8"), "bytes": .integer(file.size),
                 "hash": .string("sha256:\(file.sha256)"),
@@ -49,6 +52,8 @@ public enum DataPackage {
                                     "doubleQuote": .bool(true), "header": .bool(true)]),
                 "schema": .object(schema),
             ])
+            guard guarded, case .object(let members) = resource else { return resource }
+            return .object(members + [.init("formulaEscape", .string("apostrophe"))])
         }
         return .object([
             "profile": .string("tabular-data-package"),

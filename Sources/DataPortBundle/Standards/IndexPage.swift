@@ -71,7 +71,12 @@ public enum IndexPage {
         for i in m.subject.identities {
             h += "<dt>\(e(i.kind.rawValue))</dt><dd>\(e(i.value)) <span class=\"meta\">(found in \(e(i.foundIn.joined(separator: ", "))))</span></dd>\n"
         }
-        h += "</dl>\n\n<h2>What we hold, by category</h2>\n"
+        h += "</dl>\n"
+        if m.datasets.contains(where: { $0.files.contains { $0.format == "xlsx" } }) {
+            h += "\n<p class=\"spreadsheets\">To open your data in a spreadsheet (Excel, LibreOffice, Numbers), use the <strong>xlsx</strong> files: "
+                + "they open by double-click, with every value intact. The other files are for moving your data to another service.</p>\n"
+        }
+        h += "\n<h2>What we hold, by category</h2>\n"
         let categories = Category.allCases.filter { c in m.datasets.contains { $0.dataset.category == c } }
         for c in categories {
             h += "<h3>\(e(c.title))</h3>\n<p class=\"meta\">\(e(c.definition))</p>\n"

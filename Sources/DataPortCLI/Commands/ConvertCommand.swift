@@ -12,12 +12,13 @@ enum ConvertCommand {
         options: [
             OptionSpec(name: "format", value: "LIST", help: "Formats of the new bundle, comma-separated."),
             OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle: a new path or a regular file (mode 0600); not the input, a folder, FIFO, device, socket, link or '-' (\".age\" is appended when it is encrypted)."),
+            CommonOptions.csvFormulaGuard,
             CommonOptions.archive,
         ] + CommonOptions.longRunning + CommonOptions.limits + EncryptionOptions.converting,
         examples: ["dataport convert ana.zip --format csv --output ana-csv.zip", "dataport convert ana.zip --format json,csv,xml --output ana-all.zip"],
         run: { args, console in
             let input = try args.onePositional("bundle path")
-            let formats = try FormatRegistry.standard.adapters(forList: try args.required("format"))
+            let formats = try CommonOptions.formats(try args.required("format"), args)
             let encryption = try EncryptionOptions.outputEncryption(args)
             let output = encryption == nil ? try args.required("output") : AgeEncryption.fileName(for: try args.required("output"))
             let opened = try EncryptionOptions.input(input, args)

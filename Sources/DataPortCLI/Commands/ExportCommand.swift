@@ -23,7 +23,8 @@ enum ExportCommand {
             OptionSpec(name: "subjects", value: "FILE", help: "Batch: one subject per line (KIND=VALUE pairs separated by spaces, or a JSON object); - for stdin."),
             OptionSpec(name: "output-dir", value: "DIR", help: "Batch: where to write subject-LINE.zip (or .tar.gz) for each line; a line that fails removes an earlier run's bundle for it."),
             OptionSpec(name: "shard", value: "K/N", help: "Batch: only the lines whose number is K modulo N (1 <= K <= N), to split a batch across workers."),
-            OptionSpec(name: "format", value: "LIST", help: "Formats of the data files, comma-separated (default json). See 'dataport formats'."),
+            OptionSpec(name: "format", value: "LIST", help: "Formats of the data files, comma-separated (default json; xlsx for spreadsheets). See 'dataport formats'."),
+            CommonOptions.csvFormulaGuard,
             OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held)."),
             OptionSpec(name: "generated-at", value: "TIME", help: "Pin the bundle's time (ISO 8601) for a byte-identical, reproducible bundle."),
             OptionSpec(name: "allow-partial", value: nil, help: "Write the bundle even if a store fails, recording the failure."),
@@ -39,7 +40,7 @@ enum ExportCommand {
             guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
             let configPath = try args.required("config")
             var options = ExportOptions()
-            options.formats = try FormatRegistry.standard.adapters(forList: args.value("format") ?? "json")
+            options.formats = try CommonOptions.formats(args.value("format") ?? "json", args)
             if let s = args.value("scope") {
                 guard let scope = Scope(rawValue: s) else { throw DataPortError(.usage, "--scope must be portability or access") }
                 options.scope = scope

@@ -19,8 +19,10 @@ enum FormatsCommand {
                     }),
                 ]).serialized())
             } else {
+                // Columns as wide as their longest entry (xlsx's media type is long): nothing is cut.
+                let names = adapters.map(\.name.count).max() ?? 0, types = adapters.map(\.mediaType.count).max() ?? 0
                 for a in adapters {
-                    console.out("\(a.name.padding(toLength: 6, withPad: " ", startingAt: 0)) \(a.mediaType.padding(toLength: 18, withPad: " ", startingAt: 0)) \(a.summary)")
+                    console.out("\(a.name.padding(toLength: max(names, 6), withPad: " ", startingAt: 0)) \(a.mediaType.padding(toLength: max(types, 18), withPad: " ", startingAt: 0)) \(a.summary)")
                 }
             }
         })

@@ -4,19 +4,35 @@ import DataPortModel
 /// CSV data files (RFC 4180): one file per dataset, a header row of field names, one record per row.
 ///
 /// UTF-8 without a byte-order mark, CRLF line ends, comma-separated. Each value is its canonical
-/// text; NULL is an empty unquoted field and the empty string is `""`, so the two stay apart.
-/// String values that a spreadsheet would run as a formula get a leading `'`, which the reader
-/// removes again. Specified in `formats/csv.md`.
+/// text, exactly, for the machines an Art. 20 copy goes to (people get the xlsx workbooks); NULL is
+/// an empty unquoted field and the empty string is `""`, so the two stay apart. With `formulaGuard`,
+/// string values that a spreadsheet would run as a formula get a leading `'`; the manifest's
+/// encoding notes say so, and the reader then removes it again. Specified in `formats/csv.md`.
 public struct CSVFormat: FormatAdapter {
-    public init() {}
+    /// Whether string values starting like a formula are written with a leading `'` (off by default:
+    /// it changes the data for every tool but a spreadsheet).
+    public var formulaGuard: Bool
+
+    public init(formulaGuard: Bool = false) { self.formulaGuard = formulaGuard }
     public var name: String { "csv" }
     public var fileExtension: String { "csv" }
     public var mediaType: String { "text/csv" }
     public var summary: String { "CSV (RFC 4180): UTF-8, CRLF, header row; NULL is an empty field, \"\" the empty string" }
 
-    /// Recorded per CSV file in the manifest: how string values that start like a formula were neutralised.
+    /// Recorded per CSV file in the manifest: whether string values that start like a formula were neutralised.
     public var encodingNotes: [String: String] {
-        ["formulaEscape": "apostrophe", "formulaTriggers": "= + - @ TAB CR NUL '", "null": "empty-unquoted-field"]
+        formulaGuard ? ["formulaEscape": "apostrophe", "formulaTriggers": "= + - @ TAB CR NUL '", "null": "empty-unquoted-field"]
+            : ["formulaEscape": "none", "null": "empty-unquoted-field"]
+    }
+
+    /// The reader for a file written with `notes`: bundles made before the guard became an option
+    /// (and those made with it) say `formulaEscape: apostrophe`, and their reader removes the `'`.
+    public func reading(encoding notes: [String: String]) throws -> any FormatAdapter {
+        switch notes["formulaEscape"] {
+        case "apostrophe": return CSVFormat(formulaGuard: true)
+        case "none", nil: return CSVFormat(formulaGuard: false)
+        default: throw DataPortError(.invalidBundle, "unknown CSV formulaEscape in the manifest's encoding notes")
+        }
     }
 
     /// The longest record a reader accepts: every field may hold a value up to the writers' limit
@@ -38,11 +54,11 @@ public struct CSVFormat: FormatAdapter {
     }
 
     public func makeWriter(for dataset: Dataset, to sink: any ByteSink) throws -> any RecordWriter {
-        try CSVRecordWriter(dataset: dataset, sink: sink)
+        try CSVRecordWriter(dataset: dataset, sink: sink, formulaGuard: formulaGuard)
     }
 
     public func makeReader(for dataset: Dataset, from source: any ByteSource) throws -> any RecordReader {
-        try CSVRecordReader(dataset: dataset, source: source)
+        try CSVRecordReader(dataset: dataset, source: source, formulaGuard: formulaGuard)
     }
 }
 
@@ -51,10 +67,12 @@ final class CSVRecordWriter: RecordWriter {
     private let types: [FieldType]
     private let name: String
     private let fieldNames: [String]
+    private let formulaGuard: Bool
     private var count = 0
 
-    init(dataset: Dataset, sink: any ByteSink) throws {
+    init(dataset: Dataset, sink: any ByteSink, formulaGuard: Bool) throws {
         out = OutputBuffer(sink)
+        self.formulaGuard = formulaGuard
         types = dataset.fields.map(\.type)
         fieldNames = dataset.fields.map(\.name)
         name = dataset.name
@@ -80,7 +98,7 @@ final class CSVRecordWriter: RecordWriter {
             case .null: break
             case .string(let s):
                 let first = s.utf8.first
-                let escape = first.map(CSVFormat.isFormulaTrigger) == true ? CSVFormat.formulaEscape : nil
+                let escape = formulaGuard && first.map(CSVFormat.isFormulaTrigger) == true ? CSVFormat.formulaEscape : nil
                 if s.utf8.count + (escape == nil ? 0 : 1) > ValueLimits.maxValueBytes { throw tooLarge(i) }
                 try CSVText.appendField(s, delimiter: CSVFormat.delimiter, prefix: escape, quoteEmpty: true, to: out)
             case .integer(let n): try out.text(String(n))
@@ -146,8 +164,10 @@ final class CSVRecordReader: RecordReader {
     private let parser: CSVParser
     private let types: [FieldType]
     private let names: [String]
+    private let formulaGuard: Bool
 
-    init(dataset: Dataset, source: any ByteSource) throws {
+    init(dataset: Dataset, source: any ByteSource, formulaGuard: Bool) throws {
+        self.formulaGuard = formulaGuard
         types = dataset.fields.map(\.type)
         names = dataset.fields.map(\.name)
         let options = CSVParser.Options(delimiter: CSVFormat.delimiter, allowsByteOrderMark: false,
@@ -187,7 +207,7 @@ final class CSVRecordReader: RecordReader {
         if parser.isEmpty(i) && !parser.isQuoted(i) { return .null }
         let type = types[i]
         if type == .string {
-            return .string(parser.firstByte(i) == CSVFormat.formulaEscape ? parser.text(i, droppingFirst: 1) : parser.text(i))
+            return .string(formulaGuard && parser.firstByte(i) == CSVFormat.formulaEscape ? parser.text(i, droppingFirst: 1) : parser.text(i))
         }
         return Value.parse(canonical: parser.text(i), as: type)
     }

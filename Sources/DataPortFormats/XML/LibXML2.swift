@@ -120,6 +120,26 @@ final class XMLNodeReader {
         throw DataPortError(.invalidBundle, "malformed XML: \(message)", at: "\(documentName), line \(line)")
     }
 
+    /// The next element or end-element node, skipping whitespace, comments and processing
+    /// instructions; `nil` at the end of the document. Refuses DTDs, entity references and text.
+    func nextStructural() throws -> XMLNodeKind? {
+        func fail(_ message: String) -> DataPortError { DataPortError(.invalidBundle, message, at: "\(documentName), line \(line)") }
+        while try read() {
+            switch kind {
+            case .element, .endElement: return kind
+            case .ignorable: continue
+            case .text:
+                guard text.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
+                    throw fail("unexpected text between elements")
+                }
+            case .documentType: throw fail("document type declarations (DOCTYPE) are not allowed")
+            case .entityReference: throw fail("entity references are not allowed")
+            case .other: throw fail("unexpected XML node")
+            }
+        }
+        return nil
+    }
+
     var kind: XMLNodeKind {
         switch xmlTextReaderNodeType(reader) {
         case Int32(XML_READER_TYPE_ELEMENT.rawValue): .element

@@ -217,24 +217,8 @@ final class XMLRecordReader: RecordReader {
         Dataset.isValidName(name) ? "<\(name)>" : "an element"
     }
 
-    /// The next element or end-element node, skipping whitespace, comments and processing
-    /// instructions; `nil` at the end of the document. Refuses DTDs, entity references and text.
-    private func nextStructural() throws -> XMLNodeKind? {
-        while try xml.read() {
-            switch xml.kind {
-            case .element, .endElement: return xml.kind
-            case .ignorable: continue
-            case .text:
-                guard xml.text.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
-                    throw fail("unexpected text between elements")
-                }
-            case .documentType: throw fail("document type declarations (DOCTYPE) are not allowed")
-            case .entityReference: throw fail("entity references are not allowed")
-            case .other: throw fail("unexpected XML node")
-            }
-        }
-        return nil
-    }
+    /// The next element or end-element node (see `XMLNodeReader.nextStructural()`).
+    private func nextStructural() throws -> XMLNodeKind? { try xml.nextStructural() }
 
     /// Moves to the next element, which must be the unqualified `name`.
     private func expectElement(_ name: String, after: String) throws {

@@ -74,7 +74,7 @@ public final class PipelinedSink: ByteSink, @unchecked Sendable {
 /// run there while the caller parses. Chunks arrive in order; at most `depth` wait. Dropping the
 /// source stops the thread, also when the caller gave up half-way (the thread holds only the
 /// shared state, never the source itself).
-final class ReadAheadSource: ByteSource, @unchecked Sendable {
+public final class ReadAheadSource: ByteSource, @unchecked Sendable {
     /// What the reading thread and the caller share, under `lock`.
     private final class State: @unchecked Sendable {
         let inner: any ByteSource
@@ -93,7 +93,7 @@ final class ReadAheadSource: ByteSource, @unchecked Sendable {
     private let chunkSize: Int
     private var started = false
 
-    init(_ inner: any ByteSource, chunkSize: Int = 1 << 18, depth: Int = 4) {
+    public init(_ inner: any ByteSource, chunkSize: Int = 1 << 18, depth: Int = 4) {
         state = State(inner)
         self.depth = depth
         self.chunkSize = chunkSize
@@ -140,7 +140,7 @@ final class ReadAheadSource: ByteSource, @unchecked Sendable {
         }
     }
 
-    func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
         if position == current.count {
             if !started { start() }
             let s = state

@@ -22,7 +22,7 @@ public final class ZipWriter {
         var offset: Int64
     }
 
-    private let out: CountingSink
+    fileprivate let out: CountingSink
     private let dosTime: UInt16
     private let dosDate: UInt16
     private var entries: [Central] = []
@@ -50,24 +50,64 @@ public final class ZipWriter {
 
     /// Adds an entry whose contents `body` writes, streaming through deflate, CRC-32 and SHA-256.
     public func addEntry(path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry {
-        let name = Array(path.utf8)
-        let offset = try writeLocalHeader(name)
-        let compressedStart = out.count
-        let deflater = DeflateSink(out, level: level)
-        let entrySink = EntrySink(deflater)
-        // Checksums and deflate run on a second thread while `body` encodes on this one.
-        let pipeline = PipelinedSink { try entrySink.write($0) }
+        let entry = try beginEntry(path: path)
         do {
-            try body(pipeline)
-            try pipeline.finish()
+            try body(entry.sink)
         } catch {
-            try? pipeline.finish()
+            entry.abandon()
             throw error
         }
-        try deflater.finish()
-        let compressed = out.count - compressedStart
-        try finishEntry(name: name, offset: offset, crc: entrySink.crc, compressed: compressed, size: entrySink.count)
-        return WrittenEntry(path: path, size: entrySink.count, sha256: entrySink.sha.finalizeHex(), compressedSize: compressed)
+        return try entry.close()
+    }
+
+    /// An entry being written, for contents that arrive across calls (a spreadsheet's sheet written
+    /// record by record). Write to `sink`, then `close()` it before the next entry begins.
+    public final class OpenEntry {
+        fileprivate let writer: ZipWriter
+        fileprivate let name: [UInt8]
+        fileprivate let offset: Int64
+        fileprivate let compressedStart: Int64
+        fileprivate let deflater: DeflateSink
+        fileprivate let entrySink: EntrySink
+        fileprivate let pipeline: PipelinedSink
+        private var closed = false
+        /// Where the entry's uncompressed bytes go.
+        public var sink: any ByteSink { pipeline }
+
+        fileprivate init(writer: ZipWriter, path: String) throws {
+            self.writer = writer
+            name = Array(path.utf8)
+            offset = try writer.writeLocalHeader(name)
+            compressedStart = writer.out.count
+            deflater = DeflateSink(writer.out, level: writer.level)
+            entrySink = EntrySink(deflater)
+            // Checksums and deflate run on a second thread while the caller encodes on this one.
+            pipeline = PipelinedSink { [entrySink] in try entrySink.write($0) }
+        }
+
+        deinit { if !closed { abandon() } }
+
+        /// Completes the entry: its data descriptor, and its place in the central directory.
+        public func close() throws -> WrittenEntry {
+            closed = true
+            try pipeline.finish()
+            try deflater.finish()
+            let compressed = writer.out.count - compressedStart
+            try writer.finishEntry(name: name, offset: offset, crc: entrySink.crc, compressed: compressed, size: entrySink.count)
+            return WrittenEntry(path: String(decoding: name, as: UTF8.self), size: entrySink.count, sha256: entrySink.sha.finalizeHex(),
+                                compressedSize: compressed)
+        }
+
+        /// Stops the second thread after a failure; the archive is incomplete and is to be discarded.
+        public func abandon() {
+            closed = true
+            try? pipeline.finish()
+        }
+    }
+
+    /// Starts an entry whose contents are written to the returned entry's `sink` until it is closed.
+    public func beginEntry(path: String) throws -> OpenEntry {
+        try OpenEntry(writer: self, path: path)
     }
 
     /// Adds an entry already compressed (in parallel with others) into a spool. The bytes are the
@@ -82,7 +122,7 @@ public final class ZipWriter {
         return WrittenEntry(path: path, size: spool.size, sha256: spool.sha256, compressedSize: compressed)
     }
 
-    private func writeLocalHeader(_ name: [UInt8]) throws -> Int64 {
+    fileprivate func writeLocalHeader(_ name: [UInt8]) throws -> Int64 {
         let offset = out.count
         var h: [UInt8] = []
         le(UInt32(0x04034b50), &h)
@@ -97,7 +137,7 @@ public final class ZipWriter {
         return offset
     }
 
-    private func finishEntry(name: [UInt8], offset: Int64, crc: UInt32, compressed: Int64, size: Int64) throws {
+    fileprivate func finishEntry(name: [UInt8], offset: Int64, crc: UInt32, compressed: Int64, size: Int64) throws {
         var d: [UInt8] = []
         le(UInt32(0x08074b50), &d)
         le(crc, &d)

@@ -33,6 +33,15 @@ public final class ZipReader: ArchiveReader {
         try readDirectory()
     }
 
+    /// Reads a zip spooled into a temporary file (a zip inside a bundle, such as an xlsx workbook);
+    /// `name` stands for the file in messages.
+    public init(temporaryFile: TemporaryFile, name: String, limits: ArchiveLimits = .default) throws {
+        path = name
+        self.limits = limits
+        file = try OpenArchiveFile(duplicating: temporaryFile.fileDescriptor, size: temporaryFile.size, name: name)
+        try readDirectory()
+    }
+
     public var entryNames: [String] { entries.map(\.name) }
 
     private func bad(_ message: String) -> DataPortError { DataPortError(.invalidBundle, message, at: path) }

@@ -32,5 +32,13 @@ final class OpenArchiveFile {
         size = Int64(st.st_size)
     }
 
+    /// A second descriptor of a file already open (a temporary file), so the reader owns its own.
+    init(duplicating descriptor: Int32, size: Int64, name: String) throws {
+        fd = dup(descriptor)
+        guard fd >= 0 else { throw DataPortError(.output, "cannot reopen a temporary file: \(String(cString: strerror(errno)))", at: name) }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        self.size = size
+    }
+
     deinit { close(fd) }
 }
