@@ -17,6 +17,9 @@ public struct ExportOptions: Sendable {
     public var archive: ArchiveKind
     /// Write the bundle even when a store cannot be read, recording the failure.
     public var allowPartial: Bool
+    /// When no store holds a record about the subject, write a bundle with zero records that says
+    /// so (the confirmation Art. 15(1) requires) instead of throwing `subjectNotFound`.
+    public var allowEmpty = false
 
     public init(formats: [any FormatAdapter] = [JSONFormat()], scope: Scope = .portability, generatedAt: Timestamp? = nil,
                 archive: ArchiveKind = .zip, allowPartial: Bool = false) {
@@ -39,7 +42,7 @@ public enum Exporter {
     ///
     /// Streams: each dataset's records go from the store through the format writer into the
     /// archive without being collected. Throws `subjectNotFound` (and writes nothing) when no store
-    /// holds a record about the subject.
+    /// holds a record about the subject, unless `options.allowEmpty`.
     public static func export(config: StoresConfig, identities: [Identity], output: String, options: ExportOptions,
                               stores: StoreRegistry = .standard, progress: (any ProgressObserver)? = nil) throws -> ExportResult {
         let counter = ProgressCounter(phase: "export", observer: progress)
@@ -114,7 +117,7 @@ public enum Exporter {
             total += count
             datasets.append(ManifestDataset(dataset: meta, recordCount: count, files: files))
         }
-        guard total > 0 else {
+        guard total > 0 || options.allowEmpty else {
             writer.discard()
             throw DataPortError(.subjectNotFound, "no store holds any record about the given identities")
         }

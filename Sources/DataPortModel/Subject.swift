@@ -12,12 +12,19 @@ public struct IdentityKind: RawRepresentable, Sendable, Hashable, Comparable, Cu
     public var description: String { rawValue }
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 
-    /// The normal form of a value of this kind: e-mail addresses are trimmed and lower-cased,
-    /// other kinds trimmed. Matching is exact on the normal form (never by substring or prefix).
-    public func normalize(_ value: String) -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        return self == .email ? trimmed.lowercased() : trimmed
+    /// How values of this kind compare by default: e-mail `caseless`, IP `ip`, every other kind
+    /// `exact` (see `IdentityForm`; a config can declare the form of its own kinds).
+    public var defaultForm: IdentityForm {
+        switch self {
+        case .email: .caseless
+        case .ip: .ip
+        default: .exact
+        }
     }
+
+    /// The normal form of a value of this kind under its default form. Matching is exact on the
+    /// normal form (never by substring or prefix).
+    public func normalize(_ value: String) -> String { defaultForm.normalize(value) }
 }
 
 /// One identity value of the subject and where it was found.

@@ -72,6 +72,13 @@ public enum IndexPage {
             h += "<dt>\(e(i.kind.rawValue))</dt><dd>\(e(i.value)) <span class=\"meta\">(found in \(e(i.foundIn.joined(separator: ", "))))</span></dd>\n"
         }
         h += "</dl>\n\n<h2>What we hold, by category</h2>\n"
+        if m.datasets.allSatisfy({ $0.recordCount == 0 }) {
+            let read = m.stores.filter { $0.status == "complete" }.map(\.name)
+            let failed = m.stores.filter { $0.status != "complete" }.map(\.name)
+            h += "<p class=\"card\"><strong>We hold no personal data about you</strong> under the identities above: "
+            h += "the stores \(e(read.joined(separator: ", "))) were searched on \(e(m.generatedAt.text)) and hold no record about them.</p>\n"
+            if !failed.isEmpty { h += "<p class=\"card\">The stores \(e(failed.joined(separator: ", "))) could not be read, so this cannot be confirmed for them.</p>\n" }
+        }
         let categories = Category.allCases.filter { c in m.datasets.contains { $0.dataset.category == c } }
         for c in categories {
             h += "<h3>\(e(c.title))</h3>\n<p class=\"meta\">\(e(c.definition))</p>\n"

@@ -23,6 +23,7 @@ enum ExportCommand {
             OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held)."),
             OptionSpec(name: "generated-at", value: "TIME", help: "Pin the bundle's time (ISO 8601) for a byte-identical, reproducible bundle."),
             OptionSpec(name: "allow-partial", value: nil, help: "Write the bundle even if a store fails, recording the failure."),
+            OptionSpec(name: "allow-empty", value: nil, help: "When no store holds anything about the subject, write a bundle with zero records that confirms it (exit 0) instead of failing with exit 7."),
             CommonOptions.archive,
         ] + CommonOptions.longRunning,
         examples: [
@@ -44,6 +45,7 @@ enum ExportCommand {
                 options.generatedAt = ts
             }
             options.allowPartial = args.flag("allow-partial")
+            options.allowEmpty = args.flag("allow-empty")
             options.archive = try CommonOptions.archiveKind(args)
             let progress = try CommonOptions.progressObserver(args, console: console)
             if let list = args.value("subjects") {
@@ -59,6 +61,7 @@ enum ExportCommand {
             guard !rawSubjects.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE (or --subjects FILE)") }
             let identities = try rawSubjects.map(parseIdentity)
             let config = try StoresConfig.load(path: configPath)
+            try checkKinds(identities, config: config, what: "--subject")
             let result = try Exporter.export(config: config, identities: identities, output: output, options: options, progress: progress)
             if args.flag("json") {
                 console.out(ResultJSON.export(result).serialized())
@@ -69,6 +72,15 @@ enum ExportCommand {
                 }
             }
         })
+
+    /// A kind no dataset matches would find nothing: a usage error listing the kinds the config
+    /// matches on. Kind names are config vocabulary; the value is never named.
+    static func checkKinds(_ identities: [Identity], config: StoresConfig, what: String) throws {
+        let known = config.matchedKinds
+        for (i, id) in identities.enumerated() where !known.contains(id.kind) {
+            throw DataPortError(.usage, "the identity kind of \(what) number \(i + 1) is matched by no dataset of the config; it matches on: \(known.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
 
     /// Parses `kind=value`.
     static func parseIdentity(_ raw: String) throws -> Identity {
@@ -127,6 +139,7 @@ enum ExportCommand {
             let output = URL(fileURLWithPath: outputDir).appendingPathComponent("subject-\(number).zip").path
             do {
                 let ids = try parseLine(line, number: number)
+                try checkKinds(ids, config: config, what: "identity")
                 let r = try Exporter.export(config: config, identities: ids, output: output, options: options, progress: progress)
                 succeeded += 1
                 outcomes.append(.object(["line": .integer(number), "status": .string("ok"), "output": .string(output),

@@ -15,8 +15,9 @@ public struct StoreStatus: Sendable, Hashable {
 ///
 /// Identity resolution is a fixpoint: the identities given in the request find rows; the `yields`
 /// of those rows (a user id, the IPs of visits, cookie ids) become identities for every store, until
-/// nothing new is found. Values match exactly on their normal form (e-mail trimmed and lower-cased),
-/// never by substring or prefix.
+/// nothing new is found. Values match exactly on their normal form (`IdentityForm`), never by
+/// substring or prefix. Reaching a limit of the config's `resolution` before the fixed point is an
+/// error (`limitExceeded`, exit 9) naming the limit: a cut-off answer would look complete.
 public final class Gathering {
     public let config: StoresConfig
     public private(set) var identities: [Identity] = []
@@ -24,9 +25,8 @@ public final class Gathering {
     public private(set) var displayName: String?
     private var connectors: [String: any StoreConnector] = [:]
 
-    /// The most identity values one subject may resolve to; beyond that, matching is too broad to be right.
-    public static let maxIdentities = 10_000
-    private static let maxRounds = 16
+    /// The rounds of expansion the last resolution took (the last one found nothing new).
+    public private(set) var rounds = 0
 
     /// Opens every store, validates the config against it, and resolves identities.
     /// - Parameter allowPartial: record a store that cannot be reached as failed instead of throwing.
@@ -34,6 +34,7 @@ public final class Gathering {
         self.config = config
         identities = []
         for id in request { add(id.kind, id.value, foundIn: "request") }
+        guard identities.count <= config.resolution.maxIdentities else { throw Self.tooMany(config.resolution) }
         for store in config.stores {
             do {
                 let c = try registry.connector(for: store)
@@ -54,32 +55,42 @@ public final class Gathering {
     public var subjectQuery: SubjectQuery {
         var map: [IdentityKind: [String]] = [:]
         for id in identities { map[id.kind, default: []].append(id.value) }
-        return SubjectQuery(identities: map)
+        return SubjectQuery(identities: map, forms: config.identityForms)
     }
 
     private func add(_ kind: IdentityKind, _ raw: String, foundIn: String) {
-        let value = kind.normalize(raw)
+        let value = (config.identityForms[kind] ?? kind.defaultForm).normalize(raw)
         guard !value.isEmpty else { return }
         if let i = identities.firstIndex(where: { $0.kind == kind && $0.value == value }) {
             if !identities[i].foundIn.contains(foundIn) { identities[i].foundIn.append(foundIn) }
         } else {
-            identities.append(Identity(kind: kind, value: value, foundIn: [foundIn]))
+            var id = Identity(kind: kind, value: value, foundIn: [foundIn])
+            id.value = value
+            identities.append(id)
         }
     }
 
+    private static func tooMany(_ limits: ResolutionLimits) -> DataPortError {
+        DataPortError(.limitExceeded, "the subject resolves to more than resolution.maxIdentities (\(limits.maxIdentities)) identities; the matching is too broad, or raise the limit in the config")
+    }
+
     private func resolve() throws {
-        for _ in 0..<Self.maxRounds {
+        let limits = config.resolution
+        rounds = 0
+        while true {
+            guard rounds < limits.maxRounds else {
+                throw DataPortError(.limitExceeded, "identity resolution reached resolution.maxRounds (\(limits.maxRounds)) and was still finding identities; raise the limit in the config")
+            }
+            rounds += 1
             let before = identities.count
             let query = subjectQuery
             for d in config.datasets where !d.yields.isEmpty {
                 guard let c = connectors[d.store] else { continue }
                 for y in d.yields {
-                    let values = try guarded(d.store) { try c.distinctValues(of: y.field, in: d, for: query, limit: Self.maxIdentities + 1) }
+                    let values = try guarded(d.store) { try c.distinctValues(of: y.field, in: d, for: query, limit: limits.maxIdentities + 1) }
                     for v in values { add(y.kind, v, foundIn: "\(d.store).\(d.name)") }
+                    guard identities.count <= limits.maxIdentities else { throw Self.tooMany(limits) }
                 }
-            }
-            guard identities.count <= Self.maxIdentities else {
-                throw DataPortError(.limitExceeded, "the subject resolves to more than \(Self.maxIdentities) identities; the matching is too broad")
             }
             if identities.count == before { break }
         }

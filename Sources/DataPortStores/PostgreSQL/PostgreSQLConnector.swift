@@ -19,6 +19,8 @@ public final class PostgreSQLConnector: WritableStoreConnector {
     private let connection: PostgreSQLConnection
     private let builder: SQLQueryBuilder
     private var inSnapshot = false
+    /// Spellings looked up in this snapshot, by dataset, field, kind and values.
+    private var spellingCache: [String: [String]] = [:]
 
     /// The options a postgresql store accepts.
     public static let options: Set<String> = ["url"]
@@ -36,7 +38,7 @@ public final class PostgreSQLConnector: WritableStoreConnector {
         }
         conninfo = try Self.connectionString(config.options["url"], location: location)
         connection = try PostgreSQLConnection(conninfo: conninfo, location: location)
-        builder = SQLQueryBuilder(datasets: config.datasets, placeholder: { "$\($0)" })
+        builder = SQLQueryBuilder(datasets: config.datasets, dialect: .postgresql)
     }
 
     /// The libpq connection string for the `url` option: the option itself, or the value of the
@@ -73,7 +75,31 @@ public final class PostgreSQLConnector: WritableStoreConnector {
         inSnapshot = true
     }
 
+    /// `subject` with the stored spellings of the caseless and ip matches that querying `dataset`
+    /// needs: candidates found through the indexable key, kept when their normal form (computed in
+    /// Swift, as for every store) is one of the subject's values. So the rows are exactly the subject's.
+    private func spelled(_ subject: SubjectQuery, for dataset: DatasetConfig) throws -> SubjectQuery {
+        var s = subject
+        for (d, field, kind) in builder.spellingLookups(dataset, subject) {
+            let key = SubjectQuery.spellingKey(d.name, field)
+            guard s.spellings[key] == nil else { continue }
+            let wanted = Set(subject.values(kind))
+            let cacheKey = key + "\u{1E}" + kind.rawValue + "\u{1E}" + wanted.sorted().joined(separator: "\u{1F}")
+            if let cached = spellingCache[cacheKey] { s.spellings[key] = cached; continue }
+            let q = builder.selectSpellings(field, in: d, kind: kind, for: subject)
+            var found: [String] = []
+            try connection.query(q.text, q.parameters) { row in
+                if let text = row.text(0), wanted.contains(subject.normalize(text, as: kind)) { found.append(text) }
+            }
+            found.sort()
+            spellingCache[cacheKey] = found
+            s.spellings[key] = found
+        }
+        return s
+    }
+
     public func distinctValues(of field: String, in dataset: DatasetConfig, for subject: SubjectQuery, limit: Int) throws -> [String] {
+        let subject = try spelled(subject, for: dataset)
         let q = builder.selectDistinct(field, in: dataset, for: subject, limit: limit)
         var out: [String] = []
         try connection.query(q.text, q.parameters) { row in
@@ -84,6 +110,7 @@ public final class PostgreSQLConnector: WritableStoreConnector {
 
     @discardableResult
     public func read(_ dataset: DatasetConfig, for subject: SubjectQuery, into body: (Record) throws -> Void) throws -> Int {
+        let subject = try spelled(subject, for: dataset)
         let q = builder.selectRows(dataset, for: subject)
         let fields = dataset.exportedFields
         var count = 0
