@@ -20,6 +20,9 @@ public struct ExportOptions: Sendable {
     /// When no store holds a record about the subject, write a bundle with zero records that says
     /// so (the confirmation Art. 15(1) requires) instead of throwing `subjectNotFound`.
     public var allowEmpty = false
+    /// Include the rows matched only through weak identities another person shares (an access
+    /// request where the controller has checked them); they are counted in the manifest either way.
+    public var includeShared = false
 
     public init(formats: [any FormatAdapter] = [JSONFormat()], scope: Scope = .portability, generatedAt: Timestamp? = nil,
                 archive: ArchiveKind = .zip, allowPartial: Bool = false) {
@@ -46,7 +49,8 @@ public enum Exporter {
     public static func export(config: StoresConfig, identities: [Identity], output: String, options: ExportOptions,
                               stores: StoreRegistry = .standard, progress: (any ProgressObserver)? = nil) throws -> ExportResult {
         let counter = ProgressCounter(phase: "export", observer: progress)
-        let gathering = try Gathering(config: config, registry: stores, request: identities, allowPartial: options.allowPartial)
+        let gathering = try Gathering(config: config, registry: stores, request: identities, allowPartial: options.allowPartial,
+                                      includeShared: options.includeShared)
         defer { gathering.close() }
         let generatedAt = options.generatedAt ?? Timestamp.now()
         let writer = try BundleWriter(output: output, kind: options.archive, generatedAt: generatedAt)
@@ -87,7 +91,7 @@ public enum Exporter {
                                               size: entry.size, sha256: entry.sha256, encoding: lane.format.encodingNotes))
                 }
                 total += Int64(n)
-                datasets.append(ManifestDataset(dataset: meta, recordCount: Int64(n), files: files))
+                datasets.append(try shared(ManifestDataset(dataset: meta, recordCount: Int64(n), files: files), d))
                 continue
             }
             for format in options.formats {
@@ -115,7 +119,14 @@ public enum Exporter {
                                           size: entry.size, sha256: entry.sha256, encoding: format.encodingNotes))
             }
             total += count
-            datasets.append(ManifestDataset(dataset: meta, recordCount: count, files: files))
+            datasets.append(try shared(ManifestDataset(dataset: meta, recordCount: count, files: files), d))
+        }
+        /// Adds how many of the dataset's rows match only through shared identities.
+        func shared(_ m: ManifestDataset, _ d: DatasetConfig) throws -> ManifestDataset {
+            var m = m
+            let n = Int64(try gathering.sharedOnlyCount(d))
+            if options.includeShared { m.sharedIncluded = n } else { m.sharedWithheld = n }
+            return m
         }
         guard total > 0 || options.allowEmpty else {
             writer.discard()

@@ -202,6 +202,10 @@ public enum PublishedSchemas {
               },
               "foundIn": {
                 "$ref": "#/$defs/strings"
+              },
+              "shared": {
+                "const": true,
+                "description": "A weak identity (ip, cookie_id, ...) that also occurs in rows of another person; present only when true."
               }
             }
           }
@@ -489,6 +493,25 @@ public enum PublishedSchemas {
         "recordCount": {
           "type": "integer",
           "minimum": 0
+        },
+        "sharedOnly": {
+          "type": "object",
+          "description": "Records matched only through shared identities: withheld from the bundle, or included in recordCount (export --include-shared). Present only when one is not 0.",
+          "required": [
+            "withheld",
+            "included"
+          ],
+          "additionalProperties": false,
+          "properties": {
+            "withheld": {
+              "type": "integer",
+              "minimum": 0
+            },
+            "included": {
+              "type": "integer",
+              "minimum": 0
+            }
+          }
         },
         "files": {
           "type": "array",

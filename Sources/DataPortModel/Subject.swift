@@ -22,9 +22,22 @@ public struct IdentityKind: RawRepresentable, Sendable, Hashable, Comparable, Cu
         }
     }
 
+    /// How far a match on this kind is trusted by default: `ip` and `cookie_id` are weak (a café's IP,
+    /// a shared browser: they may belong to several people), every other kind strong.
+    public var defaultStrength: IdentityStrength {
+        self == .ip || self == .cookieID ? .weak : .strong
+    }
+
     /// The normal form of a value of this kind under its default form. Matching is exact on the
     /// normal form (never by substring or prefix).
     public func normalize(_ value: String) -> String { defaultForm.normalize(value) }
+}
+
+/// How far an identity kind is trusted. Rows matched only through a weak identity never yield
+/// further identities, and a weak value that also belongs to another person is *shared*: rows
+/// matched only through it are withheld unless the export includes them on request.
+public enum IdentityStrength: String, Sendable, CaseIterable {
+    case strong, weak
 }
 
 /// One identity value of the subject and where it was found.
@@ -34,9 +47,11 @@ public struct Identity: Sendable, Hashable {
     public var value: String
     /// Where it came from: `request` (given by the requester) or `store.dataset`.
     public var foundIn: [String]
+    /// A weak value that also occurs in rows of another person (see `IdentityStrength`).
+    public var shared: Bool
 
-    public init(kind: IdentityKind, value: String, foundIn: [String]) {
-        self.kind = kind; self.value = kind.normalize(value); self.foundIn = foundIn
+    public init(kind: IdentityKind, value: String, foundIn: [String], shared: Bool = false) {
+        self.kind = kind; self.value = kind.normalize(value); self.foundIn = foundIn; self.shared = shared
     }
 }
 

@@ -217,6 +217,15 @@ for rows in rowsList {
     return ds.flatMap { ($0["files"] as? [[String: Any]]) ?? [] }.reduce(0) { $0 + (($1["size"] as? Int) ?? 0) }
 }
 
+/// Creates the index formats/stores-config.md tells a DBA to create for an e-mail match. It calls
+/// DataPort's registered function, so it is made through DataPort's SQLite wrapper.
+@MainActor func indexEmails(_ db: String) {
+    do {
+        let sqlite = try SQLiteDatabase(path: db, readOnly: false)
+        try sqlite.execute("CREATE INDEX IF NOT EXISTS users_email_norm ON users (dataport_norm_caseless(email))")
+    } catch { fail("cannot index \(db): \(error)") }
+}
+
 if let (subjects, perSubject) = batch {
     // Many small subjects: one bundle each through the batch mode.
     let db = "\(dir)/batch-\(subjects)x\(perSubject).db"
@@ -225,8 +234,10 @@ if let (subjects, perSubject) = batch {
         sqlite3 '\(db).tmp' "\(schema.replacingOccurrences(of: "\n", with: " "))
         INSERT INTO users SELECT value, 'user' || value || '@bench.example', 'User ' || value FROM generate_series(1, \(subjects));
         INSERT INTO visits (user_id, started_at, ip, user_agent, os, referrer, path, duration_ms, amount)
-          SELECT 1 + value % \(subjects), '2024-01-01T00:00:00Z', '203.0.113.1', 'UA', 'Linux', NULL, '/', 1, '1.00' FROM generate_series(1, \(subjects * (perSubject - 1)));" && mv '\(db).tmp' '\(db)'
+          SELECT 1 + value % \(subjects), '2024-01-01T00:00:00Z', '203.0.113.1', 'UA', 'Linux', NULL, '/', 1, '1.00' FROM generate_series(1, \(subjects * (perSubject - 1)));"
         """)
+        indexEmails(db + ".tmp")
+        rename(db + ".tmp", db)
     }
     let cfg = "\(dir)/batch.json"
     try! config(db: db).write(toFile: cfg, atomically: true, encoding: .utf8)
@@ -254,12 +265,7 @@ if !scaling.isEmpty {
             INSERT INTO visits (user_id, started_at, ip, user_agent, os, referrer, path, duration_ms, amount)
               SELECT 1 + value % \(users), '2024-01-01T00:00:00Z', '203.0.113.1', 'UA', 'Linux', NULL, '/', 1, '1.00' FROM generate_series(1, \(users * 20));"
             """)
-            // The index formats/stores-config.md tells a DBA to create for an e-mail match; it uses
-            // DataPort's registered function, so it is made through DataPort's SQLite wrapper.
-            do {
-                let sqlite = try SQLiteDatabase(path: db + ".tmp", readOnly: false)
-                try sqlite.execute("CREATE INDEX users_email_norm ON users (dataport_norm_caseless(email))")
-            } catch { fail("cannot index the scaling store: \(error)") }
+            indexEmails(db + ".tmp")
             rename(db + ".tmp", db)
         }
         let cfg = "\(dir)/scaling-\(users).json"

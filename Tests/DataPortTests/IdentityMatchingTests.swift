@@ -197,14 +197,38 @@ final class IdentityMatchingTests: XCTestCase {
         XCTAssertEqual(plan.code, 0, plan.stderr)
         XCTAssertTrue(plan.stdout.contains("people_regexp_replace_idx"), plan.stdout)
         XCTAssertFalse(plan.stdout.contains("Seq Scan"), plan.stdout)
-        // The key of every spelling is the key computed in Swift.
-        let keys = try PostgreSQLTests.psqlRun(url, "SELECT DISTINCT \(key) FROM \(s).people WHERE id IN ('nfc','nfd','upper','pad','nl')")
-        XCTAssertEqual(keys.stdout.trimmingCharacters(in: .whitespacesAndNewlines), SQLQueryBuilder.candidateKeys(.caseless, ["ren\u{E9}e@example.com"])[0])
+        // PostgreSQL computes, for every stored spelling, the key Swift computes for its normal form.
+        let keys = try PostgreSQLTests.psqlRun(url, "SELECT id || '=' || \(key) || '=' || \(ipKey) FROM \(s).people")
+        XCTAssertEqual(keys.code, 0, keys.stderr)
+        var byID: [String: String] = [:]
+        for line in keys.stdout.split(separator: "\n") { let p = line.split(separator: "=", maxSplits: 1); byID[String(p[0])] = String(p[1]) }
+        for r in Self.rows {
+            let email = SQLQueryBuilder.candidateKeys(.caseless, [IdentityForm.caseless.normalize(r.email)])[0]
+            let ips = SQLQueryBuilder.candidateKeys(.ip, [IdentityForm.ip.normalize(r.ip)])
+            let pg = byID[r.id]!.split(separator: "=", maxSplits: 1).map(String.init)
+            XCTAssertEqual(pg[0], email, r.id)
+            XCTAssertTrue(ips.contains(pg[1]), "\(r.id): \(pg[1]) not in \(ips)")
+        }
+    }
+
+    /// The PostgreSQL candidate key is shared by a value and its normal form, for every scalar that
+    /// case folding changes (so the pre-selection through the index can miss no spelling).
+    func testTheCaselessCandidateKeyIsInvariantUnderTheNormalForm() {
+        var checked = 0
+        for v in 0x80...0x1FFFF {
+            guard let u = Unicode.Scalar(v), u.properties.changesWhenCaseFolded || u.properties.changesWhenLowercased else { continue }
+            let raw = "a" + String(u) + "z"
+            for spelling in [raw, raw.decomposedStringWithCanonicalMapping, raw.uppercased()] {
+                XCTAssertEqual(SQLQueryBuilder.candidateKeys(.caseless, [spelling]), SQLQueryBuilder.candidateKeys(.caseless, [IdentityForm.caseless.normalize(spelling)]), "U+\(String(v, radix: 16))")
+            }
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 1000)
     }
 
     // MARK: - Resolution to a fixed point
 
-    /// A chain c0 -> c1 -> ... -> c30 of cookie ids, each row yielding the next.
+    /// A chain c0 -> c1 -> ... -> c30 of ids of a kind the config declares (so strong), each row yielding the next.
     func chainConfig(_ dir: URL, resolution: String = "") throws -> String {
         let db = dir.appendingPathComponent("chain.db").path
         try? FileManager.default.removeItem(atPath: db)
@@ -216,7 +240,7 @@ final class IdentityMatchingTests: XCTestCase {
            {"name": "links", "table": "links", "category": "website-usage", "description": "Links.", "purposes": ["test"],
             "legalBasis": "contract", "origin": "observed", "recipients": [],
             "fields": [{"name": "a", "type": "string"}, {"name": "b", "type": "string"}],
-            "match": [{"identity": "cookie_id", "field": "a"}], "yields": [{"identity": "cookie_id", "field": "b"}]}]}]}
+            "match": [{"identity": "link_id", "field": "a"}], "yields": [{"identity": "link_id", "field": "b"}]}]}]}
         """
         let path = dir.appendingPathComponent("chain-\(resolution.count).json").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -226,7 +250,7 @@ final class IdentityMatchingTests: XCTestCase {
     func testResolutionRunsToAFixedPointPastTheOldCap() throws {
         let dir = try TestSupport.tempDir(self)
         let out = dir.appendingPathComponent("chain.zip").path
-        let r = try TestSupport.dataport("export", "--config", try chainConfig(dir), "--subject", "cookie_id=c0", "--output", out, "--json")
+        let r = try TestSupport.dataport("export", "--config", try chainConfig(dir), "--subject", "link_id=c0", "--output", out, "--json")
         XCTAssertEqual(r.code, 0, r.stderr)
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(json["records"] as? Int, 30, r.stdout)
@@ -236,7 +260,7 @@ final class IdentityMatchingTests: XCTestCase {
         let dir = try TestSupport.tempDir(self)
         for (limit, name) in [("\"resolution\": {\"maxRounds\": 10},", "resolution.maxRounds"), ("\"resolution\": {\"maxIdentities\": 12},", "resolution.maxIdentities")] {
             let out = dir.appendingPathComponent("chain.zip").path
-            let r = try TestSupport.dataport("export", "--config", try chainConfig(dir, resolution: limit), "--subject", "cookie_id=c0", "--output", out)
+            let r = try TestSupport.dataport("export", "--config", try chainConfig(dir, resolution: limit), "--subject", "link_id=c0", "--output", out)
             XCTAssertEqual(r.code, 9, r.stderr)
             XCTAssertTrue(r.stderr.contains(name), r.stderr)
             XCTAssertFalse(r.stderr.contains("c0"), r.stderr)
@@ -276,5 +300,98 @@ final class IdentityMatchingTests: XCTestCase {
         XCTAssertTrue((m["stores"] as! [[String: Any]]).allSatisfy { $0["status"] as? String == "complete" })
         let page = try String(contentsOf: top.appendingPathComponent("index.html"), encoding: .utf8)
         XCTAssertTrue(page.contains("We hold no personal data about you"), page)
+    }
+
+    // MARK: - Weak and shared identifiers
+
+    /// Ana (user 1) and Bo (user 2) share an IP (Bo once visited from Ana's) and a cookie (Bo used
+    /// Ana's browser). The log's `user` field yields user ids.
+    func sharedStores(_ dir: URL) throws -> String {
+        let db = dir.appendingPathComponent("app.db").path
+        try Self.sqlite(db, "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT)", insert: "INSERT INTO users VALUES (?, ?, ?)",
+                        [[.integer(1), .string("ana@example.com"), .string("Ana")], [.integer(2), .string("bo@example.com"), .string("Bo")]])
+        let sqlite = try SQLiteDatabase(path: db, readOnly: false)
+        try sqlite.execute("""
+            CREATE TABLE visits (id INTEGER PRIMARY KEY, user_id INTEGER, ip TEXT, cookie_id TEXT);
+            INSERT INTO visits VALUES (1, 1, '203.0.113.7', 'c-a'), (2, 1, '198.51.100.9', 'c-a2'),
+                                      (3, 2, '203.0.113.7', 'c-b'), (4, 2, '192.0.2.50', 'c-a');
+            """)
+        let logs = dir.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        func line(_ ip: String, _ user: String, _ path: String, _ cookie: String) -> String {
+            "\(ip) - \(user) [10/Oct/2000:13:55:36 -0700] \"GET \(path) HTTP/1.1\" 200 1 \"-\" \"-\" \"\(cookie)\"\n"
+        }
+        try [line("203.0.113.7", "-", "/a1", "c-a"), line("203.0.113.7", "2", "/b1", "c-b"), line("198.51.100.9", "1", "/a2", "c-a2"),
+             line("192.0.2.50", "-", "/b2", "c-a"), line("203.0.113.7", "-", "/a3", "c-a2")].joined()
+            .write(to: logs.appendingPathComponent("access.log"), atomically: true, encoding: .utf8)
+        let meta = #""purposes": ["test"], "legalBasis": "legitimate-interests", "recipients": []"#
+        let text = """
+        {"version": "1", "controller": {"name": "Test", "contact": "dpo@example.com"},
+         "subjectName": {"dataset": "account", "field": "name"},
+         "stores": [
+          {"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
+            {"name": "account", "table": "users", "category": "account", "description": "Account.", \(meta), "origin": "provided", "key": "id",
+             "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}, {"name": "name", "type": "string"}],
+             "match": [{"identity": "email", "field": "email"}, {"identity": "user_id", "field": "id"}],
+             "yields": [{"identity": "user_id", "field": "id"}]},
+            {"name": "visits", "table": "visits", "category": "website-usage", "description": "Visits.", \(meta), "origin": "observed", "key": "id",
+             "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "ip", "type": "string"}, {"name": "cookie_id", "type": "string"}],
+             "match": [{"identity": "user_id", "field": "user_id"}],
+             "yields": [{"identity": "ip", "field": "ip"}, {"identity": "cookie_id", "field": "cookie_id"}]}]},
+          {"name": "web", "type": "accesslog", "options": {"path": "\(logs.path)"}, "datasets": [
+            {"name": "access_log", "title": "Web server log", "file": "access.log", "category": "website-usage", "description": "Requests.", \(meta), "origin": "observed",
+             "fields": [{"name": "ip", "type": "string"}, {"name": "user", "type": "string"}, {"name": "path", "type": "string"}, {"name": "cookie_id", "type": "string"}],
+             "match": [{"identity": "ip", "field": "ip"}, {"identity": "cookie_id", "field": "cookie_id"}],
+             "yields": [{"identity": "user_id", "field": "user"}]}]}]}
+        """
+        let path = dir.appendingPathComponent("shared.json").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func exportShared(_ dir: URL, _ extra: [String]) throws -> (manifest: [String: Any], data: String, page: String) {
+        let out = dir.appendingPathComponent("ana-\(extra.count).zip").path
+        let r = try TestSupport.dataport(["export", "--config", try sharedStores(dir), "--subject", "email=ana@example.com", "--scope", "access",
+                                          "--generated-at", "2026-01-31T12:00:00Z", "--output", out] + extra)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(try TestSupport.dataport("verify", out).code, 0)
+        let x = dir.appendingPathComponent("x-\(extra.count)")
+        try TestSupport.unzip(out, into: x)
+        let top = try FileManager.default.contentsOfDirectory(at: x, includingPropertiesForKeys: nil)[0]
+        let m = try JSONSerialization.jsonObject(with: Data(contentsOf: top.appendingPathComponent("manifest.json"))) as! [String: Any]
+        let data = try ["account", "visits", "access_log"].map { try String(contentsOf: top.appendingPathComponent("data/json/\($0).json"), encoding: .utf8) }.joined()
+        return (m, data, try String(contentsOf: top.appendingPathComponent("index.html"), encoding: .utf8))
+    }
+
+    func testSharedWeakIdentifiersAreWithheldAndWeakRowsNeverYield() throws {
+        let dir = try TestSupport.tempDir(self)
+        let (m, data, page) = try exportShared(dir, [])
+        let datasets = Dictionary(uniqueKeysWithValues: (m["datasets"] as! [[String: Any]]).map { ($0["name"] as! String, $0) })
+        XCTAssertEqual(datasets["account"]?["recordCount"] as? Int, 1)
+        XCTAssertEqual(datasets["visits"]?["recordCount"] as? Int, 2)
+        XCTAssertEqual(datasets["access_log"]?["recordCount"] as? Int, 2, "only /a2 and /a3 (through Ana's own IP or cookie)")
+        XCTAssertEqual(datasets["access_log"]?["sharedOnly"] as? [String: Int], ["withheld": 3, "included": 0])
+        XCTAssertNil(datasets["visits"]?["sharedOnly"])
+        for foreign in ["/b1", "/b2", "/a1", "c-b", "Bo", "bo@example.com", "192.0.2.50"] {
+            XCTAssertFalse(data.contains(foreign), "another person's data in Ana's bundle: \(foreign)")
+            XCTAssertFalse(page.contains(foreign) && foreign != "/a1", "another person's data on Ana's page: \(foreign)")
+        }
+        let identities = ((m["subject"] as! [String: Any])["identities"] as! [[String: Any]])
+        let shared = Set(identities.filter { $0["shared"] as? Bool == true }.map { "\($0["kind"]!)=\($0["value"]!)" })
+        XCTAssertEqual(shared, ["ip=203.0.113.7", "cookie_id=c-a"])
+        XCTAssertFalse(identities.contains { $0["kind"] as? String == "user_id" && $0["value"] as? String == "2" }, "a weak row yielded Bo's user id")
+        XCTAssertTrue(page.contains("2 identifiers (cookie_id, ip) were also used by another person"), page)
+        XCTAssertTrue(page.contains("were withheld to protect that person (Web server log: 3)"), page)
+    }
+
+    func testIncludeSharedIncludesThemCountedButStillNeverYields() throws {
+        let dir = try TestSupport.tempDir(self)
+        let (m, data, page) = try exportShared(dir, ["--include-shared"])
+        let datasets = Dictionary(uniqueKeysWithValues: (m["datasets"] as! [[String: Any]]).map { ($0["name"] as! String, $0) })
+        XCTAssertEqual(datasets["access_log"]?["recordCount"] as? Int, 5)
+        XCTAssertEqual(datasets["access_log"]?["sharedOnly"] as? [String: Int], ["withheld": 0, "included": 3])
+        XCTAssertEqual(datasets["account"]?["recordCount"] as? Int, 1, "Bo's account never joins Ana's")
+        XCTAssertFalse(data.contains("bo@example.com"))
+        XCTAssertTrue(page.contains("are included on request and may be about that person (Web server log: 3)"), page)
     }
 }

@@ -23,6 +23,7 @@ enum ExportCommand {
             OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held)."),
             OptionSpec(name: "generated-at", value: "TIME", help: "Pin the bundle's time (ISO 8601) for a byte-identical, reproducible bundle."),
             OptionSpec(name: "allow-partial", value: nil, help: "Write the bundle even if a store fails, recording the failure."),
+            OptionSpec(name: "include-shared", value: nil, help: "Include records matched only through a weak identity (ip, cookie_id) that another person shares; withheld by default, counted either way."),
             OptionSpec(name: "allow-empty", value: nil, help: "When no store holds anything about the subject, write a bundle with zero records that confirms it (exit 0) instead of failing with exit 7."),
             CommonOptions.archive,
         ] + CommonOptions.longRunning,
@@ -46,6 +47,7 @@ enum ExportCommand {
             }
             options.allowPartial = args.flag("allow-partial")
             options.allowEmpty = args.flag("allow-empty")
+            options.includeShared = args.flag("include-shared")
             options.archive = try CommonOptions.archiveKind(args)
             let progress = try CommonOptions.progressObserver(args, console: console)
             if let list = args.value("subjects") {

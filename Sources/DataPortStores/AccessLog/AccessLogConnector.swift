@@ -187,7 +187,12 @@ public final class AccessLogConnector: StoreConnector {
 
     /// Calls `body` with each of the subject's lines, in file order, until it returns false.
     private func scan(_ d: DatasetConfig, _ plan: Plan, _ subject: SubjectQuery, _ body: (LogEntry) throws -> Bool) throws {
-        let wanted = plan.matches.map { (form: subject.form($0.kind), source: $0.source, values: Set(subject.values($0.kind))) }
+        // The dataset's own matches (a caller may narrow them), over the plan's parsed fields.
+        let matches = d.matches.compactMap { m -> (kind: IdentityKind, source: LogField)? in
+            guard case .identity(let kind, let field) = m, let source = plan.byName[field] else { return nil }
+            return (kind, source)
+        }
+        let wanted = matches.map { (form: subject.form($0.kind), source: $0.source, values: Set(subject.values($0.kind))) }
             .filter { !$0.values.isEmpty }
         guard !wanted.isEmpty else { return }
         let file = try snapshot?[plan.file] ?? LogFile(path: path(of: d), name: plan.file, location: "store \(config.name)")

@@ -106,6 +106,10 @@ public struct StoresConfig: Sendable {
     public var file: String
     /// The normal form of kinds the config declares (`identityKinds.KIND.form`); others use their default.
     public var identityForms: [IdentityKind: IdentityForm] = [:]
+    /// The strength of kinds the config declares (`identityKinds.KIND.strength`); others use their default.
+    public var identityStrengths: [IdentityKind: IdentityStrength] = [:]
+    public func strength(_ kind: IdentityKind) -> IdentityStrength { identityStrengths[kind] ?? kind.defaultStrength }
+    public func form(_ kind: IdentityKind) -> IdentityForm { identityForms[kind] ?? kind.defaultForm }
     public var resolution: ResolutionLimits = .default
 
     /// The identity kinds some dataset matches on: the kinds a request can use.
@@ -142,11 +146,13 @@ public struct StoresConfig: Sendable {
             try s.finish()
         }
         var forms: [IdentityKind: IdentityForm] = [:]
+        var strengths: [IdentityKind: IdentityStrength] = [:]
         if let kinds = try root.optionalObject("identityKinds") {
             for name in kinds.keys {
                 guard Dataset.isValidName(name) else { throw kinds.error("identityKinds: kind '\(name)' must match [a-z][a-z0-9_]*") }
                 let k = try kinds.object(name)
                 if k.value("form") != nil { forms[IdentityKind(name)] = try k.enumeration("form", IdentityForm.self) }
+                if k.value("strength") != nil { strengths[IdentityKind(name)] = try k.enumeration("strength", IdentityStrength.self) }
                 try k.finish()
             }
             try kinds.finish()
@@ -167,6 +173,7 @@ public struct StoresConfig: Sendable {
         try root.finish()
         var config = StoresConfig(controller: controller, subjectName: subjectName, stores: stores, file: file)
         config.identityForms = forms
+        config.identityStrengths = strengths
         config.resolution = resolution
         try config.check()
         return config
