@@ -44,7 +44,7 @@ public enum ExitCode: Int32, CaseIterable, Sendable {
         case .tamperedBundle: "damaged or tampered bundle: a size, CRC-32 or SHA-256 does not match"
         case .subjectNotFound: "no store holds any record about the given identities"
         case .output: "the output could not be written"
-        case .limitExceeded: "a safety limit was exceeded (archive size, entry count, compression ratio, nesting)"
+        case .limitExceeded: "a safety limit was exceeded (archive size, entry count, compression ratio, nesting, identity resolution)"
         case .reconciliation: "import reconciliation disagrees with the bundle"
         case .partialFailure: "some subjects of a batch failed"
         }

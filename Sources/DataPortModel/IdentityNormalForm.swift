@@ -34,6 +34,23 @@ public enum IdentityForm: String, Sendable, CaseIterable {
         }
     }
 
+    /// The normal form of ASCII text, byte for byte, without building a String (SQLite calls this
+    /// once per row when no index serves a match); nil when `bytes` holds a non-ASCII byte or the
+    /// form is `ip` (then use `normalize`). For ASCII text it equals `normalize`.
+    public func normalizeASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard self != .ip, !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
+        // The ASCII White_Space characters: tab, LF, VT, FF, CR, space.
+        func space(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+        var start = 0, end = bytes.count
+        while start < end, space(bytes[start]) { start += 1 }
+        while end > start, space(bytes[end - 1]) { end -= 1 }
+        var out = Array(bytes[start..<end])
+        if self == .caseless {
+            for i in out.indices where out[i] >= 0x41 && out[i] <= 0x5A { out[i] += 0x20 }
+        }
+        return out
+    }
+
     /// The Unicode `White_Space` characters trimmed from both ends of every identity value, in the
     /// order the SQL expressions list them (PostgreSQL's `btrim` set).
     public static let whitespace: [Unicode.Scalar] = [

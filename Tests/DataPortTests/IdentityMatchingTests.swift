@@ -211,6 +211,19 @@ final class IdentityMatchingTests: XCTestCase {
         }
     }
 
+    /// The byte-level ASCII path (SQLite's per-row function) equals the String path.
+    func testTheASCIIFastPathEqualsTheNormalForm() {
+        for text in ["", " ", "\tAna.Nunez+X@Example.COM \r\n", "\u{0B}user_42\u{0C}", "C-7F3A", "a\u{1F}b", "  z  "] {
+            for form in [IdentityForm.caseless, .exact] {
+                let bytes = Array(text.utf8)
+                let fast = bytes.withUnsafeBufferPointer { form.normalizeASCII($0) }
+                XCTAssertEqual(fast.map { String(decoding: $0, as: UTF8.self) }, form.normalize(text), "\(form) \(bytes)")
+            }
+        }
+        XCTAssertNil(Array("ren\u{E9}e".utf8).withUnsafeBufferPointer { IdentityForm.caseless.normalizeASCII($0) })
+        XCTAssertNil(Array("10.0.0.1".utf8).withUnsafeBufferPointer { IdentityForm.ip.normalizeASCII($0) })
+    }
+
     /// The PostgreSQL candidate key is shared by a value and its normal form, for every scalar that
     /// case folding changes (so the pre-selection through the index can miss no spelling).
     func testTheCaselessCandidateKeyIsInvariantUnderTheNormalForm() {

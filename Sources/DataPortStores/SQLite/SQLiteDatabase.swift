@@ -40,6 +40,15 @@ public final class SQLiteDatabase {
                 let form = IdentityForm.allCases[Int(bitPattern: sqlite3_user_data(context)) - 1]
                 guard sqlite3_value_type(value) != SQLITE_NULL else { sqlite3_result_null(context); return }
                 let n = Int(sqlite3_value_bytes(value))
+                if let p = sqlite3_value_text(value), let ascii = form.normalizeASCII(UnsafeBufferPointer(start: p, count: n)) {
+                    ascii.withUnsafeBufferPointer { b in
+                        b.withMemoryRebound(to: CChar.self) { c in
+                            guard let base = c.baseAddress, !c.isEmpty else { sqlite3_result_text(context, "", 0, dataport_sqlite_transient()); return }
+                            sqlite3_result_text(context, base, Int32(c.count), dataport_sqlite_transient())
+                        }
+                    }
+                    return
+                }
                 let text = sqlite3_value_text(value).map { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) } ?? ""
                 var normal = form.normalize(text)
                 normal.withUTF8 { u in
