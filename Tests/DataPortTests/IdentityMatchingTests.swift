@@ -315,6 +315,31 @@ final class IdentityMatchingTests: XCTestCase {
         XCTAssertTrue(page.contains("We hold no personal data about you"), page)
     }
 
+    func testAConfigDeclaresTheFormOfItsOwnKindsButNotOfEmailOrIP() throws {
+        let dir = try TestSupport.tempDir(self)
+        try "member\n\"\tREN\u{C9}E@X.ORG\"\nother@x.org\n".write(to: dir.appendingPathComponent("m.csv"), atomically: true, encoding: .utf8)
+        func config(_ kinds: String) -> [UInt8] {
+            Array("""
+            {"version": "1", "controller": {"name": "T", "contact": "c@x"}, "identityKinds": \(kinds),
+             "stores": [{"name": "f", "type": "csv", "options": {"path": "\(dir.path)"}, "datasets": [
+               {"name": "members", "file": "m.csv", "category": "account", "description": "M.", "purposes": ["p"], "legalBasis": "contract",
+                "origin": "provided", "recipients": [], "fields": [{"name": "member", "type": "string"}],
+                "match": [{"identity": "member_email", "field": "member"}]}]}]}
+            """.utf8)
+        }
+        let c = try StoresConfig.parse(config(#"{"member_email": {"form": "caseless", "strength": "strong"}}"#), file: "c.json", baseDirectory: dir.path)
+        let g = try Gathering(config: c, request: [Identity(kind: IdentityKind("member_email"), value: "ren\u{E9}e@x.org", foundIn: ["request"])])
+        defer { g.close() }
+        XCTAssertEqual(try g.read(c.datasets[0]) { _ in }, 1)
+        let exact = try StoresConfig.parse(config("{}"), file: "c.json", baseDirectory: dir.path)
+        let g2 = try Gathering(config: exact, request: [Identity(kind: IdentityKind("member_email"), value: "ren\u{E9}e@x.org", foundIn: ["request"])])
+        defer { g2.close() }
+        XCTAssertEqual(try g2.read(exact.datasets[0]) { _ in }, 0, "an undeclared kind compares exactly")
+        assertThrows(.invalidConfig, { _ = try StoresConfig.parse(config(#"{"email": {"form": "exact"}}"#), file: "c.json", baseDirectory: dir.path) }) {
+            XCTAssertTrue($0.message.contains("identityKinds.email.form"), $0.message)
+        }
+    }
+
     // MARK: - Weak and shared identifiers
 
     /// Ana (user 1) and Bo (user 2) share an IP (Bo once visited from Ana's) and a cookie (Bo used

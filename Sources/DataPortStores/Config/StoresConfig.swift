@@ -151,7 +151,15 @@ public struct StoresConfig: Sendable {
             for name in kinds.keys {
                 guard Dataset.isValidName(name) else { throw kinds.error("identityKinds: kind '\(name)' must match [a-z][a-z0-9_]*") }
                 let k = try kinds.object(name)
-                if k.value("form") != nil { forms[IdentityKind(name)] = try k.enumeration("form", IdentityForm.self) }
+                if k.value("form") != nil {
+                    let form = try k.enumeration("form", IdentityForm.self)
+                    // A request's identities are normalised before the config is read: the built-in
+                    // kinds keep their forms.
+                    guard IdentityKind(name) != .email && IdentityKind(name) != .ip || form == IdentityKind(name).defaultForm else {
+                        throw kinds.error("identityKinds.\(name).form: the form of \(name) is fixed (\(IdentityKind(name).defaultForm.rawValue))")
+                    }
+                    forms[IdentityKind(name)] = form
+                }
                 if k.value("strength") != nil { strengths[IdentityKind(name)] = try k.enumeration("strength", IdentityStrength.self) }
                 try k.finish()
             }
