@@ -128,7 +128,9 @@ public enum Exporter {
             if options.includeShared { m.sharedIncluded = n } else { m.sharedWithheld = n }
             return m
         }
-        guard total > 0 || options.allowEmpty else {
+        // Records withheld as shared are held about the subject: the bundle must say so.
+        let withheld = datasets.reduce(Int64(0)) { $0 + $1.sharedWithheld }
+        guard total > 0 || withheld > 0 || options.allowEmpty else {
             writer.discard()
             throw DataPortError(.subjectNotFound, "no store holds any record about the given identities")
         }

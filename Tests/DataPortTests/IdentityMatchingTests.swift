@@ -422,6 +422,20 @@ final class IdentityMatchingTests: XCTestCase {
         XCTAssertTrue(page.contains("were withheld to protect that person (Web server log: 3)"), page)
     }
 
+    func testASubjectFoundOnlyThroughSharedIdentifiersGetsABundleThatSaysSo() throws {
+        let dir = try TestSupport.tempDir(self)
+        let out = dir.appendingPathComponent("ip.zip").path
+        let r = try TestSupport.dataport("export", "--config", try sharedStores(dir), "--subject", "ip=203.0.113.7", "--scope", "access", "--output", out)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let x = dir.appendingPathComponent("x")
+        try TestSupport.unzip(out, into: x)
+        let top = try FileManager.default.contentsOfDirectory(at: x, includingPropertiesForKeys: nil)[0]
+        let page = try String(contentsOf: top.appendingPathComponent("index.html"), encoding: .utf8)
+        XCTAssertFalse(page.contains("We hold no personal data"), page)
+        XCTAssertTrue(page.contains("were withheld to protect that person"), page)
+        XCTAssertFalse(page.contains("/b1"), page)
+    }
+
     func testIncludeSharedIncludesThemCountedButStillNeverYields() throws {
         let dir = try TestSupport.tempDir(self)
         let (m, data, page) = try exportShared(dir, ["--include-shared"])

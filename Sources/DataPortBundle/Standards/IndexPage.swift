@@ -89,7 +89,7 @@ public enum IndexPage {
             h += "</p>\n<dl>\n"
         }
         h += "</dl>\n\n<h2>What we hold, by category</h2>\n"
-        if m.datasets.allSatisfy({ $0.recordCount == 0 }) {
+        if m.datasets.allSatisfy({ $0.recordCount == 0 && $0.sharedWithheld == 0 }) {
             let read = m.stores.filter { $0.status == "complete" }.map(\.name)
             let failed = m.stores.filter { $0.status != "complete" }.map(\.name)
             h += "<p class=\"card\"><strong>We hold no personal data about you</strong> under the identities above: "
