@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "DataPortCLI", dependencies: ["DataPort", "DataPortAge"], swiftSettings: strict),
         .executableTarget(name: "dataport", dependencies: ["DataPortCLI"], swiftSettings: strict),
         // The benchmark: `swift run -c release dataport-bench --rows 1000000` (see README, Performance).
-        .executableTarget(name: "dataport-bench", swiftSettings: strict),
+        .executableTarget(name: "dataport-bench", dependencies: ["DataPortStores"], swiftSettings: strict),
 
         .testTarget(name: "DataPortTests", dependencies: ["DataPort", "DataPortAge", "DataPortCLI", "dataport"], swiftSettings: strict),
     ]

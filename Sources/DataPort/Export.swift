@@ -20,6 +20,12 @@ public struct ExportOptions: Sendable {
     public var allowPartial: Bool
     /// Encrypt the bundle (age); the caller names the output (the CLI appends `.age`).
     public var encryption: AgeEncryption?
+    /// When no store holds a record about the subject, write a bundle with zero records that says
+    /// so (the confirmation Art. 15(1) requires) instead of throwing `subjectNotFound`.
+    public var allowEmpty = false
+    /// Include the rows matched only through weak identities another person shares (an access
+    /// request where the controller has checked them); they are counted in the manifest either way.
+    public var includeShared = false
 
     public init(formats: [any FormatAdapter] = [JSONFormat()], scope: Scope = .portability, generatedAt: Timestamp? = nil,
                 archive: ArchiveKind = .zip, allowPartial: Bool = false) {
@@ -42,7 +48,7 @@ public enum Exporter {
     ///
     /// Streams: each dataset's records go from the store through the format writer into the
     /// archive without being collected. Throws `subjectNotFound` (and writes nothing) when no store
-    /// holds a record about the subject.
+    /// holds a record about the subject, unless `options.allowEmpty`.
     ///
     /// With `allowPartial`, a store that fails while it is read (a bad cell, a malformed log line)
     /// is recorded as failed and the bundle is written again from the start without it: all of that
@@ -53,7 +59,8 @@ public enum Exporter {
         // Before any store is read: a refused output or identity costs nothing and touches nothing.
         try OutputPath.check(output, protected: config.ownFiles)
         try checkIdentities(identities)
-        let gathering = try Gathering(config: config, registry: stores, request: identities, allowPartial: options.allowPartial)
+        let gathering = try Gathering(config: config, registry: stores, request: identities, allowPartial: options.allowPartial,
+                                      includeShared: options.includeShared)
         defer { gathering.close() }
         let generatedAt = options.generatedAt ?? Timestamp.now()
         while true {
@@ -109,7 +116,7 @@ public enum Exporter {
                                               size: entry.size, sha256: entry.sha256, encoding: lane.format.encodingNotes))
                 }
                 total += Int64(n)
-                datasets.append(ManifestDataset(dataset: meta, recordCount: Int64(n), files: files, skippedLines: skipped(gathering, d)))
+                datasets.append(try shared(ManifestDataset(dataset: meta, recordCount: Int64(n), files: files, skippedLines: skipped(gathering, d)), d))
                 continue
             }
             for format in options.formats {
@@ -137,9 +144,18 @@ public enum Exporter {
                                           size: entry.size, sha256: entry.sha256, encoding: format.encodingNotes))
             }
             total += count
-            datasets.append(ManifestDataset(dataset: meta, recordCount: count, files: files, skippedLines: skipped(gathering, d)))
+            datasets.append(try shared(ManifestDataset(dataset: meta, recordCount: count, files: files, skippedLines: skipped(gathering, d)), d))
         }
-        guard total > 0 else {
+        /// Adds how many of the dataset's rows match only through shared identities.
+        func shared(_ m: ManifestDataset, _ d: DatasetConfig) throws -> ManifestDataset {
+            var m = m
+            let n = Int64(try gathering.sharedOnlyCount(d))
+            if options.includeShared { m.sharedIncluded = n } else { m.sharedWithheld = n }
+            return m
+        }
+        // Records withheld as shared are held about the subject: the bundle must say so.
+        let withheld = datasets.reduce(Int64(0)) { $0 + $1.sharedWithheld }
+        guard total > 0 || withheld > 0 || options.allowEmpty else {
             writer.discard()
             throw DataPortError(.subjectNotFound, "no store holds any record about the given identities")
         }

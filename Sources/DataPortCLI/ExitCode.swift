@@ -46,7 +46,7 @@ public enum ExitCode: Int32, CaseIterable, Sendable {
         case .tamperedBundle: "damaged or tampered bundle: a size, CRC-32 or SHA-256 does not match"
         case .subjectNotFound: "no store holds any record about the given identities"
         case .output: "the output could not be written, or is not a new path or a regular file"
-        case .limitExceeded: "a safety limit was exceeded (archive size, entry count, compression ratio, nesting)"
+        case .limitExceeded: "a safety limit was exceeded (archive size, entry count, compression ratio, nesting, identity resolution)"
         case .reconciliation: "import refused and rolled back: the target changed a value, or a key belongs to someone else's row"
         case .partialFailure: "some subjects of a batch failed"
         case .cannotDecrypt: "cannot decrypt: the bundle is encrypted (age) and no key given opens it"

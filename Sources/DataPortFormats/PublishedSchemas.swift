@@ -202,6 +202,10 @@ public enum PublishedSchemas {
               },
               "foundIn": {
                 "$ref": "#/$defs/strings"
+              },
+              "shared": {
+                "const": true,
+                "description": "A weak identity (ip, cookie_id, ...) that also occurs in rows of another person; present only when true."
               }
             }
           }
@@ -497,6 +501,25 @@ public enum PublishedSchemas {
           "type": "integer",
           "minimum": 1,
           "description": "lines of the dataset's log that did not parse and were skipped (skipMalformedLines), so were not searched for the subject; absent when none were"
+        },
+        "sharedOnly": {
+          "type": "object",
+          "description": "Records matched only through shared identities: withheld from the bundle, or included in recordCount (export --include-shared). Present only when one is not 0.",
+          "required": [
+            "withheld",
+            "included"
+          ],
+          "additionalProperties": false,
+          "properties": {
+            "withheld": {
+              "type": "integer",
+              "minimum": 0
+            },
+            "included": {
+              "type": "integer",
+              "minimum": 0
+            }
+          }
         },
         "files": {
           "type": "array",

@@ -20,6 +20,9 @@ public final class JSONObjectReader {
 
     public func error(_ message: String) -> DataPortError { DataPortError(errorKind, message, at: file) }
 
+    /// The member names, in document order (for objects keyed by name).
+    public var keys: [String] { members.map(\.key) }
+
     private func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     public func value(_ key: String) -> JSONValue? {

@@ -12,12 +12,32 @@ public struct IdentityKind: RawRepresentable, Sendable, Hashable, Comparable, Cu
     public var description: String { rawValue }
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 
-    /// The normal form of a value of this kind: e-mail addresses are trimmed and lower-cased,
-    /// other kinds trimmed. Matching is exact on the normal form (never by substring or prefix).
-    public func normalize(_ value: String) -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        return self == .email ? trimmed.lowercased() : trimmed
+    /// How values of this kind compare by default: e-mail `caseless`, IP `ip`, every other kind
+    /// `exact` (see `IdentityForm`; a config can declare the form of its own kinds).
+    public var defaultForm: IdentityForm {
+        switch self {
+        case .email: .caseless
+        case .ip: .ip
+        default: .exact
+        }
     }
+
+    /// How far a match on this kind is trusted by default: `ip` and `cookie_id` are weak (a café's IP,
+    /// a shared browser: they may belong to several people), every other kind strong.
+    public var defaultStrength: IdentityStrength {
+        self == .ip || self == .cookieID ? .weak : .strong
+    }
+
+    /// The normal form of a value of this kind under its default form. Matching is exact on the
+    /// normal form (never by substring or prefix).
+    public func normalize(_ value: String) -> String { defaultForm.normalize(value) }
+}
+
+/// How far an identity kind is trusted. Rows matched only through a weak identity never yield
+/// further identities, and a weak value that also belongs to another person is *shared*: rows
+/// matched only through it are withheld unless the export includes them on request.
+public enum IdentityStrength: String, Sendable, CaseIterable {
+    case strong, weak
 }
 
 /// One identity value of the subject and where it was found.
@@ -27,9 +47,11 @@ public struct Identity: Sendable, Hashable {
     public var value: String
     /// Where it came from: `request` (given by the requester) or `store.dataset`.
     public var foundIn: [String]
+    /// A weak value that also occurs in rows of another person (see `IdentityStrength`).
+    public var shared: Bool
 
-    public init(kind: IdentityKind, value: String, foundIn: [String]) {
-        self.kind = kind; self.value = kind.normalize(value); self.foundIn = foundIn
+    public init(kind: IdentityKind, value: String, foundIn: [String], shared: Bool = false) {
+        self.kind = kind; self.value = kind.normalize(value); self.foundIn = foundIn; self.shared = shared
     }
 }
 

@@ -3,8 +3,21 @@ import DataPortModel
 /// What a connector is asked about the subject: the identity values known so far, normalised, by kind.
 public struct SubjectQuery: Sendable {
     public var identities: [IdentityKind: [String]]
-    public init(identities: [IdentityKind: [String]]) { self.identities = identities }
+    /// The form of kinds whose form is not their default (declared in the config).
+    public var forms: [IdentityKind: IdentityForm]
+    /// For connectors that cannot compute a normal form in the store (PostgreSQL): the stored
+    /// spellings of a text field, by `spellingKey(dataset, field)`, already checked in Swift to
+    /// normalise to one of the subject's values.
+    public var spellings: [String: [String]] = [:]
+
+    public init(identities: [IdentityKind: [String]], forms: [IdentityKind: IdentityForm] = [:]) {
+        self.identities = identities; self.forms = forms
+    }
     public func values(_ kind: IdentityKind) -> [String] { identities[kind] ?? [] }
+    public func form(_ kind: IdentityKind) -> IdentityForm { forms[kind] ?? kind.defaultForm }
+    /// The normal form of a stored value of `kind`.
+    public func normalize(_ value: String, as kind: IdentityKind) -> String { form(kind).normalize(value) }
+    public static func spellingKey(_ dataset: String, _ field: String) -> String { dataset + "\u{1F}" + field }
 }
 
 /// A store of personal data that DataPort can gather from (and, for writable stores, import into).

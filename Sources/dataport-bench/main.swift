@@ -1,13 +1,19 @@
 // dataport-bench: measures `dataport` against the reference pipeline `sqlite3 -json | gzip -6`
 // on a generated SQLite store holding one subject with N web-visit rows (10 columns).
 //
-//   swift build -c release && swift run -c release dataport-bench [--rows 100000,1000000] [--batch 10000x20] [--repeat 3] [--dir DIR]
+//   swift build -c release && swift run -c release dataport-bench [--rows 100000,1000000] [--batch 10000x20]
+//       [--batch-scaling 10000,100000] [--repeat 3] [--dir DIR]
+//
+// --batch-scaling exports the same number of small subjects (20 visits each) from users tables of
+// each size, with the index formats/stores-config.md documents, and prints per-subject times side
+// by side: a lookup's cost must not grow with the number of other people in the store.
 //
 // Every command runs as a child process; wall time comes from the clock and peak memory from
 // wait4()'s rusage of that child alone. Each step runs three times (--repeat) and the median is shown.
 #if canImport(Glibc)
 import Glibc
 #endif
+import DataPortStores
 import Foundation
 
 struct Measurement {
@@ -63,24 +69,32 @@ struct Measurement {
 
 var rowsList = [100_000, 1_000_000]
 var batch: (subjects: Int, records: Int)? = nil
+var scaling: [Int] = []
+var scalingSubjects = 500
+var rowsGiven = false
 var dir = FileManager.default.currentDirectoryPath + "/.build/bench"
 var repeats = 3
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
-    case "--rows": rowsList = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
+    case "--rows": rowsList = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }; rowsGiven = true
     case "--batch":
         let p = (args.popFirst() ?? "").split(separator: "x").compactMap { Int($0) }
         guard p.count == 2, p[0] >= 2, p[1] >= 1 else { fail("--batch takes SUBJECTSxRECORDS with at least 2 subjects and 1 record, e.g. 10000x20") }
         batch = (p[0], p[1])
+    case "--batch-scaling":
+        scaling = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
+        guard !scaling.isEmpty, scaling.allSatisfy({ $0 >= scalingSubjects }) else { fail("--batch-scaling takes user counts of at least \(scalingSubjects), e.g. 10000,100000") }
     case "--dir": dir = args.popFirst() ?? dir
     case "--repeat":
         guard let n = args.popFirst().flatMap({ Int($0) }), n >= 1 else { fail("--repeat takes a count of at least 1") }
         repeats = n
-    case "--help": print("usage: dataport-bench [--rows 100000,1000000,5000000] [--batch 10000x20] [--repeat 3] [--dir DIR]"); exit(0)
+    case "--help": print("usage: dataport-bench [--rows 100000,1000000,5000000] [--batch 10000x20] [--batch-scaling 10000,100000] [--repeat 3] [--dir DIR]"); exit(0)
     default: fail("unknown option \(a)")
     }
 }
+// --batch-scaling alone measures only that.
+if !scaling.isEmpty && !rowsGiven && batch == nil { rowsList = [] }
 let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
 let dataport = binDir + "/dataport"
 guard FileManager.default.isExecutableFile(atPath: dataport) else { fail("build dataport first: swift build -c release") }
@@ -203,6 +217,15 @@ for rows in rowsList {
     return ds.flatMap { ($0["files"] as? [[String: Any]]) ?? [] }.reduce(0) { $0 + (($1["size"] as? Int) ?? 0) }
 }
 
+/// Creates the index formats/stores-config.md tells a DBA to create for an e-mail match. It calls
+/// DataPort's registered function, so it is made through DataPort's SQLite wrapper.
+@MainActor func indexEmails(_ db: String) {
+    do {
+        let sqlite = try SQLiteDatabase(path: db, readOnly: false)
+        try sqlite.execute("CREATE INDEX IF NOT EXISTS users_email_norm ON users (dataport_norm_caseless(email))")
+    } catch { fail("cannot index \(db): \(error)") }
+}
+
 if let (subjects, perSubject) = batch {
     // Many small subjects: one bundle each through the batch mode.
     let db = "\(dir)/batch-\(subjects)x\(perSubject).db"
@@ -211,8 +234,10 @@ if let (subjects, perSubject) = batch {
         sqlite3 '\(db).tmp' "\(schema.replacingOccurrences(of: "\n", with: " "))
         INSERT INTO users SELECT value, 'user' || value || '@bench.example', 'User ' || value FROM generate_series(1, \(subjects));
         INSERT INTO visits (user_id, started_at, ip, user_agent, os, referrer, path, duration_ms, amount)
-          SELECT 1 + value % \(subjects), '2024-01-01T00:00:00Z', '203.0.113.1', 'UA', 'Linux', NULL, '/', 1, '1.00' FROM generate_series(1, \(subjects * (perSubject - 1)));" && mv '\(db).tmp' '\(db)'
+          SELECT 1 + value % \(subjects), '2024-01-01T00:00:00Z', '203.0.113.1', 'UA', 'Linux', NULL, '/', 1, '1.00' FROM generate_series(1, \(subjects * (perSubject - 1)));"
         """)
+        indexEmails(db + ".tmp")
+        rename(db + ".tmp", db)
     }
     let cfg = "\(dir)/batch.json"
     try! config(db: db).write(toFile: cfg, atomically: true, encoding: .utf8)
@@ -226,4 +251,36 @@ if let (subjects, perSubject) = batch {
         let (t, m) = measure([dataport, "export", "--config", cfg, "--subjects", list, "--output-dir", out, "--shard", "\(k)/2", "--quiet"])
         print(String(format: "batch %@: %d subjects x %d records in %.2f s = %.0f subjects/s, peak %.0f MB", name, subjects / 2, perSubject, t, Double(subjects / 2) / t, m))
     }
+}
+
+if !scaling.isEmpty {
+    // The same batch of small subjects from ever larger stores: per-subject time must stay flat.
+    var lines: [String] = []
+    for users in scaling {
+        let db = "\(dir)/scaling-\(users).db"
+        if !FileManager.default.fileExists(atPath: db) {
+            _ = shell("""
+            sqlite3 '\(db).tmp' "\(schema.replacingOccurrences(of: "\n", with: " "))
+            INSERT INTO users SELECT value, 'user' || value || '@bench.example', 'User ' || value FROM generate_series(1, \(users));
+            INSERT INTO visits (user_id, started_at, ip, user_agent, os, referrer, path, duration_ms, amount)
+              SELECT 1 + value % \(users), '2024-01-01T00:00:00Z', '203.0.113.1', 'UA', 'Linux', NULL, '/', 1, '1.00' FROM generate_series(1, \(users * 20));"
+            """)
+            indexEmails(db + ".tmp")
+            rename(db + ".tmp", db)
+        }
+        let cfg = "\(dir)/scaling-\(users).json"
+        try! config(db: db).write(toFile: cfg, atomically: true, encoding: .utf8)
+        // Subjects spread over the whole table.
+        let list = "\(dir)/scaling-subjects-\(users).txt"
+        try! (0..<scalingSubjects).map { "email=USER\(1 + $0 * (users / scalingSubjects))@bench.example" }.joined(separator: "\n")
+            .write(toFile: list, atomically: true, encoding: .utf8)
+        let out = "\(dir)/scaling-out-\(users)"
+        let (t, m) = median([dataport, "export", "--config", cfg, "--subjects", list, "--output-dir", out, "--quiet"]) {
+            try? FileManager.default.removeItem(atPath: out)
+            try! FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        }
+        lines.append(String(format: "%9d users: %d subjects x 20 visits in %.2f s = %.2f ms per subject, peak %.0f MB", users, scalingSubjects, t, t * 1000 / Double(scalingSubjects), m))
+    }
+    print("\nbatch per-subject time by store size (index on dataport_norm_caseless(email))")
+    lines.forEach { print($0) }
 }

@@ -26,9 +26,15 @@ public struct ManifestDataset: Sendable, Hashable {
     /// Lines of the dataset's log that could not be parsed and were skipped (`skipMalformedLines`),
     /// so were not searched for the subject; `nil` when none were skipped.
     public var skippedLines: Int64?
+    /// Records matched only through shared weak identities: left out (`withheld`) or, with
+    /// `--include-shared`, part of `recordCount` (`included`). Never anything about the other person.
+    public var sharedWithheld: Int64
+    public var sharedIncluded: Int64
 
-    public init(dataset: Dataset, recordCount: Int64, files: [ManifestFile], skippedLines: Int64? = nil) {
+    public init(dataset: Dataset, recordCount: Int64, files: [ManifestFile], skippedLines: Int64? = nil,
+                sharedWithheld: Int64 = 0, sharedIncluded: Int64 = 0) {
         self.dataset = dataset; self.recordCount = recordCount; self.files = files; self.skippedLines = skippedLines
+        self.sharedWithheld = sharedWithheld; self.sharedIncluded = sharedIncluded
     }
 }
 
@@ -119,6 +125,8 @@ public struct Manifest: Sendable, Hashable {
                 "withheld": .array(d.withheld.map(JSONValue.string)),
                 "recordCount": .integer(m.recordCount),
                 "skippedLines": m.skippedLines.map(JSONValue.integer),
+                "sharedOnly": m.sharedWithheld == 0 && m.sharedIncluded == 0 ? nil
+                    : .object(["withheld": .integer(m.sharedWithheld), "included": .integer(m.sharedIncluded)]),
                 "files": .array(m.files.map(file)),
             ])
         }
@@ -135,7 +143,8 @@ public struct Manifest: Sendable, Hashable {
             "subject": .object([
                 "displayName": subject.displayName.map(JSONValue.string),
                 "identities": .array(subject.identities.map { i in
-                    .object(["kind": .string(i.kind.rawValue), "value": .string(i.value), "foundIn": .array(i.foundIn.map(JSONValue.string))])
+                    .object(["kind": .string(i.kind.rawValue), "value": .string(i.value), "foundIn": .array(i.foundIn.map(JSONValue.string)),
+                             "shared": i.shared ? .bool(true) : nil])
                 }),
             ]),
             "stores": .array(stores.map { s in
@@ -199,7 +208,8 @@ public struct Manifest: Sendable, Hashable {
         let displayName = try s.optionalString("displayName")
         // `finish()` refuses unknown members; it must run (and throw) after the members are read.
         let identities = try s.objects("identities").map { i in
-            let identity = Identity(kind: IdentityKind(try i.string("kind")), value: try i.string("value"), foundIn: try i.strings("foundIn"))
+            let identity = Identity(kind: IdentityKind(try i.string("kind")), value: try i.string("value"), foundIn: try i.strings("foundIn"),
+                                    shared: try i.bool("shared", default: false))
             try i.finish()
             return identity
         }
@@ -239,9 +249,17 @@ public struct Manifest: Sendable, Hashable {
             guard count >= 0 else { throw o.error("negative record count") }
             let skipped = try o.optionalInteger("skippedLines")
             if let skipped, skipped < 1 { throw o.error("skippedLines must be positive") }
+            var withheld: Int64 = 0, included: Int64 = 0
+            if let so = try o.optionalObject("sharedOnly") {
+                withheld = try so.integer("withheld")
+                included = try so.integer("included")
+                guard withheld >= 0, included >= 0, included <= count else { throw so.error("invalid sharedOnly counts in \(name)") }
+                try so.finish()
+            }
             let files = try o.objects("files").map(file)
             try o.finish()
-            return ManifestDataset(dataset: d, recordCount: count, files: files, skippedLines: skipped)
+            return ManifestDataset(dataset: d, recordCount: count, files: files, skippedLines: skipped,
+                                   sharedWithheld: withheld, sharedIncluded: included)
         }
         let excluded = try r.objects("excluded").map { o in
             let e = ExcludedDataset(name: try o.string("name"), title: try o.string("title"),

@@ -69,7 +69,24 @@ public enum IndexPage {
         h += "</dl>\n\n<h2>About you</h2>\n<dl>\n"
         if let n = m.subject.displayName { h += "<dt>Name</dt><dd>\(e(n))</dd>\n" }
         for i in m.subject.identities {
-            h += "<dt>\(e(i.kind.rawValue))</dt><dd>\(e(i.value)) <span class=\"meta\">(found in \(e(i.foundIn.joined(separator: ", "))))</span></dd>\n"
+            let shared = i.shared ? "; also used by another person" : ""
+            h += "<dt>\(e(i.kind.rawValue))</dt><dd>\(e(i.value)) <span class=\"meta\">(found in \(e(i.foundIn.joined(separator: ", ")))\(shared))</span></dd>\n"
+        }
+        let sharedIDs = m.subject.identities.filter(\.shared)
+        if !sharedIDs.isEmpty {
+            let kinds = Set(sharedIDs.map(\.kind.rawValue)).sorted().joined(separator: ", ")
+            let withheld = m.datasets.filter { $0.sharedWithheld > 0 }, included = m.datasets.filter { $0.sharedIncluded > 0 }
+            func list(_ ds: [ManifestDataset], _ n: (ManifestDataset) -> Int64) -> String {
+                ds.map { "\($0.dataset.title): \(n($0))" }.joined(separator: "; ")
+            }
+            h += "</dl>\n<p class=\"card\">\(sharedIDs.count) \(sharedIDs.count == 1 ? "identifier" : "identifiers") (\(e(kinds))) \(sharedIDs.count == 1 ? "was" : "were") also used by another person. "
+            if !withheld.isEmpty {
+                h += "Records matched only through \(sharedIDs.count == 1 ? "it" : "them") were withheld to protect that person (\(e(list(withheld) { $0.sharedWithheld }))). "
+            }
+            if !included.isEmpty {
+                h += "Records matched only through \(sharedIDs.count == 1 ? "it" : "them") are included on request and may be about that person (\(e(list(included) { $0.sharedIncluded })))."
+            }
+            h += "</p>\n<dl>\n"
         }
         h += "</dl>\n"
         if m.datasets.contains(where: { $0.files.contains { $0.format == "xlsx" } }) {
@@ -77,6 +94,13 @@ public enum IndexPage {
                 + "they open by double-click, with every value intact. The other files are for moving your data to another service.</p>\n"
         }
         h += "\n<h2>What we hold, by category</h2>\n"
+        if m.datasets.allSatisfy({ $0.recordCount == 0 && $0.sharedWithheld == 0 }) {
+            let read = m.stores.filter { $0.status == "complete" }.map(\.name)
+            let failed = m.stores.filter { $0.status != "complete" }.map(\.name)
+            h += "<p class=\"card\"><strong>We hold no personal data about you</strong> under the identities above: "
+            h += "the stores \(e(read.joined(separator: ", "))) were searched on \(e(m.generatedAt.text)) and hold no record about them.</p>\n"
+            if !failed.isEmpty { h += "<p class=\"card\">The stores \(e(failed.joined(separator: ", "))) could not be read, so this cannot be confirmed for them.</p>\n" }
+        }
         let categories = Category.allCases.filter { c in m.datasets.contains { $0.dataset.category == c } }
         for c in categories {
             h += "<h3>\(e(c.title))</h3>\n<p class=\"meta\">\(e(c.definition))</p>\n"

@@ -28,6 +28,8 @@ enum ExportCommand {
             OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held)."),
             OptionSpec(name: "generated-at", value: "TIME", help: "Pin the bundle's time (ISO 8601) for a byte-identical, reproducible bundle."),
             OptionSpec(name: "allow-partial", value: nil, help: "Write the bundle even if a store fails, recording the failure."),
+            OptionSpec(name: "include-shared", value: nil, help: "Include records matched only through a weak identity (ip, cookie_id) that another person shares; withheld by default, counted either way."),
+            OptionSpec(name: "allow-empty", value: nil, help: "When no store holds anything about the subject, write a bundle with zero records that confirms it (exit 0) instead of failing with exit 7."),
             CommonOptions.archive,
         ] + EncryptionOptions.writing + CommonOptions.longRunning,
         examples: [
@@ -50,6 +52,8 @@ enum ExportCommand {
                 options.generatedAt = ts
             }
             options.allowPartial = args.flag("allow-partial")
+            options.allowEmpty = args.flag("allow-empty")
+            options.includeShared = args.flag("include-shared")
             options.archive = try CommonOptions.archiveKind(args)
             options.encryption = try EncryptionOptions.encryption(args)
             let progress = try CommonOptions.progressObserver(args, console: console)
@@ -66,6 +70,7 @@ enum ExportCommand {
             guard !rawSubjects.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE (or --subjects FILE)") }
             let identities = try rawSubjects.map(parseIdentity)
             let config = try StoresConfig.load(path: configPath)
+            try checkKinds(identities, config: config, what: "--subject")
             let result = try Exporter.export(config: config, identities: identities, output: output, options: options, progress: progress)
             if args.flag("json") {
                 console.out(ResultJSON.export(result).serialized())
@@ -76,6 +81,15 @@ enum ExportCommand {
                 }
             }
         })
+
+    /// A kind no dataset matches would find nothing: a usage error listing the kinds the config
+    /// matches on. Kind names are config vocabulary; the value is never named.
+    static func checkKinds(_ identities: [Identity], config: StoresConfig, what: String) throws {
+        let known = config.matchedKinds
+        for (i, id) in identities.enumerated() where !known.contains(id.kind) {
+            throw DataPortError(.usage, "the identity kind of \(what) number \(i + 1) is matched by no dataset of the config; it matches on: \(known.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
 
     /// Parses `kind=value`.
     static func parseIdentity(_ raw: String) throws -> Identity {
@@ -145,6 +159,7 @@ enum ExportCommand {
             let others = ArchiveKind.allCases.filter { $0 != options.archive }.map(named)
             do {
                 let ids = try parseLine(line, number: number)
+                try checkKinds(ids, config: config, what: "identity")
                 let r = try Exporter.export(config: config, identities: ids, output: output, options: options, progress: progress)
                 for o in others { removeStaleBundle(o, config: config) }
                 succeeded += 1

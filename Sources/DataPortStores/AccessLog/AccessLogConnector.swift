@@ -37,8 +37,9 @@ import Foundation
 /// are personal data); a dataset with `"skipMalformedLines": true` skips such lines instead and
 /// reports how many (`skippedLines`), since a line that cannot be parsed cannot be searched.
 ///
-/// Rows match the subject only by identity (typically `ip` and `cookie_id`), by exact equality on the
-/// whole value: `203.0.113.7` never matches `203.0.113.77`. References are not supported (a log has no
+/// Rows match the subject only by identity (typically `ip` and `cookie_id`), by equality of the whole
+/// value's normal form (`IdentityForm`: `2001:DB8::4A` is `2001:db8::4a`): `203.0.113.7` never
+/// matches `203.0.113.77`. References are not supported (a log has no
 /// keys). A log is observed data, so datasets must declare `"origin": "observed"`. Records come in
 /// file order. `beginSnapshot` fixes each file's length, so a log that grows during the export is read
 /// to the same line every time.
@@ -188,7 +189,12 @@ public final class AccessLogConnector: StoreConnector {
 
     /// Calls `body` with each of the subject's lines, in file order, until it returns false.
     private func scan(_ d: DatasetConfig, _ plan: Plan, _ subject: SubjectQuery, _ body: (LogEntry) throws -> Bool) throws {
-        let wanted = plan.matches.map { (kind: $0.kind, source: $0.source, values: Set(subject.values($0.kind))) }
+        // The dataset's own matches (a caller may narrow them), over the plan's parsed fields.
+        let matches = d.matches.compactMap { m -> (kind: IdentityKind, source: LogField)? in
+            guard case .identity(let kind, let field) = m, let source = plan.byName[field] else { return nil }
+            return (kind, source)
+        }
+        let wanted = matches.map { (form: subject.form($0.kind), source: $0.source, values: Set(subject.values($0.kind))) }
             .filter { !$0.values.isEmpty }
         guard !wanted.isEmpty else { return }
         let file = try snapshot?[plan.file] ?? openLog(d)
@@ -206,7 +212,7 @@ public final class AccessLogConnector: StoreConnector {
             }
             let isSubject = wanted.contains { w in
                 guard let text = entry.text(w.source) else { return false }
-                return w.values.contains(w.kind.normalize(text))
+                return w.values.contains(w.form.normalize(text))
             }
             if isSubject, try !body(entry) { return }
         }

@@ -87,6 +87,17 @@ public struct StoreConfig: Sendable {
     }
 }
 
+/// How far identity resolution may go before it fails (`resolution` in the config): it runs to a
+/// fixed point, and reaching a limit first is an error naming it (exit 9), never a silent cut.
+public struct ResolutionLimits: Sendable, Hashable {
+    /// The most identity values one subject may resolve to.
+    public var maxIdentities: Int
+    /// The most rounds of following `yields` (a chain of N links needs N+1 rounds).
+    public var maxRounds: Int
+    public static let `default` = ResolutionLimits(maxIdentities: 10_000, maxRounds: 1_000)
+    public init(maxIdentities: Int, maxRounds: Int) { self.maxIdentities = maxIdentities; self.maxRounds = maxRounds }
+}
+
 /// The stores config: who the controller is, which stores hold what, and how it links to a subject.
 /// Documented in `formats/stores-config.md` and `formats/stores-config.schema.json`.
 public struct StoresConfig: Sendable {
@@ -95,6 +106,18 @@ public struct StoresConfig: Sendable {
     public var subjectName: (dataset: String, field: String)?
     public var stores: [StoreConfig]
     public var file: String
+    /// The normal form of kinds the config declares (`identityKinds.KIND.form`); others use their default.
+    public var identityForms: [IdentityKind: IdentityForm] = [:]
+    /// The strength of kinds the config declares (`identityKinds.KIND.strength`); others use their default.
+    public var identityStrengths: [IdentityKind: IdentityStrength] = [:]
+    public func strength(_ kind: IdentityKind) -> IdentityStrength { identityStrengths[kind] ?? kind.defaultStrength }
+    public func form(_ kind: IdentityKind) -> IdentityForm { identityForms[kind] ?? kind.defaultForm }
+    public var resolution: ResolutionLimits = .default
+
+    /// The identity kinds some dataset matches on: the kinds a request can use.
+    public var matchedKinds: [IdentityKind] {
+        Set(datasets.flatMap { $0.matches.compactMap { if case .identity(let k, _) = $0 { k } else { nil } } }).sorted()
+    }
 
     public var datasets: [DatasetConfig] { stores.flatMap(\.datasets) }
 
@@ -124,12 +147,44 @@ public struct StoresConfig: Sendable {
             subjectName = (try s.string("dataset"), try s.string("field"))
             try s.finish()
         }
+        var forms: [IdentityKind: IdentityForm] = [:]
+        var strengths: [IdentityKind: IdentityStrength] = [:]
+        if let kinds = try root.optionalObject("identityKinds") {
+            for name in kinds.keys {
+                guard Dataset.isValidName(name) else { throw kinds.error("identityKinds: kind '\(name)' must match [a-z][a-z0-9_]*") }
+                let k = try kinds.object(name)
+                if k.value("form") != nil {
+                    let form = try k.enumeration("form", IdentityForm.self)
+                    // A request's identities are normalised before the config is read: the built-in
+                    // kinds keep their forms.
+                    guard IdentityKind(name) != .email && IdentityKind(name) != .ip || form == IdentityKind(name).defaultForm else {
+                        throw kinds.error("identityKinds.\(name).form: the form of \(name) is fixed (\(IdentityKind(name).defaultForm.rawValue))")
+                    }
+                    forms[IdentityKind(name)] = form
+                }
+                if k.value("strength") != nil { strengths[IdentityKind(name)] = try k.enumeration("strength", IdentityStrength.self) }
+                try k.finish()
+            }
+            try kinds.finish()
+        }
+        var resolution = ResolutionLimits.default
+        if let r = try root.optionalObject("resolution") {
+            for (key, path) in [("maxIdentities", \ResolutionLimits.maxIdentities), ("maxRounds", \ResolutionLimits.maxRounds)] {
+                guard let n = try r.optionalInteger(key) else { continue }
+                guard (1...10_000_000).contains(n) else { throw r.error("resolution.\(key) must be between 1 and 10000000") }
+                resolution[keyPath: path] = Int(n)
+            }
+            try r.finish()
+        }
         var stores: [StoreConfig] = []
         for s in try root.objects("stores") {
             stores.append(try parseStore(s, baseDirectory: baseDirectory))
         }
         try root.finish()
-        let config = StoresConfig(controller: controller, subjectName: subjectName, stores: stores, file: file)
+        var config = StoresConfig(controller: controller, subjectName: subjectName, stores: stores, file: file)
+        config.identityForms = forms
+        config.identityStrengths = strengths
+        config.resolution = resolution
         try config.check()
         return config
     }

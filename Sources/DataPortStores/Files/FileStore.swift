@@ -146,16 +146,16 @@ struct FileStore {
 }
 
 /// Which rows of a file belong to the subject: a row does when, for any identity match, the match
-/// field's value in normal form (e-mail trimmed and lower-cased, integers canonical) equals one of the
-/// subject's values of that kind exactly. Never by substring or prefix.
+/// field's value in normal form (`IdentityForm`; integers canonical) equals one of the subject's
+/// values of that kind exactly. Never by substring or prefix.
 struct SubjectRowFilter {
     struct Rule {
         var field: FieldConfig
-        var kind: IdentityKind
+        var form: IdentityForm
         var values: Set<String>
 
         func contains(_ raw: String) -> Bool {
-            guard let key = SubjectRowFilter.key(raw, kind: kind, type: field.type) else { return false }
+            guard let key = SubjectRowFilter.key(raw, form: form, type: field.type) else { return false }
             return values.contains(key)
         }
     }
@@ -167,8 +167,9 @@ struct SubjectRowFilter {
         var rules: [Rule] = []
         for case .identity(let kind, let name) in dataset.matches {
             guard let field = dataset.field(named: name) else { continue }
-            let values = Set(subject.values(kind).compactMap { Self.key($0, kind: kind, type: field.type) })
-            if !values.isEmpty { rules.append(Rule(field: field, kind: kind, values: values)) }
+            let form = subject.form(kind)
+            let values = Set(subject.values(kind).compactMap { Self.key($0, form: form, type: field.type) })
+            if !values.isEmpty { rules.append(Rule(field: field, form: form, values: values)) }
         }
         self.rules = rules
     }
@@ -176,8 +177,8 @@ struct SubjectRowFilter {
     var canMatch: Bool { !rules.isEmpty }
 
     /// The normal form a value is compared in; `nil` for a value that matches nothing (empty, or not an integer in an integer field).
-    static func key(_ raw: String, kind: IdentityKind, type: FieldType) -> String? {
-        let normal = kind.normalize(raw)
+    static func key(_ raw: String, form: IdentityForm, type: FieldType) -> String? {
+        let normal = form.normalize(raw)
         guard !normal.isEmpty else { return nil }
         if type == .integer { return Int64(normal).map { String($0) } }
         return normal

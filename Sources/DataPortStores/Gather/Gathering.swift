@@ -15,8 +15,16 @@ public struct StoreStatus: Sendable, Hashable {
 ///
 /// Identity resolution is a fixpoint: the identities given in the request find rows; the `yields`
 /// of those rows (a user id, the IPs of visits, cookie ids) become identities for every store, until
-/// nothing new is found. Values match exactly on their normal form (e-mail trimmed and lower-cased),
-/// never by substring or prefix.
+/// nothing new is found. Values match exactly on their normal form (`IdentityForm`), never by
+/// substring or prefix. Reaching a limit of the config's `resolution` before the fixed point is an
+/// error (`limitExceeded`, exit 9) naming the limit: a cut-off answer would look complete.
+///
+/// Weak identities (`IdentityStrength`: `ip`, `cookie_id` by default) find rows but never yield:
+/// only rows matched through a strong identity do. After the fixed point, a weak value is *shared*
+/// when a dataset that matches or yields its kind holds a row with that value whose strong
+/// identity (an identity match or yield of a strong kind) is not the subject's. Rows matched only
+/// through shared values are withheld (`read` leaves them out and `sharedOnlyCount` counts them)
+/// unless `includeShared`.
 public final class Gathering {
     public let config: StoresConfig
     public private(set) var identities: [Identity] = []
@@ -28,17 +36,20 @@ public final class Gathering {
     /// partial export can record that store as failed.
     public private(set) var failedStore: String?
 
-    /// The most identity values one subject may resolve to; beyond that, matching is too broad to be right.
-    public static let maxIdentities = 10_000
-    private static let maxRounds = 16
+    /// The rounds of expansion the last resolution took (the last one found nothing new).
+    public private(set) var rounds = 0
+    /// Read rows matched only through shared weak values too.
+    public let includeShared: Bool
 
     /// Opens every store, validates the config against it, and resolves identities.
     /// - Parameter allowPartial: record a store that cannot be reached, or fails while its
     ///   identities are resolved, as failed instead of throwing.
-    public init(config: StoresConfig, registry: StoreRegistry = .standard, request: [Identity], allowPartial: Bool = false) throws {
+    /// - Parameter includeShared: read rows matched only through shared weak identities too.
+    public init(config: StoresConfig, registry: StoreRegistry = .standard, request: [Identity], allowPartial: Bool = false,
+                includeShared: Bool = false) throws {
         self.config = config
+        self.includeShared = includeShared
         self.request = request
-        identities = []
         for store in config.stores {
             do {
                 let c = try registry.connector(for: store)
@@ -70,12 +81,14 @@ public final class Gathering {
         }
     }
 
-    /// Resolves identities; with `allowPartial` a store that fails meanwhile is marked failed and
-    /// the resolution starts again without it (at most once per store).
+    /// Resolves identities and marks the shared ones; with `allowPartial` a store that fails
+    /// meanwhile is marked failed and the resolution starts again without it (once per store).
     private func resolve(allowPartial: Bool) throws {
         while true {
             do {
-                return try resolve()
+                try resolve()
+                try markShared()
+                return
             } catch let e as DataPortError where allowPartial && e.kind == .store {
                 guard let store = failedStore else { throw e }
                 markFailed(store, reason: e.description)
@@ -86,44 +99,124 @@ public final class Gathering {
     deinit { close() }
 
     /// The identity values known so far, by kind, for connectors.
-    public var subjectQuery: SubjectQuery {
+    public var subjectQuery: SubjectQuery { query { _ in true } }
+
+    /// The identities that `include` keeps, by kind, for connectors.
+    private func query(_ include: (Identity) -> Bool) -> SubjectQuery {
         var map: [IdentityKind: [String]] = [:]
-        for id in identities { map[id.kind, default: []].append(id.value) }
-        return SubjectQuery(identities: map)
+        for id in identities where include(id) { map[id.kind, default: []].append(id.value) }
+        return SubjectQuery(identities: map, forms: config.identityForms)
     }
 
+    /// The shared weak identities.
+    public var sharedIdentities: [Identity] { identities.filter(\.shared) }
+
     private func add(_ kind: IdentityKind, _ raw: String, foundIn: String) {
-        let value = kind.normalize(raw)
+        let value = (config.identityForms[kind] ?? kind.defaultForm).normalize(raw)
         guard !value.isEmpty else { return }
         if let i = identities.firstIndex(where: { $0.kind == kind && $0.value == value }) {
             if !identities[i].foundIn.contains(foundIn) { identities[i].foundIn.append(foundIn) }
         } else {
-            identities.append(Identity(kind: kind, value: value, foundIn: [foundIn]))
+            var id = Identity(kind: kind, value: value, foundIn: [foundIn])
+            id.value = value
+            identities.append(id)
         }
     }
 
+    private static func tooMany(_ limits: ResolutionLimits) -> DataPortError {
+        DataPortError(.limitExceeded, "the subject resolves to more than resolution.maxIdentities (\(limits.maxIdentities)) identities; the matching is too broad, or raise the limit in the config")
+    }
+
     private func resolve() throws {
+        let limits = config.resolution
         identities = []
         displayName = nil
         for id in request { add(id.kind, id.value, foundIn: "request") }
-        for _ in 0..<Self.maxRounds {
+        guard identities.count <= limits.maxIdentities else { throw Self.tooMany(limits) }
+        rounds = 0
+        while true {
+            guard rounds < limits.maxRounds else {
+                throw DataPortError(.limitExceeded, "identity resolution reached resolution.maxRounds (\(limits.maxRounds)) and was still finding identities; raise the limit in the config")
+            }
+            rounds += 1
             let before = identities.count
-            let query = subjectQuery
+            // Only rows matched through a strong identity yield.
+            let query = self.query { config.strength($0.kind) == .strong }
+            guard !query.identities.isEmpty else { break }
             for d in config.datasets where !d.yields.isEmpty {
                 guard let c = connectors[d.store] else { continue }
                 for y in d.yields {
-                    let values = try guarded(d.store) { try c.distinctValues(of: y.field, in: d, for: query, limit: Self.maxIdentities + 1) }
+                    let values = try guarded(d.store) { try c.distinctValues(of: y.field, in: d, for: query, limit: limits.maxIdentities + 1) }
                     for v in values { add(y.kind, v, foundIn: "\(d.store).\(d.name)") }
+                    guard identities.count <= limits.maxIdentities else { throw Self.tooMany(limits) }
                 }
-            }
-            guard identities.count <= Self.maxIdentities else {
-                throw DataPortError(.limitExceeded, "the subject resolves to more than \(Self.maxIdentities) identities; the matching is too broad")
             }
             if identities.count == before { break }
         }
         identities.sort { ($0.kind, $0.value) < ($1.kind, $1.value) }
         if let (ds, field) = config.subjectName, let d = config.dataset(named: ds), let c = connectors[d.store] {
             displayName = try guarded(d.store) { try c.distinctValues(of: field, in: d, for: subjectQuery, limit: 1).first }
+        }
+    }
+
+    /// Marks the weak identities that also belong to another person (see the type's documentation).
+    private func markShared() throws {
+        let subject = subjectQuery
+        for i in identities.indices where config.strength(identities[i].kind) == .weak {
+            let id = identities[i]
+            search: for d in config.datasets {
+                guard let c = connectors[d.store] else { continue }
+                let fields = Set(d.matches.compactMap { m -> String? in
+                    if case .identity(let k, let f) = m, k == id.kind { f } else { nil }
+                } + d.yields.filter { $0.kind == id.kind }.map(\.field))
+                // Who a row of d belongs to: its strong identity matches and yields.
+                let owners = Set(d.matches.compactMap { m -> [String]? in
+                    if case .identity(let k, let f) = m, config.strength(k) == .strong { [k.rawValue, f] } else { nil }
+                } + d.yields.filter { config.strength($0.kind) == .strong }.map { [$0.kind.rawValue, $0.field] })
+                guard !fields.isEmpty, !owners.isEmpty else { continue }
+                for field in fields.sorted() {
+                    // The rows of d whose field holds the value, whoever they belong to.
+                    var probe = d
+                    probe.matches = [.identity(kind: id.kind, field: field)]
+                    let only = SubjectQuery(identities: [id.kind: [id.value]], forms: config.identityForms)
+                    for owner in owners.sorted(by: { $0.joined() < $1.joined() }) where owner[1] != field {
+                        let kind = IdentityKind(owner[0])
+                        let mine = Set(subject.values(kind))
+                        let values = try guarded(d.store) { try c.distinctValues(of: owner[1], in: probe, for: only, limit: 1_000) }
+                        if values.contains(where: { !mine.contains(config.form(kind).normalize($0)) }) {
+                            identities[i].shared = true
+                            break search
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The query that reads `dataset`: every identity, or, unless `includeShared`, all but the shared ones.
+    private func readQuery() -> SubjectQuery {
+        includeShared ? subjectQuery : query { !$0.shared }
+    }
+
+    /// How many of the subject's rows of `dataset` match only through shared identities: withheld
+    /// from `read`, or (with `includeShared`) included in it.
+    public func sharedOnlyCount(_ dataset: DatasetConfig) throws -> Int {
+        let shared = Set(sharedIdentities.map(\.kind))
+        guard let c = connectors[dataset.store], !shared.isEmpty, usesKinds(dataset, shared, depth: 0) else { return 0 }
+        let all = try guarded(dataset.store) { try c.read(dataset, for: subjectQuery) { _ in } }
+        let unshared = try guarded(dataset.store) { try c.read(dataset, for: query { !$0.shared }) { _ in } }
+        return all - unshared
+    }
+
+    /// Whether rows of `d` (or of the datasets it references) are matched on one of `kinds`.
+    private func usesKinds(_ d: DatasetConfig, _ kinds: Set<IdentityKind>, depth: Int) -> Bool {
+        d.matches.contains { m in
+            switch m {
+            case .identity(let k, _): return kinds.contains(k)
+            case .reference(_, let target, _):
+                guard depth < 16, let t = config.dataset(named: target), t.store == d.store else { return false }
+                return usesKinds(t, kinds, depth: depth + 1)
+            }
         }
     }
 
@@ -136,7 +229,7 @@ public final class Gathering {
         guard let c = connectors[dataset.store] else {
             throw DataPortError(.store, "store is not available", at: "store \(dataset.store)")
         }
-        let query = subjectQuery
+        let query = readQuery()
         failedStore = nil
         // An error `body` throws (the bundle's side) is not the store's failure.
         var fromBody = false

@@ -26,6 +26,8 @@ public final class MySQLConnector: WritableStoreConnector {
     private let dateTimes: MySQLDateTimes
     private let connection: MySQLConnection
     private let builder: SQLQueryBuilder
+    /// Stored spellings of the subject's identities already looked up (per dataset, field and values).
+    private var spellingCache: [String: [String]] = [:]
     private var inSnapshot = false
 
     /// The options a mysql store accepts.
@@ -45,7 +47,7 @@ public final class MySQLConnector: WritableStoreConnector {
         endpoint = try Self.endpoint(config, environment: environment)
         dateTimes = try MySQLDateTimes(config.options["timeZone"], location: location)
         connection = try Self.connect(endpoint, dateTimes, location: location, readOnly: true)
-        builder = SQLQueryBuilder(datasets: config.datasets, placeholder: { _ in "?" }, exact: MySQLSession.exact)
+        builder = SQLQueryBuilder(datasets: config.datasets, dialect: .mysql)
     }
 
     /// Where the server is, from the options. Errors name options, never their values.
@@ -129,7 +131,17 @@ public final class MySQLConnector: WritableStoreConnector {
         inSnapshot = true
     }
 
+    /// `subject` with the stored spellings of its text identities (`SQLQueryBuilder.withSpellings`).
+    private func spelled(_ subject: SubjectQuery, for dataset: DatasetConfig) throws -> SubjectQuery {
+        try builder.withSpellings(subject, for: dataset, cache: &spellingCache) { q, found in
+            try connection.run(q.text, q.parameters.map(MySQLSession.parameter)) { row in
+                if case .text(let t) = row.cell(0) { found(t) }
+            }
+        }
+    }
+
     public func distinctValues(of field: String, in dataset: DatasetConfig, for subject: SubjectQuery, limit: Int) throws -> [String] {
+        let subject = try spelled(subject, for: dataset)
         let q = builder.selectDistinct(field, in: dataset, for: subject, limit: limit)
         var out: [String] = []
         try connection.run(q.text, q.parameters.map(MySQLSession.parameter)) { row in
@@ -144,6 +156,7 @@ public final class MySQLConnector: WritableStoreConnector {
 
     @discardableResult
     public func read(_ dataset: DatasetConfig, for subject: SubjectQuery, into body: (Record) throws -> Void) throws -> Int {
+        let subject = try spelled(subject, for: dataset)
         let q = builder.selectRows(dataset, for: subject)
         let fields = dataset.exportedFields
         var count = 0
@@ -195,8 +208,6 @@ public final class MySQLSession: SQLSession {
 
     deinit { connection.close() }
 
-    /// Wraps a column so that `=` and `IN` compare bytes (case, accents and trailing spaces count).
-    static let exact: @Sendable (String) -> String = { "BINARY \($0)" }
 
     public var placeholder: @Sendable (Int) -> String { { _ in "?" } }
     /// `<=>` against a binary value: NULL-safe and byte-exact, whatever the column's collation.

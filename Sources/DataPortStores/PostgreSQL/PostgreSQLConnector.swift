@@ -20,6 +20,8 @@ public final class PostgreSQLConnector: WritableStoreConnector {
     private let connection: PostgreSQLConnection
     private let builder: SQLQueryBuilder
     private var inSnapshot = false
+    /// Spellings looked up in this snapshot, by dataset, field, kind and values.
+    private var spellingCache: [String: [String]] = [:]
 
     /// The options a postgresql store accepts.
     public static let options: Set<String> = ["url"]
@@ -37,7 +39,7 @@ public final class PostgreSQLConnector: WritableStoreConnector {
         }
         conninfo = try Self.connectionString(config.options["url"], location: location)
         connection = try PostgreSQLConnection(conninfo: conninfo, location: location)
-        builder = SQLQueryBuilder(datasets: config.datasets, placeholder: { "$\($0)" })
+        builder = SQLQueryBuilder(datasets: config.datasets, dialect: .postgresql)
     }
 
     /// The libpq connection string for the `url` option: the option itself, or the value of the
@@ -74,7 +76,17 @@ public final class PostgreSQLConnector: WritableStoreConnector {
         inSnapshot = true
     }
 
+    /// `subject` with the stored spellings of the caseless and ip matches that querying `dataset`
+    /// needs: candidates found through the indexable key, kept when their normal form (computed in
+    /// Swift, as for every store) is one of the subject's values. So the rows are exactly the subject's.
+    private func spelled(_ subject: SubjectQuery, for dataset: DatasetConfig) throws -> SubjectQuery {
+        try builder.withSpellings(subject, for: dataset, cache: &spellingCache) { q, found in
+            try connection.query(q.text, q.parameters) { row in if let text = row.text(0) { found(text) } }
+        }
+    }
+
     public func distinctValues(of field: String, in dataset: DatasetConfig, for subject: SubjectQuery, limit: Int) throws -> [String] {
+        let subject = try spelled(subject, for: dataset)
         let q = builder.selectDistinct(field, in: dataset, for: subject, limit: limit)
         var out: [String] = []
         try connection.query(q.text, q.parameters) { row in
@@ -85,6 +97,7 @@ public final class PostgreSQLConnector: WritableStoreConnector {
 
     @discardableResult
     public func read(_ dataset: DatasetConfig, for subject: SubjectQuery, into body: (Record) throws -> Void) throws -> Int {
+        let subject = try spelled(subject, for: dataset)
         let q = builder.selectRows(dataset, for: subject)
         let fields = dataset.exportedFields
         var count = 0

@@ -18,20 +18,20 @@ public struct SQLQuery: Sendable {
 /// `col IN (SELECT key FROM parent WHERE ...)`, so a walk from e-mail to user to invoice to payment
 /// is one streaming query, without holding keys in memory.
 public struct SQLQueryBuilder: Sendable {
-    /// The placeholder for the n-th parameter (1-based): `?` for SQLite, `$n` for PostgreSQL.
-    public var placeholder: @Sendable (Int) -> String
+    /// The SQL flavour: placeholders and how an identity match is written.
+    public enum Dialect: Sendable { case sqlite, postgresql, mysql }
+
+    public var dialect: Dialect
     /// All datasets of the store, to follow references.
     public var datasets: [String: DatasetConfig]
-    /// Wraps the column side of a text identity match so that it compares exactly (MySQL's
-    /// case- and accent-insensitive collations would match another person's address otherwise).
-    public var exact: @Sendable (String) -> String
 
-    public init(datasets: [DatasetConfig], placeholder: @escaping @Sendable (Int) -> String,
-                exact: @escaping @Sendable (String) -> String = { $0 }) {
-        self.placeholder = placeholder
-        self.exact = exact
+    public init(datasets: [DatasetConfig], dialect: Dialect) {
+        self.dialect = dialect
         self.datasets = Dictionary(uniqueKeysWithValues: datasets.map { ($0.name, $0) })
     }
+
+    /// The placeholder for the n-th parameter (1-based): `?` for SQLite and MySQL, `$n` for PostgreSQL.
+    func placeholder(_ n: Int) -> String { dialect == .postgresql ? "$\(n)" : "?" }
 
     public static func quote(_ identifier: String) -> String {
         "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
@@ -55,18 +55,7 @@ public struct SQLQueryBuilder: Sendable {
         for m in d.matches {
             switch m {
             case .identity(let kind, let field):
-                let isInteger = d.field(named: field)?.type == .integer
-                var values: [SQLParameter] = []
-                for v in subject.values(kind) {
-                    if isInteger { if let i = Int64(v) { values.append(.integer(i)) } } else { values.append(.text(v)) }
-                }
-                guard !values.isEmpty else { continue }
-                let col = column(d, field)
-                let lhs = kind == .email ? "lower(trim(\(col)))" : col
-                let exactLHS = isInteger ? lhs : exact(lhs)
-                var marks: [String] = []
-                for v in values { params.append(v); marks.append(placeholder(params.count)) }
-                parts.append("\(exactLHS) IN (\(marks.joined(separator: ", ")))")
+                if let term = identityTerm(d, kind: kind, field: field, subject, &params) { parts.append(term) }
             case .reference(let field, let target, let key):
                 guard depth < 16, let parent = datasets[target] else { continue }
                 let inner = condition(parent, subject, &params, depth: depth + 1)
@@ -75,6 +64,168 @@ public struct SQLQueryBuilder: Sendable {
             }
         }
         return parts.isEmpty ? "1=0" : parts.map { "(\($0))" }.joined(separator: " OR ")
+    }
+
+    /// The condition on one identity match, or nil when the subject has no value that can match it.
+    ///
+    /// Integer fields compare integers. Text fields compare normal forms (`IdentityForm`):
+    /// SQLite through the registered `dataport_norm_FORM(col)` (exact, and an expression index on it
+    /// serves the lookup); PostgreSQL through built-in expressions: `exact` kinds as
+    /// `normalize(btrim(col, WS), NFC)`, which is the normal form itself; `caseless` and `ip` kinds,
+    /// which PostgreSQL cannot compute exactly (no full case folding, no address parsing), as an
+    /// indexable *candidate key* that every spelling of the value shares, together with the stored
+    /// spellings that the connector has checked in Swift to be the subject's (`SubjectQuery.spellings`).
+    func identityTerm(_ d: DatasetConfig, kind: IdentityKind, field: String, _ subject: SubjectQuery, _ params: inout [SQLParameter]) -> String? {
+        let col = column(d, field)
+        func list(_ values: [SQLParameter]) -> String {
+            var marks: [String] = []
+            for v in values { params.append(v); marks.append(placeholder(params.count)) }
+            return marks.joined(separator: ", ")
+        }
+        if d.field(named: field)?.type == .integer {
+            let values = subject.values(kind).compactMap { Int64($0) }.map(SQLParameter.integer)
+            return values.isEmpty ? nil : "\(col) IN (\(list(values)))"
+        }
+        let values = subject.values(kind)
+        guard !values.isEmpty else { return nil }
+        let form = subject.form(kind)
+        switch (dialect, form) {
+        case (.sqlite, _):
+            return "\(SQLiteDatabase.functionName(form))(\(col)) IN (\(list(values.map(SQLParameter.text))))"
+        case (.postgresql, .exact):
+            return "\(Self.postgresKey(.exact, col)) IN (\(list(values.map(SQLParameter.text))))"
+        case (.mysql, _):
+            // MySQL computes no normal form: the stored spellings were found through the column's
+            // own (case-insensitive, padding) collation and checked in Swift. `col IN` is served by
+            // an index on the column; `BINARY col IN` makes it exact (the collation alone would also
+            // match another person's accented or differently cased address).
+            let spellings = subject.spellings[SubjectQuery.spellingKey(d.name, field)] ?? []
+            guard !spellings.isEmpty else { return nil }
+            let marks = list(spellings.map(SQLParameter.text))
+            return "\(col) IN (\(marks)) AND BINARY \(col) IN (\(list(spellings.map(SQLParameter.text))))"
+        case (.postgresql, _):
+            let spellings = subject.spellings[SubjectQuery.spellingKey(d.name, field)] ?? []
+            guard !spellings.isEmpty else { return nil }
+            let keys = Self.candidateKeys(form, values)
+            return "\(Self.postgresKey(form, col)) IN (\(list(keys.map(SQLParameter.text)))) AND \(col) IN (\(list(spellings.map(SQLParameter.text))))"
+        }
+    }
+
+    /// The identity matches on text fields, in `d` and the datasets it references, whose stored
+    /// spellings a PostgreSQL connector must look up before it can query `d` (caseless and ip forms).
+    public func spellingLookups(_ d: DatasetConfig, _ subject: SubjectQuery, depth: Int = 0) -> [(dataset: DatasetConfig, field: String, kind: IdentityKind)] {
+        guard dialect != .sqlite else { return [] }
+        var out: [(DatasetConfig, String, IdentityKind)] = []
+        for m in d.matches {
+            switch m {
+            case .identity(let kind, let field):
+                let needed = dialect == .mysql || subject.form(kind) != .exact
+                if d.field(named: field)?.type != .integer, needed, !subject.values(kind).isEmpty { out.append((d, field, kind)) }
+            case .reference(_, let target, _):
+                if depth < 16, let parent = datasets[target] { out += spellingLookups(parent, subject, depth: depth + 1) }
+            }
+        }
+        return out
+    }
+
+    /// SELECT DISTINCT of the stored values of `field` that share a candidate key with the subject's
+    /// values of `kind` (PostgreSQL): a superset of the subject's spellings, found through the index.
+    public func selectSpellings(_ field: String, in d: DatasetConfig, kind: IdentityKind, for subject: SubjectQuery) -> SQLQuery {
+        var params: [SQLParameter] = []
+        let col = column(d, field)
+        let form = subject.form(kind)
+        var marks: [String] = []
+        if dialect == .mysql {
+            // The column's collation finds the candidates (MySQL: case- and accent-insensitive,
+            // trailing spaces ignored, by default; formats/stores-config.md says what it misses).
+            for v in subject.values(kind) { params.append(.text(v)); marks.append(placeholder(params.count)) }
+            return SQLQuery(text: "SELECT DISTINCT \(col) FROM \(from(d)) WHERE \(col) IN (\(marks.joined(separator: ", ")))", parameters: params)
+        }
+        for k in Self.candidateKeys(form, subject.values(kind)) { params.append(.text(k)); marks.append(placeholder(params.count)) }
+        return SQLQuery(text: "SELECT DISTINCT \(col) FROM \(from(d)) WHERE \(Self.postgresKey(form, col)) IN (\(marks.joined(separator: ", ")))", parameters: params)
+    }
+
+    /// `subject` with the stored spellings that querying `dataset` needs (`spellingLookups`): the
+    /// candidates `run` returns for each `selectSpellings` query are kept when their normal form
+    /// (computed in Swift, as for every store) is one of the subject's values, so the rows then
+    /// selected are exactly the subject's. `cache` keeps them for the connector's later queries.
+    public func withSpellings(_ subject: SubjectQuery, for dataset: DatasetConfig, cache: inout [String: [String]],
+                              run: (SQLQuery, (String) -> Void) throws -> Void) throws -> SubjectQuery {
+        var s = subject
+        for (d, field, kind) in spellingLookups(dataset, subject) {
+            let key = SubjectQuery.spellingKey(d.name, field)
+            guard s.spellings[key] == nil else { continue }
+            let wanted = Set(subject.values(kind))
+            let cacheKey = key + "\u{1E}" + kind.rawValue + "\u{1E}" + wanted.sorted().joined(separator: "\u{1F}")
+            if let cached = cache[cacheKey] { s.spellings[key] = cached; continue }
+            var found: [String] = []
+            try run(selectSpellings(field, in: d, kind: kind, for: subject)) { text in
+                if wanted.contains(subject.normalize(text, as: kind)) { found.append(text) }
+            }
+            found = Array(Set(found)).sorted()
+            cache[cacheKey] = found
+            s.spellings[key] = found
+        }
+        return s
+    }
+
+    // MARK: - PostgreSQL candidate keys
+
+    /// The White_Space characters as a PostgreSQL literal (for `btrim`).
+    static let postgresWhitespace: String = "U&'" + IdentityForm.whitespace.map { String(format: "\\%04X", $0.value) }.joined() + "'"
+    private static let upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", lower = "abcdefghijklmnopqrstuvwxyz"
+
+    /// The indexable expression over `col` for a form, as `formats/stores-config.md` tells a DBA to
+    /// index it. For `exact` it is the normal form. For `caseless` it is the compatibility-decomposed
+    /// (NFKD) text with ASCII letters lower-cased and everything else but ASCII dropped, `s` included
+    /// (`ß` folds to `ss`): every spelling of an address has the same key. For `ip` it is the text
+    /// lower-cased without `0` and `:`: every spelling of an address (leading zeros, `::`, case)
+    /// has the same key.
+    public static func postgresKey(_ form: IdentityForm, _ col: String) -> String {
+        switch form {
+        case .exact:
+            return "normalize(btrim(\(col), \(postgresWhitespace)), NFC)"
+        case .caseless:
+            let from = upper.replacingOccurrences(of: "S", with: "") + "Ss"
+            let to = lower.replacingOccurrences(of: "s", with: "")
+            return "regexp_replace(translate(normalize(btrim(\(col), \(postgresWhitespace)), NFKD), '\(from)', '\(to)'), '[^\\x01-\\x7f]', '', 'g')"
+        case .ip:
+            return "translate(normalize(btrim(\(col), \(postgresWhitespace)), NFC), '\(upper)0:', '\(lower)')"
+        }
+    }
+
+    /// The candidate keys (`postgresKey`) of normalised values, computed in Swift.
+    public static func candidateKeys(_ form: IdentityForm, _ values: [String]) -> [String] {
+        var out: [String] = []
+        var seen = Set<String>()
+        for v in values {
+            for k in keys(form, v) where seen.insert(k).inserted { out.append(k) }
+        }
+        return out
+    }
+
+    private static func keys(_ form: IdentityForm, _ value: String) -> [String] {
+        switch form {
+        case .exact: return [value]
+        case .caseless:
+            let bytes = value.decomposedStringWithCompatibilityMapping.utf8.compactMap { b -> UInt8? in
+                guard b < 0x80, b != 0, b != UInt8(ascii: "s"), b != UInt8(ascii: "S") else { return nil }
+                return b >= 0x41 && b <= 0x5A ? b + 0x20 : b
+            }
+            return [String(decoding: bytes, as: UTF8.self)]
+        case .ip:
+            func key(_ t: String) -> String { String(t.lowercased().filter { $0 != "0" && $0 != ":" }) }
+            // The spellings of one address: its canonical text; an IPv4 address also as a mapped IPv6
+            // address (dotted or hex); an IPv6 address also with its last 32 bits dotted.
+            let parts = value.split(separator: ".")
+            if parts.count == 4, let octets = Optional(parts.compactMap { UInt8($0) }), octets.count == 4, !value.contains(":") {
+                let hex = String(format: "%x:%x", Int(octets[0]) << 8 | Int(octets[1]), Int(octets[2]) << 8 | Int(octets[3]))
+                return [key(value), key("::ffff:" + value), key("::ffff:" + hex)]
+            }
+            guard value.contains(":"), let b = IdentityForm.ipv6Bytes(value) else { return [key(value)] }
+            let head = stride(from: 0, to: 12, by: 2).map { String(format: "%x", Int(b[$0]) << 8 | Int(b[$0 + 1])) }.joined(separator: ":")
+            return [key(value), key(head + ":" + b[12..<16].map { String($0) }.joined(separator: "."))]
+        }
     }
 
     /// SELECT of the exported fields of the subject's rows, in a stable order (the key, else every field).

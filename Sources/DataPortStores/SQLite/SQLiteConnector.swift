@@ -29,7 +29,7 @@ public final class SQLiteConnector: WritableStoreConnector {
         }
         self.path = path
         db = try SQLiteDatabase(path: path, readOnly: true)
-        builder = SQLQueryBuilder(datasets: config.datasets, placeholder: { _ in "?" })
+        builder = SQLQueryBuilder(datasets: config.datasets, dialect: .sqlite)
     }
 
     /// Builds a database from a SQL script, atomically: into a temporary file with an unpredictable

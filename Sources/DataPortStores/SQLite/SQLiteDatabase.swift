@@ -24,6 +24,45 @@ public final class SQLiteDatabase {
         sqlite3_busy_timeout(handle, 2000)
         dataport_sqlite_disable_dqs(handle)
         sqlite3_extended_result_codes(handle, 1)
+        try registerIdentityFunctions()
+    }
+
+    /// The SQL name of the function that computes an identity form's normal form.
+    public static func functionName(_ form: IdentityForm) -> String { "dataport_norm_\(form.rawValue)" }
+
+    /// Registers `dataport_norm_caseless(x)`, `dataport_norm_ip(x)` and `dataport_norm_exact(x)`
+    /// (deterministic, so an expression index may use them) on this connection: the subject's rows
+    /// are those whose normal form equals one of the subject's values, computed by the same Swift
+    /// code as for every other store. NULL stays NULL; numbers are compared as their text.
+    private func registerIdentityFunctions() throws {
+        for (i, form) in IdentityForm.allCases.enumerated() {
+            let rc = sqlite3_create_function_v2(handle, Self.functionName(form), 1,
+                                                SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                                UnsafeMutableRawPointer(bitPattern: i + 1), { context, count, arguments in
+                guard let context, count == 1, let value = arguments?[0] else { return }
+                let form = IdentityForm.allCases[Int(bitPattern: sqlite3_user_data(context)) - 1]
+                guard sqlite3_value_type(value) != SQLITE_NULL else { sqlite3_result_null(context); return }
+                let n = Int(sqlite3_value_bytes(value))
+                if let p = sqlite3_value_text(value), let ascii = form.normalizeASCII(UnsafeBufferPointer(start: p, count: n)) {
+                    ascii.withUnsafeBufferPointer { b in
+                        b.withMemoryRebound(to: CChar.self) { c in
+                            guard let base = c.baseAddress, !c.isEmpty else { sqlite3_result_text(context, "", 0, dataport_sqlite_transient()); return }
+                            sqlite3_result_text(context, base, Int32(c.count), dataport_sqlite_transient())
+                        }
+                    }
+                    return
+                }
+                let text = sqlite3_value_text(value).map { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) } ?? ""
+                var normal = form.normalize(text)
+                normal.withUTF8 { u in
+                    u.withMemoryRebound(to: CChar.self) { c in
+                        guard let base = c.baseAddress, !c.isEmpty else { sqlite3_result_text(context, "", 0, dataport_sqlite_transient()); return }
+                        sqlite3_result_text(context, base, Int32(c.count), dataport_sqlite_transient())
+                    }
+                }
+            }, nil, nil, nil)
+            guard rc == SQLITE_OK else { throw error("SQLite: cannot register \(Self.functionName(form))") }
+        }
     }
 
     deinit { sqlite3_close_v2(handle) }
