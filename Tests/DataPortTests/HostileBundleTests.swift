@@ -479,7 +479,9 @@ final class HostileBundleTests: XCTestCase {
             let elapsed = Date().timeIntervalSince(started)
             let what = "\(run.args[0]) (expected \(run.code), message '\(message)')"
             XCTAssertEqual(r.code, run.code, "\(what): \(r.stderr)", file: file, line: line)
-            XCTAssertLessThan(elapsed, 5, "\(what) took \(elapsed) s", file: file, line: line)
+            // A guard against hangs and blow-ups (the value bomb once took 35 s), not a benchmark: a
+            // debug build on a loaded 2-core machine takes up to ~8 s for the largest refusals here.
+            XCTAssertLessThan(elapsed, 20, "\(what) took \(elapsed) s", file: file, line: line)
             if run.code == 0 {
                 XCTAssertEqual(r.stderr, "", what, file: file, line: line)
             } else {

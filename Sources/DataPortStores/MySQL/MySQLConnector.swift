@@ -134,9 +134,7 @@ public final class MySQLConnector: WritableStoreConnector {
     /// `subject` with the stored spellings of its text identities (`SQLQueryBuilder.withSpellings`).
     private func spelled(_ subject: SubjectQuery, for dataset: DatasetConfig) throws -> SubjectQuery {
         try builder.withSpellings(subject, for: dataset, cache: &spellingCache) { q, found in
-            try connection.run(q.text, q.parameters.map(MySQLSession.parameter)) { row in
-                if case .text(let t) = row.cell(0) { found(t) }
-            }
+            try connection.run(q.text, q.parameters.map(MySQLSession.parameter)) { row in try found(row.cell(0)) }
         }
     }
 

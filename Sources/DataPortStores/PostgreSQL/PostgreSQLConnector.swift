@@ -81,7 +81,7 @@ public final class PostgreSQLConnector: WritableStoreConnector {
     /// Swift, as for every store) is one of the subject's values. So the rows are exactly the subject's.
     private func spelled(_ subject: SubjectQuery, for dataset: DatasetConfig) throws -> SubjectQuery {
         try builder.withSpellings(subject, for: dataset, cache: &spellingCache) { q, found in
-            try connection.query(q.text, q.parameters) { row in if case .text(let t) = row.cell(0) { found(t) } }
+            try connection.query(q.text, q.parameters) { row in try found(row.cell(0)) }
         }
     }
 

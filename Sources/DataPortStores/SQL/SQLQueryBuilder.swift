@@ -136,10 +136,17 @@ public struct SQLQueryBuilder: Sendable {
         let form = subject.form(kind)
         var marks: [String] = []
         if dialect == .mysql {
-            // The column's collation finds the candidates (MySQL: case- and accent-insensitive,
-            // trailing spaces ignored, by default; formats/stores-config.md says what it misses).
-            for v in subject.values(kind) { params.append(.text(v)); marks.append(placeholder(params.count)) }
-            return SQLQuery(text: "SELECT DISTINCT \(col) FROM \(from(d)) WHERE \(col) IN (\(marks.joined(separator: ", ")))", parameters: params)
+            // Candidates through the column's collation (MySQL's defaults are case- and
+            // accent-insensitive), with anything around the value (white space padding, which
+            // MySQL cannot trim in full): a superset of the subject's spellings, checked in Swift.
+            // `LIKE '%v%'` reads the whole column; the row query that follows uses the index.
+            for v in subject.values(kind) {
+                var pattern = "%"
+                for ch in v { if ch == "!" || ch == "%" || ch == "_" { pattern.append("!") }; pattern.append(ch) }
+                params.append(.text(pattern + "%"))
+                marks.append("\(col) LIKE \(placeholder(params.count)) ESCAPE '!'")
+            }
+            return SQLQuery(text: "SELECT DISTINCT BINARY \(col) FROM \(from(d)) WHERE \(marks.joined(separator: " OR "))", parameters: params)
         }
         for k in Self.candidateKeys(form, subject.values(kind)) { params.append(.text(k)); marks.append(placeholder(params.count)) }
         return SQLQuery(text: "SELECT DISTINCT \(col) FROM \(from(d)) WHERE \(Self.postgresKey(form, col)) IN (\(marks.joined(separator: ", ")))", parameters: params)
@@ -150,7 +157,7 @@ public struct SQLQueryBuilder: Sendable {
     /// (computed in Swift, as for every store) is one of the subject's values, so the rows then
     /// selected are exactly the subject's. `cache` keeps them for the connector's later queries.
     public func withSpellings(_ subject: SubjectQuery, for dataset: DatasetConfig, cache: inout [String: [String]],
-                              run: (SQLQuery, (String) -> Void) throws -> Void) throws -> SubjectQuery {
+                              run: (SQLQuery, (StoreCell) throws -> Void) throws -> Void) throws -> SubjectQuery {
         var s = subject
         for (d, field, kind) in spellingLookups(dataset, subject) {
             let key = SubjectQuery.spellingKey(d.name, field)
@@ -159,10 +166,15 @@ public struct SQLQueryBuilder: Sendable {
             let cacheKey = key + "\u{1E}" + kind.rawValue + "\u{1E}" + wanted.sorted().joined(separator: "\u{1F}")
             if let cached = cache[cacheKey] { s.spellings[key] = cached; continue }
             var found: [String] = []
-            try run(selectSpellings(field, in: d, kind: kind, for: subject)) { text in
-                if wanted.contains(subject.normalize(text, as: kind)) { found.append(text) }
+            try run(selectSpellings(field, in: d, kind: kind, for: subject)) { cell in
+                if let text = try cell.identityText(field: field, in: d.name, at: nil), wanted.contains(subject.normalize(text, as: kind)) {
+                    found.append(text)
+                }
             }
-            found = Array(Set(found)).sorted()
+            // By bytes: Swift's String equality is canonical equivalence, and an NFC and an NFD
+            // spelling are two stored values that both must be selected.
+            var seen = Set<[UInt8]>()
+            found = found.filter { seen.insert(Array($0.utf8)).inserted }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             cache[cacheKey] = found
             s.spellings[key] = found
         }
