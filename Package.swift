@@ -15,6 +15,7 @@ let package = Package(
     targets: [
         // System libraries (C), wrapped by one Swift file each.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
@@ -29,7 +30,7 @@ let package = Package(
         // Store connectors (SQLite, PostgreSQL, files, access logs), the stores config, the gather.
         .target(name: "DataPortStores", dependencies: ["DataPortModel", "DataPortIO", "CSQLite", "CPostgres"], swiftSettings: strict),
         // Bundles: zip and tar.gz containers, the manifest, verification.
-        .target(name: "DataPortBundle", dependencies: ["DataPortModel", "DataPortIO", "DataPortFormats", "CZlib"], swiftSettings: strict),
+        .target(name: "DataPortBundle", dependencies: ["DataPortModel", "DataPortIO", "DataPortFormats", "CZlib", "CISAL"], swiftSettings: strict),
         // The reverse path: a bundle into a store (id map, idempotent upserts, reconciliation).
         .target(name: "DataPortImport", dependencies: ["DataPortModel", "DataPortIO", "DataPortFormats", "DataPortStores", "DataPortBundle"], swiftSettings: strict),
         // The library API: export, convert, import pipelines.

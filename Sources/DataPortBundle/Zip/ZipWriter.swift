@@ -26,7 +26,7 @@ public final class ZipWriter {
     private var entries: [Central] = []
     let level: Int32
 
-    public init(sink: any ByteSink, date: Timestamp, level: Int32 = 6) {
+    public init(sink: any ByteSink, date: Timestamp, level: Int32 = 1) {
         out = CountingSink(sink)
         self.level = level
         // MS-DOS date and time, in UTC; zip cannot express dates before 1980.
@@ -53,7 +53,8 @@ public final class ZipWriter {
         let compressedStart = out.count
         let deflater = DeflateSink(out, level: level)
         let entrySink = EntrySink(deflater)
-        // Checksums and deflate run on a second thread while `body` encodes on this one.
+        // SHA-256 runs on a second thread while `body` encodes on this one; deflate and CRC-32 on
+        // the deflater's threads.
         let pipeline = PipelinedSink { try entrySink.write($0) }
         do {
             try body(pipeline)
@@ -63,7 +64,7 @@ public final class ZipWriter {
             throw error
         }
         try deflater.finish()
-        try finishEntry(name: name, offset: offset, crc: entrySink.crc, compressed: out.count - compressedStart, size: entrySink.count)
+        try finishEntry(name: name, offset: offset, crc: deflater.crc, compressed: out.count - compressedStart, size: entrySink.count)
         return WrittenEntry(path: path, size: entrySink.count, sha256: entrySink.sha.finalizeHex())
     }
 
@@ -161,15 +162,14 @@ public final class ZipWriter {
     }
 }
 
-/// Counts, CRCs and hashes an entry's uncompressed bytes on their way to the compressor.
+/// Counts and hashes an entry's uncompressed bytes on their way to the compressor (which computes
+/// the CRC-32 per block, in parallel).
 final class EntrySink: ByteSink {
     let next: any ByteSink
-    @exclusivity(unchecked) var crc: UInt32 = 0
     @exclusivity(unchecked) var count: Int64 = 0
     let sha = SHA256()
     init(_ next: any ByteSink) { self.next = next }
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        crc = crc32(crc, bytes)
         count += Int64(bytes.count)
         sha.write(bytes)
         try next.write(bytes)
