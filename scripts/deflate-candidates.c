@@ -162,7 +162,7 @@ int main(int argc, char **argv) {
     in = malloc(inLen); if (fread(in, 1, inLen, f) != inLen) return 1; fclose(f);
     Cand cs[] = {
         { "zlib -6, one stream (now)", ZLIB, 6, 0, 1, 0 },
-        { "zlib -6, 128 KiB blocks, 1 thread", ZLIB, 6, 128 << 10, 1, 1 },
+        { "zlib -6, 256 KiB blocks, 1 thread", ZLIB, 6, 256 << 10, 1, 1 },
         { "zlib -6, 128 KiB blocks, 2 threads", ZLIB, 6, 128 << 10, 2, 1 },
         { "zlib -6, 256 KiB blocks, 2 threads", ZLIB, 6, 256 << 10, 2, 1 },
         { "zlib -6, 1 MiB blocks, 2 threads", ZLIB, 6, 1 << 20, 2, 1 },
@@ -172,6 +172,8 @@ int main(int argc, char **argv) {
         { "ISA-L 2, one stream", ISAL, 2, 0, 1, 2 },
         { "ISA-L 3, one stream", ISAL, 3, 0, 1, 2 },
         { "ISA-L 3, 256 KiB blocks, 2 threads", ISAL, 3, 256 << 10, 2, 1 },
+        { "ISA-L 1, 256 KiB blocks, 1 thread (chosen)", ISAL, 1, 256 << 10, 1, 1 },
+        { "ISA-L 1, 256 KiB blocks, 2 threads (chosen)", ISAL, 1, 256 << 10, 2, 1 },
         { "libdeflate 1, whole buffer", 0, 1, 0, 1, 3 },
         { "libdeflate 6, whole buffer", 0, 6, 0, 1, 3 },
         { "libdeflate 9, whole buffer", 0, 9, 0, 1, 3 },
