@@ -151,8 +151,8 @@ public final class DeflateSink: ByteSink {
 final class DeflateWorkers: @unchecked Sendable {
     static let shared = DeflateWorkers(threads: DeflateThreads.count)
     private let condition = NSCondition()
+    /// Waiting work only: a block's buffers are released as soon as it is taken.
     private var queue: [@Sendable () -> Void] = []
-    private var head = 0
 
     private init(threads: Int) {
         for _ in 0..<threads {
@@ -174,11 +174,9 @@ final class DeflateWorkers: @unchecked Sendable {
     private func take() -> @Sendable () -> Void {
         condition.lock()
         defer { condition.unlock() }
-        while head == queue.count { condition.wait() }
-        let work = queue[head]
-        head += 1
-        if head > 64 && head * 2 > queue.count { queue.removeFirst(head); head = 0 }
-        return work
+        while queue.isEmpty { condition.wait() }
+        // At most a few blocks per stream wait, so removing the first is cheap.
+        return queue.removeFirst()
     }
 }
 
