@@ -11,6 +11,8 @@ final class ISALBlockCompressor: @unchecked Sendable {
     let level: Int32
     private let stream: UnsafeMutablePointer<isal_zstream>
     private let levelBuffer: UnsafeMutableRawBufferPointer
+    /// Where ISA-L writes a block before it is appended to the output (kept between blocks).
+    private var scratch: [UInt8] = []
 
     /// - Parameter level: ISA-L's level, 0-3.
     init(level: Int32) {
@@ -41,22 +43,20 @@ final class ISALBlockCompressor: @unchecked Sendable {
         }
         stream.pointee.next_in = block.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: UInt8.self)) }
         stream.pointee.avail_in = UInt32(block.count)
-        // Stored blocks bound the output: 5 bytes per 64 KiB; grow and go on should it not fit.
-        var room = block.count + block.count / 16 + 1024
+        // Stored blocks bound the output: 5 bytes per 64 KiB; should it not fit, go on in more rounds.
+        let room = block.count + block.count / 16 + 1024
+        if scratch.count < room { scratch = [UInt8](repeating: 0, count: room) }
         while true {
-            let start = out.count
-            out.append(contentsOf: repeatElement(0, count: room))
-            let rc: Int32 = out.withUnsafeMutableBytes { buf in
-                stream.pointee.next_out = buf.baseAddress!.advanced(by: start).assumingMemoryBound(to: UInt8.self)
-                stream.pointee.avail_out = UInt32(room)
+            let rc: Int32 = scratch.withUnsafeMutableBytes { buf in
+                stream.pointee.next_out = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                stream.pointee.avail_out = UInt32(buf.count)
                 return isal_deflate(stream)
             }
             guard rc == COMP_OK else { throw DataPortError(.internal, "deflate failed (\(rc))") }
             let left = Int(stream.pointee.avail_out)
-            out.removeLast(left)
+            scratch.withUnsafeBytes { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<($0.count - left)])) }
             // Flushed once input is used up and room is left over (ISA-L's documented test).
             if stream.pointee.avail_in == 0 && left > 0 && (!last || dataport_isal_ended(stream) != 0) { return }
-            room = max(room, 1 << 16)
         }
     }
 }
