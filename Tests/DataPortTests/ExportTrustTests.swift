@@ -323,7 +323,7 @@ final class ExportTrustTests: XCTestCase {
 
     // MARK: 16. Limits both sides share
 
-    /// A very compressible dataset (8 MiB of one letter, over 1000:1) is written by export and
+    /// A very compressible dataset (8 MiB of one letter, over 500:1) is written by export and
     /// accepted by verify, inspect, convert and import with their defaults, in zip and tar.gz.
     func testVeryCompressibleDatasetIsReadBackWithTheDefaults() throws {
         let dir = try TestSupport.tempDir(self)
@@ -342,7 +342,9 @@ final class ExportTrustTests: XCTestCase {
         XCTAssertEqual(try TestSupport.dataport("verify", tar).code, 0)
         let zipped = try TestSupport.run("/usr/bin/python3", ["-c", "import sys, zipfile; i = [e for e in zipfile.ZipFile(sys.argv[1]).infolist() if e.filename.endswith('notes.json')][0]; print(i.file_size // i.compress_size)",
                                                               dir.appendingPathComponent("c.zip").path])
-        XCTAssertGreaterThan(Int(zipped.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, 1000, "the case really is over the ratio")
+        // ISA-L's level 1 (the writer's deflate) tops out near 860:1, zlib's near 1030:1: either way
+        // the case is as compressible as a bundle gets, and it is read back with the defaults.
+        XCTAssertGreaterThan(Int(zipped.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, 500, "the case really is very compressible")
     }
 
     /// A value over 64 MiB is refused by export (exit 9, naming dataset and field, writing nothing),
@@ -368,6 +370,7 @@ final class ExportTrustTests: XCTestCase {
         let dir = try TestSupport.tempDir(self)
         var limits = ArchiveLimits()
         limits.ratioFloor = 1 << 20
+        limits.maxRatio = 500  // below what the writer's deflate reaches on zeros
         let zeros = [UInt8](repeating: 0, count: 8 << 20)
         let when = Timestamp("2026-01-31T12:00:00Z")!
         let zip = try BundleWriter(output: dir.appendingPathComponent("z.zip").path, kind: .zip, generatedAt: when, limits: limits)
