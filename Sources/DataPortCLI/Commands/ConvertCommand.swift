@@ -20,7 +20,7 @@ enum ConvertCommand {
             let input = try args.onePositional("bundle path")
             let formats = try CommonOptions.formats(try args.required("format"), args)
             let encryption = try EncryptionOptions.outputEncryption(args)
-            let output = encryption == nil ? try args.required("output") : AgeEncryption.fileName(for: try args.required("output"))
+            let output = CommonOptions.outputName(try args.required("output"), encrypted: encryption != nil)
             let opened = try EncryptionOptions.input(input, args)
             let result = try opened.read { try Converter.convert(input: $0, output: output, formats: formats, archive: try CommonOptions.archiveKind(args),
                                                                   limits: try CommonOptions.archiveLimits(args), encryption: encryption,
@@ -28,7 +28,7 @@ enum ConvertCommand {
             if args.flag("json") {
                 console.out(ResultJSON.export(result).serialized())
             } else if !args.flag("quiet") {
-                console.out("wrote \(output): \(result.manifest.datasets.count) datasets, \(result.records) records, \(result.bytes) bytes")
+                console.out("wrote \(CommonOptions.shownOutput(output)): \(result.manifest.datasets.count) datasets, \(result.records) records, \(result.bytes) bytes")
             }
         })
 }

@@ -61,7 +61,7 @@ enum ExportCommand {
                           options: options, args: args, console: console, progress: progress)
                 return
             }
-            let output = options.encryption == nil ? try args.required("output") : AgeEncryption.fileName(for: try args.required("output"))
+            let output = CommonOptions.outputName(try args.required("output"), encrypted: options.encryption != nil)
             let rawSubjects = args.all("subject")
             guard !rawSubjects.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE (or --subjects FILE)") }
             let identities = try rawSubjects.map(parseIdentity)
@@ -70,7 +70,7 @@ enum ExportCommand {
             if args.flag("json") {
                 console.out(ResultJSON.export(result).serialized())
             } else if !args.flag("quiet") {
-                console.out("wrote \(output): \(result.manifest.datasets.count) datasets, \(result.records) records, \(result.bytes) bytes")
+                console.out("wrote \(CommonOptions.shownOutput(output)): \(result.manifest.datasets.count) datasets, \(result.records) records, \(result.bytes) bytes")
                 for s in result.manifest.stores where s.status != "complete" {
                     console.out("store \(s.name): \(s.status)\(s.reason.map { " (\($0))" } ?? "")")
                 }
