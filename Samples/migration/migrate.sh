@@ -6,9 +6,9 @@
 #
 #   Samples/migration/migrate.sh ana.nunez@example.com
 #
-# Exit codes are dataport's (README); the script stops at the first failure. `pipefail` is what
-# makes a failed export fail the script: the import only sees a stream cut short (exit 5 or 6),
-# the export's own exit code says why.
+# Exit codes are dataport's (README); the script stops at the first failure. A pipe's consumer
+# must check the producer's exit code (`set -o pipefail`, or PIPESTATUS as below): when the export
+# fails, the import only sees a stream cut short (exit 5 or 6); the export's own code says why.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 dataport="${DATAPORT:-swift run --package-path "$here/../.." -c release dataport}"
@@ -25,8 +25,13 @@ expected_skipped="contact_details quotation_requests consents enquiries sessions
 
 migrate() { # $1: report file; the rest: extra import options
     local report="$1"; shift
+    set +e
     $dataport export --config "$here/../stores.json" --subject "email=$email" --scope access --archive tar.gz --output - \
         | $dataport import - --config "$here/crm-stores.json" "${drop[@]}" "$@" --json > "$report"
+    local codes=("${PIPESTATUS[@]}")
+    set -e
+    # The export's code first: when it fails, the import only saw a stream cut short.
+    for code in "${codes[@]}"; do [ "$code" -eq 0 ] || exit "$code"; done
 }
 check_skipped() {
     python3 - "$1" "$expected_skipped" <<'PY'

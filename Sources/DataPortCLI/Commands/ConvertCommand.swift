@@ -11,7 +11,7 @@ enum ConvertCommand {
         usage: "dataport convert BUNDLE --format LIST --output FILE [--identity FILE] [--encrypt-to RECIPIENT ...] [--passphrase-file FILE] [--json]",
         options: [
             OptionSpec(name: "format", value: "LIST", help: "Formats of the new bundle, comma-separated."),
-            OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle: a new path or a regular file (mode 0600); not the input, a folder, FIFO, device, socket, link or '-' (\".age\" is appended when it is encrypted)."),
+            OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle: a new path or a regular file (mode 0600), or - for stdout (never a terminal; the summary and --json then go to stderr); not the input, a folder, FIFO, device, socket or link (\".age\" is appended to a file's name when it is encrypted)."),
             CommonOptions.csvFormulaGuard,
             CommonOptions.archive,
         ] + CommonOptions.longRunning + CommonOptions.limits + EncryptionOptions.converting,
