@@ -84,13 +84,13 @@ final class StreamOutputTests: XCTestCase {
     /// A copy of the sample database where page_views holds `rows` more rows and the dataset after it
     /// (customer_segments, in the access scope) a bad cell: the export fails after much of the bundle
     /// went out (tar.gz spools each entry, so the failure must come in a later one).
-    func failingMidStream(_ dir: URL, rows: Int) throws -> String {
+    func failingMidStream(_ dir: URL, rows: Int, badCell: Bool = true) throws -> String {
         _ = try TestSupport.exportSample(dir, name: "warmup.zip")
         let db = dir.appendingPathComponent("bad.db").path
         try FileManager.default.copyItem(atPath: TestSupport.samples.appendingPathComponent("sample-app.db").path, toPath: db)
         let grow = try TestSupport.run("/usr/bin/sqlite3", [db, """
             INSERT INTO page_views (visit_id, viewed_at, path) SELECT 1, '2025-01-01T00:00:00Z', '/p/' || hex(randomblob(16)) FROM generate_series(1, \(rows));
-            INSERT INTO customer_segments (user_id, segment, score, computed_at) VALUES (1, 'x', 1, 'not a time');
+            \(badCell ? "INSERT INTO customer_segments (user_id, segment, score, computed_at) VALUES (1, 'x', 1, 'not a time');" : "")
             """])
         XCTAssertEqual(grow.code, 0, grow.stderr)
         var doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as! [String: Any]
@@ -140,6 +140,21 @@ final class StreamOutputTests: XCTestCase {
         let partial = try bash("\"$DP\" export --config '\(partialConfig)' --subject email=ana.nunez@example.com --allow-partial --output - | \"$DP\" inspect -")
         XCTAssertEqual(partial.code, 0, partial.stderr)
         XCTAssertTrue(partial.stdout.contains("store archive (sqlite): failed"), partial.stdout)
+    }
+
+    /// SIGTERM while the bundle streams: exit 143, and what went out is a stream cut short.
+    func testASignalMidStreamCutsTheStreamShort() throws {
+        let dir = try TestSupport.tempDir(self)
+        let big = try failingMidStream(dir, rows: 60000, badCell: false)
+        let r = try bash("""
+            ( echo $BASHPID > pid; exec "$DP" export --config '\(big)' --subject email=ana.nunez@example.com --output - ) \
+                | { head -c 100000 > cut.zip; kill -TERM "$(cat pid)"; cat >> cut.zip; }
+            echo "${PIPESTATUS[@]}"
+            """, cwd: dir)
+        XCTAssertEqual(r.stdout.split(whereSeparator: \.isWhitespace), ["143", "0"], r.stderr)
+        let verdict = try TestSupport.dataport("verify", dir.appendingPathComponent("cut.zip").path)
+        XCTAssertEqual(verdict.code, 6, verdict.stderr)
+        XCTAssertTrue(verdict.stderr.contains("ends early"), verdict.stderr)
     }
 
     /// A pipe and a FIFO, whole or cut short, each get their verdict within a second of their end.
