@@ -44,6 +44,11 @@ final class StreamOutputTests: XCTestCase {
             let viaAge = try bash("\"$DP\" export --config '\(config)' \(ana) --archive \(archive) --encrypt-to \(recipient) --output - | age -d -i key.txt | \"$DP\" verify -", cwd: dir)
             XCTAssertEqual(viaAge.code, 0, viaAge.stderr)
         }
+        // Several formats: the zip takes entries compressed ahead in parallel spools, still appended only.
+        let spooled = dir.appendingPathComponent("spooled.zip").path
+        XCTAssertEqual(try bash("\"$DP\" export --config '\(config)' \(ana) --format json,csv,xml --output - > '\(spooled)'").code, 0)
+        let viaFile = try TestSupport.exportSample(dir, formats: "json,csv,xml", name: "formats.zip")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: spooled)), try Data(contentsOf: URL(fileURLWithPath: viaFile)))
         // No file named "-", no ".age" name, nothing else left behind.
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("-").path))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("-.age").path))
