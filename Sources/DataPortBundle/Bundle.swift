@@ -14,9 +14,11 @@ public enum ArchiveKind: String, Sendable, CaseIterable {
     case tarGz = "tar.gz"
 }
 
-/// Writes a bundle: files under one top folder, then `manifest.json`; into a hidden temporary file
-/// (`PartialFile`: exclusive, unpredictable name, mode 0600, removed on a terminating signal) that
-/// is renamed into place only on `commit`, so an interrupted export leaves nothing behind.
+/// Writes a bundle: files under one top folder, then `manifest.json`; into a `BundleDestination`
+/// that makes it a bundle only on `commit`: a hidden temporary file (`PartialFile`: exclusive,
+/// unpredictable name, mode 0600, removed on a terminating signal) renamed into place, so an
+/// interrupted export leaves nothing behind; or stdout (`StreamDestination`), whose held-back end
+/// an interrupted export never writes.
 ///
 /// It refuses (`limitExceeded`) to write what a reader with the default `ArchiveLimits` would
 /// refuse: one definition of the limits for both sides.
