@@ -58,6 +58,13 @@ public enum Exporter {
                               stores: StoreRegistry = .standard, progress: (any ProgressObserver)? = nil) throws -> ExportResult {
         // Before any store is read: a refused output or identity costs nothing and touches nothing.
         try OutputPath.check(output, protected: config.ownFiles)
+        return try export(config: config, identities: identities, name: output, options: options, stores: stores,
+                          progress: progress) { try destination(output, options) }
+    }
+
+    /// Exports into a new `destination()` for each attempt; `name` names the bundle in the result.
+    static func export(config: StoresConfig, identities: [Identity], name: String, options: ExportOptions, stores: StoreRegistry,
+                       progress: (any ProgressObserver)?, destination: () throws -> any BundleDestination) throws -> ExportResult {
         try checkIdentities(identities)
         let gathering = try Gathering(config: config, registry: stores, request: identities, allowPartial: options.allowPartial,
                                       includeShared: options.includeShared)
@@ -65,7 +72,8 @@ public enum Exporter {
         let generatedAt = options.generatedAt ?? Timestamp.now()
         while true {
             do {
-                return try write(gathering, config: config, output: output, options: options, generatedAt: generatedAt, progress: progress)
+                return try write(gathering, config: config, output: name, options: options, generatedAt: generatedAt,
+                                 progress: progress, destination: try destination())
             } catch let e as DataPortError where options.allowPartial && e.kind == .store {
                 guard let store = gathering.failedStore else { throw e }
                 try gathering.fail(store, reason: e.description)
@@ -76,9 +84,10 @@ public enum Exporter {
     /// One attempt at writing the bundle from an open gathering (the writer discards its partial
     /// file when this throws).
     static func write(_ gathering: Gathering, config: StoresConfig, output: String, options: ExportOptions,
-                      generatedAt: Timestamp, progress: (any ProgressObserver)?) throws -> ExportResult {
+                      generatedAt: Timestamp, progress: (any ProgressObserver)?, destination: any BundleDestination) throws -> ExportResult {
         let counter = ProgressCounter(phase: "export", observer: progress)
-        let writer = try BundleWriter(output: output, kind: options.archive, generatedAt: generatedAt, layer: options.encryption?.layer)
+        let writer = try BundleWriter(destination: destination, output: output, kind: options.archive,
+                                      generatedAt: generatedAt, layer: options.encryption?.layer)
         var datasets: [ManifestDataset] = []
         var excluded: [ExcludedDataset] = []
         var total: Int64 = 0
@@ -195,8 +204,15 @@ public enum Exporter {
         let entry = try writer.addFile("index.html") { try $0.write(page) }
         manifest.otherFiles.append(ManifestFile(path: "index.html", format: nil, mediaType: "text/html", size: entry.size, sha256: entry.sha256))
         try writer.commit(manifest: manifest)
-        let size = (try? FileManager.default.attributesOfItem(atPath: writer.output)[.size] as? Int64) ?? nil
-        return ExportResult(output: writer.output, manifest: manifest, bytes: size ?? 0)
+        return ExportResult(output: writer.output, manifest: manifest, bytes: writer.bytesWritten)
+    }
+
+    /// Where an attempt writes. A stream cannot be rewound, and `allowPartial` may start the bundle
+    /// again without a failed store: then the bundle goes to a private spool and onto the stream
+    /// only when it is complete. Otherwise it streams as it is made.
+    static func destination(_ output: String, _ options: ExportOptions) throws -> any BundleDestination {
+        guard output == "-" else { return try PartialFile(destination: output) }
+        return options.allowPartial ? try SpooledStreamDestination(StreamDestination()) : StreamDestination()
     }
 
     /// Copies the published schemas of the bundle and of each format into `schemas/`, then the

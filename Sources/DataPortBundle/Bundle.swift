@@ -14,16 +14,18 @@ public enum ArchiveKind: String, Sendable, CaseIterable {
     case tarGz = "tar.gz"
 }
 
-/// Writes a bundle: files under one top folder, then `manifest.json`; into a hidden temporary file
-/// (`PartialFile`: exclusive, unpredictable name, mode 0600, removed on a terminating signal) that
-/// is renamed into place only on `commit`, so an interrupted export leaves nothing behind.
+/// Writes a bundle: files under one top folder, then `manifest.json`; into a `BundleDestination`
+/// that makes it a bundle only on `commit`: a hidden temporary file (`PartialFile`: exclusive,
+/// unpredictable name, mode 0600, removed on a terminating signal) renamed into place, so an
+/// interrupted export leaves nothing behind; or stdout (`StreamDestination`), whose held-back end
+/// an interrupted export never writes.
 ///
 /// It refuses (`limitExceeded`) to write what a reader with the default `ArchiveLimits` would
 /// refuse: one definition of the limits for both sides.
 public final class BundleWriter {
     public let output: String
     public let topFolder: String
-    private let file: PartialFile
+    private let file: any BundleDestination
     /// What the archive is written through on its way to the file (encryption), if anything.
     private let layer: (any SinkLayer)?
     private let archive: any ArchiveWriter
@@ -34,13 +36,22 @@ public final class BundleWriter {
 
     /// - Parameter layer: makes the sink the archive is written to from the file's sink (e.g. an
     ///   age encryptor); it is finished after the archive, before the file is closed.
-    public init(output: String, kind: ArchiveKind, generatedAt: Timestamp, limits: ArchiveLimits = .default,
-                layer: ((any ByteSink) throws -> any SinkLayer)? = nil) throws {
+    /// - Parameter output: a file path, or `-` for stdout (`StreamDestination`; `OutputPath.check`
+    ///   refuses a terminal).
+    public convenience init(output: String, kind: ArchiveKind, generatedAt: Timestamp, limits: ArchiveLimits = .default,
+                            layer: ((any ByteSink) throws -> any SinkLayer)? = nil) throws {
+        let destination: any BundleDestination = output == "-" ? StreamDestination() : try PartialFile(destination: output)
+        try self.init(destination: destination, output: output, kind: kind, generatedAt: generatedAt, limits: limits, layer: layer)
+    }
+
+    /// Writes into `destination`; `output` is only how the bundle is named (results, errors).
+    public init(destination: any BundleDestination, output: String, kind: ArchiveKind, generatedAt: Timestamp,
+                limits: ArchiveLimits = .default, layer: ((any ByteSink) throws -> any SinkLayer)? = nil) throws {
         self.output = output
         self.limits = limits
         let compact = generatedAt.text.filter { $0 != "-" && $0 != ":" }.split(separator: ".").first.map(String.init) ?? "bundle"
         topFolder = "dataport-" + (compact.hasSuffix("Z") ? compact : compact + "Z")
-        let file = try PartialFile(destination: output)
+        let file = destination
         self.file = file
         do { self.layer = try layer.map { try $0(file) } } catch { file.discard(); throw error }
         let sink: any ByteSink = self.layer ?? file
@@ -53,7 +64,10 @@ public final class BundleWriter {
     deinit { if !committed { discard() } }
 
     /// The hidden file being written (for tests of what an interruption leaves).
-    public var temporaryPath: String { file.path }
+    public var temporaryPath: String { (file as? PartialFile)?.path ?? "" }
+
+    /// The bytes written so far (after `commit`: the bundle's size, encryption included).
+    public var bytesWritten: Int64 { file.bytesWritten }
 
     /// Adds a file at `path` below the top folder.
     public func addFile(_ path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry {
@@ -157,6 +171,9 @@ public final class BundleReader {
         } else if n >= 2, magic[0] == 0x1F, magic[1] == 0x8B {
             kind = .tarGz
             archive = try TarGzReader(path: path, limits: limits)
+        } else if n == 0 {
+            // What a stream whose writer failed before its first bytes went out looks like.
+            throw DataPortError(.invalidBundle, "the bundle is empty (0 bytes): nothing arrived", at: path)
         } else {
             throw DataPortError(.invalidBundle, "not a bundle (neither a zip nor a tar.gz archive)", at: path)
         }

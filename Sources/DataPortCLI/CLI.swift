@@ -8,7 +8,10 @@ import Glibc
 /// Where a command writes: results to stdout, errors to stderr.
 public final class Console: @unchecked Sendable {
     public init() {}
-    public func out(_ text: String) { emit(text, fd: 1) }
+    /// Set when stdout carries a bundle (`--output -`): results (the summary, `--json`, an error's
+    /// JSON) go to stderr instead, so that nothing but the bundle reaches the stream.
+    public var stdoutCarriesBundle = false
+    public func out(_ text: String) { emit(text, fd: stdoutCarriesBundle ? 2 : 1) }
     public func err(_ text: String) { emit(text, fd: 2) }
     /// Writes to stderr without adding a newline (for a progress line redrawn in place).
     public func errRaw(_ text: String) { emit(text, fd: 2, newline: false) }
@@ -55,6 +58,7 @@ public enum CLI {
         InspectCommand.command,
         ConvertCommand.command,
         ImportCommand.command,
+        TransferCommand.command,
         FormatsCommand.command,
         CompletionsCommand.command,
     ]
@@ -99,6 +103,10 @@ public enum CLI {
         let rest = Array(args.dropFirst())
         if rest.contains("--help") || rest.contains("-h") { console.out(command.help); return 0 }
         let json = rest.contains("--json")
+        // Decided before the options are parsed, so that even a usage error's JSON stays off the stream.
+        if rest.contains("--output=-") || zip(rest, rest.dropFirst()).contains(where: { $0 == "--output" && $1 == "-" }) {
+            console.stdoutCarriesBundle = true
+        }
         do {
             let parsed = try Arguments(rest, options: command.options)
             try command.run(parsed, console)

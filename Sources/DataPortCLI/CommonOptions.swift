@@ -1,3 +1,4 @@
+import DataPortAge
 import DataPortBundle
 import DataPortFormats
 import DataPortIO
@@ -31,6 +32,14 @@ enum CommonOptions {
         }
         return formats
     }
+
+    /// The bundle's output name: `-` stays stdout (encrypted or not); an encrypted file gets ".age".
+    static func outputName(_ given: String, encrypted: Bool) -> String {
+        given == "-" || !encrypted ? given : AgeEncryption.fileName(for: given)
+    }
+
+    /// How a summary names where the bundle went.
+    static func shownOutput(_ output: String) -> String { output == "-" ? "standard output" : output }
 
     static func archiveKind(_ args: Arguments) throws -> ArchiveKind {
         guard let v = args.value("archive") else { return .zip }

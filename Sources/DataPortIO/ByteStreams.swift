@@ -304,6 +304,35 @@ public final class TemporaryFile: ByteSink {
     }
 }
 
+/// An unlinked temporary file as a bundle's destination (`transfer`): private to this process,
+/// gone when it closes; `commit` makes it complete, `discard` empties it.
+extension TemporaryFile: BundleDestination {
+    public var bytesWritten: Int64 { size }
+    public func commit() throws {}
+    public func discard() { truncate() }
+}
+
+/// A bundle made in a private temporary file and passed to `target` only when committed: for a
+/// stream that must receive one whole bundle though the writing may start over.
+public final class SpooledStreamDestination: BundleDestination {
+    private let spool: TemporaryFile
+    private let target: any BundleDestination
+    public init(_ target: any BundleDestination) throws {
+        spool = try TemporaryFile()
+        self.target = target
+    }
+    public var bytesWritten: Int64 { spool.size }
+    public func write(_ bytes: UnsafeRawBufferPointer) throws { try spool.write(bytes) }
+    public func commit() throws {
+        try spool.copy(to: target)
+        try target.commit()
+    }
+    public func discard() {
+        spool.truncate()
+        target.discard()
+    }
+}
+
 /// Passes bytes on to several sinks (e.g. a file and a hash).
 public final class TeeSink: ByteSink {
     private let sinks: [any ByteSink]

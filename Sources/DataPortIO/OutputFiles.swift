@@ -56,11 +56,64 @@ public enum PartialFiles {
     public static var current: Set<String> { paths.withLock { $0 } }
 }
 
+/// Where a bundle's bytes go: nothing counts as a bundle until `commit`; `discard` makes sure no
+/// reader can take what was written for a whole bundle.
+public protocol BundleDestination: ByteSink {
+    var bytesWritten: Int64 { get }
+    func commit() throws
+    func discard()
+}
+
+/// A bundle written to a stream (`--output -`: stdout), which cannot be taken back once written.
+/// So the last `holdBack` bytes are kept until `commit`: they hold the end of every container
+/// (gzip's trailer, zip's central directory end, age's last chunk), and a run that fails, or is
+/// ended by a signal, never writes them. The reader then finds the stream cut short (a
+/// truncation error), whatever point the failure came at, even after the archive was complete.
+public final class StreamDestination: BundleDestination {
+    public static let holdBack = 64 << 10
+    private let fd: Int32
+    private let name: String
+    private var tail: [UInt8] = []
+    public private(set) var bytesWritten: Int64 = 0
+    private var done = false
+
+    /// Writes to `fd` (not closed here); `name` is how errors name it ("standard output").
+    public init(fd: Int32 = 1, name: String = "standard output") {
+        self.fd = fd
+        self.name = name
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard !done else { throw DataPortError(.internal, "the bundle stream is already finished") }
+        tail.append(contentsOf: bytes)
+        bytesWritten += Int64(bytes.count)
+        let out = tail.count - Self.holdBack
+        // Pass bytes on in large pieces only, so the tail is not copied for every small write.
+        guard out >= Self.holdBack else { return }
+        try tail.withUnsafeBytes { try writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[0..<out]), what: "the bundle", at: name) }
+        tail.removeFirst(out)
+    }
+
+    /// Writes the held-back end: the stream is now a whole bundle.
+    public func commit() throws {
+        guard !done else { return }
+        done = true
+        try tail.withUnsafeBytes { try writeAll(fd, $0, what: "the bundle", at: name) }
+        tail = []
+    }
+
+    /// Drops the held-back end: what was written is a cut-short bundle no reader accepts.
+    public func discard() {
+        done = true
+        tail = []
+    }
+}
+
 /// A file written under a hidden, unpredictable name in its destination's folder and moved into
 /// place only by `commit`: created exclusively (`O_CREAT|O_EXCL|O_NOFOLLOW`, so a planted file or
 /// symbolic link is never written through), mode 0600 (it holds personal data), and recorded in
 /// `PartialFiles` so that a terminating signal removes it.
-public final class PartialFile: ByteSink {
+public final class PartialFile: BundleDestination {
     /// The hidden file's path.
     public let path: String
     public let destination: String
@@ -136,13 +189,16 @@ public final class PartialFile: ByteSink {
 
 /// Checks, before anything is read, that a bundle may be written at a path.
 public enum OutputPath {
-    /// Refuses `-` (usage: no streaming output yet), anything that exists and is not a regular file
+    /// `-` (stdout) is accepted unless stdout is a terminal (usage: a bundle is binary). Refuses anything that exists and is not a regular file
     /// (a folder, FIFO, device, socket or symbolic link: `output`), a folder that does not exist
     /// (`output`), and any of `protected` (usage): the same file (device and inode, so a hard
     /// link too) or the same resolved path. Messages name no value but the path.
     public static func check(_ output: String, protected: [String]) throws {
-        guard output != "-" else {
-            throw DataPortError(.usage, "writing a bundle to standard output ('-') is not supported yet; give a file path")
+        if output == "-" {
+            guard isatty(1) == 0 else {
+                throw DataPortError(.usage, "refusing to write a bundle to a terminal: pipe standard output into a program or a file, or give --output FILE")
+            }
+            return
         }
         guard !output.isEmpty else { throw DataPortError(.usage, "the output path is empty") }
         var st = stat()

@@ -16,6 +16,9 @@ public struct ImportOptions: Sendable {
     /// field the target would lose refuses the import.
     public var dropFields: [String] = []
     public var limits = ArchiveLimits.default
+    /// The manifest the bundle's maker returned (`transfer`): each imported dataset's record count
+    /// and files' SHA-256 must be the ones it exported, or the import is rolled back (reconciliation).
+    public var producedBy: Manifest?
 
     public init(store: String? = nil, dryRun: Bool = false, strict: Bool = false, dropFields: [String] = []) {
         self.store = store; self.dryRun = dryRun; self.strict = strict; self.dropFields = dropFields
@@ -125,6 +128,12 @@ public enum Importer {
                 reading = nil
                 guard r.inBundle == md.recordCount else {
                     throw DataPortError(.tamperedBundle, "\(md.dataset.name) holds \(r.inBundle) records, the manifest says \(md.recordCount)", at: path)
+                }
+                if let produced = options.producedBy {
+                    let made = produced.datasets.first { $0.dataset.name == md.dataset.name }
+                    guard let made, made.recordCount == r.inBundle, made.files.map(\.sha256) == md.files.map(\.sha256) else {
+                        throw DataPortError(.reconciliation, "dataset \(md.dataset.name): the bundle read is not the one exported (record count or checksums differ); the import was rolled back", at: path)
+                    }
                 }
                 results.append(r)
             }

@@ -41,6 +41,15 @@ final class CLIScriptingTests: XCTestCase {
         let c = try TestSupport.dataport("convert", out, "--format", "json", "--output", dir.appendingPathComponent("c.zip").path, "--json")
         try validate(c.stdout, def: "convert")
         try validate(try TestSupport.dataport("formats", "--json").stdout, def: "formats")
+        let crm = dir.appendingPathComponent("crm")
+        try FileManager.default.createDirectory(at: crm, withIntermediateDirectories: true)
+        for f in ["crm-stores.json", "crm-schema.sql"] {
+            try FileManager.default.copyItem(at: TestSupport.samples.appendingPathComponent("migration/\(f)"), to: crm.appendingPathComponent(f))
+        }
+        let t = try TestSupport.dataport(["transfer", "--from", TestSupport.sampleConfig, "--subject", "email=ana.nunez@example.com",
+                                          "--to", crm.appendingPathComponent("crm-stores.json").path, "--json"] + TestSupport.crmDroppedFields)
+        XCTAssertEqual(t.code, 0, t.stderr)
+        try validate(t.stdout, def: "transfer")
         let bad = try TestSupport.dataport("verify", "/nonexistent.zip", "--json")
         try validate(bad.stdout, def: "error")
         let i = try TestSupport.dataport("inspect", out, "--json")

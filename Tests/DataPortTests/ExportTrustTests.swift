@@ -127,7 +127,7 @@ final class ExportTrustTests: XCTestCase {
         let before = try sha(bundle)
         let fifo = dir.appendingPathComponent("fifo").path
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
-        for (output, code) in [(fifo, Int32(8)), (dir.path, 8), (bundle, 2), ("-", 2)] {
+        for (output, code) in [(fifo, Int32(8)), (dir.path, 8), (bundle, 2)] {
             let r = try TestSupport.dataport("convert", bundle, "--format", "csv", "--output", output)
             XCTAssertEqual(r.code, code, "\(output): \(r.stderr)")
         }
@@ -135,13 +135,20 @@ final class ExportTrustTests: XCTestCase {
         XCTAssertEqual(try listing(dir), ["a.zip", "app.db", "app.json", "fifo"])
     }
 
-    /// `--output -` is not a file named `-`.
-    func testOutputDashIsRefused() throws {
+    /// `--output -` is stdout (a pipe here), never a file named `-`; `convert` streams the same way.
+    func testOutputDashIsStandardOutputNotAFile() throws {
         let dir = try TestSupport.tempDir(self)
         let (_, config) = try store(dir, sql: Self.oneNote)
         let r = try export(config, "-", cwd: dir)
-        XCTAssertEqual(r.code, 2, r.stderr)
-        XCTAssertTrue(r.stderr.contains("standard output"), r.stderr)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("PK\u{03}\u{04}"), "the zip itself on stdout")
+        XCTAssertTrue(r.stderr.hasPrefix("wrote standard output"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("-").path))
+        let bundle = dir.appendingPathComponent("a.zip").path
+        XCTAssertEqual(try export(config, bundle).code, 0)
+        let converted = try TestSupport.run("/bin/bash", ["-c", "set -o pipefail; \"$DP\" convert '\(bundle)' --format csv --archive tar.gz --output - | \"$DP\" verify -"],
+                                            cwd: dir, environment: ["DP": TestSupport.binary])
+        XCTAssertEqual(converted.code, 0, converted.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("-").path))
     }
 

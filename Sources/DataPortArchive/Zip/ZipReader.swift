@@ -75,7 +75,15 @@ public final class ZipReader: ArchiveReader {
             if tail[i] == 0x50, tail[i + 1] == 0x4b, tail[i + 2] == 5, tail[i + 3] == 6 { eocd = i; break }
             i -= 1
         }
-        guard eocd >= 0 else { throw bad("not a zip archive (no end of central directory)") }
+        guard eocd >= 0 else {
+            // It starts as a zip (a local header) and has no end: cut short, e.g. a stream whose
+            // writer failed (`--output -`): damaged, not "something else".
+            let head = try readBytes(at: 0, count: 4)
+            if head == [0x50, 0x4B, 0x03, 0x04] {
+                throw DataPortError(.tamperedBundle, "the zip archive ends early (no end of central directory): truncated or damaged", at: path)
+            }
+            throw bad("not a zip archive (no end of central directory)")
+        }
         let commentLength = Int(u16(tail, eocd + 20))
         guard eocd + 22 + commentLength == tailLength else { throw bad("data after the end of the zip archive") }
         guard u16(tail, eocd + 4) == 0, u16(tail, eocd + 6) == 0 else { throw bad("multi-disk zip archives are not supported") }

@@ -11,7 +11,7 @@ enum ConvertCommand {
         usage: "dataport convert BUNDLE --format LIST --output FILE [--identity FILE] [--encrypt-to RECIPIENT ...] [--passphrase-file FILE] [--json]",
         options: [
             OptionSpec(name: "format", value: "LIST", help: "Formats of the new bundle, comma-separated."),
-            OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle: a new path or a regular file (mode 0600); not the input, a folder, FIFO, device, socket, link or '-' (\".age\" is appended when it is encrypted)."),
+            OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle: a new path or a regular file (mode 0600), or - for stdout (never a terminal; the summary and --json then go to stderr); not the input, a folder, FIFO, device, socket or link (\".age\" is appended to a file's name when it is encrypted)."),
             CommonOptions.csvFormulaGuard,
             CommonOptions.archive,
         ] + CommonOptions.longRunning + CommonOptions.limits + EncryptionOptions.converting,
@@ -20,7 +20,7 @@ enum ConvertCommand {
             let input = try args.onePositional("bundle path")
             let formats = try CommonOptions.formats(try args.required("format"), args)
             let encryption = try EncryptionOptions.outputEncryption(args)
-            let output = encryption == nil ? try args.required("output") : AgeEncryption.fileName(for: try args.required("output"))
+            let output = CommonOptions.outputName(try args.required("output"), encrypted: encryption != nil)
             let opened = try EncryptionOptions.input(input, args)
             let result = try opened.read { try Converter.convert(input: $0, output: output, formats: formats, archive: try CommonOptions.archiveKind(args),
                                                                   limits: try CommonOptions.archiveLimits(args), encryption: encryption,
@@ -28,7 +28,7 @@ enum ConvertCommand {
             if args.flag("json") {
                 console.out(ResultJSON.export(result).serialized())
             } else if !args.flag("quiet") {
-                console.out("wrote \(output): \(result.manifest.datasets.count) datasets, \(result.records) records, \(result.bytes) bytes")
+                console.out("wrote \(CommonOptions.shownOutput(output)): \(result.manifest.datasets.count) datasets, \(result.records) records, \(result.bytes) bytes")
             }
         })
 }

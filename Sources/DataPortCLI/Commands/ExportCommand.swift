@@ -15,11 +15,11 @@ enum ExportCommand {
     static let command = Command(
         name: "export",
         summary: "Gather one subject's data from the stores into a verifiable bundle.",
-        usage: "dataport export --config FILE (--subject KIND=VALUE ... --output FILE | --subjects FILE --output-dir DIR) [options]",
+        usage: "dataport export --config FILE (--subject KIND=VALUE ... --output FILE|- | --subjects FILE --output-dir DIR) [options]",
         options: [
             OptionSpec(name: "config", value: "FILE", help: "The stores config (JSON)."),
             OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject: email=..., user_id=..., ip=..., cookie_id=...", repeatable: true),
-            OptionSpec(name: "output", value: "FILE", help: "Where to write the bundle: a new path or a regular file to replace (mode 0600). Not a folder, FIFO, device, socket, symbolic link, '-' or a store's file (\".age\" is appended when it is encrypted)."),
+            OptionSpec(name: "output", value: "FILE", help: "Where to write the bundle: a new path or a regular file to replace (mode 0600), or - for stdout (a pipe or file, never a terminal; the summary and --json then go to stderr). Not a folder, FIFO, device, socket, symbolic link or a store's file (\".age\" is appended to a file's name when it is encrypted)."),
             OptionSpec(name: "subjects", value: "FILE", help: "Batch: one subject per line (KIND=VALUE pairs separated by spaces, or a JSON object); - for stdin."),
             OptionSpec(name: "output-dir", value: "DIR", help: "Batch: where to write subject-LINE.zip (or .tar.gz) for each line; a line that fails removes an earlier run's bundle for it."),
             OptionSpec(name: "shard", value: "K/N", help: "Batch: only the lines whose number is K modulo N (1 <= K <= N), to split a batch across workers."),
@@ -37,6 +37,7 @@ enum ExportCommand {
             "dataport export --config stores.json --subject email=bo@example.org --subject ip=203.0.113.7 --format json,csv,xml --scope access --output bo.zip",
             "dataport export --config stores.json --subjects requests.txt --output-dir out/ --json",
             "dataport export --config stores.json --subject email=bo@example.org --encrypt-to age1... --output bo.zip   # writes bo.zip.age",
+            "set -o pipefail; dataport export --config stores.json --subject email=bo@example.org --archive tar.gz --output - | ssh other dataport import - --config target.json",
         ],
         run: { args, console in
             guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
@@ -65,7 +66,7 @@ enum ExportCommand {
                           options: options, args: args, console: console, progress: progress)
                 return
             }
-            let output = options.encryption == nil ? try args.required("output") : AgeEncryption.fileName(for: try args.required("output"))
+            let output = CommonOptions.outputName(try args.required("output"), encrypted: options.encryption != nil)
             let rawSubjects = args.all("subject")
             guard !rawSubjects.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE (or --subjects FILE)") }
             let identities = try rawSubjects.map(parseIdentity)
@@ -75,7 +76,7 @@ enum ExportCommand {
             if args.flag("json") {
                 console.out(ResultJSON.export(result).serialized())
             } else if !args.flag("quiet") {
-                console.out("wrote \(output): \(result.manifest.datasets.count) datasets, \(result.records) records, \(result.bytes) bytes")
+                console.out("wrote \(CommonOptions.shownOutput(output)): \(result.manifest.datasets.count) datasets, \(result.records) records, \(result.bytes) bytes")
                 for s in result.manifest.stores where s.status != "complete" {
                     console.out("store \(s.name): \(s.status)\(s.reason.map { " (\($0))" } ?? "")")
                 }

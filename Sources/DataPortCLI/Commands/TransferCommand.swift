@@ -1,0 +1,58 @@
+import DataPort
+import DataPortImport
+import DataPortIO
+import DataPortModel
+import DataPortStores
+
+/// `dataport transfer`: one subject from one controller's stores into another's (Art. 20(2)), in one process.
+enum TransferCommand {
+    static let command = Command(
+        name: "transfer",
+        summary: "Export a subject and import it into another system in one step, verified and reconciled.",
+        usage: "dataport transfer --from SOURCE.json --subject KIND=VALUE ... --to TARGET.json [--store NAME] [--drop-field DATASET.FIELD]... [--dry-run] [--json]",
+        options: [
+            OptionSpec(name: "from", value: "FILE", help: "The source's stores config (as export --config)."),
+            OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject (as export --subject).", repeatable: true),
+            OptionSpec(name: "to", value: "FILE", help: "The target's stores config (as import --config)."),
+            OptionSpec(name: "store", value: "NAME", help: "The target store (needed when the target config has several)."),
+            OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held)."),
+            OptionSpec(name: "drop-field", value: "DATASET.FIELD",
+                       help: "Allow this field to be left out (the target does not map it); repeatable. Without it such a field refuses the transfer (exit 3).",
+                       repeatable: true),
+            OptionSpec(name: "strict", value: nil, help: "Refuse when the target config does not map every exported dataset."),
+            OptionSpec(name: "dry-run", value: nil, help: "Export, verify and plan the import without writing to the target."),
+        ] + CommonOptions.longRunning,
+        examples: [
+            "dataport transfer --from Samples/stores.json --subject email=ana.nunez@example.com --scope access \\\n" +
+                "    --to Samples/migration/crm-stores.json --drop-field account.status --drop-field account.birth_date \\\n" +
+                "    --drop-field newsletter_subscriptions.id --drop-field newsletter_subscriptions.unsubscribed_at --json",
+        ],
+        run: { args, console in
+            guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
+            let source = try StoresConfig.load(path: try args.required("from"))
+            let rawSubjects = args.all("subject")
+            guard !rawSubjects.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE") }
+            let identities = try rawSubjects.map(ExportCommand.parseIdentity)
+            let target = try StoresConfig.load(path: try args.required("to"))
+            var export = ExportOptions()
+            if let s = args.value("scope") {
+                guard let scope = Scope(rawValue: s) else { throw DataPortError(.usage, "--scope must be portability or access") }
+                export.scope = scope
+            }
+            var options = ImportOptions(store: args.value("store"), dryRun: args.flag("dry-run"), strict: args.flag("strict"),
+                                        dropFields: args.all("drop-field"))
+            let result = try Transfer.run(from: source, identities: identities, to: target, export: export, import: options,
+                                          progress: try CommonOptions.progressObserver(args, console: console))
+            if args.flag("json") {
+                console.out(JSONValue.object([
+                    "exported": ResultJSON.export(result.exported),
+                    "imported": result.imported.json(),
+                    "agrees": .bool(result.imported.agrees),
+                ]).serialized())
+            } else if !args.flag("quiet") {
+                let e = result.exported
+                console.out("exported \(e.manifest.datasets.count) datasets, \(e.records) records (\(e.bytes) bytes, verified)\n" + result.imported.text)
+            }
+            if let mismatch = result.imported.mismatchError { throw mismatch }
+        })
+}
