@@ -48,15 +48,7 @@ final class ImportTrustTests: XCTestCase {
         let db = dir.appendingPathComponent("\(name).db").path
         let r = try TestSupport.run(sqlite, [db, sql])
         XCTAssertEqual(r.code, 0, r.stderr)
-        let config = TestSupport.accountConfig(options: #"{"path": "\#(db)"}"#, datasets: """
-               {"name": "items", "table": "items", "category": "billing", "description": "Items", "purposes": ["billing"],
-                "legalBasis": "contract", "origin": "provided", "key": "id", "match": [{"field": "user_id", "identity": "user_id"}],
-                "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "code", "type": "string"},
-                           {"name": "amount", "type": "decimal"}]},
-               {"name": "hits", "table": "hits", "category": "website-usage", "description": "Hits", "purposes": ["analytics"],
-                "legalBasis": "consent", "origin": "observed", "match": [{"field": "user_id", "identity": "user_id"}],
-                "fields": [{"name": "user_id", "type": "integer"}, {"name": "path", "type": "string"}]}
-            """)
+        let config = TestSupport.itemsConfig(options: #"{"path": "\#(db)"}"#, last: ("amount", "decimal"))
         let path = dir.appendingPathComponent("\(name).json").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         return (db, path)

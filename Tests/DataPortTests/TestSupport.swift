@@ -161,6 +161,20 @@ extension TestSupport {
         """
     }
 
+    /// `accountConfig` with `items` (key `id`, found by `user_id`: `id`, `user_id`, `code` and the
+    /// `last` field, name and type) and `hits` (keyless: `user_id`, `path`).
+    static func itemsConfig(type: String = "sqlite", options: String, last: (name: String, type: String)) -> String {
+        accountConfig(type: type, options: options, datasets: """
+               {"name": "items", "table": "items", "category": "billing", "description": "Items", "purposes": ["billing"],
+                "legalBasis": "contract", "origin": "provided", "key": "id", "match": [{"field": "user_id", "identity": "user_id"}],
+                "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "code", "type": "string"},
+                           {"name": "\(last.name)", "type": "\(last.type)"}]},
+               {"name": "hits", "table": "hits", "category": "website-usage", "description": "Hits", "purposes": ["analytics"],
+                "legalBasis": "consent", "origin": "observed", "match": [{"field": "user_id", "identity": "user_id"}],
+                "fields": [{"name": "user_id", "type": "integer"}, {"name": "path", "type": "string"}]}
+            """)
+    }
+
     /// Starts `dataport import bundle --config config --quiet --progress json` and returns once its
     /// progress says it is writing `dataset` (or it ended): the moment to kill it halfway.
     static func importUntilWriting(_ dataset: String, bundle: String, config: String) throws -> Process {
