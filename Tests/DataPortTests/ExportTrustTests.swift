@@ -21,18 +21,12 @@ final class ExportTrustTests: XCTestCase {
         let r = try TestSupport.run("/usr/bin/sqlite3", [db, schema + sql])
         XCTAssertEqual(r.code, 0, r.stderr)
         let config = dir.appendingPathComponent("\(name).json").path
-        try """
-            {"version": "1", "controller": {"name": "Test Ltd", "contact": "privacy@test.example"},
-             "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
-               {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
-                "legalBasis": "contract", "origin": "provided", "key": "id",
-                "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
-                "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
+        try TestSupport.accountConfig(options: #"{"path": "\#(db)"}"#, datasets: """
                {"name": "notes", "table": "notes", "category": "communications", "description": "Notes", "purposes": ["service"],
                 "legalBasis": "contract", "origin": "provided", "key": "id", "match": [{"field": "user_id", "identity": "user_id"}],
                 "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"},
-                           {"name": "body", "type": "string"}, {"name": "extra", "type": "string"}]}]}]}
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+                           {"name": "body", "type": "string"}, {"name": "extra", "type": "string"}]}
+            """).write(toFile: config, atomically: true, encoding: .utf8)
         return (db, config)
     }
 

@@ -162,17 +162,11 @@ final class ImportTests: XCTestCase {
     /// after `table`, linked by `user_id`, with `key` (or none) and `fields` (name, type).
     func oneTableConfig(db: String, table: String, key: String?, fields: [(String, String)]) -> String {
         let fieldList = fields.map { #"{"name": "\#($0.0)", "type": "\#($0.1)"}"# }.joined(separator: ", ")
-        return """
-            {"version": "1", "controller": {"name": "Test Ltd", "contact": "privacy@test.example"},
-             "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
-               {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
-                "legalBasis": "contract", "origin": "provided", "key": "id",
-                "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
-                "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
+        return TestSupport.accountConfig(options: #"{"path": "\#(db)"}"#, datasets: """
                {"name": "\(table)", "table": "\(table)", "category": "website-usage", "description": "\(table)", "purposes": ["analytics"],
                 "legalBasis": "consent", "origin": "observed", \(key.map { #""key": "\#($0)","# } ?? "")
-                "match": [{"field": "user_id", "identity": "user_id"}], "fields": [\(fieldList)]}]}]}
-            """
+                "match": [{"field": "user_id", "identity": "user_id"}], "fields": [\(fieldList)]}
+            """)
     }
 
     /// Identical records without a key are all kept: a log holding the same line twice imports twice,
@@ -341,19 +335,8 @@ final class ImportTests: XCTestCase {
 
         let target = try emptySampleStore(dir)
         let before = try dump(target.db)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: TestSupport.binary)
-        p.arguments = ["import", bundle, "--config", target.config, "--quiet", "--progress", "json"]
-        let progress = Pipe()
-        p.standardError = progress
-        try p.run()
         // Wait until records are being written, then kill without warning.
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("\"phase\":\"import\",\"dataset\":\"page_views\"") {
-            let chunk = progress.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen.append(chunk)
-        }
+        let p = try TestSupport.importUntilWriting("page_views", bundle: bundle, config: target.config)
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationReason, .uncaughtSignal, "the import finished before it could be killed")

@@ -48,21 +48,7 @@ final class ImportTrustTests: XCTestCase {
         let db = dir.appendingPathComponent("\(name).db").path
         let r = try TestSupport.run(sqlite, [db, sql])
         XCTAssertEqual(r.code, 0, r.stderr)
-        let config = """
-            {"version": "1", "controller": {"name": "Test Ltd", "contact": "privacy@test.example"},
-             "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
-               {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
-                "legalBasis": "contract", "origin": "provided", "key": "id",
-                "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
-                "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
-               {"name": "items", "table": "items", "category": "billing", "description": "Items", "purposes": ["billing"],
-                "legalBasis": "contract", "origin": "provided", "key": "id", "match": [{"field": "user_id", "identity": "user_id"}],
-                "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "code", "type": "string"},
-                           {"name": "amount", "type": "decimal"}]},
-               {"name": "hits", "table": "hits", "category": "website-usage", "description": "Hits", "purposes": ["analytics"],
-                "legalBasis": "consent", "origin": "observed", "match": [{"field": "user_id", "identity": "user_id"}],
-                "fields": [{"name": "user_id", "type": "integer"}, {"name": "path", "type": "string"}]}]}]}
-            """
+        let config = TestSupport.itemsConfig(options: #"{"path": "\#(db)"}"#, last: ("amount", "decimal"))
         let path = dir.appendingPathComponent("\(name).json").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         return (db, path)
@@ -283,18 +269,7 @@ final class ImportTrustTests: XCTestCase {
         let expected = try TestSupport.exportSample(dir, name: "expected.zip")
         let before = try dump(target.db)
 
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: TestSupport.binary)
-        p.arguments = ["import", bundle, "--config", target.config, "--quiet", "--progress", "json"]
-        let progress = Pipe()
-        p.standardError = progress
-        try p.run()
-        var seen = Data()
-        while !String(decoding: seen, as: UTF8.self).contains("\"phase\":\"import\",\"dataset\":\"page_views\"") {
-            let chunk = progress.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen.append(chunk)
-        }
+        let p = try TestSupport.importUntilWriting("page_views", bundle: bundle, config: target.config)
         // Until the journal is hot: its header is written (SQLite's magic) once pages spill to the file.
         let journal = target.db + "-journal"
         let magic: [UInt8] = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7]

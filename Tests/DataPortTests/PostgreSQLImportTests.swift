@@ -390,21 +390,7 @@ final class PostgreSQLImportTests: XCTestCase {
     /// A config with `account` (users, by e-mail), `items` (key `id`: `code` text, `at` timestamp)
     /// and `hits` (keyless), for a store of `type` with `options` (JSON).
     func trustConfig(_ dir: URL, _ name: String, type: String, options: String) throws -> String {
-        let config = """
-            {"version": "1", "controller": {"name": "Test Ltd", "contact": "privacy@test.example"},
-             "stores": [{"name": "app", "type": "\(type)", "options": \(options), "datasets": [
-               {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
-                "legalBasis": "contract", "origin": "provided", "key": "id",
-                "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
-                "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
-               {"name": "items", "table": "items", "category": "billing", "description": "Items", "purposes": ["billing"],
-                "legalBasis": "contract", "origin": "provided", "key": "id", "match": [{"field": "user_id", "identity": "user_id"}],
-                "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "code", "type": "string"},
-                           {"name": "at", "type": "timestamp"}]},
-               {"name": "hits", "table": "hits", "category": "website-usage", "description": "Hits", "purposes": ["analytics"],
-                "legalBasis": "consent", "origin": "observed", "match": [{"field": "user_id", "identity": "user_id"}],
-                "fields": [{"name": "user_id", "type": "integer"}, {"name": "path", "type": "string"}]}]}]}
-            """
+        let config = TestSupport.itemsConfig(type: type, options: options, last: ("at", "timestamp"))
         let path = dir.appendingPathComponent("\(name).json").path
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         return path

@@ -144,3 +144,52 @@ extension XCTestCase {
         }
     }
 }
+
+extension TestSupport {
+    /// A stores config with one store `app` of `type` (its `options` as JSON) whose first dataset is
+    /// `account` (table `users`, key `id`, found by e-mail, yielding `user_id`), followed by
+    /// `datasets` (dataset objects as JSON, comma separated).
+    static func accountConfig(type: String = "sqlite", options: String, datasets: String) -> String {
+        """
+        {"version": "1", "controller": {"name": "Test Ltd", "contact": "privacy@test.example"},
+         "stores": [{"name": "app", "type": "\(type)", "options": \(options), "datasets": [
+           {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
+            "legalBasis": "contract", "origin": "provided", "key": "id",
+            "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
+            "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
+        \(datasets)]}]}
+        """
+    }
+
+    /// `accountConfig` with `items` (key `id`, found by `user_id`: `id`, `user_id`, `code` and the
+    /// `last` field, name and type) and `hits` (keyless: `user_id`, `path`).
+    static func itemsConfig(type: String = "sqlite", options: String, last: (name: String, type: String)) -> String {
+        accountConfig(type: type, options: options, datasets: """
+               {"name": "items", "table": "items", "category": "billing", "description": "Items", "purposes": ["billing"],
+                "legalBasis": "contract", "origin": "provided", "key": "id", "match": [{"field": "user_id", "identity": "user_id"}],
+                "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "code", "type": "string"},
+                           {"name": "\(last.name)", "type": "\(last.type)"}]},
+               {"name": "hits", "table": "hits", "category": "website-usage", "description": "Hits", "purposes": ["analytics"],
+                "legalBasis": "consent", "origin": "observed", "match": [{"field": "user_id", "identity": "user_id"}],
+                "fields": [{"name": "user_id", "type": "integer"}, {"name": "path", "type": "string"}]}
+            """)
+    }
+
+    /// Starts `dataport import bundle --config config --quiet --progress json` and returns once its
+    /// progress says it is writing `dataset` (or it ended): the moment to kill it halfway.
+    static func importUntilWriting(_ dataset: String, bundle: String, config: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["import", bundle, "--config", config, "--quiet", "--progress", "json"]
+        let progress = Pipe()
+        p.standardError = progress // kept open by `p`
+        try p.run()
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("\"phase\":\"import\",\"dataset\":\"\(dataset)\"") {
+            let chunk = progress.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+        }
+        return p
+    }
+}

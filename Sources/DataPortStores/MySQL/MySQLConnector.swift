@@ -117,13 +117,7 @@ public final class MySQLConnector: WritableStoreConnector {
     }
 
     public func validate() throws {
-        for d in config.datasets {
-            do {
-                try connection.prepare(builder.probe(d))
-            } catch let e as DataPortError where e.kind == .invalidConfig {
-                throw DataPortError(.invalidConfig, "dataset \(d.name) (\(d.source.label)): \(e.message)", at: "store \(config.name)")
-            }
-        }
+        try builder.validate(config, prepare: connection.prepare)
     }
 
     public func beginSnapshot() throws {
@@ -134,40 +128,30 @@ public final class MySQLConnector: WritableStoreConnector {
     /// `subject` with the stored spellings of its text identities (`SQLQueryBuilder.withSpellings`).
     private func spelled(_ subject: SubjectQuery, for dataset: DatasetConfig) throws -> SubjectQuery {
         try builder.withSpellings(subject, for: dataset, cache: &spellingCache) { q, found in
-            try connection.run(q.text, q.parameters.map(MySQLSession.parameter)) { row in try found(row.cell(0)) }
+            try run(q) { row in try found(row.cell(0)) }
         }
     }
 
+    /// Runs a query of the builder on the snapshot connection, handing each row to `row`.
+    private func run(_ q: SQLQuery, _ row: (MySQLRow) throws -> Void) throws {
+        try connection.run(q.text, q.parameters.map(MySQLSession.parameter), row: row)
+    }
+
+    /// Identity text from text and integer cells only; other cells (NULL, bytes, reals) are skipped.
     public func distinctValues(of field: String, in dataset: DatasetConfig, for subject: SubjectQuery, limit: Int) throws -> [String] {
-        let subject = try spelled(subject, for: dataset)
-        let q = builder.selectDistinct(field, in: dataset, for: subject, limit: limit)
-        var out: [String] = []
-        try connection.run(q.text, q.parameters.map(MySQLSession.parameter)) { row in
-            switch row.cell(0) {
-            case .text(let t): out.append(t)
-            case .integer(let i): out.append(String(i))
-            default: break
-            }
-        }
-        return out
+        try builder.distinctValues(of: field, in: dataset, for: spelled(subject, for: dataset), limit: limit, store: config.name,
+                                   text: { cell in
+                                       switch cell {
+                                       case .text(let t): t
+                                       case .integer(let i): String(i)
+                                       default: nil
+                                       }
+                                   }, run: run)
     }
 
     @discardableResult
     public func read(_ dataset: DatasetConfig, for subject: SubjectQuery, into body: (Record) throws -> Void) throws -> Int {
-        let subject = try spelled(subject, for: dataset)
-        let q = builder.selectRows(dataset, for: subject)
-        let fields = dataset.exportedFields
-        var count = 0
-        try connection.run(q.text, q.parameters.map(MySQLSession.parameter)) { row in
-            var values: [Value] = []
-            values.reserveCapacity(fields.count)
-            for (i, f) in fields.enumerated() {
-                values.append(try row.cell(i).value(of: f, in: dataset.name, at: "store \(config.name), record \(count + 1)"))
-            }
-            try body(Record(values))
-            count += 1
-        }
-        return count
+        try builder.read(dataset, for: spelled(subject, for: dataset), store: config.name, run: run, into: body)
     }
 
     /// A second connection, read-write, for an import; the snapshot connection stays read-only.

@@ -62,13 +62,7 @@ public final class PostgreSQLConnector: WritableStoreConnector {
     }
 
     public func validate() throws {
-        for d in config.datasets {
-            do {
-                try connection.prepare(builder.probe(d))
-            } catch let e as DataPortError where e.kind == .invalidConfig {
-                throw DataPortError(.invalidConfig, "dataset \(d.name) (\(d.source.label)): \(e.message)", at: "store \(config.name)")
-            }
-        }
+        try builder.validate(config, prepare: connection.prepare)
     }
 
     public func beginSnapshot() throws {
@@ -81,36 +75,22 @@ public final class PostgreSQLConnector: WritableStoreConnector {
     /// Swift, as for every store) is one of the subject's values. So the rows are exactly the subject's.
     private func spelled(_ subject: SubjectQuery, for dataset: DatasetConfig) throws -> SubjectQuery {
         try builder.withSpellings(subject, for: dataset, cache: &spellingCache) { q, found in
-            try connection.query(q.text, q.parameters) { row in try found(row.cell(0)) }
+            try run(q) { row in try found(row.cell(0)) }
         }
     }
 
+    /// Runs a query of the builder on the snapshot connection, handing each row to `row`.
+    private func run(_ q: SQLQuery, _ row: (PostgreSQLRow) throws -> Void) throws {
+        try connection.query(q.text, q.parameters, row: row)
+    }
+
     public func distinctValues(of field: String, in dataset: DatasetConfig, for subject: SubjectQuery, limit: Int) throws -> [String] {
-        let subject = try spelled(subject, for: dataset)
-        let q = builder.selectDistinct(field, in: dataset, for: subject, limit: limit)
-        var out: [String] = []
-        try connection.query(q.text, q.parameters) { row in
-            if let text = try row.cell(0).identityText(field: field, in: dataset.name, at: "store \(self.config.name)") { out.append(text) }
-        }
-        return out
+        try builder.distinctValues(of: field, in: dataset, for: spelled(subject, for: dataset), limit: limit, store: config.name, run: run)
     }
 
     @discardableResult
     public func read(_ dataset: DatasetConfig, for subject: SubjectQuery, into body: (Record) throws -> Void) throws -> Int {
-        let subject = try spelled(subject, for: dataset)
-        let q = builder.selectRows(dataset, for: subject)
-        let fields = dataset.exportedFields
-        var count = 0
-        try connection.query(q.text, q.parameters) { row in
-            var values: [Value] = []
-            values.reserveCapacity(fields.count)
-            for (i, f) in fields.enumerated() {
-                values.append(try row.cell(i).value(of: f, in: dataset.name, at: "store \(config.name), record \(count + 1)"))
-            }
-            try body(Record(values))
-            count += 1
-        }
-        return count
+        try builder.read(dataset, for: spelled(subject, for: dataset), store: config.name, run: run, into: body)
     }
 
     /// A second connection, read-write, for an import; the snapshot connection stays read-only.

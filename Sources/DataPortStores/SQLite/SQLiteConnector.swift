@@ -74,33 +74,19 @@ public final class SQLiteConnector: WritableStoreConnector {
         inSnapshot = true
     }
 
-    public func distinctValues(of field: String, in dataset: DatasetConfig, for subject: SubjectQuery, limit: Int) throws -> [String] {
-        let q = builder.selectDistinct(field, in: dataset, for: subject, limit: limit)
+    /// Runs a query of the builder on the snapshot's connection, handing each row to `row`.
+    private func run(_ q: SQLQuery, _ row: (SQLiteStatement) throws -> Void) throws {
         let stmt = try db.prepare(q.text)
         try stmt.bind(q.parameters)
-        var out: [String] = []
-        while try stmt.step() {
-            if let text = try stmt.cell(0).identityText(field: field, in: dataset.name, at: "store \(config.name)") { out.append(text) }
-        }
-        return out
+        while try stmt.step() { try row(stmt) }
+    }
+
+    public func distinctValues(of field: String, in dataset: DatasetConfig, for subject: SubjectQuery, limit: Int) throws -> [String] {
+        try builder.distinctValues(of: field, in: dataset, for: subject, limit: limit, store: config.name, run: run)
     }
 
     public func read(_ dataset: DatasetConfig, for subject: SubjectQuery, into body: (Record) throws -> Void) throws -> Int {
-        let q = builder.selectRows(dataset, for: subject)
-        let stmt = try db.prepare(q.text)
-        try stmt.bind(q.parameters)
-        let fields = dataset.exportedFields
-        var count = 0
-        while try stmt.step() {
-            var values: [Value] = []
-            values.reserveCapacity(fields.count)
-            for (i, f) in fields.enumerated() {
-                values.append(try stmt.cell(i).value(of: f, in: dataset.name, at: "store \(config.name), record \(count + 1)"))
-            }
-            try body(Record(values))
-            count += 1
-        }
-        return count
+        try builder.read(dataset, for: subject, store: config.name, run: run, into: body)
     }
 
     public func openSession() throws -> any SQLSession {
