@@ -314,12 +314,10 @@ if !scaling.isEmpty {
         try! (0..<scalingSubjects).map { "email=USER\(1 + $0 * (users / scalingSubjects))@bench.example" }.joined(separator: "\n")
             .write(toFile: list, atomically: true, encoding: .utf8)
         let out = "\(dir)/scaling-out-\(users)"
-        let run = interleaved([Step(name: "batch", argv: [dataport, "export", "--config", cfg, "--subjects", list, "--output-dir", out, "--quiet"],
-                                    setup: {
-                                        try? FileManager.default.removeItem(atPath: out)
-                                        try! FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-                                    }, records: scalingSubjects * 20, bytes: { 0 })])[0]
-        let (t, m) = (run.seconds, run.peakRSSMB)
+        let (t, m) = median([dataport, "export", "--config", cfg, "--subjects", list, "--output-dir", out, "--quiet"]) {
+            try? FileManager.default.removeItem(atPath: out)
+            try! FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        }
         lines.append(String(format: "%9d users: %d subjects x 20 visits in %.2f s = %.2f ms per subject, peak %.0f MB", users, scalingSubjects, t, t * 1000 / Double(scalingSubjects), m))
     }
     print("\nbatch per-subject time by store size (index on dataport_norm_caseless(email))")
