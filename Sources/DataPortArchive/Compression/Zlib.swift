@@ -14,10 +14,56 @@ public func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
     return UInt32(CZlib.crc32(uLong(crc), base.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
 }
 
-/// Combines the CRC-32 of two consecutive pieces: `crcB` of the `lengthB` bytes after the piece
-/// whose CRC-32 is `crcA`. Lets blocks compressed in parallel keep one checksum.
-func crc32Combine(_ crcA: UInt32, _ crcB: UInt32, _ lengthB: Int) -> UInt32 {
-    UInt32(crc32_combine(uLong(crcA), uLong(crcB), off_t(lengthB)))
+/// Compresses what is written to it into `next`. Call `finish()` after the last write.
+public final class DeflateSink: ByteSink {
+    private let next: any ByteSink
+    private let stream: UnsafeMutablePointer<z_stream>
+    private var out: [UInt8]
+    private var finished = false
+
+    public init(_ next: any ByteSink, level: Int32 = 6, framing: DeflateFraming = .raw) {
+        self.next = next
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        out = [UInt8](repeating: 0, count: 1 << 17)
+        deflateInit2_(stream, level, Z_DEFLATED, framing.windowBits, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+    }
+
+    deinit {
+        deflateEnd(stream)
+        stream.deallocate()
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: Bytef.self))
+        stream.pointee.avail_in = uInt(bytes.count)
+        try run(flush: Z_NO_FLUSH)
+    }
+
+    public func finish() throws {
+        guard !finished else { return }
+        finished = true
+        stream.pointee.next_in = nil
+        stream.pointee.avail_in = 0
+        try run(flush: Z_FINISH)
+    }
+
+    private func run(flush: Int32) throws {
+        let outCount = out.count
+        while true {
+            let (rc, produced): (Int32, Int) = out.withUnsafeMutableBytes { buf in
+                stream.pointee.next_out = buf.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                stream.pointee.avail_out = uInt(outCount)
+                let rc = deflate(stream, flush)
+                return (rc, outCount - Int(stream.pointee.avail_out))
+            }
+            if produced > 0 { try out.withUnsafeBytes { try next.write(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
+            if rc == Z_STREAM_END { return }
+            guard rc == Z_OK || rc == Z_BUF_ERROR else { throw DataPortError(.internal, "deflate failed (\(rc))") }
+            if flush == Z_NO_FLUSH && stream.pointee.avail_in == 0 && produced < outCount { return }
+        }
+    }
 }
 
 /// Decompresses a deflate or gzip stream, counting output and refusing more than `limit` bytes.
