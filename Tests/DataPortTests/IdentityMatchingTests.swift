@@ -51,35 +51,18 @@ final class IdentityMatchingTests: XCTestCase {
     static func csvField(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
     static func sqlText(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
 
-    /// Writes the rows into every store type and returns the config (PostgreSQL only when a server is up).
-    func makeStores(_ dir: URL, pgURL: String?) throws -> (config: StoresConfig, pgSchema: String?) {
+    /// Writes the rows into every store type (`StoreFixture.available`, and an access log) and
+    /// returns the config and the PostgreSQL schema, if any. `only` narrows the table stores.
+    func makeStores(_ dir: URL, only: [StoreFixture]? = nil) throws -> (config: StoresConfig, pgSchema: String?) {
         let files = dir.appendingPathComponent("files")
         try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
-        var csv = "id,email,ip\n", jsonl = "", log = ""
-        for r in Self.rows {
-            csv += [r.id, r.email, r.ip].map(Self.csvField).joined(separator: ",") + "\n"
-            let line = try JSONSerialization.data(withJSONObject: ["id": r.id, "email": r.email, "ip": r.ip], options: [.sortedKeys])
-            jsonl += String(decoding: line, as: UTF8.self) + "\n"
-            if r.id != "nl" {
-                log += "\(r.ip) - - [10/Oct/2000:13:55:36 -0700] \"GET /\(r.id) HTTP/1.1\" 200 1 \"-\" \"-\" \"\(r.email)\"\n"
-            }
+        var log = ""
+        for r in Self.rows where r.id != "nl" {
+            log += "\(r.ip) - - [10/Oct/2000:13:55:36 -0700] \"GET /\(r.id) HTTP/1.1\" 200 1 \"-\" \"-\" \"\(r.email)\"\n"
         }
-        try csv.write(to: files.appendingPathComponent("people.csv"), atomically: true, encoding: .utf8)
-        try jsonl.write(to: files.appendingPathComponent("people.jsonl"), atomically: true, encoding: .utf8)
         try log.write(to: files.appendingPathComponent("access.log"), atomically: true, encoding: .utf8)
-        let db = dir.appendingPathComponent("people.db").path
-        try Self.sqlite(db, "CREATE TABLE people (id TEXT PRIMARY KEY, email TEXT, ip TEXT)", insert: "INSERT INTO people VALUES (?, ?, ?)",
-                        Self.rows.map { [.string($0.id), .string($0.email), .string($0.ip)] })
-        var pgSchema: String?
-        if let pgURL {
-            let schema = "ident_" + UUID().uuidString.prefix(8).lowercased()
-            var sql = "CREATE SCHEMA \(schema); CREATE TABLE \(schema).people (id text PRIMARY KEY, email text, ip text);"
-            for r in Self.rows { sql += "INSERT INTO \(schema).people VALUES (\(Self.sqlText(r.id)), \(Self.sqlText(r.email)), \(Self.sqlText(r.ip)));" }
-            let r = try PostgreSQLTests.psqlRun(pgURL, sql)
-            XCTAssertEqual(r.code, 0, r.stderr)
-            addTeardownBlock { _ = try? PostgreSQLTests.psqlRun(pgURL, "DROP SCHEMA \(schema) CASCADE") }
-            pgSchema = schema
-        }
+        let table = StoreFixture.Table("people", [.text("id"), .text("email"), .text("ip")],
+                                       Self.rows.map { [.string($0.id), .string($0.email), .string($0.ip)] })
         func dataset(_ name: String, _ source: String, id: String = "id", email: String = "email", ip: String = "ip") -> String {
             """
             {"name": "\(name)", \(source), "category": "account", "description": "People.", "purposes": ["test"],
@@ -89,15 +72,15 @@ final class IdentityMatchingTests: XCTestCase {
              "match": [{"identity": "email", "field": "email"}, {"identity": "ip", "field": "ip"}]}
             """
         }
-        var stores = [
-            "{\"name\": \"lite\", \"type\": \"sqlite\", \"options\": {\"path\": \"\(db)\"}, \"datasets\": [\(dataset("p_sqlite", "\"table\": \"people\""))]}",
-            "{\"name\": \"csvs\", \"type\": \"csv\", \"options\": {\"path\": \"\(files.path)\"}, \"datasets\": [\(dataset("p_csv", "\"file\": \"people.csv\""))]}",
-            "{\"name\": \"lines\", \"type\": \"jsonl\", \"options\": {\"path\": \"\(files.path)\"}, \"datasets\": [\(dataset("p_jsonl", "\"file\": \"people.jsonl\""))]}",
-            "{\"name\": \"logs\", \"type\": \"accesslog\", \"options\": {\"path\": \"\(files.path)\"}, \"datasets\": [\(dataset("p_log", "\"file\": \"access.log\"", id: "path", email: "cookie_id"))]}",
-        ]
-        if let pgSchema, let pgURL {
-            stores.append("{\"name\": \"pg\", \"type\": \"postgresql\", \"options\": {\"url\": \"\(pgURL)\"}, \"datasets\": [\(dataset("p_pg", "\"table\": \"\(pgSchema).people\""))]}")
+        var stores: [String] = []
+        var pgSchema: String?
+        for fixture in only ?? StoreFixture.available() {
+            let made = try fixture.make(self, in: dir, [table])
+            let source = made.source["people"]!
+            if fixture == .postgresql { pgSchema = String(source.split(separator: "\"")[2].split(separator: ".")[0]) }
+            stores.append(made.json(fixture.rawValue, datasets: [dataset("p_\(fixture.rawValue)", source)]))
         }
+        stores.append("{\"name\": \"logs\", \"type\": \"accesslog\", \"options\": {\"path\": \"\(files.path)\"}, \"datasets\": [\(dataset("p_log", "\"file\": \"access.log\"", id: "path", email: "cookie_id"))]}")
         let text = "{\"version\": \"1\", \"controller\": {\"name\": \"Test\", \"contact\": \"dpo@example.com\"}, \"stores\": [\(stores.joined(separator: ","))]}"
         try text.write(to: dir.appendingPathComponent("stores.json"), atomically: true, encoding: .utf8)
         return (try StoresConfig.load(path: dir.appendingPathComponent("stores.json").path), pgSchema)
@@ -110,10 +93,9 @@ final class IdentityMatchingTests: XCTestCase {
 
     func testEveryStoreFindsExactlyTheRowsWhoseNormalFormMatches() throws {
         let dir = try TestSupport.tempDir(self)
-        let pgURL = pgURLIfAny()
-        if ProcessInfo.processInfo.environment["DATAPORT_PG_URL"] != nil { XCTAssertNotNil(pgURL, "DATAPORT_PG_URL is set but unusable") }
-        let (config, _) = try makeStores(dir, pgURL: pgURL)
-        XCTAssertEqual(config.stores.count, pgURL == nil ? 4 : 5)
+        let fixtures = StoreFixture.available()
+        let (config, _) = try makeStores(dir, only: fixtures)
+        XCTAssertEqual(Set(config.stores.map(\.type)), Set(fixtures.map(\.rawValue) + ["accesslog"]))
         for store in config.stores {
             let c = try StoreRegistry.standard.connector(for: store)
             try c.validate()
@@ -136,7 +118,8 @@ final class IdentityMatchingTests: XCTestCase {
 
     func testTheCLIExportFindsTheSameRowsInEveryStore() throws {
         let dir = try TestSupport.tempDir(self)
-        _ = try makeStores(dir, pgURL: pgURLIfAny())
+        let fixtures = StoreFixture.available()
+        _ = try makeStores(dir, only: fixtures)
         let out = dir.appendingPathComponent("b.zip").path
         let r = try TestSupport.dataport("export", "--config", dir.appendingPathComponent("stores.json").path, "--scope", "access",
                                          "--subject", "email=\u{A0}RENE\u{301}E@EXAMPLE.com", "--output", out, "--json")
@@ -150,18 +133,15 @@ final class IdentityMatchingTests: XCTestCase {
         let m = try JSONSerialization.jsonObject(with: Data(contentsOf: top.appendingPathComponent("manifest.json"))) as! [String: Any]
         _ = manifest
         let counts = Dictionary(uniqueKeysWithValues: (m["datasets"] as! [[String: Any]]).map { ($0["name"] as! String, $0["recordCount"] as! Int) })
-        XCTAssertEqual(counts["p_sqlite"], 5)
-        XCTAssertEqual(counts["p_csv"], 5)
-        XCTAssertEqual(counts["p_jsonl"], 5)
+        for f in fixtures { XCTAssertEqual(counts["p_\(f.rawValue)"], 5, f.rawValue) }
         XCTAssertEqual(counts["p_log"], 4)
-        if pgURLIfAny() != nil { XCTAssertEqual(counts["p_pg"], 5) }
     }
 
     // MARK: - Indexes
 
     func testSQLiteLookupUsesTheDocumentedExpressionIndex() throws {
         let dir = try TestSupport.tempDir(self)
-        let (config, _) = try makeStores(dir, pgURL: nil)
+        let (config, _) = try makeStores(dir, only: [.sqlite])
         let store = config.stores[0]
         let db = try SQLiteDatabase(path: store.path("path")!, readOnly: false)
         try db.execute("CREATE INDEX people_email_norm ON people (dataport_norm_caseless(email)); CREATE INDEX people_ip_norm ON people (dataport_norm_ip(ip))")
@@ -183,7 +163,7 @@ final class IdentityMatchingTests: XCTestCase {
     func testPostgreSQLLookupUsesTheDocumentedExpressionIndex() throws {
         guard let url = pgURLIfAny() else { throw XCTSkip("no PostgreSQL server") }
         let dir = try TestSupport.tempDir(self)
-        let (config, schema) = try makeStores(dir, pgURL: url)
+        let (config, schema) = try makeStores(dir, only: [.postgresql])
         let store = config.stores.first { $0.type == "postgresql" }!
         let key = SQLQueryBuilder.postgresKey(.caseless, "email")
         let ipKey = SQLQueryBuilder.postgresKey(.ip, "ip")
@@ -241,32 +221,49 @@ final class IdentityMatchingTests: XCTestCase {
 
     // MARK: - Resolution to a fixed point
 
-    /// A chain c0 -> c1 -> ... -> c30 of ids of a kind the config declares (so strong), each row yielding the next.
-    func chainConfig(_ dir: URL, resolution: String = "") throws -> String {
-        let db = dir.appendingPathComponent("chain.db").path
-        try? FileManager.default.removeItem(atPath: db)
-        try Self.sqlite(db, "CREATE TABLE links (a TEXT, b TEXT)", insert: "INSERT INTO links VALUES (?, ?)",
-                        (0..<30).map { [.string("c\($0)"), .string("c\($0 + 1)")] })
+    /// A chain c0 -> c1 -> ... -> c30 of ids of a kind the config declares (so strong), each row
+    /// yielding the next, in a store of `fixture`'s type; `nil` puts the chain in an access log
+    /// (line i: user c<i>, cookie c<i+1>).
+    func chainConfig(_ dir: URL, resolution: String = "", on fixture: StoreFixture? = .sqlite) throws -> String {
+        let meta = #""category": "website-usage", "description": "Links.", "purposes": ["test"], "legalBasis": "contract", "origin": "observed", "recipients": []"#
+        let store: String
+        if let fixture {
+            let made = try fixture.make(self, in: dir, [StoreFixture.Table("links", [.text("a"), .text("b")], (0..<30).map { [.string("c\($0)"), .string("c\($0 + 1)")] })])
+            store = made.json("chain", datasets: ["""
+                {"name": "links", \(made.source["links"]!), \(meta),
+                 "fields": [{"name": "a", "type": "string"}, {"name": "b", "type": "string"}],
+                 "match": [{"identity": "link_id", "field": "a"}], "yields": [{"identity": "link_id", "field": "b"}]}
+                """])
+        } else {
+            let logs = dir.appendingPathComponent("chain-logs-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            try (0..<30).map { "192.0.2.1 - c\($0) [10/Oct/2000:13:55:36 -0700] \"GET /\($0) HTTP/1.1\" 200 1 \"-\" \"-\" \"c\($0 + 1)\"\n" }.joined()
+                .write(to: logs.appendingPathComponent("access.log"), atomically: true, encoding: .utf8)
+            store = """
+                {"name": "chain", "type": "accesslog", "options": {"path": "\(logs.path)"}, "datasets": [
+                  {"name": "links", "file": "access.log", \(meta),
+                   "fields": [{"name": "user", "type": "string"}, {"name": "cookie_id", "type": "string"}],
+                   "match": [{"identity": "link_id", "field": "user"}], "yields": [{"identity": "link_id", "field": "cookie_id"}]}]}
+                """
+        }
         let text = """
-        {"version": "1", "controller": {"name": "Test", "contact": "dpo@example.com"}, \(resolution)
-         "stores": [{"name": "lite", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
-           {"name": "links", "table": "links", "category": "website-usage", "description": "Links.", "purposes": ["test"],
-            "legalBasis": "contract", "origin": "observed", "recipients": [],
-            "fields": [{"name": "a", "type": "string"}, {"name": "b", "type": "string"}],
-            "match": [{"identity": "link_id", "field": "a"}], "yields": [{"identity": "link_id", "field": "b"}]}]}]}
+        {"version": "1", "controller": {"name": "Test", "contact": "dpo@example.com"}, \(resolution) "stores": [\(store)]}
         """
-        let path = dir.appendingPathComponent("chain-\(resolution.count).json").path
+        let path = dir.appendingPathComponent("chain-\(fixture?.rawValue ?? "accesslog")-\(resolution.count).json").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
-    func testResolutionRunsToAFixedPointPastTheOldCap() throws {
+    func testResolutionRunsToAFixedPointPastTheOldCapOnEveryStoreType() throws {
         let dir = try TestSupport.tempDir(self)
-        let out = dir.appendingPathComponent("chain.zip").path
-        let r = try TestSupport.dataport("export", "--config", try chainConfig(dir), "--subject", "link_id=c0", "--output", out, "--json")
-        XCTAssertEqual(r.code, 0, r.stderr)
-        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
-        XCTAssertEqual(json["records"] as? Int, 30, r.stdout)
+        for fixture in StoreFixture.available().map(Optional.some) + [nil] {
+            let name = fixture?.rawValue ?? "accesslog"
+            let out = dir.appendingPathComponent("chain-\(name).zip").path
+            let r = try TestSupport.dataport("export", "--config", try chainConfig(dir, on: fixture), "--subject", "link_id=c0", "--output", out, "--json")
+            XCTAssertEqual(r.code, 0, "\(name): \(r.stderr)")
+            let json = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            XCTAssertEqual(json?["records"] as? Int, 30, "\(name): \(r.stdout)")
+        }
     }
 
     func testAResolutionLimitReachedFailsWithExit9NamingIt() throws {
@@ -278,7 +275,6 @@ final class IdentityMatchingTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains(name), r.stderr)
             XCTAssertFalse(r.stderr.contains("c0"), r.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: out))
-            try? FileManager.default.removeItem(atPath: dir.appendingPathComponent("chain.db").path)
         }
     }
 
@@ -343,18 +339,17 @@ final class IdentityMatchingTests: XCTestCase {
     // MARK: - Weak and shared identifiers
 
     /// Ana (user 1) and Bo (user 2) share an IP (Bo once visited from Ana's) and a cookie (Bo used
-    /// Ana's browser). The log's `user` field yields user ids.
-    func sharedStores(_ dir: URL) throws -> String {
-        let db = dir.appendingPathComponent("app.db").path
-        try Self.sqlite(db, "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT)", insert: "INSERT INTO users VALUES (?, ?, ?)",
-                        [[.integer(1), .string("ana@example.com"), .string("Ana")], [.integer(2), .string("bo@example.com"), .string("Bo")]])
-        let sqlite = try SQLiteDatabase(path: db, readOnly: false)
-        try sqlite.execute("""
-            CREATE TABLE visits (id INTEGER PRIMARY KEY, user_id INTEGER, ip TEXT, cookie_id TEXT);
-            INSERT INTO visits VALUES (1, 1, '203.0.113.7', 'c-a'), (2, 1, '198.51.100.9', 'c-a2'),
-                                      (3, 2, '203.0.113.7', 'c-b'), (4, 2, '192.0.2.50', 'c-a');
-            """)
-        let logs = dir.appendingPathComponent("logs")
+    /// Ana's browser). Their accounts and visits are in a store of `app`'s type; the log's `user`
+    /// field yields user ids.
+    func sharedStores(_ dir: URL, app: StoreFixture) throws -> String {
+        let made = try app.make(self, in: dir, [
+            StoreFixture.Table("users", [.integer("id"), .text("email"), .text("name")],
+                               [[.integer(1), .string("ana@example.com"), .string("Ana")], [.integer(2), .string("bo@example.com"), .string("Bo")]]),
+            StoreFixture.Table("visits", [.integer("id"), .integer("user_id"), .text("ip"), .text("cookie_id")],
+                               [[.integer(1), .integer(1), .string("203.0.113.7"), .string("c-a")], [.integer(2), .integer(1), .string("198.51.100.9"), .string("c-a2")],
+                                [.integer(3), .integer(2), .string("203.0.113.7"), .string("c-b")], [.integer(4), .integer(2), .string("192.0.2.50"), .string("c-a")]]),
+        ])
+        let logs = dir.appendingPathComponent("logs-\(app.rawValue)")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         func line(_ ip: String, _ user: String, _ path: String, _ cookie: String) -> String {
             "\(ip) - \(user) [10/Oct/2000:13:55:36 -0700] \"GET \(path) HTTP/1.1\" 200 1 \"-\" \"-\" \"\(cookie)\"\n"
@@ -363,37 +358,40 @@ final class IdentityMatchingTests: XCTestCase {
              line("192.0.2.50", "-", "/b2", "c-a"), line("203.0.113.7", "-", "/a3", "c-a2")].joined()
             .write(to: logs.appendingPathComponent("access.log"), atomically: true, encoding: .utf8)
         let meta = #""purposes": ["test"], "legalBasis": "legitimate-interests", "recipients": []"#
+        let appStore = made.json("app", datasets: ["""
+            {"name": "account", \(made.source["users"]!), "category": "account", "description": "Account.", \(meta), "origin": "provided", "key": "id",
+             "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}, {"name": "name", "type": "string"}],
+             "match": [{"identity": "email", "field": "email"}, {"identity": "user_id", "field": "id"}],
+             "yields": [{"identity": "user_id", "field": "id"}]}
+            """, """
+            {"name": "visits", \(made.source["visits"]!), "category": "website-usage", "description": "Visits.", \(meta), "origin": "observed", "key": "id",
+             "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "ip", "type": "string"}, {"name": "cookie_id", "type": "string"}],
+             "match": [{"identity": "user_id", "field": "user_id"}],
+             "yields": [{"identity": "ip", "field": "ip"}, {"identity": "cookie_id", "field": "cookie_id"}]}
+            """])
         let text = """
         {"version": "1", "controller": {"name": "Test", "contact": "dpo@example.com"},
          "subjectName": {"dataset": "account", "field": "name"},
          "stores": [
-          {"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
-            {"name": "account", "table": "users", "category": "account", "description": "Account.", \(meta), "origin": "provided", "key": "id",
-             "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}, {"name": "name", "type": "string"}],
-             "match": [{"identity": "email", "field": "email"}, {"identity": "user_id", "field": "id"}],
-             "yields": [{"identity": "user_id", "field": "id"}]},
-            {"name": "visits", "table": "visits", "category": "website-usage", "description": "Visits.", \(meta), "origin": "observed", "key": "id",
-             "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "ip", "type": "string"}, {"name": "cookie_id", "type": "string"}],
-             "match": [{"identity": "user_id", "field": "user_id"}],
-             "yields": [{"identity": "ip", "field": "ip"}, {"identity": "cookie_id", "field": "cookie_id"}]}]},
+          \(appStore),
           {"name": "web", "type": "accesslog", "options": {"path": "\(logs.path)"}, "datasets": [
             {"name": "access_log", "title": "Web server log", "file": "access.log", "category": "website-usage", "description": "Requests.", \(meta), "origin": "observed",
              "fields": [{"name": "ip", "type": "string"}, {"name": "user", "type": "string"}, {"name": "path", "type": "string"}, {"name": "cookie_id", "type": "string"}],
              "match": [{"identity": "ip", "field": "ip"}, {"identity": "cookie_id", "field": "cookie_id"}],
              "yields": [{"identity": "user_id", "field": "user"}]}]}]}
         """
-        let path = dir.appendingPathComponent("shared.json").path
+        let path = dir.appendingPathComponent("shared-\(app.rawValue).json").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
-    func exportShared(_ dir: URL, _ extra: [String]) throws -> (manifest: [String: Any], data: String, page: String) {
-        let out = dir.appendingPathComponent("ana-\(extra.count).zip").path
-        let r = try TestSupport.dataport(["export", "--config", try sharedStores(dir), "--subject", "email=ana@example.com", "--scope", "access",
+    func exportShared(_ dir: URL, _ extra: [String], app: StoreFixture) throws -> (manifest: [String: Any], data: String, page: String) {
+        let out = dir.appendingPathComponent("ana-\(app.rawValue)-\(extra.count).zip").path
+        let r = try TestSupport.dataport(["export", "--config", try sharedStores(dir, app: app), "--subject", "email=ana@example.com", "--scope", "access",
                                           "--generated-at", "2026-01-31T12:00:00Z", "--output", out] + extra)
-        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(r.code, 0, "\(app): \(r.stderr)")
         XCTAssertEqual(try TestSupport.dataport("verify", out).code, 0)
-        let x = dir.appendingPathComponent("x-\(extra.count)")
+        let x = dir.appendingPathComponent("x-\(app.rawValue)-\(extra.count)")
         try TestSupport.unzip(out, into: x)
         let top = try FileManager.default.contentsOfDirectory(at: x, includingPropertiesForKeys: nil)[0]
         let m = try JSONSerialization.jsonObject(with: Data(contentsOf: top.appendingPathComponent("manifest.json"))) as! [String: Any]
@@ -401,49 +399,55 @@ final class IdentityMatchingTests: XCTestCase {
         return (m, data, try String(contentsOf: top.appendingPathComponent("index.html"), encoding: .utf8))
     }
 
-    func testSharedWeakIdentifiersAreWithheldAndWeakRowsNeverYield() throws {
+    func testSharedWeakIdentifiersAreWithheldAndWeakRowsNeverYieldOnEveryStoreType() throws {
         let dir = try TestSupport.tempDir(self)
-        let (m, data, page) = try exportShared(dir, [])
-        let datasets = Dictionary(uniqueKeysWithValues: (m["datasets"] as! [[String: Any]]).map { ($0["name"] as! String, $0) })
-        XCTAssertEqual(datasets["account"]?["recordCount"] as? Int, 1)
-        XCTAssertEqual(datasets["visits"]?["recordCount"] as? Int, 2)
-        XCTAssertEqual(datasets["access_log"]?["recordCount"] as? Int, 2, "only /a2 and /a3 (through Ana's own IP or cookie)")
-        XCTAssertEqual(datasets["access_log"]?["sharedOnly"] as? [String: Int], ["withheld": 3, "included": 0])
-        XCTAssertNil(datasets["visits"]?["sharedOnly"])
-        for foreign in ["/b1", "/b2", "/a1", "c-b", "Bo", "bo@example.com", "192.0.2.50"] {
-            XCTAssertFalse(data.contains(foreign), "another person's data in Ana's bundle: \(foreign)")
-            XCTAssertFalse(page.contains(foreign) && foreign != "/a1", "another person's data on Ana's page: \(foreign)")
+        for app in StoreFixture.available() {
+            let (m, data, page) = try exportShared(dir, [], app: app)
+            let datasets = Dictionary(uniqueKeysWithValues: (m["datasets"] as! [[String: Any]]).map { ($0["name"] as! String, $0) })
+            XCTAssertEqual(datasets["account"]?["recordCount"] as? Int, 1, "\(app)")
+            XCTAssertEqual(datasets["visits"]?["recordCount"] as? Int, 2, "\(app)")
+            XCTAssertEqual(datasets["access_log"]?["recordCount"] as? Int, 2, "\(app): only /a2 and /a3 (through Ana's own IP or cookie)")
+            XCTAssertEqual(datasets["access_log"]?["sharedOnly"] as? [String: Int], ["withheld": 3, "included": 0], "\(app)")
+            XCTAssertNil(datasets["visits"]?["sharedOnly"], "\(app)")
+            for foreign in ["/b1", "/b2", "/a1", "c-b", "Bo", "bo@example.com", "192.0.2.50"] {
+                XCTAssertFalse(data.contains(foreign), "\(app): another person's data in Ana's bundle: \(foreign)")
+                XCTAssertFalse(page.contains(foreign) && foreign != "/a1", "\(app): another person's data on Ana's page: \(foreign)")
+            }
+            let identities = ((m["subject"] as! [String: Any])["identities"] as! [[String: Any]])
+            let shared = Set(identities.filter { $0["shared"] as? Bool == true }.map { "\($0["kind"]!)=\($0["value"]!)" })
+            XCTAssertEqual(shared, ["ip=203.0.113.7", "cookie_id=c-a"], "\(app)")
+            XCTAssertFalse(identities.contains { $0["kind"] as? String == "user_id" && $0["value"] as? String == "2" }, "\(app): a weak row yielded Bo's user id")
+            XCTAssertTrue(page.contains("2 identifiers (cookie_id, ip) were also used by another person"), "\(app): \(page)")
+            XCTAssertTrue(page.contains("were withheld to protect that person (Web server log: 3)"), "\(app): \(page)")
         }
-        let identities = ((m["subject"] as! [String: Any])["identities"] as! [[String: Any]])
-        let shared = Set(identities.filter { $0["shared"] as? Bool == true }.map { "\($0["kind"]!)=\($0["value"]!)" })
-        XCTAssertEqual(shared, ["ip=203.0.113.7", "cookie_id=c-a"])
-        XCTAssertFalse(identities.contains { $0["kind"] as? String == "user_id" && $0["value"] as? String == "2" }, "a weak row yielded Bo's user id")
-        XCTAssertTrue(page.contains("2 identifiers (cookie_id, ip) were also used by another person"), page)
-        XCTAssertTrue(page.contains("were withheld to protect that person (Web server log: 3)"), page)
     }
 
     func testASubjectFoundOnlyThroughSharedIdentifiersGetsABundleThatSaysSo() throws {
         let dir = try TestSupport.tempDir(self)
-        let out = dir.appendingPathComponent("ip.zip").path
-        let r = try TestSupport.dataport("export", "--config", try sharedStores(dir), "--subject", "ip=203.0.113.7", "--scope", "access", "--output", out)
-        XCTAssertEqual(r.code, 0, r.stderr)
-        let x = dir.appendingPathComponent("x")
-        try TestSupport.unzip(out, into: x)
-        let top = try FileManager.default.contentsOfDirectory(at: x, includingPropertiesForKeys: nil)[0]
-        let page = try String(contentsOf: top.appendingPathComponent("index.html"), encoding: .utf8)
-        XCTAssertFalse(page.contains("We hold no personal data"), page)
-        XCTAssertTrue(page.contains("were withheld to protect that person"), page)
-        XCTAssertFalse(page.contains("/b1"), page)
+        for app in StoreFixture.available() {
+            let out = dir.appendingPathComponent("ip-\(app.rawValue).zip").path
+            let r = try TestSupport.dataport("export", "--config", try sharedStores(dir, app: app), "--subject", "ip=203.0.113.7", "--scope", "access", "--output", out)
+            XCTAssertEqual(r.code, 0, "\(app): \(r.stderr)")
+            let x = dir.appendingPathComponent("x-ip-\(app.rawValue)")
+            try TestSupport.unzip(out, into: x)
+            let top = try FileManager.default.contentsOfDirectory(at: x, includingPropertiesForKeys: nil)[0]
+            let page = try String(contentsOf: top.appendingPathComponent("index.html"), encoding: .utf8)
+            XCTAssertFalse(page.contains("We hold no personal data"), "\(app): \(page)")
+            XCTAssertTrue(page.contains("were withheld to protect that person"), "\(app): \(page)")
+            XCTAssertFalse(page.contains("/b1"), "\(app): \(page)")
+        }
     }
 
-    func testIncludeSharedIncludesThemCountedButStillNeverYields() throws {
+    func testIncludeSharedIncludesThemCountedButStillNeverYieldsOnEveryStoreType() throws {
         let dir = try TestSupport.tempDir(self)
-        let (m, data, page) = try exportShared(dir, ["--include-shared"])
-        let datasets = Dictionary(uniqueKeysWithValues: (m["datasets"] as! [[String: Any]]).map { ($0["name"] as! String, $0) })
-        XCTAssertEqual(datasets["access_log"]?["recordCount"] as? Int, 5)
-        XCTAssertEqual(datasets["access_log"]?["sharedOnly"] as? [String: Int], ["withheld": 0, "included": 3])
-        XCTAssertEqual(datasets["account"]?["recordCount"] as? Int, 1, "Bo's account never joins Ana's")
-        XCTAssertFalse(data.contains("bo@example.com"))
-        XCTAssertTrue(page.contains("are included on request and may be about that person (Web server log: 3)"), page)
+        for app in StoreFixture.available() {
+            let (m, data, page) = try exportShared(dir, ["--include-shared"], app: app)
+            let datasets = Dictionary(uniqueKeysWithValues: (m["datasets"] as! [[String: Any]]).map { ($0["name"] as! String, $0) })
+            XCTAssertEqual(datasets["access_log"]?["recordCount"] as? Int, 5, "\(app)")
+            XCTAssertEqual(datasets["access_log"]?["sharedOnly"] as? [String: Int], ["withheld": 0, "included": 3], "\(app)")
+            XCTAssertEqual(datasets["account"]?["recordCount"] as? Int, 1, "\(app): Bo's account never joins Ana's")
+            XCTAssertFalse(data.contains("bo@example.com"), "\(app)")
+            XCTAssertTrue(page.contains("are included on request and may be about that person (Web server log: 3)"), "\(app): \(page)")
+        }
     }
 }

@@ -65,13 +65,21 @@ final class MySQLTests: XCTestCase {
     }
 
     /// A fresh database for this test (dropped after) and the URL of it.
-    func freshDatabase() throws -> (name: String, url: String) {
-        var u = try serverURL()
+    func freshDatabase() throws -> (name: String, url: String) { try Self.freshDatabase(for: self) }
+
+    /// A fresh database for `test` (dropped after it): skips or fails as `serverURL` does.
+    static func freshDatabase(for test: XCTestCase) throws -> (name: String, url: String) {
+        var u: URLComponents
+        switch server {
+        case .url(let url): u = URLComponents(string: url)!
+        case .unavailable(let why): throw XCTSkip("MySQL tests skipped: \(why). Set DATAPORT_MYSQL_URL or install mariadb-server.")
+        case .broken(let why): throw ServerDown(reason: why)
+        }
         let name = "dataport_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        let r = try Self.clientRun(u.string!, database: nil, "CREATE DATABASE \(name) CHARACTER SET utf8mb4")
+        let r = try clientRun(u.string!, database: nil, "CREATE DATABASE \(name) CHARACTER SET utf8mb4")
         XCTAssertEqual(r.code, 0, r.stderr)
         let server = u.string!
-        addTeardownBlock { _ = try? Self.clientRun(server, database: nil, "DROP DATABASE IF EXISTS \(name)") }
+        test.addTeardownBlock { _ = try? clientRun(server, database: nil, "DROP DATABASE IF EXISTS \(name)") }
         u.path = "/" + name
         return (name, u.string!)
     }
@@ -217,6 +225,75 @@ final class MySQLTests: XCTestCase {
             let y = try Data(contentsOf: b.appendingPathComponent("\(folder)/data/json/\(d).json"))
             XCTAssertEqual(x, y, "\(d) changed in the round trip")
             XCTAssertGreaterThan(x.count, 20)
+        }
+    }
+
+    /// The fields the sample app has no column for: README's migration command drops them by name.
+    static let migrationDrops = ["wp_account.login", "wp_account.nicename", "wp_account.url", "nginx_log.user", "nginx_log.method",
+                                 "nginx_log.path", "nginx_log.protocol", "nginx_log.status", "nginx_log.bytes"]
+
+    /// README, "Migrating a WordPress user into the sample app": export a WordPress user from
+    /// MariaDB, import the bundle with `Samples/wordpress/sample-app.json` into a new sample app
+    /// database (built from Samples/sample-app.sql, its own customers included), twice (the second
+    /// changes nothing), then export her from there with the sample app's own config. Her account
+    /// and visits arrive; no password hash, activation key or session token goes anywhere.
+    func testWordPressUserMigratesIntoTheSampleApp() throws {
+        let db = try freshDatabase()
+        try load(db.url, "schema.sql")
+        try load(db.url, "sample-data.sql")
+        let dir = try TestSupport.tempDir(self)
+        let bundle = dir.appendingPathComponent("ana.zip").path
+        let exported = try export(try wordpressConfig(dir), url: db.url, to: bundle)
+        XCTAssertEqual(exported.code, 0, exported.stderr)
+
+        let app = dir.appendingPathComponent("sample-app.db").path
+        let script = TestSupport.samples.appendingPathComponent("sample-app.sql").path
+        func pointed(_ file: URL, _ name: String) throws -> String {
+            var c = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as! [String: Any]
+            var stores = c["stores"] as! [[String: Any]]
+            XCTAssertEqual(stores.count, 1)
+            stores[0]["options"] = ["path": app, "initScript": script]
+            c["stores"] = stores
+            c.removeValue(forKey: "$schema")
+            let path = dir.appendingPathComponent(name).path
+            try JSONSerialization.data(withJSONObject: c, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let target = try pointed(Self.wordpress.appendingPathComponent("sample-app.json"), "target.json")
+        for pass in 1...2 {
+            let r = try TestSupport.dataport(["import", bundle, "--config", target, "--json"] + Self.migrationDrops.flatMap { ["--drop-field", $0] })
+            XCTAssertEqual(r.code, 0, r.stderr)
+            let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+            XCTAssertEqual(report["agrees"] as? Bool, true)
+            let datasets = Dictionary(uniqueKeysWithValues: (report["datasets"] as! [[String: Any]]).map { ($0["name"] as! String, $0) })
+            XCTAssertEqual(datasets["wp_account"]?[pass == 1 ? "inserted" : "unchanged"] as? Int, 1, "pass \(pass)")
+            XCTAssertEqual(datasets["nginx_log"]?[pass == 1 ? "inserted" : "unchanged"] as? Int, 3, "pass \(pass)")
+            XCTAssertEqual(Set((report["skippedDatasets"] as! [[String: Any]]).map { $0["name"] as! String }),
+                           ["wp_profile", "wp_posts", "wp_comments", "mailchimp_audience"])
+        }
+        let sqlite = try TestSupport.run("/usr/bin/env", ["sqlite3", app, """
+            SELECT id, email, full_name, registered_at, status, password_hash IS NULL FROM users WHERE full_name = 'Ana Núñez';
+            SELECT count(*) FROM visits WHERE user_id IS NULL AND ip IN ('203.0.113.7', '198.51.100.23');
+            """])
+        XCTAssertEqual(sqlite.code, 0, sqlite.stderr)
+        XCTAssertEqual(sqlite.stdout, "40|ana.nunez@example.com|Ana Núñez|2021-03-04T09:15:27Z|0|1\n3\n", "a new account, numbered by the app")
+
+        // The sample app's own config finds her there: her app account and the one from the blog.
+        let out = dir.appendingPathComponent("from-app.zip").path
+        let r = try TestSupport.dataport("export", "--config", try pointed(TestSupport.samples.appendingPathComponent("stores.json"), "app.json"),
+                                         "--subject", "email=ana.nunez@example.com", "--scope", "access", "--output", out)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let x = dir.appendingPathComponent("x")
+        try TestSupport.unzip(out, into: x)
+        let accounts = try records(x, "account")
+        XCTAssertEqual(accounts.map { $0["id"] as? Int }, [1, 40])
+        XCTAssertEqual(accounts.last?["full_name"] as? String, "Ana Núñez")
+        XCTAssertEqual(accounts.last?["registered_at"] as? String, "2021-03-04T09:15:27Z")
+        let everything = try FileManager.default.subpathsOfDirectory(atPath: x.path).compactMap {
+            try? String(contentsOf: x.appendingPathComponent($0), encoding: .utf8)
+        }.joined() + String(decoding: try Data(contentsOf: URL(fileURLWithPath: app)), as: UTF8.self)
+        for secret in ["$wp$2y$10$", "secretactivationkey", "session_tokens", "9f2c4e0a7b1d", "ána.nunez", "Anton"] {
+            XCTAssertFalse(everything.contains(secret), "\(secret) reached the sample app")
         }
     }
 

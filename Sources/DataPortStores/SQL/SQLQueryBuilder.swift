@@ -24,6 +24,9 @@ public struct SQLQueryBuilder: Sendable {
     public var dialect: Dialect
     /// All datasets of the store, to follow references.
     public var datasets: [String: DatasetConfig]
+    /// MySQL: the case- and accent-insensitive Unicode collation the spelling lookup compares under
+    /// (the newest the server has: `MySQLConnector.caselessCollation`).
+    public var mysqlCollation = "utf8mb4_unicode_520_ci"
 
     public init(datasets: [DatasetConfig], dialect: Dialect) {
         self.dialect = dialect
@@ -95,14 +98,14 @@ public struct SQLQueryBuilder: Sendable {
         case (.postgresql, .exact):
             return "\(Self.postgresKey(.exact, col)) IN (\(list(values.map(SQLParameter.text))))"
         case (.mysql, _):
-            // MySQL computes no normal form: the stored spellings were found through the column's
-            // own (case-insensitive, padding) collation and checked in Swift. `col IN` is served by
-            // an index on the column; `BINARY col IN` makes it exact (the collation alone would also
-            // match another person's accented or differently cased address).
+            // MySQL computes no normal form: the stored spellings were found by `selectSpellings`
+            // and checked in Swift. `col IN` is served by an index on the column; the comparison of
+            // the bytes makes it exact (the column's collation alone would also match another
+            // person's accented or differently cased address, or one with trailing spaces).
             let spellings = subject.spellings[SubjectQuery.spellingKey(d.name, field)] ?? []
             guard !spellings.isEmpty else { return nil }
             let marks = list(spellings.map(SQLParameter.text))
-            return "\(col) IN (\(marks)) AND BINARY \(col) IN (\(list(spellings.map(SQLParameter.text))))"
+            return "\(col) IN (\(marks)) AND \(Self.mysqlBytes(col)) IN (\(list(spellings.map(SQLParameter.text))))"
         case (.postgresql, _):
             let spellings = subject.spellings[SubjectQuery.spellingKey(d.name, field)] ?? []
             guard !spellings.isEmpty else { return nil }
@@ -136,17 +139,20 @@ public struct SQLQueryBuilder: Sendable {
         let form = subject.form(kind)
         var marks: [String] = []
         if dialect == .mysql {
-            // Candidates through the column's collation (MySQL's defaults are case- and
-            // accent-insensitive), with anything around the value (white space padding, which
-            // MySQL cannot trim in full): a superset of the subject's spellings, checked in Swift.
-            // `LIKE '%v%'` reads the whole column; the row query that follows uses the index.
-            for v in subject.values(kind) {
-                var pattern = "%"
-                for ch in v { if ch == "!" || ch == "%" || ch == "_" { pattern.append("!") }; pattern.append(ch) }
-                params.append(.text(pattern + "%"))
-                marks.append("\(col) LIKE \(placeholder(params.count)) ESCAPE '!'")
-            }
-            return SQLQuery(text: "SELECT DISTINCT BINARY \(col) FROM \(from(d)) WHERE \(marks.joined(separator: " OR "))", parameters: params)
+            // Candidates, a superset of the subject's spellings checked in Swift: the column's text
+            // trimmed of every White_Space character (a parameter, so no sql_mode changes its
+            // escapes), compared under a case- and accent-insensitive Unicode collation, whatever
+            // the column's own: NFD and NFC, `ß` and `ss`, `İ` and `i̇`, upper and lower case all
+            // compare equal there. `ip` kinds compare PostgreSQL's candidate key (lower case
+            // without `0` and `:`). The expression reads the whole column; the row query that
+            // follows uses the index.
+            params.append(.text(Self.mysqlTrimPattern))
+            let trimmed = "REGEXP_REPLACE(CONVERT(\(col) USING utf8mb4), \(placeholder(params.count)), '')"
+            let key = form == .ip ? "REPLACE(REPLACE(LOWER(\(trimmed)), '0', ''), ':', '')" : trimmed
+            let values = form == .ip ? Self.candidateKeys(.ip, subject.values(kind)) : subject.values(kind)
+            for v in values { params.append(.text(v)); marks.append(placeholder(params.count)) }
+            return SQLQuery(text: "SELECT DISTINCT \(Self.mysqlBytes(col)) FROM \(from(d)) WHERE \(key) COLLATE \(mysqlCollation) IN (\(marks.joined(separator: ", ")))",
+                            parameters: params)
         }
         for k in Self.candidateKeys(form, subject.values(kind)) { params.append(.text(k)); marks.append(placeholder(params.count)) }
         return SQLQuery(text: "SELECT DISTINCT \(col) FROM \(from(d)) WHERE \(Self.postgresKey(form, col)) IN (\(marks.joined(separator: ", ")))", parameters: params)
@@ -180,6 +186,17 @@ public struct SQLQueryBuilder: Sendable {
         }
         return s
     }
+
+    // MARK: - MySQL
+
+    /// A column's text as utf8mb4 bytes: compared byte by byte (no collation, no padding).
+    static func mysqlBytes(_ col: String) -> String { "CAST(CONVERT(\(col) USING utf8mb4) AS BINARY)" }
+
+    /// The regular expression (PCRE on MariaDB, ICU on MySQL) of leading and trailing White_Space.
+    static let mysqlTrimPattern: String = {
+        let set = String(String.UnicodeScalarView(IdentityForm.whitespace))
+        return "^[\(set)]+|[\(set)]+$"
+    }()
 
     // MARK: - PostgreSQL candidate keys
 
