@@ -219,6 +219,52 @@ final class IdentityMatchingTests: XCTestCase {
         XCTAssertGreaterThan(checked, 1000)
     }
 
+    /// The MySQL spelling lookup misses no spelling either: for every scalar that case folding
+    /// changes, a value, its NFD and its upper case, each padded, equal the normal form under the
+    /// lookup's expression on the server (`SQLQueryBuilder.selectSpellings`), as in MariaDB's
+    /// collation tables. The misses are scalars newer than the collation's Unicode version.
+    func testTheMySQLSpellingLookupFindsEveryCaseFoldedSpelling() throws {
+        let db = try MySQLTests.freshDatabase(for: self)
+        func hex(_ s: String) -> String { "_utf8mb4 X'" + s.utf8.map { String(format: "%02X", $0) }.joined() + "'" }
+        var sql = """
+            CREATE TABLE s (v INT, spelling VARCHAR(64)) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+            CREATE TABLE n (v INT, candidate VARCHAR(64)) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+
+            """
+        var rows: [String] = [], candidates: [String] = []
+        for v in 0x80...0x1FFFF {
+            guard let u = Unicode.Scalar(v), u.properties.changesWhenCaseFolded || u.properties.changesWhenLowercased else { continue }
+            let raw = "a" + String(u) + "z"
+            for c in SQLQueryBuilder.mysqlCandidates(IdentityForm.caseless.normalize(raw)) { candidates.append("(\(v), \(hex(c)))") }
+            for spelling in [raw, raw.decomposedStringWithCanonicalMapping, raw.uppercased()] {
+                rows.append("(\(v), \(hex("\t\u{A0}" + spelling + "\u{2028} ")))")
+            }
+        }
+        for (table, values) in [("s", rows), ("n", candidates)] {
+            for chunk in stride(from: 0, to: values.count, by: 500) {
+                sql += "INSERT INTO \(table) VALUES " + values[chunk..<min(chunk + 500, values.count)].joined(separator: ", ") + ";\n"
+            }
+        }
+        let file = try TestSupport.tempDir(self).appendingPathComponent("s.sql")
+        try sql.write(to: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try MySQLTests.clientRun(db.url, database: db.name, "SOURCE \(file.path)").code, 0)
+        let collation = ["utf8mb4_uca1400_ai_ci", "utf8mb4_0900_ai_ci"].first {
+            (try? MySQLTests.clientRun(db.url, database: db.name, "SELECT _utf8mb4'a' COLLATE \($0)"))?.code == 0
+        } ?? "utf8mb4_unicode_520_ci"
+        let r = try MySQLTests.clientRun(db.url, database: db.name, """
+            SELECT count(*), count(DISTINCT v) FROM s;
+            SELECT DISTINCT HEX(v) FROM s WHERE NOT EXISTS (SELECT 1 FROM n WHERE n.v = s.v AND
+              REGEXP_REPLACE(CONVERT(s.spelling USING utf8mb4), \(hex(SQLQueryBuilder.mysqlTrimPattern)), '') COLLATE \(collation) = n.candidate) ORDER BY v;
+            """)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "\(rows.count)\t\(rows.count / 3)")
+        let missed = lines.dropFirst().compactMap { UInt32($0, radix: 16) }
+        // The collation's Unicode version knows every such scalar but those added later.
+        XCTAssertLessThan(missed.count, 60, "missed: \(missed.map { String($0, radix: 16) })")
+        for v in missed { XCTAssertGreaterThan(Unicode.Scalar(v)!.properties.age.map { $0.major * 100 + $0.minor } ?? 0, 1400, "U+\(String(v, radix: 16)) is in Unicode 14") }
+    }
+
     // MARK: - Resolution to a fixed point
 
     /// A chain c0 -> c1 -> ... -> c30 of ids of a kind the config declares (so strong), each row

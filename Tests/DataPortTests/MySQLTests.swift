@@ -318,6 +318,15 @@ final class MySQLTests: XCTestCase {
         let bundle = dir.appendingPathComponent("kim.zip").path
         let e = try export(path, url: source.url, to: bundle, email: "kim@example.com")
         XCTAssertEqual(e.code, 0, e.stderr)
+        // A dry run leaves nothing behind, not even the id map that MySQL's DDL committed at once
+        // (in a target of its own: InnoDB does not give back the AUTO_INCREMENT values it used).
+        let dryTarget = try freshDatabase()
+        _ = try sql(dryTarget.url, ddl)
+        let dry = try TestSupport.run(TestSupport.binary, ["import", bundle, "--config", path, "--dry-run"],
+                                      environment: ["DATAPORT_WORDPRESS_URL": dryTarget.url])
+        XCTAssertEqual(dry.code, 0, dry.stderr)
+        XCTAssertEqual(try sql(dryTarget.url, Self.idMapExists), "0")
+        XCTAssertEqual(try sql(dryTarget.url, "SELECT count(*) FROM people"), "0")
         for pass in 1...2 {
             let r = try TestSupport.run(TestSupport.binary, ["import", bundle, "--config", path, "--json"],
                                         environment: ["DATAPORT_WORDPRESS_URL": target.url])
@@ -333,6 +342,8 @@ final class MySQLTests: XCTestCase {
         XCTAssertEqual(try sql(target.url, "SELECT count(*) FROM visits WHERE BINARY page = 'home '"), "1")
         XCTAssertEqual(try sql(target.url, "SELECT count(*) FROM dataport_id_map"), "1")
     }
+
+    static let idMapExists = "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'dataport_id_map'"
 
     /// A config of people (generated keys) and their keyless visits, read from DATAPORT_WORDPRESS_URL.
     func peopleAndVisitsConfig(_ dir: URL) throws -> String {
@@ -353,7 +364,8 @@ final class MySQLTests: XCTestCase {
     }
 
     /// A failure in the second dataset rolls back the first one's rows too: the session's DDL
-    /// (the id map's CREATE TABLE, which commits implicitly in MySQL) comes before any write.
+    /// (the id map's CREATE TABLE, which commits implicitly in MySQL) comes before any write, and
+    /// the table it created is dropped again on rollback.
     func testAFailedImportRollsBackEverything() throws {
         let source = try freshDatabase(), target = try freshDatabase()
         _ = try sql(source.url, """
@@ -376,7 +388,7 @@ final class MySQLTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("error 1406"), r.stderr)
         XCTAssertFalse(r.stderr.contains("a-page-name"), r.stderr)
         XCTAssertEqual(try sql(target.url, "SELECT count(*) FROM people"), "0")
-        XCTAssertEqual(try sql(target.url, "SELECT count(*) FROM dataport_id_map"), "0")
+        XCTAssertEqual(try sql(target.url, Self.idMapExists), "0", "the id map MySQL's DDL committed is dropped again")
     }
 
     // MARK: - The connector

@@ -186,6 +186,8 @@ public final class MySQLSession: SQLSession {
     /// The advisory lock that serialises imports into one database.
     private let lockName: String
     private var locked = false
+    /// Tables this transaction created (DDL MySQL committed at once), dropped on rollback.
+    private var createdTables: [String] = []
 
     init(_ connection: MySQLConnection, database: String, dateTimes: MySQLDateTimes) {
         self.connection = connection
@@ -227,7 +229,23 @@ public final class MySQLSession: SQLSession {
     }
 
     public func execute(_ sql: String, _ parameters: [Value]) throws -> Int {
-        try connection.run(sql, parameters.map(parameter), row: { _ in }).changed
+        let created = try tableCreated(by: sql)
+        let changed = try connection.run(sql, parameters.map(parameter), row: { _ in }).changed
+        if let created { createdTables.append(created) }
+        return changed
+    }
+
+    /// The table a `CREATE TABLE IF NOT EXISTS` (the importer's id map) will create, if it does not
+    /// exist yet. MySQL commits DDL at once, so `rollback` drops it again: a dry run or a failed
+    /// import leaves nothing behind, as on PostgreSQL and SQLite.
+    private func tableCreated(by sql: String) throws -> String? {
+        let prefix = "CREATE TABLE IF NOT EXISTS "
+        guard sql.hasPrefix(prefix) else { return nil }
+        let name = String(sql.dropFirst(prefix.count).prefix { $0 != " " && $0 != "(" })
+        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else { return nil }
+        var exists = false
+        try connection.run("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", [.text(name)]) { _ in exists = true }
+        return exists ? nil : name
     }
 
     public func query(_ sql: String, _ parameters: [Value], rows row: (any SQLRow) throws -> Void) throws {
@@ -268,7 +286,8 @@ public final class MySQLSession: SQLSession {
     /// Waits (up to a minute) for the database's import lock, then starts the transaction. DDL
     /// commits implicitly in MySQL; the session runs with `autocommit = 0`, so the statements after
     /// the importer's `CREATE TABLE IF NOT EXISTS` (which comes before any write) are still one
-    /// transaction, ended by `commit()` or `rollback()`.
+    /// transaction, ended by `commit()` or `rollback()`; `rollback()` drops a table that DDL
+    /// created (`tableCreated(by:)`).
     public func begin() throws {
         var got: String?
         try connection.run("SELECT GET_LOCK(?, 60)", [.text(lockName)]) { row in
@@ -283,11 +302,14 @@ public final class MySQLSession: SQLSession {
 
     public func commit() throws {
         try connection.execute("COMMIT")
+        createdTables = []
         unlock()
     }
 
     public func rollback() {
         try? connection.execute("ROLLBACK")
+        for t in createdTables { try? connection.execute("DROP TABLE IF EXISTS \(t)") }
+        createdTables = []
         unlock()
     }
 

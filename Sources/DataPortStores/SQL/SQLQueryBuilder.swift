@@ -149,7 +149,8 @@ public struct SQLQueryBuilder: Sendable {
             params.append(.text(Self.mysqlTrimPattern))
             let trimmed = "REGEXP_REPLACE(CONVERT(\(col) USING utf8mb4), \(placeholder(params.count)), '')"
             let key = form == .ip ? "REPLACE(REPLACE(LOWER(\(trimmed)), '0', ''), ':', '')" : trimmed
-            let values = form == .ip ? Self.candidateKeys(.ip, subject.values(kind)) : subject.values(kind)
+            let values = form == .ip ? Self.candidateKeys(.ip, subject.values(kind))
+                : form == .caseless ? subject.values(kind).flatMap(Self.mysqlCandidates) : subject.values(kind)
             for v in values { params.append(.text(v)); marks.append(placeholder(params.count)) }
             return SQLQuery(text: "SELECT DISTINCT \(Self.mysqlBytes(col)) FROM \(from(d)) WHERE \(key) COLLATE \(mysqlCollation) IN (\(marks.joined(separator: ", ")))",
                             parameters: params)
@@ -190,13 +191,36 @@ public struct SQLQueryBuilder: Sendable {
     // MARK: - MySQL
 
     /// A column's text as utf8mb4 bytes: compared byte by byte (no collation, no padding).
-    static func mysqlBytes(_ col: String) -> String { "CAST(CONVERT(\(col) USING utf8mb4) AS BINARY)" }
+    public static func mysqlBytes(_ col: String) -> String { "CAST(CONVERT(\(col) USING utf8mb4) AS BINARY)" }
 
     /// The regular expression (PCRE on MariaDB, ICU on MySQL) of leading and trailing White_Space.
-    static let mysqlTrimPattern: String = {
+    public static let mysqlTrimPattern: String = {
         let set = String(String.UnicodeScalarView(IdentityForm.whitespace))
         return "^[\(set)]+|[\(set)]+$"
     }()
+
+    /// The values a caseless normal form is compared with in MySQL's spelling lookup: itself and,
+    /// for each subset of its `ι` (U+03B9), itself without them. Case folding turns the Greek iota
+    /// subscript (`ᾳ`, U+0345) into a letter `ι`, which the collation ignores in the stored `ᾳ`.
+    /// Up to 6 such letters (64 values); beyond, only none or all are left out.
+    public static func mysqlCandidates(_ value: String) -> [String] {
+        let scalars = Array(value.unicodeScalars)
+        let iotas = scalars.indices.filter { scalars[$0] == "\u{3B9}" }
+        guard !iotas.isEmpty else { return [value] }
+        let masks: [Int] = iotas.count <= 6 ? Array(0..<(1 << iotas.count)) : [0, (1 << 62)]
+        return masks.map { mask in
+            var out = String.UnicodeScalarView()
+            var n = 0
+            for (i, u) in scalars.enumerated() {
+                if n < iotas.count, iotas[n] == i {
+                    defer { n += 1 }
+                    if iotas.count <= 6 ? mask & (1 << n) != 0 : mask != 0 { continue }
+                }
+                out.append(u)
+            }
+            return String(out)
+        }
+    }
 
     // MARK: - PostgreSQL candidate keys
 
