@@ -11,7 +11,7 @@ CREATE TABLE users (
   full_name TEXT NOT NULL,
   password_hash TEXT,                   -- secret: never exported (NULL for accounts imported from a bundle)
   registered_at TEXT NOT NULL,          -- ISO 8601, UTC
-  status TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'active', -- an account imported without one (a WordPress user) is active
   birth_date TEXT
 );
 CREATE TABLE contact_details (

@@ -229,7 +229,7 @@ final class MySQLTests: XCTestCase {
     }
 
     /// The fields the sample app has no column for: README's migration command drops them by name.
-    static let migrationDrops = ["wp_account.login", "wp_account.nicename", "wp_account.url", "nginx_log.user", "nginx_log.method",
+    static let migrationDrops = ["wp_account.login", "wp_account.nicename", "wp_account.url", "wp_account.status", "nginx_log.user", "nginx_log.method",
                                  "nginx_log.path", "nginx_log.protocol", "nginx_log.status", "nginx_log.bytes"]
 
     /// README, "Migrating a WordPress user into the sample app": export a WordPress user from
@@ -276,7 +276,18 @@ final class MySQLTests: XCTestCase {
             SELECT count(*) FROM visits WHERE user_id IS NULL AND ip IN ('203.0.113.7', '198.51.100.23');
             """])
         XCTAssertEqual(sqlite.code, 0, sqlite.stderr)
-        XCTAssertEqual(sqlite.stdout, "40|ana.nunez@example.com|Ana Núñez|2021-03-04T09:15:27Z|0|1\n3\n", "a new account, numbered by the app")
+        XCTAssertEqual(sqlite.stdout, "40|ana.nunez@example.com|Ana Núñez|2021-03-04T09:15:27Z|active|1\n3\n", "a new account, numbered by the app")
+
+        // README: export her from there with the same config, by her e-mail and her IP addresses.
+        let moved = dir.appendingPathComponent("moved.zip").path
+        let m = try TestSupport.dataport("export", "--config", target, "--subject", "email=ana.nunez@example.com", "--subject", "ip=203.0.113.7",
+                                         "--subject", "ip=198.51.100.23", "--scope", "access", "--output", moved)
+        XCTAssertEqual(m.code, 0, m.stderr)
+        let y = dir.appendingPathComponent("y")
+        try TestSupport.unzip(moved, into: y)
+        XCTAssertEqual(try records(y, "wp_account").map { $0["display_name"] as? String }, ["Ana María Núñez", "Ana Núñez"], "the app's own Ana and the one from the blog")
+        // Her three log lines, as visits beside the two the app held.
+        XCTAssertEqual(try records(y, "nginx_log").filter { ($0["user_agent"] as? String)?.hasPrefix("Mozilla/5.0 (X11") == true }.count, 3)
 
         // The sample app's own config finds her there: her app account and the one from the blog.
         let out = dir.appendingPathComponent("from-app.zip").path
@@ -289,8 +300,8 @@ final class MySQLTests: XCTestCase {
         XCTAssertEqual(accounts.map { $0["id"] as? Int }, [1, 40])
         XCTAssertEqual(accounts.last?["full_name"] as? String, "Ana Núñez")
         XCTAssertEqual(accounts.last?["registered_at"] as? String, "2021-03-04T09:15:27Z")
-        let everything = try FileManager.default.subpathsOfDirectory(atPath: x.path).compactMap {
-            try? String(contentsOf: x.appendingPathComponent($0), encoding: .utf8)
+        let everything = try [x, y].flatMap { d in
+            try FileManager.default.subpathsOfDirectory(atPath: d.path).compactMap { try? String(contentsOf: d.appendingPathComponent($0), encoding: .utf8) }
         }.joined() + String(decoding: try Data(contentsOf: URL(fileURLWithPath: app)), as: UTF8.self)
         for secret in ["$wp$2y$10$", "secretactivationkey", "session_tokens", "9f2c4e0a7b1d", "ána.nunez", "Anton"] {
             XCTAssertFalse(everything.contains(secret), "\(secret) reached the sample app")
