@@ -502,6 +502,30 @@ final class MySQLTests: XCTestCase {
         }
     }
 
+    /// Identities are read from every kind of cell, as on the other SQL stores: a VARBINARY id, a
+    /// DOUBLE, a DECIMAL, a DATETIME and a BIGINT UNSIGNED beyond Int64 all yield their text; bytes
+    /// that are not UTF-8 fail naming the field, never showing the bytes.
+    func testDistinctValuesReadEveryKindOfCell() throws {
+        let db = try freshDatabase()
+        _ = try sql(db.url, """
+            CREATE TABLE t (id INT PRIMARY KEY, email VARCHAR(50), handle VARBINARY(32), score DOUBLE, amount DECIMAL(10,2),
+                            seen DATETIME, big BIGINT UNSIGNED, raw VARBINARY(8));
+            INSERT INTO t VALUES (1, 'a@example.com', 'c-7f3a', 0.5, 12.30, '2024-01-02 03:04:05', 18446744073709551615, X'FF00');
+            """)
+        let fields = [("id", "integer"), ("email", "string"), ("handle", "string"), ("score", "decimal"), ("amount", "decimal"),
+                      ("seen", "timestamp"), ("big", "decimal"), ("raw", "binary")]
+        let s = try store(db.url, [dataset("t", table: "t", fields)])
+        let c = try MySQLConnector(config: s)
+        defer { c.close() }
+        let subject = SubjectQuery(identities: [.email: ["a@example.com"]])
+        for (field, expected) in [("handle", "c-7f3a"), ("score", "0.5"), ("amount", "12.30"), ("seen", "2024-01-02 03:04:05"), ("big", "18446744073709551615")] {
+            XCTAssertEqual(try c.distinctValues(of: field, in: s.datasets[0], for: subject, limit: 10), [expected], field)
+        }
+        assertThrows(.store, { _ = try c.distinctValues(of: "raw", in: s.datasets[0], for: subject, limit: 10) }) {
+            XCTAssertTrue($0.message.contains("field raw") && $0.message.contains("not valid UTF-8"), $0.message)
+        }
+    }
+
     /// Matching is exact per the project's normal form, not by MySQL's case- and accent-insensitive
     /// collations: a user id given as text matches only its own value, and an e-mail only its own
     /// address (trimmed, lower-cased), never one the collation calls equal.
