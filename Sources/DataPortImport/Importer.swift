@@ -341,7 +341,7 @@ final class RecordUpsert {
         } else {
             updateSQL = nil
         }
-        countSQL = "SELECT count(*) FROM \(m.table) WHERE \(all.enumerated().map { "\($0.element) \(session.nullSafeEquals) \(ph($0.offset + 1))" }.joined(separator: " AND "))"
+        countSQL = "SELECT count(*) FROM \(m.table) WHERE \(all.enumerated().map { session.nullSafeEquals($0.element, ph($0.offset + 1), as: m.columns[$0.offset].field.type) }.joined(separator: " AND "))"
         direct = !m.keyGenerated && m.columns.allSatisfy { $0.mapsThrough == nil }
         identity = direct && m.columns.map(\.bundleIndex) == Array(0..<m.bundleFieldCount)
         var empty = true

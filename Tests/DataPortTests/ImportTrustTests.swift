@@ -80,7 +80,8 @@ final class ImportTrustTests: XCTestCase {
 
         // The target keeps no birth date, and holds the status as a secret (which is never written).
         let db = dir.appendingPathComponent("narrow.db").path
-        let schema = try TestSupport.run(sqlite, [full.db, ".schema"]).stdout.replacingOccurrences(of: "status TEXT NOT NULL", with: "status TEXT")
+        let schema = try TestSupport.run(sqlite, [full.db, ".schema"]).stdout.replacingOccurrences(of: "status TEXT NOT NULL DEFAULT 'active'", with: "status TEXT")
+            .replacingOccurrences(of: "status TEXT NOT NULL", with: "status TEXT") // a sample-app.db built before the default
         XCTAssertEqual(try TestSupport.run(sqlite, [db, schema]).code, 0)
         let config = try sampleConfig(dir, db: db, name: "narrow.json") { d in
             guard d["name"] as? String == "account" else { return }

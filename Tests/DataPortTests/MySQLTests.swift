@@ -354,6 +354,41 @@ final class MySQLTests: XCTestCase {
         XCTAssertEqual(try sql(target.url, "SELECT count(*) FROM dataport_id_map"), "1")
     }
 
+    /// Keyless rows whose DECIMAL values differ beyond a double's 16 digits are two rows, not one
+    /// row twice: the multiset count compares them exactly, so both are imported, and again nothing
+    /// on a second import.
+    func testKeylessDecimalsAreComparedExactly() throws {
+        let source = try freshDatabase(), target = try freshDatabase()
+        let ddl = "CREATE TABLE ledger (email VARCHAR(50) NOT NULL, amount DECIMAL(30,4), big BIGINT) ENGINE=InnoDB;"
+        _ = try sql(source.url, ddl + """
+            INSERT INTO ledger VALUES ('kim@example.com', 12345678901234567890.1234, 9007199254740993),
+                                      ('kim@example.com', 12345678901234567890.1233, 9007199254740992);
+            """)
+        _ = try sql(target.url, ddl)
+        let dir = try TestSupport.tempDir(self)
+        let config: [String: Any] = [
+            "version": "1", "controller": ["name": "T", "contact": "t@example.com"],
+            "stores": [["name": "db", "type": "mysql", "options": ["url": "env:DATAPORT_WORDPRESS_URL"], "datasets": [
+                ["name": "ledger", "table": "ledger", "category": "billing", "description": "d", "purposes": ["p"],
+                 "legalBasis": "contract", "origin": "provided", "match": [["field": "email", "identity": "email"]],
+                 "fields": [["name": "email", "type": "string"], ["name": "amount", "type": "decimal"], ["name": "big", "type": "integer"]]],
+            ]]],
+        ]
+        let path = dir.appendingPathComponent("ledger.json").path
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        let bundle = dir.appendingPathComponent("kim.zip").path
+        XCTAssertEqual(try export(path, url: source.url, to: bundle, email: "kim@example.com").code, 0)
+        for pass in 1...2 {
+            let r = try TestSupport.run(TestSupport.binary, ["import", bundle, "--config", path, "--json"], environment: ["DATAPORT_WORDPRESS_URL": target.url])
+            XCTAssertEqual(r.code, 0, r.stderr)
+            let report = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            let d = (report?["datasets"] as? [[String: Any]])?.first
+            XCTAssertEqual(d?[pass == 1 ? "inserted" : "unchanged"] as? Int, 2, "pass \(pass): \(r.stdout)")
+        }
+        XCTAssertEqual(try sql(target.url, "SELECT amount, big FROM ledger ORDER BY amount"),
+                       "12345678901234567890.1233\t9007199254740992\n12345678901234567890.1234\t9007199254740993")
+    }
+
     static let idMapExists = "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'dataport_id_map'"
 
     /// A config of people (generated keys) and their keyless visits, read from DATAPORT_WORDPRESS_URL.

@@ -202,6 +202,11 @@ public final class MySQLSession: SQLSession {
     public var placeholder: @Sendable (Int) -> String { { _ in "?" } }
     /// `<=>` against a binary value: NULL-safe and byte-exact, whatever the column's collation.
     public var nullSafeEquals: String { "<=> BINARY" }
+    /// Decimals against an exact DECIMAL: `<=> BINARY` would compare a DECIMAL column with text
+    /// as doubles (16 digits), so two amounts differing further would count as the same row.
+    public func nullSafeEquals(_ column: String, _ placeholder: String, as type: FieldType) -> String {
+        type == .decimal ? "\(column) <=> CAST(\(placeholder) AS DECIMAL(65,30))" : "\(column) \(nullSafeEquals) \(placeholder)"
+    }
     public var temporaryTable: String { "TEMPORARY TABLE" }
     /// Keys compared byte by byte, trailing spaces included.
     public var keyTextType: String {
@@ -259,7 +264,9 @@ public final class MySQLSession: SQLSession {
         guard !returning.isEmpty else { return }
         if returning.allSatisfy(columns.contains) {
             // No RETURNING in MySQL: read back a row that holds exactly these values.
-            let cond = columns.map { "\($0) \(nullSafeEquals) ?" }.joined(separator: " AND ")
+            let cond = zip(columns, values).map { c, v in
+                if case .decimal = v { nullSafeEquals(c, "?", as: .decimal) } else { "\(c) \(nullSafeEquals) ?" }
+            }.joined(separator: " AND ")
             try connection.run("SELECT \(returning.joined(separator: ", ")) FROM \(table) WHERE \(cond) LIMIT 1", values.map(parameter)) { r in try row(r) }
         } else if result.insertID != 0 {
             // The generated key: LAST_INSERT_ID() of this statement.

@@ -17,6 +17,9 @@ public protocol SQLSession: AnyObject {
     func rollback()
     /// The null-safe equality operator (`IS` in SQLite, `IS NOT DISTINCT FROM` in PostgreSQL).
     var nullSafeEquals: String { get }
+    /// `column` null-safe equal to the value bound at `placeholder`, a value of a field of `type`
+    /// (how keyless rows are counted). Default: `column nullSafeEquals placeholder`.
+    func nullSafeEquals(_ column: String, _ placeholder: String, as type: FieldType) -> String
 
     // Dialect pieces of the importer's SQL. The defaults are the SQL SQLite and PostgreSQL share;
     // a store whose SQL differs (MySQL: no `RETURNING`, no `ON CONFLICT`) overrides them.
@@ -40,6 +43,9 @@ public protocol SQLSession: AnyObject {
 
 extension SQLSession {
     public var temporaryTable: String { "TEMP TABLE" }
+    public func nullSafeEquals(_ column: String, _ placeholder: String, as type: FieldType) -> String {
+        "\(column) \(nullSafeEquals) \(placeholder)"
+    }
     public var keyTextType: String { "TEXT" }
 
     private func marks(_ count: Int, from first: Int = 1) -> String {
