@@ -1,0 +1,84 @@
+import DataPortIO
+import DataPortModel
+import DataPortStores
+
+/// `dataport check`: every problem of a stores config and its stores, in one run.
+enum CheckCommand {
+    static let command = Command(
+        name: "check",
+        summary: "Check a stores config against its stores and report every problem at once.",
+        usage: "dataport check --config FILE [--strict] [--json] [--quiet]",
+        options: [
+            OptionSpec(name: "config", value: "FILE", help: "The stores config (JSON)."),
+            OptionSpec(name: "strict", value: nil, help: "Treat what the person must be told but is missing (purposes, recipients, retention) and unmarked secrets as errors."),
+            CommonOptions.json,
+            CommonOptions.quiet,
+        ],
+        examples: [
+            "dataport check --config Samples/stores.json",
+            "dataport check --config stores.json --strict --json | jq '.problems[] | select(.level == \"error\")'",
+        ],
+        run: { args, console in
+            guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
+            let report = ConfigCheck.run(configPath: try args.required("config"), strict: args.flag("strict"))
+            let errors = report.count(.error)
+            if args.flag("json") {
+                console.out(ResultJSON.check(report).serialized())
+            } else if !args.flag("quiet") || errors > 0 {
+                for p in report.problems where !args.flag("quiet") || p.level == .error {
+                    console.out("\(p.level.rawValue): \(p.code): \(p.message)")
+                }
+                if !args.flag("quiet") {
+                    console.out("\(errors) errors, \(report.count(.warning)) warnings, \(report.count(.info)) notes (\(report.stores.count) stores)")
+                }
+            }
+            if errors > 0 { throw ReportedFailure(code: .invalidConfig, message: "the config has \(errors) errors") }
+        })
+}
+
+/// `dataport audit`: where the subject's identities occur in tables and files the config does not cover.
+enum AuditCommand {
+    static let command = Command(
+        name: "audit",
+        summary: "Search the tables and files the config does not cover for a subject's identities.",
+        usage: "dataport audit --config FILE --subject KIND=VALUE ... [--tables LIST] [--json] [--quiet] [--progress MODE]",
+        options: [
+            OptionSpec(name: "config", value: "FILE", help: "The stores config (JSON)."),
+            OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject, as for export; resolved as export resolves it.", repeatable: true),
+            OptionSpec(name: "tables", value: "LIST", help: "Search only these uncovered tables or files (comma-separated; TABLE, FILE or STORE.TABLE)."),
+        ] + CommonOptions.longRunning,
+        examples: [
+            "dataport audit --config Samples/stores.json --subject email=ana.nunez@example.com",
+            "dataport audit --config stores.json --subject email=bo@example.org --tables legacy_users,support.tickets --json",
+        ],
+        run: { args, console in
+            guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
+            let config = try StoresConfig.load(path: try args.required("config"))
+            let raw = args.all("subject")
+            guard !raw.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE") }
+            let identities = try raw.map(ExportCommand.parseIdentity)
+            try ExportCommand.checkKinds(identities, config: config, what: "--subject")
+            let tables = args.value("tables").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+            let report = try CoverageAudit.run(config: config, request: identities, tables: tables,
+                                               progress: try CommonOptions.progressObserver(args, console: console))
+            if args.flag("json") {
+                console.out(ResultJSON.audit(report).serialized())
+            } else if !args.flag("quiet") {
+                for f in report.found {
+                    console.out("found: store \(f.store), \(f.type == "csv" || f.type == "jsonl" || f.type == "accesslog" ? "file" : "table") \(f.object), column \(f.column): \(f.rows) rows hold the subject's \(f.kind.rawValue)")
+                }
+                for s in report.skipped { console.out("not searched: store \(s.store), \(s.object): \(s.reason)") }
+                console.out("\(report.found.count) places outside the config hold the subject's identities (\(report.searched.count) uncovered tables and files searched, \(report.covered) covered by the config)")
+            }
+            if !report.found.isEmpty {
+                throw ReportedFailure(code: .invalidConfig, message: "the config does not cover \(report.found.count) places that hold the subject's identities")
+            }
+        })
+}
+
+/// A command that printed its result and ends with a non-zero exit code (check found errors,
+/// audit found uncovered data): one line on stderr, no error document after the result.
+struct ReportedFailure: Error {
+    var code: ExitCode
+    var message: String
+}
