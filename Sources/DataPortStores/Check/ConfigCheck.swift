@@ -45,6 +45,13 @@ public final class CheckContext {
 
     public func store(of d: DatasetConfig) -> StoreConfig? { config.stores.first { $0.name == d.store } }
 
+    /// Whether the table of `d` is known to exist (false for a missing table: rules that ask the
+    /// store about it skip it, `table.missing` already says so). Queries and files: true.
+    public func tableExists(_ d: DatasetConfig) -> Bool {
+        guard case .table(let t) = d.source, let objects = objects[d.store], let i = introspectors[d.store] else { return true }
+        return objects.contains { $0.name == i.canonical(t) }
+    }
+
     fileprivate func add(_ store: String, _ i: any StoreIntrospector, objects: [StoreObject]?) {
         introspectors[store] = i
         if let objects { self.objects[store] = objects }
@@ -189,7 +196,7 @@ public enum ConfigCheck {
                                              "\(label); \(target) is a query, so the store cannot tell whether \(key) is unique"))
                     continue
                 }
-                guard let i = c.introspector(t.store) else { continue }
+                guard let i = c.introspector(t.store), c.tableExists(t), c.tableExists(d) else { continue }
                 guard let sets = try i.uniqueColumnSets(of: table) else {
                     out.append(ConfigProblem(.info, "references.unchecked", store: d.store, dataset: d.name, field: field,
                                              "\(label); this store cannot tell whether it is unique"))
@@ -336,11 +343,20 @@ public enum ConfigCheck {
     @Sendable static func indexes(_ c: CheckContext) throws -> [ConfigProblem] {
         var out: [ConfigProblem] = []
         for d in c.config.datasets {
-            guard let i = c.introspector(d.store) else { continue }
+            guard let i = c.introspector(d.store), c.tableExists(d) else { continue }
             if case .file = d.source { continue }
+            // A reference's parents are part of its lookup: skip when one of them is missing.
+            let parents = d.matches.compactMap { m -> DatasetConfig? in if case .reference(_, let t, _) = m { c.config.dataset(named: t) } else { nil } }
+            guard parents.allSatisfy(c.tableExists) else { continue }
             for m in d.matches {
                 let what = if case .identity(let k, _) = m { "identity \(Dataset.isValidName(k.rawValue) ? k.rawValue : "kind")" } else { "reference to \(m.label)" }
-                switch try i.indexCheck(m, in: d, forms: c.config.identityForms) {
+                let check: IndexCheck
+                do { check = try i.indexCheck(m, in: d, forms: c.config.identityForms) } catch let e as DataPortError {
+                    out.append(ConfigProblem(.error, "check.failed", store: d.store, dataset: d.name, field: m.field,
+                                             "dataset \(d.name), field \(m.field): the lookup cannot be explained: \(e.description)"))
+                    continue
+                }
+                switch check {
                 case .indexed: break
                 case .scans(let fix):
                     out.append(ConfigProblem(.warning, "match.scan", store: d.store, dataset: d.name, field: m.field,

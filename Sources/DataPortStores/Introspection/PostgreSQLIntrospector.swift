@@ -1,3 +1,4 @@
+import DataPortIO
 import DataPortModel
 import Foundation
 
@@ -100,22 +101,38 @@ public final class PostgreSQLIntrospector: StoreIntrospector {
         guard case .table(let table) = dataset.source else { return .unknown("a query dataset: the index it needs depends on the query") }
         let one = SQLSearch.only(match, of: dataset)
         let builder = SQLQueryBuilder(datasets: datasets.filter { $0.name != one.name } + [one], dialect: .postgresql)
-        let q = builder.selectRows(one, for: SQLSearch.placeholderSubject(for: datasets, forms: forms))
+        let q = SQLSearch.lookup(one, builder, SQLSearch.placeholderSubject(for: datasets, forms: forms))
         try connection.execute("SAVEPOINT dataport_check")
         defer { try? connection.execute("ROLLBACK TO SAVEPOINT dataport_check") }
         try connection.execute("SET LOCAL enable_seqscan = off")
-        let plan = try rows("EXPLAIN " + q.text, q.parameters).compactMap { $0.first ?? nil }
+        let plan = try rows("EXPLAIN (FORMAT JSON) " + q.text, q.parameters).compactMap { $0.first ?? nil }.joined()
         let bare = table.split(separator: ".").last.map(String.init) ?? table
-        let scans = plan.contains { line in
-            guard let r = line.range(of: "Seq Scan on ") else { return false }
-            let rest = line[r.upperBound...]
-            let name = rest.prefix { $0 != " " }
-            return name == bare || name == "\"\(bare)\"" || name.hasSuffix(".\(bare)")
-        }
+        let scans = Self.readsWhole(bare, in: try JSONValue.parse(Array(plan.utf8), name: "EXPLAIN", errorKind: .store))
         guard scans else { return .indexed }
         let field = dataset.field(named: match.field)
         let form: IdentityForm? = if case .identity(let k, _) = match { forms[k] ?? k.defaultForm } else { nil }
         return .scans(fix: SQLSearch.suggestedIndex(.postgresql, table: table, column: field?.column ?? match.field, field: field, form: form))
+    }
+
+    /// Whether a plan reads `table` without an index condition: a `Seq Scan`, or an index scan
+    /// that only filters (with sequential scans off the planner walks a primary key instead).
+    static func readsWhole(_ table: String, in plan: JSONValue) -> Bool {
+        func member(_ v: JSONValue, _ key: String) -> JSONValue? {
+            if case .object(let ms) = v { return ms.first { $0.key == key }?.value }
+            return nil
+        }
+        func text(_ v: JSONValue?) -> String? { if case .string(let s)? = v { s } else { nil } }
+        func children(_ v: JSONValue) -> [JSONValue] { if case .array(let a)? = member(v, "Plans") { a } else { [] } }
+        func hasIndexCondition(_ v: JSONValue) -> Bool {
+            member(v, "Index Cond") != nil || children(v).contains { text(member($0, "Node Type")) == "Bitmap Index Scan" && hasIndexCondition($0) }
+                || children(v).contains { text(member($0, "Node Type")) == "BitmapOr" && children($0).allSatisfy(hasIndexCondition) }
+        }
+        func visit(_ v: JSONValue) -> Bool {
+            if text(member(v, "Relation Name")) == table, !hasIndexCondition(v) { return true }
+            return children(v).contains(where: visit)
+        }
+        guard case .array(let top) = plan else { return false }
+        return top.contains { member($0, "Plan").map(visit) ?? false }
     }
 
     public func occurrences(in object: StoreObject, of subject: SubjectQuery) throws -> [Occurrence] {

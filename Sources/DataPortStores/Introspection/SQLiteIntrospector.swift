@@ -75,7 +75,7 @@ public final class SQLiteIntrospector: StoreIntrospector {
         // The dataset with this match alone; the parents of a reference keep their own matches.
         let one = SQLSearch.only(match, of: dataset)
         let builder = SQLQueryBuilder(datasets: datasets.filter { $0.name != one.name } + [one], dialect: .sqlite)
-        let q = builder.selectRows(one, for: SQLSearch.placeholderSubject(for: datasets, forms: forms))
+        let q = SQLSearch.lookup(one, builder, SQLSearch.placeholderSubject(for: datasets, forms: forms))
         let plan = try rows("EXPLAIN QUERY PLAN " + q.text, q.parameters).compactMap { $0.count > 3 ? Self.text($0[3]) : nil }
         let bare = table.split(separator: ".").last.map(String.init) ?? table
         let scans = plan.contains { $0 == "SCAN \(bare)" || $0.hasPrefix("SCAN \(bare) ") || $0.hasPrefix("SCAN TABLE \(bare)") }

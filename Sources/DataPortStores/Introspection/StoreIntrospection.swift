@@ -166,9 +166,10 @@ struct SQLSearch {
                 let d = Self.probeDataset(table: object.name, column: column.name, kind: kind)
                 let builder = SQLQueryBuilder(datasets: [d], dialect: dialect)
                 var cache: [String: [String]] = [:]
-                let spelled = try builder.withSpellings(subject, for: d, cache: &cache) { q, found in
+                var spelled = try builder.withSpellings(subject, for: d, cache: &cache) { q, found in
                     try run(q) { row in try found(row.cell(0)) }
                 }
+                if dialect == .mysql { try addDecomposedSpellings(&spelled, d, kind: kind, builder: builder) }
                 var params: [SQLParameter] = []
                 let condition = builder.condition(d, spelled, &params)
                 guard condition != "1=0" else { continue }
@@ -180,6 +181,31 @@ struct SQLSearch {
             }
         }
         return out
+    }
+
+    /// MySQL: the NFD spellings of the subject's values too. The connector's candidates are
+    /// `col LIKE '%value%'`, and `LIKE` compares character by character, so an address stored
+    /// decomposed (`e` + U+0301) is never `LIKE` the composed value under any collation; `LIKE` the
+    /// decomposed value finds it (padded or not, in any case). Kept when their normal form is the
+    /// subject's, as every candidate.
+    private func addDecomposedSpellings(_ s: inout SubjectQuery, _ d: DatasetConfig, kind: IdentityKind, builder: SQLQueryBuilder) throws {
+        let key = SubjectQuery.spellingKey(d.name, "c")
+        var found = s.spellings[key] ?? []
+        let wanted = Set(s.values(kind))
+        let col = builder.column(d, "c")
+        for v in s.values(kind) where v.decomposedStringWithCanonicalMapping.utf8.count != v.utf8.count {
+            var pattern = "%"
+            for ch in v.decomposedStringWithCanonicalMapping.unicodeScalars {
+                if ch == "!" || ch == "%" || ch == "_" { pattern.append("!") }
+                pattern.unicodeScalars.append(ch)
+            }
+            pattern += "%"
+            try run(SQLQuery(text: "SELECT DISTINCT BINARY \(col) FROM \(builder.from(d)) WHERE \(col) LIKE ? ESCAPE '!'", parameters: [.text(pattern)])) { row in
+                if let t = try row.cell(0).identityText(field: "c", in: d.name, at: nil), wanted.contains(s.normalize(t, as: kind)) { found.append(t) }
+            }
+        }
+        var seen = Set<[UInt8]>()
+        s.spellings[key] = found.filter { seen.insert(Array($0.utf8)).inserted }
     }
 
     /// A subject with a made-up value for every kind (and every spelling a PostgreSQL or MySQL
@@ -196,6 +222,14 @@ struct SQLSearch {
         var q = SubjectQuery(identities: ids, forms: forms)
         q.spellings = spellings
         return q
+    }
+
+    /// The lookup of the subject's rows without the ORDER BY of a read (an index that only serves
+    /// the order, such as the primary key, must not pass for one that serves the match).
+    static func lookup(_ d: DatasetConfig, _ builder: SQLQueryBuilder, _ subject: SubjectQuery) -> SQLQuery {
+        var params: [SQLParameter] = []
+        let condition = builder.condition(d, subject, &params)
+        return SQLQuery(text: "SELECT 1 FROM \(builder.from(d)) WHERE \(condition)", parameters: params)
     }
 
     /// `dataset` reduced to `match` alone (its parents keep theirs), to explain one lookup.
