@@ -103,6 +103,8 @@ final class CheckAuditTests: XCTestCase {
         for value in ["zoe.value", "k-123-secretvalue", "team-red", "a note body value"] {
             XCTAssertFalse(r.stdout.contains(value) || r.stderr.contains(value), "a store value in the output: \(value)", file: file, line: line)
         }
+        let docs = try String(contentsOf: TestSupport.root.appendingPathComponent("formats/cli-output.md"), encoding: .utf8)
+        for code in Set(try codes(r)) { XCTAssertTrue(docs.contains("`\(code)`"), "code \(code) is not documented in cli-output.md", file: file, line: line) }
         let stores = try object(r.stdout)["stores"] as! [[String: Any]]
         XCTAssertEqual(stores.first?["name"] as? String, store, file: file, line: line)
         XCTAssertEqual(stores.first?["status"] as? String, "checked", file: file, line: line)
