@@ -153,6 +153,16 @@ final class CheckAuditTests: XCTestCase {
         let stores = try object(r.stdout)["stores"] as! [[String: Any]]
         XCTAssertTrue(stores.allSatisfy { $0["status"] as? String == "checked" }, "\(stores)")
         XCTAssertTrue(stores.contains { $0["type"] as? String == "postgresql" })
+        // Two file stores over one folder cover it together: neither reports the other's file.
+        let a = try TestSupport.run("/usr/bin/env", ["DATAPORT_PG_URL=\(url)", TestSupport.binary, "audit", "--config", config,
+                                                     "--subject", "email=ana.nunez@example.com", "--json", "--progress", "json"])
+        XCTAssertEqual(a.code, 0, a.stderr + a.stdout)
+        try validate(a.stdout, def: "audit")
+        XCTAssertEqual((try object(a.stdout)["found"] as? [[String: Any]])?.count, 0, a.stdout)
+        let events = a.stderr.split(separator: "\n").map(String.init)
+        XCTAssertEqual((try object(events.last ?? "{}"))["event"] as? String, "done", a.stderr)
+        XCTAssertTrue(events.allSatisfy { $0.contains("\"phase\": \"audit\"") || $0.contains("\"phase\":\"audit\"") }, a.stderr)
+        XCTAssertFalse(a.stderr.contains("ana.nunez"))
         // Unset: the PostgreSQL store is unreachable, reported, and the others are still checked.
         let down = try TestSupport.run("/usr/bin/env", ["-u", "DATAPORT_PG_URL", TestSupport.binary, "check", "--config", config, "--json"])
         XCTAssertEqual(down.code, 3)

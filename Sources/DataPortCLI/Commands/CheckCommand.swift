@@ -17,6 +17,7 @@ enum CheckCommand {
         examples: [
             "dataport check --config Samples/stores.json",
             "dataport check --config stores.json --strict --json | jq '.problems[] | select(.level == \"error\")'",
+            "dataport check --config stores.json --quiet; echo $?   # 0: no errors (warnings allowed), 3: errors",
         ],
         run: { args, console in
             guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
@@ -50,6 +51,7 @@ enum AuditCommand {
         examples: [
             "dataport audit --config Samples/stores.json --subject email=ana.nunez@example.com",
             "dataport audit --config stores.json --subject email=bo@example.org --tables legacy_users,support.tickets --json",
+            "dataport audit --config stores.json --subject email=bo@example.org --quiet; echo $?   # 0: nothing outside the config, 3: found (it scans: see README)",
         ],
         run: { args, console in
             guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
@@ -68,10 +70,11 @@ enum AuditCommand {
                     console.out("found: store \(f.store), \(f.type == "csv" || f.type == "jsonl" || f.type == "accesslog" ? "file" : "table") \(f.object), column \(f.column): \(f.rows) rows hold the subject's \(f.kind.rawValue)")
                 }
                 for s in report.skipped { console.out("not searched: store \(s.store), \(s.object): \(s.reason)") }
-                console.out("\(report.found.count) places outside the config hold the subject's identities (\(report.searched.count) uncovered tables and files searched, \(report.covered) covered by the config)")
+                let n = report.found.count
+                console.out("\(n) \(n == 1 ? "place" : "places") outside the config \(n == 1 ? "holds" : "hold") the subject's identities (\(report.searched.count) uncovered tables and files searched, \(report.covered) covered by the config)")
             }
             if !report.found.isEmpty {
-                throw ReportedFailure(code: .invalidConfig, message: "the config does not cover \(report.found.count) places that hold the subject's identities")
+                throw ReportedFailure(code: .invalidConfig, message: "the config does not cover \(report.found.count == 1 ? "1 place that holds" : "\(report.found.count) places that hold") the subject's identities")
             }
         })
 }

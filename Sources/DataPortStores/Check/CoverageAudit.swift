@@ -55,10 +55,13 @@ public enum CoverageAudit {
         let counter = ProgressCounter(phase: "audit", observer: progress)
         var report = AuditReport(identities: identities, searched: [], found: [], skipped: [], covered: 0)
         var used = Set<Int>()
+        var places = Set<String>()
         for store in config.stores {
-            guard let i = try introspectors.introspector(for: store) else { continue }
+            // Stores over one place are searched once, and cover it together.
+            let place = Coverage.place(of: store)
+            guard places.insert(place).inserted, let i = try introspectors.introspector(for: store) else { continue }
             defer { i.close() }
-            let coverage = Coverage(store: store, canonical: { i.canonical($0) })
+            let coverage = Coverage(stores: config.stores.filter { Coverage.place(of: $0) == place }, canonical: { i.canonical($0) })
             for object in try i.objects() {
                 if coverage.covers(object.name) { report.covered += 1; continue }
                 if let tables {

@@ -102,17 +102,29 @@ public struct IntrospectorRegistry: Sendable {
 /// a dataset names, and, for a `query` dataset, every table whose name occurs in the query as a
 /// word (case-insensitive): a query's tables are never reported as uncovered, at the price of
 /// treating a table named only in a comment as covered too.
+/// Stores of a config that share a place (two file stores over one folder, two SQLite stores of
+/// one file) cover it together.
 public struct Coverage {
-    public let store: StoreConfig
+    public let stores: [StoreConfig]
     /// Turns a config's table name into the name `objects()` uses (schema defaults).
     public var canonical: (String) -> String
 
-    public init(store: StoreConfig, canonical: @escaping (String) -> String = { $0 }) {
-        self.store = store; self.canonical = canonical
+    public init(stores: [StoreConfig], canonical: @escaping (String) -> String = { $0 }) {
+        self.stores = stores; self.canonical = canonical
+    }
+
+    /// Where a store's data lives, for grouping: the folder of a file store, the file of a SQLite
+    /// store, the URL option of a server store.
+    public static func place(of s: StoreConfig) -> String {
+        switch s.type {
+        case "csv", "jsonl", "accesslog": "files:" + (s.path("path") ?? "")
+        case "sqlite": "sqlite:" + (s.path("path") ?? "")
+        default: s.type + ":" + (s.options["url"] ?? "")
+        }
     }
 
     public func covers(_ object: String) -> Bool {
-        for d in store.datasets {
+        for d in stores.flatMap(\.datasets) {
             switch d.source {
             case .table(let t): if canonical(t) == object { return true }
             case .file(let f): if f == object { return true }
