@@ -333,6 +333,7 @@ final class CheckAuditTests: XCTestCase {
         _ = try write("{\"who\": \"Rene\u{301}e.Ortiz@Example.com\", \"n\": 1}\n{\"who\": \"\(Self.other)\"}\n", "events.jsonl", in: files)
         _ = try write("10.0.0.1 - - [01/Jan/2026] \"GET /?u=\(Self.upper) HTTP/1.1\" 200\n10.0.0.2 - - \"GET / HTTP/1.1\" 200 \(Self.other)\n", "app.log", in: files)
         _ = try write("\(Self.email)\n", "notes.txt", in: files)
+        _ = try write("mail\n\(Self.upper)\n", "export-\(Self.email).csv", in: files)
         _ = try write("a,b\n\"unterminated\n", "broken.csv", in: files)
         let newsletter = Self.dataset("newsletter", #""file": "newsletter.csv""#, match: #"[{"field": "email", "identity": "email"}]"#,
                                       fields: #"[{"name": "email", "type": "string"}, {"name": "name", "type": "string"}]"#, key: nil)
@@ -346,6 +347,7 @@ final class CheckAuditTests: XCTestCase {
         XCTAssertEqual(found["old-export.csv.id"]?["kind"] as? String, "user_id", "\(found)")
         XCTAssertEqual(found["events.jsonl.who"]?["rows"] as? Int, 1, "\(found)")
         XCTAssertEqual(found["app.log.line"]?["rows"] as? Int, 1, "\(found)")
+        XCTAssertEqual(found.values.filter { ($0["object"] as? String ?? "").contains("name withheld") }.count, 1, "\(found)")
         XCTAssertNil(found.keys.first { $0.hasPrefix("newsletter.csv") || $0.hasPrefix("others.csv") || $0.hasPrefix("notes.txt") }, "\(found)")
         let r = try TestSupport.dataport("audit", "--config", config, "--subject", "email=\(Self.email)", "--json")
         let doc = try object(r.stdout)

@@ -62,7 +62,9 @@ public enum CoverageAudit {
             guard places.insert(place).inserted, let i = try introspectors.introspector(for: store) else { continue }
             defer { i.close() }
             let coverage = Coverage(stores: config.stores.filter { Coverage.place(of: $0) == place }, canonical: { i.canonical($0) })
-            for object in try i.objects() {
+            for (n, object) in try i.objects().enumerated() {
+                // A file name with an @ may be someone's address (`export-ana@example.com.csv`): not shown.
+                let shown = object.name.contains("@") ? "(file \(n + 1) of the folder, name withheld)" : object.name
                 if coverage.covers(object.name) { report.covered += 1; continue }
                 if let tables {
                     guard let n = tables.firstIndex(where: { $0 == object.name || $0 == "\(store.name).\(object.name)" }) else { continue }
@@ -71,15 +73,15 @@ public enum CoverageAudit {
                 let isFile = ["csv", "jsonl", "accesslog"].contains(store.type)
                 let textColumns = object.columns.filter(\.isText).count
                 guard isFile || textColumns > 0 else { continue }
-                counter.begin("\(store.name).\(object.name)")
+                counter.begin("\(store.name).\(shown)")
                 do {
                     let found = try i.occurrences(in: object, of: subject)
-                    report.found += found.map { .init(store: store.name, type: store.type, object: $0.object, column: $0.column, kind: $0.kind, rows: $0.rows) }
-                    report.searched.append(.init(store: store.name, object: object.name, columns: textColumns))
+                    report.found += found.map { .init(store: store.name, type: store.type, object: shown, column: $0.column, kind: $0.kind, rows: $0.rows) }
+                    report.searched.append(.init(store: store.name, object: shown, columns: textColumns))
                 } catch let e as DataPortError where isFile && (e.kind == .store || e.kind == .invalidConfig || e.kind == .limitExceeded) {
                     // A file that is not what its name says (a ragged CSV, a JSON line that does not
                     // parse): listed as not searched, the others still are.
-                    report.skipped.append(.init(store: store.name, object: object.name, reason: e.message))
+                    report.skipped.append(.init(store: store.name, object: shown, reason: e.message.replacingOccurrences(of: object.name, with: shown)))
                 }
                 counter.record()
             }
