@@ -177,9 +177,14 @@ final class CheckAuditTests: XCTestCase {
         try sql.execute(Self.checkDDL)
         let datasets = Self.checkDatasets().dropLast() + ", " + Self.dataset("ghost", #""table": "ghosts""#, match: #"[{"field": "uid", "identity": "user_id"}]"#,
                                                                            fields: #"[{"name": "id", "type": "integer"}, {"name": "uid", "type": "integer"}]"#) + "]"
-        let config = try write(Self.config(#"{"name": "app", "type": "sqlite", "options": {"path": "app.db"}, "datasets": \#(datasets)}"#), "stores.json", in: dir)
+        let list = Self.dataset("mailing", #""file": "missing.csv""#, match: #"[{"field": "email", "identity": "email"}]"#,
+                                fields: #"[{"name": "email", "type": "string"}]"#, key: nil)
+        let config = try write(Self.config(#"{"name": "app", "type": "sqlite", "options": {"path": "app.db"}, "datasets": \#(datasets)}"#,
+                                           #"{"name": "mail", "type": "csv", "options": {"path": "."}, "datasets": [\#(list)]}"#), "stores.json", in: dir)
         let r = try assertCheckFindsEverything(config, store: "app", indexHint: "dataport_norm_caseless(\"email\")")
         XCTAssertEqual(try find(r, "table.missing", "ghost").count, 1, r.stdout)
+        // A file store's problem is reported beside the SQL store's, in the same run.
+        XCTAssertTrue(try problems(r).contains { $0["code"] as? String == "store.invalid" && $0["store"] as? String == "mail" }, r.stdout)
         // The suggested index, created as the docs say (through DataPort's SQLite wrapper), serves the lookup.
         let fix = try XCTUnwrap(try find(r, "match.scan", "account", field: "email").first?["fix"] as? String)
         try sql.execute(fix)
