@@ -46,7 +46,7 @@ enum ResultJSON {
             "searched": .array(r.searched.map { .object(["store": .string($0.store), "object": .string($0.object), "columns": .integer($0.columns)]) }),
             "skipped": .array(r.skipped.map { .object(["store": .string($0.store), "object": .string($0.object), "reason": .string($0.reason)]) }),
             "covered": .integer(r.covered),
-            "complete": .bool(r.found.isEmpty),
+            "complete": .bool(r.complete),
         ])
     }
 }

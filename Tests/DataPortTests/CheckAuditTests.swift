@@ -364,6 +364,10 @@ final class CheckAuditTests: XCTestCase {
         XCTAssertEqual((try object(narrow.stdout)["found"] as! [[String: Any]]).count, 1)
         let covered = try TestSupport.dataport("audit", "--config", config, "--subject", "email=\(Self.email)", "--tables", "users")
         XCTAssertEqual(covered.code, 2, covered.stderr)
+        // Nothing found, but broken.csv could not be searched: incomplete, exit 4.
+        let incomplete = try TestSupport.dataport("audit", "--config", config, "--subject", "email=nobody@example.net", "--json")
+        XCTAssertEqual(incomplete.code, 4, incomplete.stderr)
+        XCTAssertEqual(try object(incomplete.stdout)["complete"] as? Bool, false)
         // Someone the omitted tables do not hold: exit 0.
         let clean = try TestSupport.dataport("audit", "--config", config, "--subject", "email=nobody@example.net", "--tables", "legacy_users,crm_contacts")
         XCTAssertEqual(clean.code, 0, clean.stderr)

@@ -51,7 +51,7 @@ enum AuditCommand {
         examples: [
             "dataport audit --config Samples/stores.json --subject email=ana.nunez@example.com",
             "dataport audit --config stores.json --subject email=bo@example.org --tables legacy_users,support.tickets --json",
-            "dataport audit --config stores.json --subject email=bo@example.org --quiet; echo $?   # 0: nothing outside the config, 3: found (it scans: see README)",
+            "dataport audit --config stores.json --subject email=bo@example.org --quiet; echo $?   # 0: nothing outside the config, 3: found, 4: something could not be searched (it scans: see README)",
         ],
         run: { args, console in
             guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
@@ -75,6 +75,9 @@ enum AuditCommand {
             }
             if !report.found.isEmpty {
                 throw ReportedFailure(code: .invalidConfig, message: "the config does not cover \(report.found.count == 1 ? "1 place that holds" : "\(report.found.count) places that hold") the subject's identities")
+            }
+            if !report.skipped.isEmpty {
+                throw ReportedFailure(code: .store, message: "\(report.skipped.count) uncovered tables or files could not be searched: the search is incomplete")
             }
         })
 }

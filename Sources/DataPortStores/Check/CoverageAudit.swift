@@ -32,6 +32,8 @@ public struct AuditReport: Sendable {
     public var skipped: [Skipped]
     /// Tables and files the config covers (never searched), by store.
     public var covered: Int
+    /// Nothing found and nothing left unsearched.
+    public var complete: Bool { found.isEmpty && skipped.isEmpty }
 }
 
 /// `dataport audit`: resolves the subject's identities as `export` does (`Gathering`), then asks
@@ -78,9 +80,10 @@ public enum CoverageAudit {
                     let found = try i.occurrences(in: object, of: subject)
                     report.found += found.map { .init(store: store.name, type: store.type, object: shown, column: $0.column, kind: $0.kind, rows: $0.rows) }
                     report.searched.append(.init(store: store.name, object: shown, columns: textColumns))
-                } catch let e as DataPortError where isFile && (e.kind == .store || e.kind == .invalidConfig || e.kind == .limitExceeded) {
+                } catch let e as DataPortError where e.kind == .store || (isFile && (e.kind == .invalidConfig || e.kind == .limitExceeded)) {
                     // A file that is not what its name says (a ragged CSV, a JSON line that does not
-                    // parse): listed as not searched, the others still are.
+                    // parse), a column holding bytes that are not UTF-8: listed as not searched
+                    // (the search is then incomplete), the others still are.
                     report.skipped.append(.init(store: store.name, object: shown, reason: e.message.replacingOccurrences(of: object.name, with: shown)))
                 }
                 counter.record()
