@@ -372,6 +372,14 @@ final class CheckAuditTests: XCTestCase {
         let clean = try TestSupport.dataport("audit", "--config", config, "--subject", "email=nobody@example.net", "--tables", "legacy_users,crm_contacts")
         XCTAssertEqual(clean.code, 0, clean.stderr)
         XCTAssertTrue(clean.stdout.contains("0 places"), clean.stdout)
+        // A table a dataset's query reads is covered: never reported.
+        let legacy = Self.dataset("legacy", #""query": "SELECT id, mail AS email FROM legacy_users""#, match: #"[{"field": "email", "identity": "email"}]"#,
+                                  fields: #"[{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]"#)
+        let withQuery = try write(Self.config(#"{"name": "app", "type": "sqlite", "options": {"path": "app.db"}, "datasets": [\#(Self.auditDataset), \#(legacy)]}"#),
+                                  "query.json", in: dir)
+        let q = try audit(withQuery)
+        XCTAssertNil(q.keys.first { $0.hasPrefix("legacy_users") }, "\(q)")
+        XCTAssertEqual(q["crm_contacts.contact_email"]?["rows"] as? Int, 1, "\(q)")
         // A kind the config does not match: exit 2, as for export.
         XCTAssertEqual(try TestSupport.dataport("audit", "--config", config, "--subject", "mail=x@example.com").code, 2)
     }
