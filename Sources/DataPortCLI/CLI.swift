@@ -59,6 +59,8 @@ public enum CLI {
         ConvertCommand.command,
         ImportCommand.command,
         TransferCommand.command,
+        CheckCommand.command,
+        AuditCommand.command,
         FormatsCommand.command,
         CompletionsCommand.command,
     ]
@@ -113,6 +115,9 @@ public enum CLI {
             return 0
         } catch let e as DataPortError {
             return fail(e, json: json, console: console)
+        } catch let e as ReportedFailure {
+            console.err("dataport: \(e.message)")
+            return e.code.rawValue
         } catch let e as BatchFailed {
             console.err("dataport: error: \(e.failed) subjects of the batch failed")
             return ExitCode.partialFailure.rawValue

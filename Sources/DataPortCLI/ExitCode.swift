@@ -40,7 +40,7 @@ public enum ExitCode: Int32, CaseIterable, Sendable {
         case .success: "success"
         case .internal: "internal error (a bug; please report it)"
         case .usage: "usage error: unknown command or option, missing or bad argument"
-        case .invalidConfig: "invalid stores config: unreadable, unknown key, wrong type, missing table or column"
+        case .invalidConfig: "invalid stores config: unreadable, unknown key, wrong type, missing table or column; check found errors; audit found the subject outside the config"
         case .store: "a store could not be opened or read (missing file, unreachable server, locked)"
         case .invalidBundle: "invalid bundle: not a bundle, unsafe entry, malformed file, unknown version"
         case .tamperedBundle: "damaged or tampered bundle: a size, CRC-32 or SHA-256 does not match"

@@ -1,0 +1,45 @@
+import DataPortIO
+import DataPortModel
+import DataPortStores
+
+/// `dataport check`: every problem of a stores config and its stores, in one run.
+enum CheckCommand {
+    static let command = Command(
+        name: "check",
+        summary: "Check a stores config against its stores and report every problem at once.",
+        usage: "dataport check --config FILE [--strict] [--json] [--quiet]",
+        options: [
+            OptionSpec(name: "config", value: "FILE", help: "The stores config (JSON)."),
+            OptionSpec(name: "strict", value: nil, help: "Treat what the person must be told but is missing (purposes, recipients, retention) and unmarked secrets as errors."),
+            CommonOptions.json,
+            CommonOptions.quiet,
+        ],
+        examples: [
+            "dataport check --config Samples/stores.json",
+            "dataport check --config stores.json --strict --json | jq '.problems[] | select(.level == \"error\")'",
+            "dataport check --config stores.json --quiet; echo $?   # 0: no errors (warnings allowed), 3: errors",
+        ],
+        run: { args, console in
+            guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
+            let report = ConfigCheck.run(configPath: try args.required("config"), strict: args.flag("strict"))
+            let errors = report.count(.error)
+            if args.flag("json") {
+                console.out(ResultJSON.check(report).serialized())
+            } else if !args.flag("quiet") || errors > 0 {
+                for p in report.problems where !args.flag("quiet") || p.level == .error {
+                    console.out("\(p.level.rawValue): \(p.code): \(p.message)")
+                }
+                if !args.flag("quiet") {
+                    console.out("\(errors) errors, \(report.count(.warning)) warnings, \(report.count(.info)) notes (\(report.stores.count) stores)")
+                }
+            }
+            if errors > 0 { throw ReportedFailure(code: .invalidConfig, message: "the config has \(errors) errors") }
+        })
+}
+
+/// A command that printed its result and ends with a non-zero exit code (check found errors,
+/// audit found uncovered data): one line on stderr, no error document after the result.
+struct ReportedFailure: Error {
+    var code: ExitCode
+    var message: String
+}
