@@ -63,17 +63,19 @@ public enum Exporter {
     }
 
     /// Exports into a new `destination()` for each attempt; `name` names the bundle in the result.
+    /// A batch passes its open connectors (`pool`) and its constant entries (`cache`).
     static func export(config: StoresConfig, identities: [Identity], name: String, options: ExportOptions, stores: StoreRegistry,
+                       pool: ConnectorPool? = nil, cache: EntryCache? = nil,
                        progress: (any ProgressObserver)?, destination: () throws -> any BundleDestination) throws -> ExportResult {
         try checkIdentities(identities)
         let gathering = try Gathering(config: config, registry: stores, request: identities, allowPartial: options.allowPartial,
-                                      includeShared: options.includeShared)
+                                      includeShared: options.includeShared, pool: pool)
         defer { gathering.close() }
         let generatedAt = options.generatedAt ?? Timestamp.now()
         while true {
             do {
                 return try write(gathering, config: config, output: name, options: options, generatedAt: generatedAt,
-                                 progress: progress, destination: try destination())
+                                 progress: progress, destination: try destination(), cache: cache)
             } catch let e as DataPortError where options.allowPartial && e.kind == .store {
                 guard let store = gathering.failedStore else { throw e }
                 try gathering.fail(store, reason: e.description)
@@ -84,10 +86,11 @@ public enum Exporter {
     /// One attempt at writing the bundle from an open gathering (the writer discards its partial
     /// file when this throws).
     static func write(_ gathering: Gathering, config: StoresConfig, output: String, options: ExportOptions,
-                      generatedAt: Timestamp, progress: (any ProgressObserver)?, destination: any BundleDestination) throws -> ExportResult {
+                      generatedAt: Timestamp, progress: (any ProgressObserver)?, destination: any BundleDestination,
+                      cache: EntryCache? = nil) throws -> ExportResult {
         let counter = ProgressCounter(phase: "export", observer: progress)
         let writer = try BundleWriter(destination: destination, output: output, kind: options.archive,
-                                      generatedAt: generatedAt, layer: options.encryption?.layer)
+                                      generatedAt: generatedAt, layer: options.encryption?.layer, cache: cache)
         var datasets: [ManifestDataset] = []
         var excluded: [ExcludedDataset] = []
         var total: Int64 = 0
@@ -197,11 +200,11 @@ public enum Exporter {
         var manifest = manifest
         manifest.otherFiles = try writeSchemas(writer, formats: formats, datasets: manifest.datasets.map(\.dataset))
         if let descriptor = DataPackage.descriptor(manifest) {
-            let entry = try writer.addFile(DataPackage.fileName) { try $0.write(descriptor.serialized()) }
+            let entry = try writer.addFile(DataPackage.fileName, contents: Array(descriptor.serialized().utf8))
             manifest.otherFiles.append(ManifestFile(path: DataPackage.fileName, format: nil, mediaType: "application/json", size: entry.size, sha256: entry.sha256))
         }
         let page = IndexPage.render(manifest, previews: previews)
-        let entry = try writer.addFile("index.html") { try $0.write(page) }
+        let entry = try writer.addFile("index.html", contents: Array(page.utf8))
         manifest.otherFiles.append(ManifestFile(path: "index.html", format: nil, mediaType: "text/html", size: entry.size, sha256: entry.sha256))
         try writer.commit(manifest: manifest)
         return ExportResult(output: writer.output, manifest: manifest, bytes: writer.bytesWritten)
@@ -224,7 +227,7 @@ public enum Exporter {
         for f in formats { schemas += datasets.compactMap { f.schemaFile(for: $0) } }
         for s in schemas {
             let path = "schemas/\(s.name)"
-            let entry = try writer.addFile(path) { try $0.write(s.contents) }
+            let entry = try writer.addFile(path, contents: Array(s.contents.utf8))
             let media = s.name.hasSuffix(".xsd") ? "application/xml" : "application/schema+json"
             files.append(ManifestFile(path: path, format: nil, mediaType: media, size: entry.size, sha256: entry.sha256))
         }

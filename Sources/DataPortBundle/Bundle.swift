@@ -33,6 +33,8 @@ public final class BundleWriter {
     private var committed = false
     /// Decompressed bytes of all entries so far (zip; tar.gz counts its whole stream).
     private var totalBytes: Int64 = 0
+    /// Constant entries compressed once for many bundles (a batch), if any.
+    private let cache: EntryCache?
 
     /// - Parameter layer: makes the sink the archive is written to from the file's sink (e.g. an
     ///   age encryptor); it is finished after the archive, before the file is closed.
@@ -45,10 +47,13 @@ public final class BundleWriter {
     }
 
     /// Writes into `destination`; `output` is only how the bundle is named (results, errors).
+    /// - Parameter cache: where a zip takes entries it wrote before for the same bytes (a batch).
     public init(destination: any BundleDestination, output: String, kind: ArchiveKind, generatedAt: Timestamp,
-                limits: ArchiveLimits = .default, layer: ((any ByteSink) throws -> any SinkLayer)? = nil) throws {
+                limits: ArchiveLimits = .default, layer: ((any ByteSink) throws -> any SinkLayer)? = nil,
+                cache: EntryCache? = nil) throws {
         self.output = output
         self.limits = limits
+        self.cache = cache
         let compact = generatedAt.text.filter { $0 != "-" && $0 != ":" }.split(separator: ".").first.map(String.init) ?? "bundle"
         topFolder = "dataport-" + (compact.hasSuffix("Z") ? compact : compact + "Z")
         let file = destination
@@ -72,6 +77,16 @@ public final class BundleWriter {
     /// Adds a file at `path` below the top folder.
     public func addFile(_ path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry {
         var entry = try archive.addEntry(path: "\(topFolder)/\(path)", body)
+        entry.path = path
+        try admit(entry)
+        return entry
+    }
+
+    /// Adds a file whose whole contents are at hand; in a zip, compressed on this thread (small
+    /// files: no second thread to start), or copied from the cache.
+    public func addFile(_ path: String, contents: [UInt8]) throws -> WrittenEntry {
+        guard let zip = archive as? ZipWriter else { return try addFile(path) { try $0.write(contents) } }
+        var entry = try zip.addEntry(path: "\(topFolder)/\(path)", contents: contents, cache: cache)
         entry.path = path
         try admit(entry)
         return entry
@@ -111,15 +126,20 @@ public final class BundleWriter {
         guard serialized.count <= Manifest.maxBytes else {
             throw DataPortError(.limitExceeded, "manifest.json would be larger than its reading limit of \(Manifest.maxBytes) bytes")
         }
-        _ = try addFile("manifest.json") { try $0.write(serialized) }
+        _ = try addFile("manifest.json", contents: serialized)
         let payload = written.filter { $0.path.hasPrefix("data/") }
-        _ = try addFile(BagIt.declarationName) { try $0.write(BagIt.declaration) }
-        _ = try addFile(BagIt.infoName) {
-            try $0.write(BagIt.info(manifest, payloadBytes: payload.reduce(0) { $0 + $1.size }, payloadFiles: payload.count))
-        }
-        _ = try addFile(BagIt.manifestName) { try $0.write(BagIt.manifest(payload.map { ($0.path, $0.sha256) })) }
+        _ = try addFile(BagIt.declarationName, contents: Array(BagIt.declaration.utf8))
+        _ = try addFile(BagIt.infoName,
+                        contents: Array(BagIt.info(manifest, payloadBytes: payload.reduce(0) { $0 + $1.size }, payloadFiles: payload.count).utf8))
+        _ = try addFile(BagIt.manifestName, contents: Array(BagIt.manifest(payload.map { ($0.path, $0.sha256) }).utf8))
         let tags = written.filter { !$0.path.hasPrefix("data/") }
-        _ = try archive.addEntry(path: "\(topFolder)/\(BagIt.tagManifestName)") { try $0.write(BagIt.manifest(tags.map { ($0.path, $0.sha256) })) }
+        // Not admitted (nor listed): the tag manifest lists the others.
+        let tagManifest = Array(BagIt.manifest(tags.map { ($0.path, $0.sha256) }).utf8)
+        if let zip = archive as? ZipWriter {
+            _ = try zip.addEntry(path: "\(topFolder)/\(BagIt.tagManifestName)", contents: tagManifest, cache: cache)
+        } else {
+            _ = try archive.addEntry(path: "\(topFolder)/\(BagIt.tagManifestName)") { try $0.write(tagManifest) }
+        }
         try archive.finish()
         try layer?.finish()
         if let tar = archive as? TarGzWriter {

@@ -155,8 +155,10 @@ public enum JSONText {
 
     /// `s` as a quoted JSON string.
     public static func quoted(_ s: String) -> String {
+        // Most keys and values need no escape: no buffer to set up for them (a manifest has hundreds).
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
         let sink = MemorySink()
-        let out = OutputBuffer(sink)
+        let out = OutputBuffer(sink, capacity: 256)
         try! appendQuoted(s, to: out)
         try! out.flush()
         return String(decoding: sink.bytes, as: UTF8.self)

@@ -120,6 +120,9 @@ public final class PartialFile: BundleDestination {
     private var fd: Int32
     public private(set) var bytesWritten: Int64 = 0
     private var finished = false
+    /// Small writes (a zip's headers and small entries) gathered into one system call each 64 KB.
+    private var pending: [UInt8] = []
+    private static let bufferSize = 1 << 16
 
     public init(destination: String) throws {
         self.destination = destination
@@ -151,13 +154,28 @@ public final class PartialFile: BundleDestination {
     deinit { discard() }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        try writeAll(fd, bytes, what: "the bundle", at: destination)
+        if pending.count + bytes.count <= Self.bufferSize {
+            pending.append(contentsOf: bytes)
+        } else {
+            try flush()
+            if bytes.count < Self.bufferSize { pending.append(contentsOf: bytes) } else { try writeAll(fd, bytes, what: "the bundle", at: destination) }
+        }
         bytesWritten += Int64(bytes.count)
+    }
+
+    private func flush() throws {
+        guard !pending.isEmpty else { return }
+        try pending.withUnsafeBytes { try writeAll(fd, $0, what: "the bundle", at: destination) }
+        pending.removeAll(keepingCapacity: true)
     }
 
     /// Flushes to disk, closes, and renames the file to its destination (which `rename` replaces
     /// itself, never following a link).
     public func commit() throws {
+        do { try flush() } catch {
+            discard()
+            throw error
+        }
         let failedSync = fsync(fd) != 0 && errno != EINVAL
         let syncError = errno
         close(fd)

@@ -32,6 +32,11 @@ public protocol StoreConnector: AnyObject {
     /// Starts a consistent read (one snapshot for the whole export) where the store supports it.
     func beginSnapshot() throws
 
+    /// Ends the snapshot `beginSnapshot` began, leaving the store open for another one (a batch
+    /// keeps its connectors between subjects, see `ConnectorPool`). Forgets whatever was kept for
+    /// that snapshot only.
+    func endSnapshot()
+
     /// The distinct non-null values of `field` over the subject's rows of `dataset`, as text
     /// (to resolve identities). At most `limit` values.
     func distinctValues(of field: String, in dataset: DatasetConfig, for subject: SubjectQuery, limit: Int) throws -> [String]
@@ -51,6 +56,7 @@ public protocol StoreConnector: AnyObject {
 
 extension StoreConnector {
     public func beginSnapshot() throws {}
+    public func endSnapshot() {}
     public func skippedLines(in dataset: DatasetConfig) -> Int? { nil }
 }
 

@@ -8,6 +8,9 @@
 // each size, with the index formats/stores-config.md documents, and prints per-subject times side
 // by side: a lookup's cost must not grow with the number of other people in the store.
 //
+// The Python references (scripts/python-reference.py, scripts/python-batch-reference.py) run in the
+// same run, interleaved with DataPort (References.swift).
+//
 // Every command runs as a child process; wall time comes from the clock and peak memory from
 // wait4()'s rusage of that child alone. Each step runs three times (--repeat) and the median is shown.
 #if canImport(Glibc)
@@ -43,6 +46,7 @@ struct Measurement {
     var usage = rusage()
     wait4(pid, &status, 0, &usage)
     let elapsed = Date().timeIntervalSince(start)
+    lastChildCPU = cpuSeconds(usage)
     posix_spawn_file_actions_destroy(&actions)
     guard status == 0 else { fail("\(argv.joined(separator: " ")) exited with status \(status)") }
     return (elapsed, Double(usage.ru_maxrss) / 1024)
@@ -201,6 +205,7 @@ for rows in rowsList {
     table(results, reference: reference)
     // Issue 8's import target is relative to the export, not to the reference.
     print(String(format: "import / export json: %.2fx", results[3].seconds / results[0].seconds))
+    pythonReferenceRows(rows: rows, db: db, cfg: cfg)
 }
 
 /// Uncompressed size of a bundle's data files, from its manifest.
@@ -226,61 +231,5 @@ for rows in rowsList {
     } catch { fail("cannot index \(db): \(error)") }
 }
 
-if let (subjects, perSubject) = batch {
-    // Many small subjects: one bundle each through the batch mode.
-    let db = "\(dir)/batch-\(subjects)x\(perSubject).db"
-    if !FileManager.default.fileExists(atPath: db) {
-        _ = shell("""
-        sqlite3 '\(db).tmp' "\(schema.replacingOccurrences(of: "\n", with: " "))
-        INSERT INTO users SELECT value, 'user' || value || '@bench.example', 'User ' || value FROM generate_series(1, \(subjects));
-        INSERT INTO visits (user_id, started_at, ip, user_agent, os, referrer, path, duration_ms, amount)
-          SELECT 1 + value % \(subjects), '2024-01-01T00:00:00Z', '203.0.113.1', 'UA', 'Linux', NULL, '/', 1, '1.00' FROM generate_series(1, \(subjects * (perSubject - 1)));"
-        """)
-        indexEmails(db + ".tmp")
-        rename(db + ".tmp", db)
-    }
-    let cfg = "\(dir)/batch.json"
-    try! config(db: db).write(toFile: cfg, atomically: true, encoding: .utf8)
-    let list = "\(dir)/subjects.txt"
-    try! (1...subjects).map { "email=user\($0)@bench.example" }.joined(separator: "\n").write(toFile: list, atomically: true, encoding: .utf8)
-    let out = "\(dir)/batch-out"
-    try? FileManager.default.removeItem(atPath: out)
-    try! FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    // Two halves, to show the rate stays steady (no per-bundle leak or slowdown).
-    for (k, name) in [(1, "first half"), (2, "second half")] {
-        let (t, m) = measure([dataport, "export", "--config", cfg, "--subjects", list, "--output-dir", out, "--shard", "\(k)/2", "--quiet"])
-        print(String(format: "batch %@: %d subjects x %d records in %.2f s = %.0f subjects/s, peak %.0f MB", name, subjects / 2, perSubject, t, Double(subjects / 2) / t, m))
-    }
-}
-
-if !scaling.isEmpty {
-    // The same batch of small subjects from ever larger stores: per-subject time must stay flat.
-    var lines: [String] = []
-    for users in scaling {
-        let db = "\(dir)/scaling-\(users).db"
-        if !FileManager.default.fileExists(atPath: db) {
-            _ = shell("""
-            sqlite3 '\(db).tmp' "\(schema.replacingOccurrences(of: "\n", with: " "))
-            INSERT INTO users SELECT value, 'user' || value || '@bench.example', 'User ' || value FROM generate_series(1, \(users));
-            INSERT INTO visits (user_id, started_at, ip, user_agent, os, referrer, path, duration_ms, amount)
-              SELECT 1 + value % \(users), '2024-01-01T00:00:00Z', '203.0.113.1', 'UA', 'Linux', NULL, '/', 1, '1.00' FROM generate_series(1, \(users * 20));"
-            """)
-            indexEmails(db + ".tmp")
-            rename(db + ".tmp", db)
-        }
-        let cfg = "\(dir)/scaling-\(users).json"
-        try! config(db: db).write(toFile: cfg, atomically: true, encoding: .utf8)
-        // Subjects spread over the whole table.
-        let list = "\(dir)/scaling-subjects-\(users).txt"
-        try! (0..<scalingSubjects).map { "email=USER\(1 + $0 * (users / scalingSubjects))@bench.example" }.joined(separator: "\n")
-            .write(toFile: list, atomically: true, encoding: .utf8)
-        let out = "\(dir)/scaling-out-\(users)"
-        let (t, m) = median([dataport, "export", "--config", cfg, "--subjects", list, "--output-dir", out, "--quiet"]) {
-            try? FileManager.default.removeItem(atPath: out)
-            try! FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        }
-        lines.append(String(format: "%9d users: %d subjects x 20 visits in %.2f s = %.2f ms per subject, peak %.0f MB", users, scalingSubjects, t, t * 1000 / Double(scalingSubjects), m))
-    }
-    print("\nbatch per-subject time by store size (index on dataport_norm_caseless(email))")
-    lines.forEach { print($0) }
-}
+if let (subjects, perSubject) = batch { batchAgainstPython(subjects: subjects, perSubject: perSubject) }
+if !scaling.isEmpty { batchScaling(scaling, subjects: scalingSubjects) }

@@ -22,7 +22,6 @@ public final class PipelinedSink: ByteSink, @unchecked Sendable {
         self.stage = stage
         self.chunkSize = chunkSize
         slots = DispatchSemaphore(value: depth)
-        chunk.reserveCapacity(chunkSize)
     }
 
     private func checkFailure() throws {
@@ -42,7 +41,11 @@ public final class PipelinedSink: ByteSink, @unchecked Sendable {
         }
     }
 
+    /// Whether a chunk went to the other thread: a small file that never fills one is done inline.
+    private var submitted = false
+
     private func submit() throws {
+        submitted = true
         try checkFailure()
         let full = chunk
         chunk = []
@@ -64,6 +67,13 @@ public final class PipelinedSink: ByteSink, @unchecked Sendable {
 
     /// Sends what is left and waits for the stage to finish everything; rethrows its error.
     public func finish() throws {
+        if !submitted {
+            // Nothing is running on the other thread: the stage runs here, on the same bytes in the same order.
+            guard !chunk.isEmpty else { return }
+            let last = chunk
+            chunk = []
+            return try last.withUnsafeBytes { try stage($0) }
+        }
         if !chunk.isEmpty { try submit() }
         queue.sync {}
         try checkFailure()

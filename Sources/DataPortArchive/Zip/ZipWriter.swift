@@ -113,13 +113,23 @@ public final class ZipWriter {
     /// Adds an entry already compressed (in parallel with others) into a spool. The bytes are the
     /// same as `addEntry` would have written for the same contents.
     public func addEntry(path: String, spool: CompressedSpool) throws -> WrittenEntry {
+        try addCompressed(path: path, crc: spool.crc, size: spool.size, sha256: spool.sha256) { try spool.copyCompressed(to: $0) }
+    }
+
+    /// Adds an entry from its deflated bytes (compressed earlier, at this writer's level), with the
+    /// CRC-32, size and SHA-256 of its uncompressed contents.
+    func addCompressed(path: String, deflated: [UInt8], crc: UInt32, size: Int64, sha256: String) throws -> WrittenEntry {
+        try addCompressed(path: path, crc: crc, size: size, sha256: sha256) { try $0.write(deflated) }
+    }
+
+    private func addCompressed(path: String, crc: UInt32, size: Int64, sha256: String, copy: (any ByteSink) throws -> Void) throws -> WrittenEntry {
         let name = Array(path.utf8)
         let offset = try writeLocalHeader(name)
         let compressedStart = out.count
-        try spool.copyCompressed(to: out)
+        try copy(out)
         let compressed = out.count - compressedStart
-        try finishEntry(name: name, offset: offset, crc: spool.crc, compressed: compressed, size: spool.size)
-        return WrittenEntry(path: path, size: spool.size, sha256: spool.sha256, compressedSize: compressed)
+        try finishEntry(name: name, offset: offset, crc: crc, compressed: compressed, size: size)
+        return WrittenEntry(path: path, size: size, sha256: sha256, compressedSize: compressed)
     }
 
     fileprivate func writeLocalHeader(_ name: [UInt8]) throws -> Int64 {

@@ -8,6 +8,8 @@ public enum IndexPage {
 
     /// Escapes text for HTML element content and attribute values.
     public static func escape(_ s: String) -> String {
+        // Plain printable ASCII is its own escape.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x26 && $0 != 0x3C && $0 != 0x3E && $0 != 0x22 && $0 != 0x27 }) { return s }
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for u in s.unicodeScalars {

@@ -23,6 +23,7 @@ enum ExportCommand {
             OptionSpec(name: "subjects", value: "FILE", help: "Batch: one subject per line (KIND=VALUE pairs separated by spaces, or a JSON object); - for stdin."),
             OptionSpec(name: "output-dir", value: "DIR", help: "Batch: where to write subject-LINE.zip (or .tar.gz) for each line; a line that fails removes an earlier run's bundle for it."),
             OptionSpec(name: "shard", value: "K/N", help: "Batch: only the lines whose number is K modulo N (1 <= K <= N), to split a batch across workers."),
+            OptionSpec(name: "jobs", value: "N", help: "Batch: export N subjects at a time in this process (default: the number of cores). Bundles and report are the same as with --jobs 1."),
             OptionSpec(name: "format", value: "LIST", help: "Formats of the data files, comma-separated (default json; xlsx for spreadsheets). See 'dataport formats'."),
             CommonOptions.csvFormulaGuard,
             OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held)."),
@@ -62,10 +63,16 @@ enum ExportCommand {
                 guard args.all("subject").isEmpty, args.value("output") == nil else {
                     throw DataPortError(.usage, "--subjects (a batch) cannot be combined with --subject or --output")
                 }
-                try batch(list: list, outputDir: try args.required("output-dir"), shard: args.value("shard"), configPath: configPath,
+                var jobs = ProcessInfo.processInfo.activeProcessorCount
+                if let j = args.value("jobs") {
+                    guard let n = Int(j), (1...256).contains(n) else { throw DataPortError(.usage, "--jobs must be a whole number from 1 to 256") }
+                    jobs = n
+                }
+                try batch(list: list, outputDir: try args.required("output-dir"), shard: args.value("shard"), jobs: jobs, configPath: configPath,
                           options: options, args: args, console: console, progress: progress)
                 return
             }
+            guard args.value("jobs") == nil else { throw DataPortError(.usage, "--jobs is for a batch (--subjects)") }
             let output = CommonOptions.outputName(try args.required("output"), encrypted: options.encryption != nil)
             let rawSubjects = args.all("subject")
             guard !rawSubjects.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE (or --subjects FILE)") }
@@ -127,7 +134,15 @@ enum ExportCommand {
         return try line.split(separator: " ", omittingEmptySubsequences: true).map { try parseIdentity(String($0)) }
     }
 
-    static func batch(list: String, outputDir: String, shard: String?, configPath: String, options: ExportOptions,
+    /// One line's outcome, in the report and on the console.
+    struct LineOutcome: Sendable {
+        var ok: Bool
+        var report: JSONValue
+        var out: String?
+        var err: String?
+    }
+
+    static func batch(list: String, outputDir: String, shard: String?, jobs: Int, configPath: String, options: ExportOptions,
                       args: Arguments, console: Console, progress: (any ProgressObserver)?) throws {
         var shardK = 1, shardN = 1
         if let shard {
@@ -143,47 +158,120 @@ enum ExportCommand {
             throw DataPortError(.output, "the output folder does not exist", at: outputDir)
         }
         let config = try StoresConfig.load(path: configPath)
-        var outcomes: [JSONValue] = []
-        var failed = 0, succeeded = 0
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let lines: [(number: Int, line: String)] = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { i, raw in
             let number = i + 1
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !line.isEmpty, !line.hasPrefix("#"), (number - 1) % shardN == shardK - 1 else { continue }
-            // File names carry the line number only: no personal data in paths. The extension is the
-            // archive kind's (".age" appended when encrypted); a bundle for this line in the other kind is an earlier run's.
-            let folder = URL(fileURLWithPath: outputDir)
-            func named(_ kind: ArchiveKind) -> String {
-                let plain = folder.appendingPathComponent("subject-\(number).\(kind.rawValue)").path
-                return options.encryption == nil ? plain : AgeEncryption.fileName(for: plain)
-            }
-            let output = named(options.archive)
-            let others = ArchiveKind.allCases.filter { $0 != options.archive }.map(named)
-            do {
-                let ids = try parseLine(line, number: number)
-                try checkKinds(ids, config: config, what: "identity")
-                let r = try Exporter.export(config: config, identities: ids, output: output, options: options, progress: progress)
-                for o in others { removeStaleBundle(o, config: config) }
-                succeeded += 1
-                outcomes.append(.object(["line": .integer(number), "status": .string("ok"), "output": .string(output),
-                                         "records": .integer(r.records), "bytes": .integer(r.bytes)]))
-                if !args.flag("json") && !args.flag("quiet") { console.out("line \(number): ok, \(output) (\(r.records) records)") }
-            } catch let e as DataPortError {
-                // Whatever an earlier run left for this line must not pass for this run's answer.
-                for o in [output] + others { removeStaleBundle(o, config: config) }
-                failed += 1
-                let code = ExitCode(e.kind)
-                outcomes.append(.object(["line": .integer(number), "status": .string("failed"),
-                                         "error": .object(["kind": .string(e.kind.rawValue), "message": .string(e.message),
-                                                           "location": e.location.map(JSONValue.string), "exitCode": .integer(Int(code.rawValue))])]))
-                console.err("dataport: error: line \(number): \(e.description)")
-            }
+            guard !line.isEmpty, !line.hasPrefix("#"), (number - 1) % shardN == shardK - 1 else { return nil }
+            return (number, line)
         }
+        let exporter = BatchExporter(config: config, options: options)
+        let printLines = !args.flag("json") && !args.flag("quiet")
+        let shared = progress.map(SerialProgress.init)
+        let report = BatchReport()
+        BatchJobs.run(count: lines.count, jobs: jobs, makeWorker: { exporter.makeWorker() }) { worker, k in
+            exportLine(lines[k].line, number: lines[k].number, outputDir: outputDir, worker: worker, printLines: printLines, progress: shared)
+        } deliver: { o in
+            // In line order, one at a time: the report and console are a sequential run's.
+            report.outcomes.append(o.report)
+            if o.ok { report.succeeded += 1 } else { report.failed += 1 }
+            if let out = o.out { console.out(out) }
+            if let err = o.err { console.err(err) }
+        }
+        let (outcomes, succeeded, failed) = (report.outcomes, report.succeeded, report.failed)
         if args.flag("json") {
             console.out(JSONValue.object(["subjects": .array(outcomes), "succeeded": .integer(succeeded), "failed": .integer(failed)]).serialized())
         } else if !args.flag("quiet") {
             console.out("\(succeeded) subjects exported, \(failed) failed")
         }
         if failed > 0 { throw BatchFailed(failed: failed) }
+    }
+
+    /// Exports one batch line into `subject-LINE.zip` (or its archive kind's name) in `outputDir`.
+    static func exportLine(_ line: String, number: Int, outputDir: String, worker: BatchExporter.Worker, printLines: Bool,
+                           progress: (any ProgressObserver)?) -> LineOutcome {
+        let config = worker.batch.config, options = worker.batch.options
+        // File names carry the line number only: no personal data in paths. The extension is the
+        // archive kind's (".age" appended when encrypted); a bundle for this line in the other kind is an earlier run's.
+        let folder = URL(fileURLWithPath: outputDir)
+        func named(_ kind: ArchiveKind) -> String {
+            let plain = folder.appendingPathComponent("subject-\(number).\(kind.rawValue)").path
+            return options.encryption == nil ? plain : AgeEncryption.fileName(for: plain)
+        }
+        let output = named(options.archive)
+        let others = ArchiveKind.allCases.filter { $0 != options.archive }.map(named)
+        do {
+            let ids = try parseLine(line, number: number)
+            try checkKinds(ids, config: config, what: "identity")
+            let r = try worker.export(identities: ids, output: output, progress: progress)
+            for o in others { removeStaleBundle(o, config: config) }
+            return LineOutcome(ok: true, report: .object(["line": .integer(number), "status": .string("ok"), "output": .string(output),
+                                                           "records": .integer(r.records), "bytes": .integer(r.bytes)]),
+                               out: printLines ? "line \(number): ok, \(output) (\(r.records) records)" : nil)
+        } catch {
+            // Whatever an earlier run left for this line must not pass for this run's answer.
+            for o in [output] + others { removeStaleBundle(o, config: config) }
+            let e = error as? DataPortError ?? DataPortError(.internal, "unexpected failure")
+            let code = ExitCode(e.kind)
+            return LineOutcome(ok: false, report: .object(["line": .integer(number), "status": .string("failed"),
+                                                            "error": .object(["kind": .string(e.kind.rawValue), "message": .string(e.message),
+                                                                              "location": e.location.map(JSONValue.string), "exitCode": .integer(Int(code.rawValue))])]),
+                               err: "dataport: error: line \(number): \(e.description)")
+        }
+    }
+}
+
+/// Runs a batch's tasks on `jobs` threads, each with its own worker, and hands the results to
+/// `deliver` in task order, one at a time (on whichever job finished the next one due).
+enum BatchJobs {
+    private final class State<Outcome>: @unchecked Sendable {
+        let lock = NSLock()
+        var next = 0
+        var done: [Int: Outcome] = [:]
+        var delivered = 0
+    }
+
+    static func run<Worker, Outcome>(count: Int, jobs: Int, makeWorker: @escaping @Sendable () -> Worker,
+                                     task: @escaping @Sendable (Worker, Int) -> Outcome, deliver: @escaping @Sendable (Outcome) -> Void) {
+        let state = State<Outcome>()
+        let job: @Sendable (Int) -> Void = { _ in
+            let worker = makeWorker()
+            while true {
+                state.lock.lock()
+                let k = state.next
+                state.next += 1
+                state.lock.unlock()
+                guard k < count else { return }
+                let outcome = task(worker, k)
+                state.lock.lock()
+                state.done[k] = outcome
+                while let o = state.done.removeValue(forKey: state.delivered) {
+                    deliver(o)
+                    state.delivered += 1
+                }
+                state.lock.unlock()
+            }
+        }
+        let n = max(1, min(jobs, count))
+        if n == 1 { job(0) } else { DispatchQueue.concurrentPerform(iterations: n, execute: job) }
+    }
+}
+
+/// What a batch's lines came to; filled by `BatchJobs.run`'s deliveries, one at a time.
+private final class BatchReport: @unchecked Sendable {
+    var outcomes: [JSONValue] = []
+    var succeeded = 0
+    var failed = 0
+}
+
+/// A progress observer that several jobs may report to: one event at a time.
+final class SerialProgress: ProgressObserver, @unchecked Sendable {
+    private let inner: any ProgressObserver
+    private let lock = NSLock()
+    init(_ inner: any ProgressObserver) { self.inner = inner }
+    func report(_ event: ProgressEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        inner.report(event)
     }
 }
 

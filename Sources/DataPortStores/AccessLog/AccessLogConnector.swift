@@ -181,6 +181,10 @@ public final class AccessLogConnector: StoreConnector {
         return count
     }
 
+    public func endSnapshot() {
+        snapshot = nil
+    }
+
     public func close() {
         snapshot = nil
     }

@@ -40,20 +40,30 @@ public final class Gathering {
     public private(set) var rounds = 0
     /// Read rows matched only through shared weak values too.
     public let includeShared: Bool
+    /// Where the connectors come from and go back to (a batch), if not opened for this gathering alone.
+    private let pool: ConnectorPool?
 
     /// Opens every store, validates the config against it, and resolves identities.
     /// - Parameter allowPartial: record a store that cannot be reached, or fails while its
     ///   identities are resolved, as failed instead of throwing.
     /// - Parameter includeShared: read rows matched only through shared weak identities too.
+    /// - Parameter pool: takes the connectors from it (open and validated already when an earlier
+    ///   subject used them) and gives them back on `close`; connectors of `registry` otherwise.
     public init(config: StoresConfig, registry: StoreRegistry = .standard, request: [Identity], allowPartial: Bool = false,
-                includeShared: Bool = false) throws {
+                includeShared: Bool = false, pool: ConnectorPool? = nil) throws {
         self.config = config
         self.includeShared = includeShared
         self.request = request
+        self.pool = pool
         for store in config.stores {
             do {
-                let c = try registry.connector(for: store)
-                try c.validate()
+                let c: any StoreConnector
+                if let pool {
+                    c = try pool.take(store)
+                } else {
+                    c = try registry.connector(for: store)
+                    try c.validate()
+                }
                 try c.beginSnapshot()
                 connectors[store.name] = c
                 statuses.append(StoreStatus(name: store.name, type: store.type, state: .complete))
@@ -254,9 +264,11 @@ public final class Gathering {
         }
     }
 
-    /// Closes every connector.
+    /// Closes every connector (or, with a pool, ends its snapshot and gives it back).
     public func close() {
-        for c in connectors.values { c.close() }
+        for (store, c) in connectors {
+            if let pool { pool.giveBack(store, c) } else { c.close() }
+        }
         connectors.removeAll()
     }
 }

@@ -171,8 +171,13 @@ public final class MySQLConnector: WritableStoreConnector {
         }
     }
 
-    public func close() {
+    public func endSnapshot() {
         if inSnapshot { try? connection.execute("ROLLBACK"); inSnapshot = false }
+        spellingCache.removeAll()
+    }
+
+    public func close() {
+        endSnapshot()
         connection.close()
     }
 }

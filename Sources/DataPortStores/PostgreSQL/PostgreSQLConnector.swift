@@ -102,9 +102,14 @@ public final class PostgreSQLConnector: WritableStoreConnector {
         }
     }
 
-    public func close() {
+    public func endSnapshot() {
         // Read only: ending the transaction either way changes nothing.
         if inSnapshot { try? connection.execute("ROLLBACK"); inSnapshot = false }
+        spellingCache.removeAll()
+    }
+
+    public func close() {
+        endSnapshot()
         connection.close()
     }
 }

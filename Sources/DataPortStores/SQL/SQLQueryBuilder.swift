@@ -37,7 +37,9 @@ public struct SQLQueryBuilder: Sendable {
     func placeholder(_ n: Int) -> String { dialect == .postgresql ? "$\(n)" : "?" }
 
     public static func quote(_ identifier: String) -> String {
-        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        // Foundation's replacing is slow, and a batch builds every query again for each subject.
+        guard identifier.utf8.contains(UInt8(ascii: "\"")) else { return "\"" + identifier + "\"" }
+        return "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     func from(_ d: DatasetConfig) -> String {

@@ -11,6 +11,9 @@ public final class SQLiteConnector: WritableStoreConnector {
     private let path: String
     private let builder: SQLQueryBuilder
     private var inSnapshot = false
+    /// Prepared statements by text, kept while the connection is: a batch runs the same few
+    /// queries for every subject.
+    private var statements: [String: SQLiteStatement] = [:]
 
     public init(config: StoreConfig) throws {
         self.config = config
@@ -76,7 +79,15 @@ public final class SQLiteConnector: WritableStoreConnector {
 
     /// Runs a query of the builder on the snapshot's connection, handing each row to `row`.
     private func run(_ q: SQLQuery, _ row: (SQLiteStatement) throws -> Void) throws {
-        let stmt = try db.prepare(q.text)
+        let stmt: SQLiteStatement
+        if let kept = statements[q.text] {
+            stmt = kept
+        } else {
+            stmt = try db.prepare(q.text)
+            if statements.count >= 64 { statements.removeAll() }
+            statements[q.text] = stmt
+        }
+        defer { stmt.reset() }
         try stmt.bind(q.parameters)
         while try stmt.step() { try row(stmt) }
     }
@@ -95,7 +106,12 @@ public final class SQLiteConnector: WritableStoreConnector {
         }
     }
 
-    public func close() {
+    public func endSnapshot() {
         if inSnapshot { try? db.execute("COMMIT"); inSnapshot = false }
+    }
+
+    public func close() {
+        statements.removeAll()
+        endSnapshot()
     }
 }

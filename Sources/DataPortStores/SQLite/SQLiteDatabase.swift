@@ -217,6 +217,9 @@ public final class SQLiteStatement: SQLRow {
     }
 
     /// Advances to the next row; `false` when done.
+    /// Ends a run of the statement (releasing what it holds) so it can run again.
+    public func reset() { sqlite3_reset(stmt) }
+
     public func step() throws -> Bool {
         switch sqlite3_step(stmt) {
         case SQLITE_ROW: return true

@@ -1,0 +1,84 @@
+import DataPortIO
+import DataPortModel
+import Synchronization
+
+/// Zip entries whose bytes recur from bundle to bundle in a batch (the published schemas, the
+/// BagIt declaration, a dataset's schema): compressed, CRC'd and hashed once, then copied. What is
+/// constant is decided by content, never by name: an entry is kept once the same bytes have been
+/// seen twice, and a later entry is copied only when its bytes are equal to the kept ones. The copy
+/// is the bytes a fresh compression would give (deflate is deterministic for the same level), so
+/// the bundles stay byte-identical to ones written without the cache. Shared by a batch's jobs.
+public final class EntryCache: Sendable {
+    /// A kept entry: its deflated bytes and what the zip and the manifest say about it.
+    struct Compressed: Sendable {
+        var deflated: [UInt8]
+        var crc: UInt32
+        var sha256: String
+    }
+
+    /// Contents as a key: hashed as one block of bytes (an array of bytes hashes byte by byte).
+    private struct Contents: Hashable {
+        var bytes: [UInt8]
+        func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    }
+
+    private struct State {
+        var kept: [Contents: Compressed] = [:]
+        var keptBytes = 0
+        /// Hashes of contents seen once: a second sighting keeps the entry.
+        var seen: Set<Int> = []
+    }
+
+    private let state = Mutex(State())
+    /// Larger entries are not kept (they are data, not boilerplate); nor more than `maxBytes` in all.
+    static let maxEntryBytes = 1 << 20
+    static let maxBytes = 16 << 20
+    static let maxSeen = 4096
+
+    public init() {}
+
+    /// The kept entry for exactly `contents`, if any; else whether it is to be kept once compressed.
+    func lookup(_ contents: [UInt8]) -> (Compressed?, keep: Bool) {
+        guard contents.count <= Self.maxEntryBytes else { return (nil, false) }
+        return state.withLock { s in
+            let key = Contents(bytes: contents)
+            if let hit = s.kept[key] { return (hit, false) }
+            let h = key.hashValue
+            if s.seen.contains(h) { return (nil, s.keptBytes + contents.count <= Self.maxBytes) }
+            if s.seen.count >= Self.maxSeen { s.seen.removeAll(keepingCapacity: true) }
+            s.seen.insert(h)
+            return (nil, false)
+        }
+    }
+
+    func keep(_ contents: [UInt8], _ entry: Compressed) {
+        state.withLock { s in
+            let key = Contents(bytes: contents)
+            guard s.kept[key] == nil, s.keptBytes + contents.count <= Self.maxBytes else { return }
+            s.kept[key] = entry
+            s.keptBytes += contents.count + entry.deflated.count
+        }
+    }
+}
+
+extension ZipWriter {
+    /// Adds an entry whose whole contents are at hand (schemas, index page, manifests): compressed
+    /// on this thread, or copied from `cache` when the same bytes were compressed before. The bytes
+    /// written are those `addEntry(path:_:)` writes for the same contents.
+    public func addEntry(path: String, contents: [UInt8], cache: EntryCache?) throws -> WrittenEntry {
+        let (hit, keep) = cache?.lookup(contents) ?? (nil, false)
+        let entry: EntryCache.Compressed
+        if let hit {
+            entry = hit
+        } else {
+            let deflated = MemorySink()
+            let deflater = DeflateSink(deflated, level: level)
+            let sums = EntrySink(deflater)
+            try sums.write(contents)
+            try deflater.finish()
+            entry = EntryCache.Compressed(deflated: deflated.bytes, crc: sums.crc, sha256: sums.sha.finalizeHex())
+            if keep { cache?.keep(contents, entry) }
+        }
+        return try addCompressed(path: path, deflated: entry.deflated, crc: entry.crc, size: Int64(contents.count), sha256: entry.sha256)
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import XCTest
+
+/// `export --subjects`: a batch keeps its stores open, copies constant entries it compressed
+/// before, and runs `--jobs` subjects at a time; none of that may change a byte of any bundle or
+/// of the report.
+final class BatchExportTests: XCTestCase {
+    static let generatedAt = "2026-01-31T12:00:00Z"
+    /// Ana, someone no store holds (exit 7), Li by user id, Omar, Anna, Ana's second account: by the
+    /// last lines every constant entry (schemas, bagit.txt) comes from the batch's cache.
+    static let lines = "email=ana.nunez@example.com\n{\"email\": \"ghost@example.com\"}\nuser_id=4\nemail=omar@example.ae\n# a comment\nemail=ana@example.org\nuser_id=3\n"
+    static let okLines: [(line: Int, subject: String)] = [(1, "email=ana.nunez@example.com"), (3, "user_id=4"), (4, "email=omar@example.ae"),
+                                                          (6, "email=ana@example.org"), (7, "user_id=3")]
+
+    private func batch(_ config: String, list: URL, out: URL, _ extra: [String]) throws -> TestSupport.Run {
+        try TestSupport.dataport(["export", "--config", config, "--subjects", list.path, "--output-dir", out.path,
+                                  "--generated-at", Self.generatedAt] + extra)
+    }
+
+    private func files(_ dir: URL) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+            out[name] = try Data(contentsOf: dir.appendingPathComponent(name))
+        }
+        return out
+    }
+
+    /// Each bundle of a batch is byte for byte what `export --subject` writes for that subject alone:
+    /// zip with one format and three (parallel spools), and tar.gz.
+    func testBatchBundlesAreTheBytesOfSingleExports() throws {
+        let dir = try TestSupport.tempDir(self)
+        let list = dir.appendingPathComponent("subjects.txt")
+        try Self.lines.write(to: list, atomically: true, encoding: .utf8)
+        for (formats, archive) in [("json", "zip"), ("json,csv,xml", "zip"), ("json", "tar.gz")] {
+            let out = dir.appendingPathComponent("out-\(formats)-\(archive)")
+            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+            let opts = ["--format", formats, "--archive", archive]
+            let r = try batch(TestSupport.sampleConfig, list: list, out: out, opts + ["--jobs", "2", "--quiet"])
+            XCTAssertEqual(r.code, 11, r.stderr)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted(),
+                           Self.okLines.map { "subject-\($0.line).\(archive)" }.sorted())
+            for (line, subject) in Self.okLines {
+                let single = dir.appendingPathComponent("single-\(line).\(archive)")
+                let s = try TestSupport.dataport(["export", "--config", TestSupport.sampleConfig, "--subject", subject,
+                                                  "--generated-at", Self.generatedAt, "--output", single.path, "--quiet"] + opts)
+                XCTAssertEqual(s.code, 0, s.stderr)
+                let batched = try Data(contentsOf: out.appendingPathComponent("subject-\(line).\(archive)"))
+                XCTAssertEqual(batched, try Data(contentsOf: single), "\(formats) \(archive): line \(line) differs from its single export")
+            }
+        }
+        // And the batch's zips are bundles outside tools accept.
+        let zip = dir.appendingPathComponent("out-json-zip/subject-7.zip").path
+        XCTAssertEqual(try TestSupport.shell("unzip -tq '\(zip)'").code, 0)
+        XCTAssertEqual(try TestSupport.dataport("verify", zip).code, 0)
+    }
+
+    /// `--jobs 3` writes the same files and prints the same report (JSON or lines, stdout and
+    /// stderr, in line order) as `--jobs 1`, the failing line included.
+    func testJobsGiveTheSameBundlesAndReportAsOneJob() throws {
+        let dir = try TestSupport.tempDir(self)
+        let list = dir.appendingPathComponent("subjects.txt")
+        try Self.lines.write(to: list, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        for extra in [["--json"], []] {
+            let one = try batch(TestSupport.sampleConfig, list: list, out: out, extra + ["--jobs", "1"])
+            let oneFiles = try files(out)
+            let three = try batch(TestSupport.sampleConfig, list: list, out: out, extra + ["--jobs", "3"])
+            XCTAssertEqual(one.code, 11, one.stderr)
+            XCTAssertEqual(three.code, 11, three.stderr)
+            XCTAssertEqual(three.stdout, one.stdout)
+            XCTAssertEqual(three.stderr, one.stderr)
+            XCTAssertEqual(try files(out), oneFiles)
+            XCTAssertEqual(oneFiles.count, Self.okLines.count)
+        }
+        let report = try JSONSerialization.jsonObject(with: Data(try batch(TestSupport.sampleConfig, list: list, out: out, ["--json"]).stdout.utf8)) as! [String: Any]
+        XCTAssertEqual((report["subjects"] as! [[String: Any]]).map { $0["line"] as! Int }, [1, 2, 3, 4, 6, 7])
+        XCTAssertEqual(try TestSupport.dataport("export", "--config", TestSupport.sampleConfig, "--subject", "user_id=4", "--jobs", "2",
+                                                "--output", dir.appendingPathComponent("x.zip").path).code, 2, "--jobs is for a batch")
+        XCTAssertEqual(try batch(TestSupport.sampleConfig, list: list, out: out, ["--jobs", "0"]).code, 2)
+    }
+
+    /// A subject whose read fails in the store (a cell that does not fit its field) fails alone, as
+    /// it did when every subject opened the store afresh: the subjects after it, on the kept
+    /// connection, are exported, with one job or two.
+    func testAStoreFailureOfOneSubjectLeavesTheOthersAsBefore() throws {
+        let dir = try TestSupport.tempDir(self)
+        let db = dir.appendingPathComponent("app.db").path
+        let sql = """
+        CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
+        CREATE TABLE visits (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, duration_ms INTEGER);
+        INSERT INTO users VALUES (1, 'a@example.com'), (2, 'b@example.com'), (3, 'c@example.com');
+        INSERT INTO visits VALUES (1, 1, 10), (2, 2, 'not a number'), (3, 2, 30), (4, 3, 40), (5, 1, 50);
+        """
+        XCTAssertEqual(try TestSupport.run("/usr/bin/sqlite3", [db, sql]).code, 0)
+        let config = dir.appendingPathComponent("stores.json")
+        try """
+        {"version": "1", "controller": {"name": "Test Ltd", "contact": "privacy@test.example"},
+         "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
+           {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
+            "legalBasis": "contract", "origin": "provided", "key": "id",
+            "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
+            "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
+           {"name": "visits", "table": "visits", "category": "website-usage", "description": "Visits", "purposes": ["analytics"],
+            "legalBasis": "consent", "origin": "observed", "key": "id",
+            "match": [{"field": "user_id", "identity": "user_id"}],
+            "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "duration_ms", "type": "integer"}]}]}]}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let list = dir.appendingPathComponent("subjects.txt")
+        try "email=a@example.com\nemail=b@example.com\nemail=c@example.com\nemail=a@example.com\n".write(to: list, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        var reports: [String] = []
+        for jobs in ["1", "2"] {
+            let r = try batch(config.path, list: list, out: out, ["--json", "--jobs", jobs])
+            XCTAssertEqual(r.code, 11, r.stderr)
+            reports.append(r.stdout)
+            let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+            let subjects = doc["subjects"] as! [[String: Any]]
+            XCTAssertEqual(subjects.map { $0["status"] as! String }, ["ok", "failed", "ok", "ok"])
+            XCTAssertEqual((subjects[1]["error"] as! [String: Any])["kind"] as? String, "store")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted(), ["subject-1.zip", "subject-3.zip", "subject-4.zip"])
+            let single = dir.appendingPathComponent("c.zip")
+            XCTAssertEqual(try TestSupport.dataport("export", "--config", config.path, "--subject", "email=c@example.com", "--generated-at",
+                                                    Self.generatedAt, "--output", single.path).code, 0)
+            XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("subject-3.zip")), try Data(contentsOf: single))
+            XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("subject-4.zip")), try Data(contentsOf: out.appendingPathComponent("subject-1.zip")))
+        }
+        XCTAssertEqual(reports[0], reports[1])
+    }
+}
