@@ -236,7 +236,7 @@ func shellQuoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", 
     /// The target's client, after making sure the target exists (MySQL connects to the database).
     func targetClientOrCreate() -> [String] {
         if store == .mysql { _ = measure(Array(targetClient.dropLast()) + ["-e", "CREATE DATABASE IF NOT EXISTS dataport_bench_dst CHARACTER SET utf8mb4"]) }
-        else { _ = measure(targetClient + ["-c", "CREATE SCHEMA IF NOT EXISTS dataport_bench_dst"]) }
+        else { _ = measure(targetClient + ["-c", "SET client_min_messages = warning; CREATE SCHEMA IF NOT EXISTS dataport_bench_dst"]) }
         return targetClient
     }
 }
