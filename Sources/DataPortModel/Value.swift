@@ -278,11 +278,30 @@ public struct Timestamp: Sendable, Hashable, CustomStringConvertible {
         if let canonical {
             text = canonical
         } else {
-            let secOfDay = Int(seconds - Int64(days) * 86400)
-            var out = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
-            out += pad(secOfDay / 3600, 2) + ":" + pad(secOfDay / 60 % 60, 2) + ":" + pad(secOfDay % 60, 2)
-            if !f.isEmpty { out += "." + f }
-            text = out + "Z"
+            text = Self.canonicalText(y, m, d, secondOfDay: Int(seconds - Int64(days) * 86400), fraction: f)
+        }
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, written byte by byte: SQL servers send timestamps in
+    /// another form (`2024-05-01 10:00:00+00`), so the read path builds this text once per row.
+    private static func canonicalText(_ y: Int, _ m: Int, _ d: Int, secondOfDay s: Int, fraction: String) -> String {
+        let f = fraction.utf8
+        let count = 20 + (f.isEmpty ? 0 : 1 + f.count)
+        return String(unsafeUninitializedCapacity: count) { out in
+            func digits(_ v: Int, _ width: Int, at i: Int) {
+                var v = v
+                for k in stride(from: width - 1, through: 0, by: -1) { out[i + k] = UInt8(48 + v % 10); v /= 10 }
+            }
+            digits(y, 4, at: 0); out[4] = UInt8(ascii: "-"); digits(m, 2, at: 5); out[7] = UInt8(ascii: "-"); digits(d, 2, at: 8)
+            out[10] = UInt8(ascii: "T"); digits(s / 3600, 2, at: 11); out[13] = UInt8(ascii: ":")
+            digits(s / 60 % 60, 2, at: 14); out[16] = UInt8(ascii: ":"); digits(s % 60, 2, at: 17)
+            var i = 19
+            if !f.isEmpty {
+                out[i] = UInt8(ascii: "."); i += 1
+                for b in f { out[i] = b; i += 1 }
+            }
+            out[i] = UInt8(ascii: "Z")
+            return count
         }
     }
 

@@ -2,7 +2,11 @@
 // on a generated SQLite store holding one subject with N web-visit rows (10 columns).
 //
 //   swift build -c release && swift run -c release dataport-bench [--rows 100000,1000000] [--batch 10000x20]
-//       [--batch-scaling 10000,100000] [--repeat 3] [--dir DIR]
+//       [--batch-scaling 10000,100000] [--repeat 3] [--dir DIR] [--store sqlite|postgresql|mysql]
+//
+// --store postgresql|mysql runs the --rows measurements against that SQL server instead (see
+// SQLStoreBench.swift): export against the server's own tool piped into gzip -6, import against
+// its bulk loader.
 //
 // --batch-scaling exports the same number of small subjects (20 visits each) from users tables of
 // each size, with the index formats/stores-config.md documents, and prints per-subject times side
@@ -78,6 +82,7 @@ var scalingSubjects = 500
 var rowsGiven = false
 var dir = FileManager.default.currentDirectoryPath + "/.build/bench"
 var repeats = 3
+var store = BenchStore.sqlite
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
@@ -93,7 +98,10 @@ while let a = args.popFirst() {
     case "--repeat":
         guard let n = args.popFirst().flatMap({ Int($0) }), n >= 1 else { fail("--repeat takes a count of at least 1") }
         repeats = n
-    case "--help": print("usage: dataport-bench [--rows 100000,1000000,5000000] [--batch 10000x20] [--batch-scaling 10000,100000] [--repeat 3] [--dir DIR]"); exit(0)
+    case "--store":
+        guard let s = args.popFirst().flatMap(BenchStore.init(rawValue:)) else { fail("--store takes sqlite, postgresql or mysql") }
+        store = s
+    case "--help": print("usage: dataport-bench [--rows 100000,1000000,5000000] [--batch 10000x20] [--batch-scaling 10000,100000] [--repeat 3] [--dir DIR] [--store sqlite|postgresql|mysql]"); exit(0)
     default: fail("unknown option \(a)")
     }
 }
@@ -172,7 +180,9 @@ CREATE INDEX visits_user ON visits(user_id);
 }
 
 print("dataport-bench on \(ProcessInfo.processInfo.processorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; median of \(repeats) runs; \(dir)")
+let server = store == .sqlite ? nil : SQLServerBench(store)
 for rows in rowsList {
+    if let server { server.run(rows: rows); continue }
     let db = generate(rows: rows)
     let cfg = "\(dir)/stores-\(rows).json"
     try! config(db: db).write(toFile: cfg, atomically: true, encoding: .utf8)

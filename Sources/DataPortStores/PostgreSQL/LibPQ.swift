@@ -298,6 +298,7 @@ struct PostgreSQLRow: SQLRow {
             let bytes = UnsafeBufferPointer(start: raw, count: n)
             switch PQftype(result, c) {
             case 20, 21, 23, 26: // int8, int2, int4, oid
+                if let i = Self.decimalInteger(bytes) { return .integer(i) }
                 let s = String(decoding: bytes, as: UTF8.self)
                 return Int64(s).map(StoreCell.integer) ?? .text(s)
             case 17: // bytea, hex form: \x0a1b...
@@ -308,6 +309,20 @@ struct PostgreSQLRow: SQLRow {
                 return StoreCell(text: bytes)
             }
         }
+    }
+
+    /// `[-]digits` of at most 18 digits (always within Int64) without making a string; `nil` for
+    /// anything else, which takes the general path.
+    static func decimalInteger(_ text: UnsafeBufferPointer<UInt8>) -> Int64? {
+        let negative = text.first == UInt8(ascii: "-")
+        let digits = text.count - (negative ? 1 : 0)
+        guard digits >= 1, digits <= 18 else { return nil }
+        var n: Int64 = 0
+        for b in text[(negative ? 1 : 0)...] {
+            guard b >= 48, b <= 57 else { return nil }
+            n = n * 10 + Int64(b - 48)
+        }
+        return negative ? -n : n
     }
 
     /// Decodes PostgreSQL's hex bytea form `\x...`; `nil` if it is not that form.
