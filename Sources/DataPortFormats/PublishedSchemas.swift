@@ -151,6 +151,30 @@ public enum PublishedSchemas {
         "portability"
       ]
     },
+    "presentation": {
+      "type": "object",
+      "required": [
+        "language",
+        "timeZone"
+      ],
+      "additionalProperties": false,
+      "description": "The language of the pages (index.html, pages/) and the time zone their times are shown in.",
+      "properties": {
+        "language": {
+          "enum": [
+            "en",
+            "lt",
+            "de",
+            "fr",
+            "es"
+          ]
+        },
+        "timeZone": {
+          "type": "string",
+          "description": "An IANA time zone name, or UTC."
+        }
+      }
+    },
     "controller": {
       "type": "object",
       "required": [
@@ -460,6 +484,10 @@ public enum PublishedSchemas {
                   "date",
                   "binary"
                 ]
+              },
+              "title": {
+                "type": "string",
+                "description": "A short name for people (column headers), in the bundle's language."
               },
               "description": {
                 "type": "string"

@@ -3,9 +3,11 @@ public struct Field: Sendable, Hashable {
     public var name: String
     public var type: FieldType
     public var description: String?
+    /// A short name for people (column headers), in the bundle's language.
+    public var title: String?
 
-    public init(name: String, type: FieldType, description: String? = nil) {
-        self.name = name; self.type = type; self.description = description
+    public init(name: String, type: FieldType, description: String? = nil, title: String? = nil) {
+        self.name = name; self.type = type; self.description = description; self.title = title
     }
 }
 

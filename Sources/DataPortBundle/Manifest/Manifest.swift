@@ -82,8 +82,10 @@ public struct Manifest: Sendable, Hashable {
     public var stores: [ManifestStore]
     public var datasets: [ManifestDataset]
     public var excluded: [ExcludedDataset]
-    /// Files other than data files (schemas, the index page).
+    /// Files other than data files (schemas, the index page, the dataset pages).
     public var otherFiles: [ManifestFile]
+    /// The language and time zone of the pages.
+    public var presentation: Presentation = .default
 
     public init(toolVersion: String, generatedAt: Timestamp, scope: Scope, controller: Controller, subject: Subject,
                 stores: [ManifestStore], datasets: [ManifestDataset], excluded: [ExcludedDataset], otherFiles: [ManifestFile]) {
@@ -117,7 +119,8 @@ public struct Manifest: Sendable, Hashable {
                 ]),
                 "key": d.key.map(JSONValue.string),
                 "fields": .array(d.fields.map { f in
-                    .object(["name": .string(f.name), "type": .string(f.type.rawValue), "description": f.description.map(JSONValue.string)])
+                    .object(["name": .string(f.name), "type": .string(f.type.rawValue), "title": f.title.map(JSONValue.string),
+                             "description": f.description.map(JSONValue.string)])
                 }),
                 "references": .array(d.references.map { r in
                     .object(["field": .string(r.field), "dataset": .string(r.dataset), "key": .string(r.key)])
@@ -136,6 +139,7 @@ public struct Manifest: Sendable, Hashable {
             "tool": .object(["name": .string("dataport"), "version": .string(toolVersion)]),
             "generatedAt": .string(generatedAt.text),
             "scope": .string(scope.rawValue),
+            "presentation": .object(["language": .string(presentation.language), "timeZone": .string(presentation.timeZone)]),
             "controller": .object([
                 "name": .string(controller.name), "contact": .string(controller.contact),
                 "address": controller.address.map(JSONValue.string), "dpo": controller.dpoContact.map(JSONValue.string),
@@ -200,6 +204,12 @@ public struct Manifest: Sendable, Hashable {
         }
         let generatedAt = try timestamp(r, "generatedAt")
         let scope = try r.enumeration("scope", Scope.self)
+        var presentation = Presentation.default
+        if let p = try r.optionalObject("presentation") {
+            presentation = Presentation(language: try p.string("language"), timeZone: try p.string("timeZone"))
+            guard Presentation.languages.contains(presentation.language) else { throw p.error("unknown presentation language \(presentation.language)") }
+            try p.finish()
+        }
         let c = try r.object("controller")
         let controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
                                     address: try c.optionalString("address"), dpoContact: try c.optionalString("dpo"))
@@ -230,7 +240,8 @@ public struct Manifest: Sendable, Hashable {
             try src.finish()
             var fieldNames = Set<String>()
             let fields = try o.objects("fields").map { f -> Field in
-                let field = Field(name: try f.string("name"), type: try f.enumeration("type", FieldType.self), description: try f.optionalString("description"))
+                let field = Field(name: try f.string("name"), type: try f.enumeration("type", FieldType.self), description: try f.optionalString("description"),
+                                  title: try f.optionalString("title"))
                 guard Dataset.isValidName(field.name), fieldNames.insert(field.name).inserted else { throw f.error("invalid or duplicate field name in \(name)") }
                 try f.finish()
                 return field
@@ -273,8 +284,10 @@ public struct Manifest: Sendable, Hashable {
         for f in (datasets.flatMap(\.files) + otherFiles) where !paths.insert(f.path).inserted {
             throw r.error("file \(f.path) is listed twice")
         }
-        return Manifest(toolVersion: toolVersion, generatedAt: generatedAt, scope: scope, controller: controller,
-                        subject: Subject(displayName: displayName, identities: identities), stores: stores,
-                        datasets: datasets, excluded: excluded, otherFiles: otherFiles)
+        var manifest = Manifest(toolVersion: toolVersion, generatedAt: generatedAt, scope: scope, controller: controller,
+                                subject: Subject(displayName: displayName, identities: identities), stores: stores,
+                                datasets: datasets, excluded: excluded, otherFiles: otherFiles)
+        manifest.presentation = presentation
+        return manifest
     }
 }

@@ -27,6 +27,9 @@ public struct FieldConfig: Sendable, Hashable {
     public var column: String
     public var type: FieldType
     public var description: String?
+    /// The field's title and description by language (`title`, `description` in the config).
+    public var titles: LocalizedText?
+    public var descriptions: LocalizedText?
     /// Held in the store but never exported (password hashes, tokens).
     public var secret: Bool
     /// A key the store assigns itself (an identity or serial column): imports map bundle keys to it.
@@ -62,6 +65,24 @@ public struct DatasetConfig: Sendable {
     public var fields: [FieldConfig]
     /// Access logs only: lines that do not parse are skipped and counted instead of failing the read.
     public var skipMalformedLines = false
+    /// The dataset's title and description by language, when the config gives them so.
+    public var titles: LocalizedText?
+    public var descriptions: LocalizedText?
+
+    /// The dataset's metadata with its titles and descriptions in `language`.
+    public func metadata(language: String) -> Dataset {
+        var m = metadata
+        if let t = titles { m.title = t.text(language) }
+        if let d = descriptions { m.description = d.text(language) }
+        let byName = Dictionary(fields.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        m.fields = m.fields.map { f in
+            var f = f
+            if let t = byName[f.name]?.titles { f.title = t.text(language) }
+            if let d = byName[f.name]?.descriptions { f.description = d.text(language) }
+            return f
+        }
+        return m
+    }
 
     /// The exported fields (secrets left out), in order.
     public var exportedFields: [FieldConfig] { fields.filter { !$0.secret } }
@@ -113,6 +134,8 @@ public struct StoresConfig: Sendable {
     public func strength(_ kind: IdentityKind) -> IdentityStrength { identityStrengths[kind] ?? kind.defaultStrength }
     public func form(_ kind: IdentityKind) -> IdentityForm { identityForms[kind] ?? kind.defaultForm }
     public var resolution: ResolutionLimits = .default
+    /// The pages' language and time zone (`language`, `timeZone`).
+    public var presentation: Presentation = .default
 
     /// The identity kinds some dataset matches on: the kinds a request can use.
     public var matchedKinds: [IdentityKind] {
@@ -176,6 +199,9 @@ public struct StoresConfig: Sendable {
             }
             try r.finish()
         }
+        let presentation = try parsePresentation(language: try root.optionalString("language"), timeZone: try root.optionalString("timeZone")) {
+            root.error($0)
+        }
         var stores: [StoreConfig] = []
         for s in try root.objects("stores") {
             stores.append(try parseStore(s, baseDirectory: baseDirectory))
@@ -185,6 +211,7 @@ public struct StoresConfig: Sendable {
         config.identityForms = forms
         config.identityStrengths = strengths
         config.resolution = resolution
+        config.presentation = presentation
         try config.check()
         return config
     }
@@ -231,9 +258,14 @@ public struct StoresConfig: Sendable {
             guard Dataset.isValidName(fname) else { throw f.error("\(where_): field name '\(fname)' must match [a-z][a-z0-9_]*") }
             let secret = try f.bool("secret", default: false)
             let type: FieldType = secret && f.value("type") == nil ? .string : try f.enumeration("type", FieldType.self)
-            fields.append(FieldConfig(name: fname, column: try f.optionalString("column") ?? fname, type: type,
-                                      description: try f.optionalString("description"), secret: secret,
-                                      generated: try f.bool("generated", default: false)))
+            let titles = try localized(f, "title", in: "\(where_) field \(fname)")
+            let descriptions = try localized(f, "description", in: "\(where_) field \(fname)")
+            var field = FieldConfig(name: fname, column: try f.optionalString("column") ?? fname, type: type,
+                                    description: descriptions?.text("en"), secret: secret,
+                                    generated: try f.bool("generated", default: false))
+            field.titles = titles
+            field.descriptions = descriptions
+            fields.append(field)
             try f.finish()
         }
         guard !fields.isEmpty else { throw d.error("\(where_): fields must not be empty") }
@@ -262,25 +294,66 @@ public struct StoresConfig: Sendable {
             throw d.error("\(where_): skipMalformedLines applies to accesslog datasets only")
         }
         let exported = fields.filter { !$0.secret }
+        let titles = try localized(d, "title", in: where_)
+        guard let descriptions = try localized(d, "description", in: where_) else { throw d.error("\(d.path).description is required") }
         let metadata = Dataset(
-            name: name, title: try d.optionalString("title"),
+            name: name, title: titles?.text("en"),
             category: try d.enumeration("category", Category.self),
-            description: try d.string("description"),
+            description: descriptions.text("en"),
             purposes: try d.strings("purposes"),
             legalBasis: try d.enumeration("legalBasis", LegalBasis.self),
             origin: try d.enumeration("origin", Origin.self),
             recipients: try d.strings("recipients"),
             retention: try d.optionalString("retention"),
             source: Provenance(store: store, connector: connector, object: source.label, matchedBy: matches.map(\.label)),
-            fields: exported.map { Field(name: $0.name, type: $0.type, description: $0.description) },
+            fields: exported.map { Field(name: $0.name, type: $0.type, description: $0.description, title: $0.titles?.text("en")) },
             key: key,
             references: matches.compactMap {
                 if case .reference(let f, let ds, let k) = $0 { ForeignKey(field: f, dataset: ds, key: k) } else { nil }
             },
             withheld: fields.filter(\.secret).map(\.name))
         try d.finish()
-        return DatasetConfig(name: name, store: store, source: source, metadata: metadata, key: key,
-                             matches: matches, yields: yields, fields: fields, skipMalformedLines: skipMalformedLines)
+        var config = DatasetConfig(name: name, store: store, source: source, metadata: metadata, key: key,
+                                   matches: matches, yields: yields, fields: fields, skipMalformedLines: skipMalformedLines)
+        config.titles = titles
+        config.descriptions = descriptions
+        return config
+    }
+
+    /// A text given as one string or as an object of texts by language (`{"en": "...", "lt": "..."}`).
+    static func localized(_ o: JSONObjectReader, _ key: String, in context: String) throws -> LocalizedText? {
+        switch o.value(key) {
+        case nil, .null?: return nil
+        case .string(let s)?: return LocalizedText(s)
+        case .object(let members)?:
+            var texts: [String: String] = [:]
+            for m in members {
+                guard Presentation.languages.contains(m.key) else {
+                    throw o.error("\(context): \(key) names language '\(m.key)'; known: \(Presentation.languages.joined(separator: ", "))")
+                }
+                guard case .string(let s) = m.value else { throw o.error("\(context): \(key).\(m.key) must be a string") }
+                texts[m.key] = s
+            }
+            guard let fallback = texts["en"] ?? members.first.flatMap({ texts[$0.key] }) else { throw o.error("\(context): \(key) must not be empty") }
+            return LocalizedText(fallback, byLanguage: texts)
+        default: throw o.error("\(context): \(key) must be a string or an object of strings by language")
+        }
+    }
+
+    /// Checks a language and a time zone (from the config or the command line).
+    public static func parsePresentation(language: String?, timeZone: String?, fail: (String) -> DataPortError) throws -> Presentation {
+        var p = Presentation.default
+        if let l = language {
+            guard Presentation.languages.contains(l) else { throw fail("language must be one of \(Presentation.languages.joined(separator: ", "))") }
+            p.language = l
+        }
+        if let z = timeZone {
+            guard z == "UTC" || (z.contains("/") && TimeZone(identifier: z) != nil) else {
+                throw fail("timeZone must be an IANA time zone name such as Europe/Vilnius, or UTC")
+            }
+            p.timeZone = z
+        }
+        return p
     }
 
     /// Consistency checks that need the whole config (no store access).
