@@ -194,6 +194,25 @@ public enum PublishedSchemas {
         },
         "dpo": {
           "type": "string"
+        },
+        "supervisoryAuthority": {
+          "type": "object",
+          "required": [
+            "name"
+          ],
+          "additionalProperties": false,
+          "description": "The supervisory authority responsible for the controller (Art. 15(1)(f), Art. 77).",
+          "properties": {
+            "name": {
+              "type": "string"
+            },
+            "address": {
+              "type": "string"
+            },
+            "website": {
+              "type": "string"
+            }
+          }
         }
       }
     },
@@ -520,6 +539,47 @@ public enum PublishedSchemas {
         },
         "withheld": {
           "$ref": "#/$defs/strings"
+        },
+        "automatedDecisions": {
+          "type": "object",
+          "required": [
+            "logic",
+            "consequences"
+          ],
+          "additionalProperties": false,
+          "description": "Automated decision-making, including profiling, that uses this data: the logic involved and its significance and consequences (Art. 15(1)(h)).",
+          "properties": {
+            "logic": {
+              "type": "string"
+            },
+            "consequences": {
+              "type": "string"
+            }
+          }
+        },
+        "transfers": {
+          "type": "array",
+          "description": "Transfers to third countries or international organisations and their safeguards (Art. 15(2)); absent when none.",
+          "items": {
+            "type": "object",
+            "required": [
+              "country",
+              "safeguards"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "country": {
+                "type": "string"
+              },
+              "safeguards": {
+                "type": "string"
+              }
+            }
+          }
+        },
+        "collectedFrom": {
+          "type": "string",
+          "description": "Where the data came from when not from the person (Art. 15(1)(g))."
         },
         "recordCount": {
           "type": "integer",

@@ -133,7 +133,7 @@ final class SiteTests: XCTestCase {
         </script></body></html>
         """.write(to: wrapper, atomically: true, encoding: .utf8)
         let flags = "--headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking --disable-component-update --disable-sync --allow-file-access-from-files"
-        let r = try TestSupport.shell("timeout 90 \(browser) \(flags) --user-data-dir='\(dir.path)/profile-m\(width)' --window-size=\(width + 40),800 --dump-dom '\(wrapper.absoluteString)' 2>/dev/null")
+        let r = try TestSupport.shell("timeout 90 \(browser) \(flags) --user-data-dir='\(dir.path)/profile' --window-size=\(width + 40),800 --dump-dom '\(wrapper.absoluteString)' 2>/dev/null")
         XCTAssertEqual(r.code, 0)
         guard let body = r.stdout.components(separatedBy: "RESULT\n").dropFirst().first?.components(separatedBy: "\nEND").first else {
             XCTFail("the wrapper reported nothing: \(r.stdout.suffix(500))")
@@ -150,7 +150,7 @@ final class SiteTests: XCTestCase {
     func screenshot(_ browser: String, _ page: URL, width: Int, in dir: URL) throws -> Data {
         let shot = dir.appendingPathComponent("\(page.deletingPathExtension().lastPathComponent)-\(width).png")
         let flags = "--headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking --disable-component-update --disable-sync"
-        let r = try TestSupport.shell("timeout 60 \(browser) \(flags) --user-data-dir='\(dir.path)/profile-s\(width)' --window-size=\(width),2000 --screenshot='\(shot.path)' '\(page.absoluteString)' 2>/dev/null")
+        let r = try TestSupport.shell("timeout 60 \(browser) \(flags) --user-data-dir='\(dir.path)/profile' --window-size=\(width),2000 --screenshot='\(shot.path)' '\(page.absoluteString)' 2>/dev/null")
         XCTAssertEqual(r.code, 0)
         return try Data(contentsOf: shot)
     }
@@ -222,5 +222,65 @@ final class SiteTests: XCTestCase {
                 XCTAssertGreaterThan(png.count, 10_000, "a real rendering")
             }
         }
+    }
+}
+
+/// What Art. 15 says the person must be told, from the config, and the honest wording of a partial copy.
+final class Art15PageTests: XCTestCase {
+    func page(_ bundle: String, _ dir: URL, _ name: String = "index.html") throws -> String {
+        let x = dir.appendingPathComponent("x-\(URL(fileURLWithPath: bundle).lastPathComponent)")
+        try TestSupport.unzip(bundle, into: x)
+        let top = try FileManager.default.contentsOfDirectory(at: x, includingPropertiesForKeys: nil)[0]
+        return try String(contentsOf: top.appendingPathComponent(name), encoding: .utf8)
+    }
+
+    func testSupervisoryAuthorityAutomatedDecisionsTransfersAndSourceAreShown() throws {
+        let dir = try TestSupport.tempDir(self)
+        let html = try page(try TestSupport.exportSample(dir, extra: ["--scope", "access", "--language", "fr"]), dir)
+        XCTAssertTrue(html.contains("<html lang=\"fr\">"))
+        XCTAssertTrue(html.contains("<dt>Autorité de contrôle</dt><dd>Berliner Beauftragte für Datenschutz und Informationsfreiheit<br>Alt-Moabit 59-61"))
+        XCTAssertTrue(html.contains("L&#39;autorité de contrôle compétente à notre égard est Berliner Beauftragte"))
+        XCTAssertFalse(html.contains("href=\"https://www.datenschutz-berlin.de"), "shown as text: the page links nowhere outside the bundle")
+        XCTAssertTrue(html.contains("Prise de décision automatisée, y compris le profilage (article 22 du RGPD)</dt><dd>Logique sous-jacente : A score from your order history"))
+        XCTAssertTrue(html.contains("Transferts vers des pays tiers (article 15, paragraphe 2, du RGPD)</dt><dd>United States (mailing service provider) ; garanties appropriées : EU Standard Contractual Clauses"))
+        XCTAssertTrue(html.contains("Source des données (article 15, paragraphe 1, point g), du RGPD)</dt><dd>Computed by us"))
+        XCTAssertTrue(html.contains("Nous les avons déduites ou calculées à votre sujet"), "origin in plain words")
+        XCTAssertTrue(html.contains("Nos intérêts légitimes (article 6, paragraphe 1, point f), du RGPD)"), "legal basis in plain words with its article")
+        XCTAssertTrue(html.contains("Droit d&#39;accès"))
+        // A portability copy says what it leaves out and how to get everything.
+        let portability = try page(try TestSupport.exportSample(dir, name: "p.zip"), dir)
+        XCTAssertTrue(portability.contains("right to data portability, Art. 20 GDPR"))
+        XCTAssertTrue(portability.contains("data we derived about you is not covered by the right to data portability"))
+        XCTAssertTrue(portability.contains("with a request for access (Art. 15 GDPR)"))
+    }
+
+    /// A store that cannot be read: the page says the copy is incomplete and which system, in plain
+    /// words; neither the page nor the manifest names the environment variable of its connection.
+    func testAPartialCopySaysItIsIncompleteInPlainWords() throws {
+        let dir = try TestSupport.tempDir(self)
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestSupport.sampleConfig))) as! [String: Any]
+        var stores = config["stores"] as! [[String: Any]]
+        let sqlite = stores[0]["options"] as! [String: String]
+        stores[0]["options"] = sqlite.mapValues { TestSupport.samples.appendingPathComponent($0).path }
+        stores.append(["name": "billing", "type": "postgresql", "options": ["url": "env:DATAPORT_SITE_TEST_UNSET_URL"], "datasets": [[
+            "name": "billing_invoices", "table": "invoices", "category": "billing", "description": "Invoices", "purposes": ["Billing"],
+            "legalBasis": "contract", "origin": "provided", "match": [["field": "email", "identity": "email"]],
+            "fields": [["name": "id", "type": "integer"], ["name": "email", "type": "string"]]]]])
+        config["stores"] = stores
+        config["$schema"] = nil
+        let path = dir.appendingPathComponent("stores.json").path
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        let out = dir.appendingPathComponent("partial.zip").path
+        let r = try TestSupport.dataport("export", "--config", path, "--subject", "email=ana.nunez@example.com", "--scope", "access",
+                                         "--allow-partial", "--language", "lt", "--output", out)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let html = try page(out, dir)
+        XCTAssertTrue(html.contains("<strong>Ši kopija nepilna.</strong> 1 mūsų sistemos (billing) nepavyko perskaityti"), html)
+        XCTAssertTrue(html.contains("<li><strong>billing_invoices</strong> (Sąskaitos ir mokėjimai): sistemos, kurioje jie saugomi, nepavyko perskaityti"))
+        let manifest = try page(out, dir, "manifest.json")
+        XCTAssertFalse(manifest.contains("DATAPORT_SITE_TEST_UNSET_URL") || html.contains("DATAPORT_SITE_TEST_UNSET_URL"))
+        XCTAssertTrue(manifest.contains("\"status\": \"failed\""))
+        // A complete copy does not say so.
+        XCTAssertFalse(try page(try TestSupport.exportSample(dir, extra: ["--language", "lt"], name: "c.zip"), dir).contains("Ši kopija nepilna"))
     }
 }

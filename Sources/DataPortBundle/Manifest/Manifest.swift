@@ -126,6 +126,9 @@ public struct Manifest: Sendable, Hashable {
                     .object(["field": .string(r.field), "dataset": .string(r.dataset), "key": .string(r.key)])
                 }),
                 "withheld": .array(d.withheld.map(JSONValue.string)),
+                "automatedDecisions": d.automatedDecisions.map { a in .object(["logic": .string(a.logic), "consequences": .string(a.consequences)]) },
+                "transfers": d.transfers.isEmpty ? nil : .array(d.transfers.map { t in .object(["country": .string(t.country), "safeguards": .string(t.safeguards)]) }),
+                "collectedFrom": d.collectedFrom.map(JSONValue.string),
                 "recordCount": .integer(m.recordCount),
                 "skippedLines": m.skippedLines.map(JSONValue.integer),
                 "sharedOnly": m.sharedWithheld == 0 && m.sharedIncluded == 0 ? nil
@@ -143,6 +146,9 @@ public struct Manifest: Sendable, Hashable {
             "controller": .object([
                 "name": .string(controller.name), "contact": .string(controller.contact),
                 "address": controller.address.map(JSONValue.string), "dpo": controller.dpoContact.map(JSONValue.string),
+                "supervisoryAuthority": controller.supervisoryAuthority.map { a in
+                    .object(["name": .string(a.name), "address": a.address.map(JSONValue.string), "website": a.website.map(JSONValue.string)])
+                },
             ]),
             "subject": .object([
                 "displayName": subject.displayName.map(JSONValue.string),
@@ -211,8 +217,13 @@ public struct Manifest: Sendable, Hashable {
             try p.finish()
         }
         let c = try r.object("controller")
-        let controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
+        var controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
                                     address: try c.optionalString("address"), dpoContact: try c.optionalString("dpo"))
+        if let a = try c.optionalObject("supervisoryAuthority") {
+            controller.supervisoryAuthority = SupervisoryAuthority(name: try a.string("name"), address: try a.optionalString("address"),
+                                                                   website: try a.optionalString("website"))
+            try a.finish()
+        }
         try c.finish()
         let s = try r.object("subject")
         let displayName = try s.optionalString("displayName")
@@ -251,11 +262,21 @@ public struct Manifest: Sendable, Hashable {
                 try f.finish()
                 return reference
             }
-            let d = Dataset(name: name, title: try o.string("title"), category: try o.enumeration("category", Category.self),
+            var d = Dataset(name: name, title: try o.string("title"), category: try o.enumeration("category", Category.self),
                             description: try o.string("description"), purposes: try o.strings("purposes"),
                             legalBasis: try o.enumeration("legalBasis", LegalBasis.self), origin: try o.enumeration("origin", Origin.self),
                             recipients: try o.strings("recipients"), retention: try o.optionalString("retention"), source: source,
                             fields: fields, key: try o.optionalString("key"), references: references, withheld: try o.strings("withheld"))
+            if let a = try o.optionalObject("automatedDecisions") {
+                d.automatedDecisions = AutomatedDecisions(logic: try a.string("logic"), consequences: try a.string("consequences"))
+                try a.finish()
+            }
+            d.transfers = try o.objects("transfers").map { t in
+                let transfer = ThirdCountryTransfer(country: try t.string("country"), safeguards: try t.string("safeguards"))
+                try t.finish()
+                return transfer
+            }
+            d.collectedFrom = try o.optionalString("collectedFrom")
             let count = try o.integer("recordCount")
             guard count >= 0 else { throw o.error("negative record count") }
             let skipped = try o.optionalInteger("skippedLines")

@@ -67,6 +67,11 @@ public enum IndexPage {
         h += "<dt>\(e(t("controller.contact")))</dt><dd>\(e(m.controller.contact))</dd>\n"
         if let a = m.controller.address { h += "<dt>\(e(t("controller.address")))</dt><dd>\(e(a))</dd>\n" }
         if let d = m.controller.dpoContact { h += "<dt>\(e(t("controller.dpo")))</dt><dd>\(e(d))</dd>\n" }
+        if let a = m.controller.supervisoryAuthority {
+            // The website as text, not a link: the page makes no request and links nowhere outside the bundle.
+            let parts = [a.name, a.address, a.website.map { t("controller.authority.website", $0) }].compactMap { $0 }
+            h += "<dt>\(e(t("controller.authority")))</dt><dd>\(parts.map(e).joined(separator: "<br>"))</dd>\n"
+        }
         h += "</dl>\n"
 
         // The person.
@@ -117,7 +122,9 @@ public enum IndexPage {
         for r in ["access", "rectification", "erasure", "restriction", "portability", "objection", "consent", "complaint"] {
             h += "<li><strong>\(e(t("rights.\(r).name")))</strong> (\(e(t("rights.\(r).article")))): \(e(t("rights.\(r).text")))</li>\n"
         }
-        h += "</ul>\n<p>\(e(t("rights.contact", m.controller.contact)))</p>\n"
+        h += "</ul>\n<p>\(e(t("rights.contact", m.controller.contact)))"
+        if let a = m.controller.supervisoryAuthority { h += " " + e(t("rights.complaint.authority", a.name)) }
+        h += "</p>\n"
 
         // How to open the files.
         h += "\n<h2 id=\"open\">\(e(t("open.heading")))</h2>\n<dl>\n"
@@ -153,6 +160,13 @@ public enum IndexPage {
         h += "<dt>\(e(t("dataset.source")))</dt><dd>\(e(t("dataset.source.text", ds.source.store)))</dd>\n"
         if !ds.recipients.isEmpty { h += "<dt>\(e(t("dataset.recipients")))</dt><dd>\(e(ds.recipients.joined(separator: "; ")))</dd>\n" }
         if let r = ds.retention { h += "<dt>\(e(t("dataset.retention")))</dt><dd>\(e(r))</dd>\n" }
+        if let c = ds.collectedFrom { h += "<dt>\(e(t("dataset.collected")))</dt><dd>\(e(c))</dd>\n" }
+        if let a = ds.automatedDecisions {
+            h += "<dt>\(e(t("dataset.automated")))</dt><dd>\(e(t("dataset.automated.logic", a.logic)))<br>\(e(t("dataset.automated.consequences", a.consequences)))</dd>\n"
+        }
+        if !ds.transfers.isEmpty {
+            h += "<dt>\(e(t("dataset.transfers")))</dt><dd>\(ds.transfers.map { e(t("dataset.transfers.item", $0.country, $0.safeguards)) }.joined(separator: "<br>"))</dd>\n"
+        }
         if !ds.withheld.isEmpty { h += "<dt>\(e(t("dataset.withheld")))</dt><dd>\(e(t("dataset.withheld.text", ds.withheld.joined(separator: ", "))))</dd>\n" }
         h += "<dt>\(e(t("dataset.records")))</dt><dd>\(e(t.number(d.recordCount)))</dd>\n"
         if let n = d.skippedLines { h += "<dt>\(e(t("dataset.skipped")))</dt><dd>\(e(t.plural("dataset.skipped.text", n)))</dd>\n" }

@@ -68,12 +68,20 @@ public struct DatasetConfig: Sendable {
     /// The dataset's title and description by language, when the config gives them so.
     public var titles: LocalizedText?
     public var descriptions: LocalizedText?
+    /// Art. 15 information by language: automated decisions (logic, consequences), transfers
+    /// (country, safeguards), where the data came from.
+    public var automatedDecisions: (logic: LocalizedText, consequences: LocalizedText)?
+    public var transfers: [(country: LocalizedText, safeguards: LocalizedText)] = []
+    public var collectedFrom: LocalizedText?
 
     /// The dataset's metadata with its titles and descriptions in `language`.
     public func metadata(language: String) -> Dataset {
         var m = metadata
         if let t = titles { m.title = t.text(language) }
         if let d = descriptions { m.description = d.text(language) }
+        m.automatedDecisions = automatedDecisions.map { AutomatedDecisions(logic: $0.logic.text(language), consequences: $0.consequences.text(language)) }
+        m.transfers = transfers.map { ThirdCountryTransfer(country: $0.country.text(language), safeguards: $0.safeguards.text(language)) }
+        m.collectedFrom = collectedFrom?.text(language)
         let byName = Dictionary(fields.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         m.fields = m.fields.map { f in
             var f = f
@@ -162,8 +170,13 @@ public struct StoresConfig: Sendable {
         let version = try root.string("version")
         guard version == "1" else { throw root.error("unsupported config version \(version); this DataPort reads version 1") }
         let c = try root.object("controller")
-        let controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
+        var controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
                                     address: try c.optionalString("address"), dpoContact: try c.optionalString("dpo"))
+        if let a = try c.optionalObject("supervisoryAuthority") {
+            controller.supervisoryAuthority = SupervisoryAuthority(name: try a.string("name"), address: try a.optionalString("address"),
+                                                                   website: try a.optionalString("website"))
+            try a.finish()
+        }
         try c.finish()
         var subjectName: (String, String)?
         if let s = try root.optionalObject("subjectName") {
@@ -294,6 +307,25 @@ public struct StoresConfig: Sendable {
             throw d.error("\(where_): skipMalformedLines applies to accesslog datasets only")
         }
         let exported = fields.filter { !$0.secret }
+        var automated: (LocalizedText, LocalizedText)?
+        if let a = try d.optionalObject("automatedDecisions") {
+            guard let logic = try localized(a, "logic", in: "\(where_) automatedDecisions"),
+                  let consequences = try localized(a, "consequences", in: "\(where_) automatedDecisions") else {
+                throw a.error("\(where_): automatedDecisions needs logic and consequences (Art. 15(1)(h))")
+            }
+            automated = (logic, consequences)
+            try a.finish()
+        }
+        var transfers: [(LocalizedText, LocalizedText)] = []
+        for t in try d.objects("transfers") {
+            guard let country = try localized(t, "country", in: "\(where_) transfers"),
+                  let safeguards = try localized(t, "safeguards", in: "\(where_) transfers") else {
+                throw t.error("\(where_): a transfer needs country and safeguards (Art. 15(2))")
+            }
+            transfers.append((country, safeguards))
+            try t.finish()
+        }
+        let collectedFrom = try localized(d, "collectedFrom", in: where_)
         let titles = try localized(d, "title", in: where_)
         guard let descriptions = try localized(d, "description", in: where_) else { throw d.error("\(d.path).description is required") }
         let metadata = Dataset(
@@ -317,6 +349,9 @@ public struct StoresConfig: Sendable {
                                    matches: matches, yields: yields, fields: fields, skipMalformedLines: skipMalformedLines)
         config.titles = titles
         config.descriptions = descriptions
+        config.automatedDecisions = automated
+        config.transfers = transfers
+        config.collectedFrom = collectedFrom
         return config
     }
 
