@@ -181,6 +181,8 @@ public enum Exporter {
             datasets: datasets, excluded: excluded, otherFiles: pageFiles)
         var withPresentation = manifest
         withPresentation.presentation = presentation
+        withPresentation.categories = config.categoryDefinitions(used: datasets.map(\.dataset.category) + excluded.map(\.category),
+                                                                 language: presentation.language)
         let result = try complete(writer, manifest: withPresentation, formats: options.formats)
         counter.finish()
         return result

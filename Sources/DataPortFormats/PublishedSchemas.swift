@@ -288,6 +288,31 @@ public enum PublishedSchemas {
         }
       }
     },
+    "categories": {
+      "type": "array",
+      "description": "The categories the config defined that the datasets use, with their title and definition in the bundle's language; absent when none.",
+      "items": {
+        "type": "object",
+        "required": [
+          "name",
+          "title",
+          "definition"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9-]{0,63}$"
+          },
+          "title": {
+            "type": "string"
+          },
+          "definition": {
+            "type": "string"
+          }
+        }
+      }
+    },
     "datasets": {
       "type": "array",
       "items": {
@@ -380,19 +405,28 @@ public enum PublishedSchemas {
       }
     },
     "category": {
-      "enum": [
-        "account",
-        "contact",
-        "quotations",
-        "subscriptions",
-        "consents",
-        "communications",
-        "billing",
-        "website-usage",
-        "cookies-devices",
-        "content",
-        "orders",
-        "profiling"
+      "description": "A published category (formats/categories.md) or one defined in categories.",
+      "anyOf": [
+        {
+          "enum": [
+            "account",
+            "contact",
+            "quotations",
+            "subscriptions",
+            "consents",
+            "communications",
+            "billing",
+            "website-usage",
+            "cookies-devices",
+            "content",
+            "orders",
+            "profiling"
+          ]
+        },
+        {
+          "type": "string",
+          "pattern": "^[a-z][a-z0-9-]{0,63}$"
+        }
       ]
     },
     "dataset": {

@@ -42,6 +42,11 @@ final class SiteTests: XCTestCase {
             XCTAssertEqual(t["date.months"]?.split(separator: "|").count, 12, language)
             XCTAssertEqual(Catalogues.all[language]?.count, t.count)
         }
+        // The English catalogue words the published categories as categories.md and the model do.
+        for c in Category.allCases {
+            XCTAssertEqual(english["category.\(c.rawValue).title"], c.title)
+            XCTAssertEqual(english["category.\(c.rawValue).definition"], c.definition)
+        }
     }
 
     /// The legal terms as the GDPR's official language versions word them.
@@ -252,6 +257,42 @@ final class Art15PageTests: XCTestCase {
         XCTAssertTrue(portability.contains("right to data portability, Art. 20 GDPR"))
         XCTAssertTrue(portability.contains("data we derived about you is not covered by the right to data portability"))
         XCTAssertTrue(portability.contains("with a request for access (Art. 15 GDPR)"))
+    }
+
+    /// A category the config defines is shown with its title and definition in the page's language,
+    /// carried by the manifest (so convert keeps it); an undefined one is refused.
+    func testConfigDefinedCategoriesAreShownLikeThePublishedOnes() throws {
+        let dir = try TestSupport.tempDir(self)
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestSupport.sampleConfig))) as! [String: Any]
+        var stores = config["stores"] as! [[String: Any]]
+        let sqlite = stores[0]["options"] as! [String: String]
+        stores[0]["options"] = sqlite.mapValues { TestSupport.samples.appendingPathComponent($0).path }
+        var datasets = stores[0]["datasets"] as! [[String: Any]]
+        let i = datasets.firstIndex { $0["name"] as? String == "customer_segments" }!
+        datasets[i]["category"] = "loyalty"
+        stores[0]["datasets"] = datasets
+        config["stores"] = stores
+        config["$schema"] = nil
+        let path = dir.appendingPathComponent("stores.json").path
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        let out = dir.appendingPathComponent("c.zip").path
+        let refused = try TestSupport.dataport("export", "--config", path, "--subject", "email=ana.nunez@example.com", "--output", out)
+        XCTAssertEqual(refused.code, 3, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("category loyalty is neither published"), refused.stderr)
+        config["categories"] = ["loyalty": ["title": ["en": "Loyalty programme", "lt": "Lojalumo programa"],
+                                            "definition": ["en": "Your points and rewards.", "lt": "Jūsų taškai ir prizai."]]]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        let r = try TestSupport.dataport("export", "--config", path, "--subject", "email=ana.nunez@example.com", "--scope", "access",
+                                         "--language", "lt", "--generated-at", "2026-01-31T12:00:00Z", "--output", out)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let html = try page(out, dir)
+        XCTAssertTrue(html.contains("<h3>Lojalumo programa</h3>\n<p class=\"meta\">Jūsų taškai ir prizai.</p>"))
+        XCTAssertTrue(try page(out, dir, "manifest.json").contains("\"title\": \"Lojalumo programa\""))
+        // convert keeps it: the same pages from the manifest alone.
+        let converted = dir.appendingPathComponent("converted.zip").path
+        XCTAssertEqual(try TestSupport.dataport("convert", out, "--format", "json", "--output", converted).code, 0)
+        XCTAssertEqual(try page(converted, dir), html)
+        XCTAssertEqual(try TestSupport.dataport("verify", converted).code, 0)
     }
 
     /// A store that cannot be read: the page says the copy is incomplete and which system, in plain

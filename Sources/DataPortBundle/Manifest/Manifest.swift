@@ -86,6 +86,11 @@ public struct Manifest: Sendable, Hashable {
     public var otherFiles: [ManifestFile]
     /// The language and time zone of the pages.
     public var presentation: Presentation = .default
+    /// The categories the config defined that the datasets use, in the bundle's language.
+    public var categories: [CategoryDefinition] = []
+
+    /// The title and definition of `c` for people: the catalogue's for the published vocabulary, else the manifest's.
+    public func definition(of c: Category) -> CategoryDefinition? { categories.first { $0.category == c } }
 
     public init(toolVersion: String, generatedAt: Timestamp, scope: Scope, controller: Controller, subject: Subject,
                 stores: [ManifestStore], datasets: [ManifestDataset], excluded: [ExcludedDataset], otherFiles: [ManifestFile]) {
@@ -160,6 +165,9 @@ public struct Manifest: Sendable, Hashable {
             "stores": .array(stores.map { s in
                 .object(["name": .string(s.name), "type": .string(s.type), "status": .string(s.status),
                          "reason": s.reason.map(JSONValue.string), "readAt": .string(s.readAt.text)])
+            }),
+            "categories": categories.isEmpty ? nil : .array(categories.map { c in
+                .object(["name": .string(c.category.rawValue), "title": .string(c.title), "definition": .string(c.definition)])
             }),
             "datasets": .array(datasets.map(dataset)),
             "excluded": .array(excluded.map { e in
@@ -241,6 +249,18 @@ public struct Manifest: Sendable, Hashable {
             try o.finish()
             return st
         }
+        let categories = try r.objects("categories").map { o -> CategoryDefinition in
+            let c = CategoryDefinition(category: try o.enumeration("name", Category.self), title: try o.string("title"), definition: try o.string("definition"))
+            guard !c.category.isBuiltIn else { throw o.error("category \(c.category.rawValue) is published; it cannot be defined again") }
+            try o.finish()
+            return c
+        }
+        let knownCategories = Set(Category.allCases + categories.map(\.category))
+        func category(_ o: JSONObjectReader) throws -> Category {
+            let c = try o.enumeration("category", Category.self)
+            guard knownCategories.contains(c) else { throw o.error("category \(c.rawValue) is neither published nor defined in categories") }
+            return c
+        }
         var names = Set<String>()
         let datasets = try r.objects("datasets").map { o -> ManifestDataset in
             let name = try o.string("name")
@@ -262,7 +282,7 @@ public struct Manifest: Sendable, Hashable {
                 try f.finish()
                 return reference
             }
-            var d = Dataset(name: name, title: try o.string("title"), category: try o.enumeration("category", Category.self),
+            var d = Dataset(name: name, title: try o.string("title"), category: try category(o),
                             description: try o.string("description"), purposes: try o.strings("purposes"),
                             legalBasis: try o.enumeration("legalBasis", LegalBasis.self), origin: try o.enumeration("origin", Origin.self),
                             recipients: try o.strings("recipients"), retention: try o.optionalString("retention"), source: source,
@@ -295,7 +315,7 @@ public struct Manifest: Sendable, Hashable {
         }
         let excluded = try r.objects("excluded").map { o in
             let e = ExcludedDataset(name: try o.string("name"), title: try o.string("title"),
-                                    category: try o.enumeration("category", Category.self), reason: try o.string("reason"))
+                                    category: try category(o), reason: try o.string("reason"))
             try o.finish()
             return e
         }
@@ -309,6 +329,7 @@ public struct Manifest: Sendable, Hashable {
                                 subject: Subject(displayName: displayName, identities: identities), stores: stores,
                                 datasets: datasets, excluded: excluded, otherFiles: otherFiles)
         manifest.presentation = presentation
+        manifest.categories = categories
         return manifest
     }
 }

@@ -102,8 +102,8 @@ public enum IndexPage {
             h += "<p class=\"card\"><strong>\(e(t("data.none.heading")))</strong> \(e(t("data.none", read.joined(separator: ", "), prepared)))</p>\n"
             if !failed.isEmpty { h += "<p class=\"card warning\">\(e(t("data.none.unconfirmed", failed.map(\.name).joined(separator: ", "))))</p>\n" }
         }
-        for c in Category.allCases where m.datasets.contains(where: { $0.dataset.category == c }) {
-            h += "<h3>\(e(t("category.\(c.rawValue).title")))</h3>\n<p class=\"meta\">\(e(t("category.\(c.rawValue).definition")))</p>\n"
+        for c in Category.allCases + m.categories.map(\.category) where m.datasets.contains(where: { $0.dataset.category == c }) {
+            h += "<h3>\(e(title(c, m, t)))</h3>\n<p class=\"meta\">\(e(m.definition(of: c)?.definition ?? t("category.\(c.rawValue).definition")))</p>\n"
             for d in m.datasets where d.dataset.category == c { h += dataset(d, t) }
         }
 
@@ -111,7 +111,7 @@ public enum IndexPage {
         if !m.excluded.isEmpty {
             h += "\n<h2 id=\"left-out\">\(e(t("excluded.heading")))</h2>\n<ul>\n"
             for x in m.excluded {
-                h += "<li><strong>\(e(x.title))</strong> (\(e(t("category.\(x.category.rawValue).title")))): \(e(reason(x, t)))</li>\n"
+                h += "<li><strong>\(e(x.title))</strong> (\(e(title(x.category, m, t)))): \(e(reason(x, t)))</li>\n"
             }
             h += "</ul>\n"
             if m.scope == .portability { h += "<p>\(e(t("excluded.portability")))</p>\n" }
@@ -140,6 +140,9 @@ public enum IndexPage {
         h += "</p>\n\n<footer>\n<p>\(e(t("footer", m.toolVersion)))</p>\n</footer>\n</body>\n</html>\n"
         return h
     }
+
+    /// A category's title: the catalogue's for the published vocabulary, the manifest's for the config's own.
+    static func title(_ c: Category, _ m: Manifest, _ t: Messages) -> String { m.definition(of: c)?.title ?? t("category.\(c.rawValue).title") }
 
     /// Why a dataset was left out, in the page's language (the manifest keeps the English reason).
     static func reason(_ x: ExcludedDataset, _ t: Messages) -> String {

@@ -144,6 +144,13 @@ public struct StoresConfig: Sendable {
     public var resolution: ResolutionLimits = .default
     /// The pages' language and time zone (`language`, `timeZone`).
     public var presentation: Presentation = .default
+    /// Categories the config defines besides the published ones, with title and definition by language.
+    public var categories: [(category: Category, title: LocalizedText, definition: LocalizedText)] = []
+
+    /// The defined categories among `used`, in `language` (for the manifest).
+    public func categoryDefinitions(used: [Category], language: String) -> [CategoryDefinition] {
+        categories.filter { used.contains($0.category) }.map { CategoryDefinition(category: $0.category, title: $0.title.text(language), definition: $0.definition.text(language)) }
+    }
 
     /// The identity kinds some dataset matches on: the kinds a request can use.
     public var matchedKinds: [IdentityKind] {
@@ -215,6 +222,21 @@ public struct StoresConfig: Sendable {
         let presentation = try parsePresentation(language: try root.optionalString("language"), timeZone: try root.optionalString("timeZone")) {
             root.error($0)
         }
+        var categories: [(Category, LocalizedText, LocalizedText)] = []
+        if let cs = try root.optionalObject("categories") {
+            for name in cs.keys {
+                guard let c = Category(rawValue: name), !c.isBuiltIn else {
+                    throw cs.error("categories: '\(name)' must match [a-z][a-z0-9-]* and not be a published category (formats/categories.md)")
+                }
+                let o = try cs.object(name)
+                guard let title = try localized(o, "title", in: "categories.\(name)"), let definition = try localized(o, "definition", in: "categories.\(name)") else {
+                    throw o.error("categories.\(name) needs a title and a definition")
+                }
+                try o.finish()
+                categories.append((c, title, definition))
+            }
+            try cs.finish()
+        }
         var stores: [StoreConfig] = []
         for s in try root.objects("stores") {
             stores.append(try parseStore(s, baseDirectory: baseDirectory))
@@ -225,6 +247,7 @@ public struct StoresConfig: Sendable {
         config.identityStrengths = strengths
         config.resolution = resolution
         config.presentation = presentation
+        config.categories = categories
         try config.check()
         return config
     }
@@ -412,6 +435,10 @@ public struct StoresConfig: Sendable {
                 for m in d.matches where d.field(named: m.field) == nil { throw fail("dataset \(d.name): match names unknown field \(m.field)") }
                 for y in d.yields { try exportedField(y.field, "yields") }
                 if d.matches.isEmpty { throw fail("dataset \(d.name) has no match: it is not linked to the subject") }
+                let c = d.metadata.category
+                guard c.isBuiltIn || categories.contains(where: { $0.category == c }) else {
+                    throw fail("dataset \(d.name): category \(c.rawValue) is neither published (formats/categories.md) nor defined in categories")
+                }
             }
         }
         for d in datasets {
