@@ -325,3 +325,40 @@ final class Art15PageTests: XCTestCase {
         XCTAssertFalse(try page(try TestSupport.exportSample(dir, extra: ["--language", "lt"], name: "c.zip"), dir).contains("Ši kopija nepilna"))
     }
 }
+
+/// `--csv-bom`: the mark starts every CSV file, the manifest says so, and the bundle reads back.
+final class CSVByteOrderMarkTests: XCTestCase {
+    func testTheOptionalByteOrderMarkIsRecordedAndReadBack() throws {
+        let dir = try TestSupport.tempDir(self)
+        let bom = try TestSupport.exportSample(dir, formats: "csv,json", extra: ["--csv-bom"], name: "bom.zip")
+        let plain = try TestSupport.exportSample(dir, formats: "csv,json", name: "plain.zip")
+        XCTAssertEqual(try TestSupport.dataport("verify", bom).code, 0)
+        let py = """
+        import sys, zipfile, json, csv, io
+        z = zipfile.ZipFile(sys.argv[1])
+        names = z.namelist()
+        files = [n for n in names if n.endswith('.csv')]
+        assert files and all(z.read(n).startswith(b'\\xef\\xbb\\xbf') for n in files)
+        m = json.loads(z.read([n for n in names if n.endswith('/manifest.json')][0]))
+        notes = [f['encoding'] for d in m['datasets'] for f in d['files'] if f['format'] == 'csv']
+        assert all(n.get('byteOrderMark') == 'utf-8' for n in notes)
+        rows = list(csv.reader(io.StringIO(z.read([n for n in files if n.endswith('/account.csv')][0]).decode('utf-8-sig'), newline='')))
+        assert rows[0][0] == 'id', rows[0]
+        p = zipfile.ZipFile(sys.argv[2])
+        assert not any(p.read(n).startswith(b'\\xef\\xbb\\xbf') for n in p.namelist() if n.endswith('.csv'))
+        assert 'byteOrderMark' not in p.read([n for n in p.namelist() if n.endswith('/manifest.json')][0]).decode()
+        """
+        let r = try TestSupport.run("/usr/bin/env", ["python3", "-c", py, bom, plain])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        // Converted from the CSV files (json dropped), then back to JSON: the same records as the original.
+        let csvOnly = dir.appendingPathComponent("csv-only.zip").path
+        XCTAssertEqual(try TestSupport.dataport("convert", bom, "--format", "csv", "--csv-bom", "--output", csvOnly).code, 0)
+        let json = dir.appendingPathComponent("json.zip").path, original = dir.appendingPathComponent("orig.zip").path
+        XCTAssertEqual(try TestSupport.dataport("convert", csvOnly, "--format", "json", "--output", json).code, 0)
+        XCTAssertEqual(try TestSupport.dataport("convert", plain, "--format", "json", "--output", original).code, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: json)), try Data(contentsOf: URL(fileURLWithPath: original)))
+        let refused = try TestSupport.dataport("export", "--config", TestSupport.sampleConfig, "--subject", "email=ana.nunez@example.com",
+                                               "--csv-bom", "--output", dir.appendingPathComponent("x.zip").path)
+        XCTAssertEqual(refused.code, 2, refused.stderr)
+    }
+}

@@ -25,6 +25,7 @@ enum ExportCommand {
             OptionSpec(name: "shard", value: "K/N", help: "Batch: only the lines whose number is K modulo N (1 <= K <= N), to split a batch across workers."),
             OptionSpec(name: "format", value: "LIST", help: "Formats of the data files, comma-separated (default json; xlsx for spreadsheets). See 'dataport formats'."),
             CommonOptions.csvFormulaGuard,
+            CommonOptions.csvBOM,
             OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held)."),
             OptionSpec(name: "generated-at", value: "TIME", help: "Pin the bundle's time (ISO 8601) for a byte-identical, reproducible bundle."),
             OptionSpec(name: "allow-partial", value: nil, help: "Write the bundle even if a store fails, recording the failure."),
