@@ -177,7 +177,7 @@ public enum Exporter {
         let manifest = Manifest(
             toolVersion: dataportVersion, generatedAt: generatedAt, scope: options.scope, controller: config.controller,
             subject: Subject(displayName: gathering.displayName, identities: gathering.identities),
-            stores: gathering.statuses.map { ManifestStore(name: $0.name, type: $0.type, status: $0.state.rawValue, reason: $0.reason, readAt: generatedAt) },
+            stores: gathering.statuses.map { ManifestStore(name: $0.name, type: $0.type, status: $0.state.rawValue, reason: $0.reason.map(forThePerson), readAt: generatedAt) },
             datasets: datasets, excluded: excluded, otherFiles: pageFiles)
         var withPresentation = manifest
         withPresentation.presentation = presentation
@@ -186,6 +186,13 @@ public enum Exporter {
         let result = try complete(writer, manifest: withPresentation, formats: options.formats)
         counter.finish()
         return result
+    }
+
+    /// A store's failure as the manifest, which the person receives, words it: the name of an
+    /// environment variable tells them nothing and tells others how the controller's machines are
+    /// set up (the operator's error message on stderr keeps it).
+    static func forThePerson(_ reason: String) -> String {
+        reason.replacing(/environment variable [A-Za-z_][A-Za-z0-9_]*/, with: "environment variable")
     }
 
     /// The malformed lines the dataset's last read skipped, for the manifest (`nil` for none).

@@ -74,7 +74,7 @@ public final class MySQLConnector: WritableStoreConnector {
                 throw DataPortError(.invalidConfig, "give the password in options.url or options.passwordEnv, not both", at: location)
             }
             guard let value = environment[name], !value.isEmpty else {
-                throw DataPortError(.store, "options.passwordEnv names an environment variable that is not set where this runs", at: location)
+                throw DataPortError(.store, "options.passwordEnv reads the environment variable \(name), which is not set", at: location)
             }
             password = value
         }

@@ -56,7 +56,7 @@ public final class PostgreSQLConnector: WritableStoreConnector {
         // An unset variable is an unreachable store (exit code 4, or a failed store with
         // --allow-partial), not a broken config: the same config runs where it is set.
         guard let value = environment[name], !value.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw DataPortError(.store, "options.url names an environment variable (env:) that is not set where this runs", at: location)
+            throw DataPortError(.store, "options.url reads the environment variable \(name), which is not set", at: location)
         }
         return value
     }
