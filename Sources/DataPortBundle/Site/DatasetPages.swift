@@ -4,7 +4,8 @@ import DataPortModel
 /// What every page of the site shares: the head (same CSP, no script), the style, escaping.
 public enum SitePage {
     /// Plain CSS. Text colours meet WCAG AA on their backgrounds (#595959 on white is 7:1); tables
-    /// scroll inside their own box, long words wrap, so nothing is cut off at 390 px.
+    /// scroll inside their own box, long words wrap, and a caption stays in view and wraps within
+    /// the screen while its table scrolls, so nothing is cut off at 390 px.
     static let style = """
     *{box-sizing:border-box}
     body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:72rem;margin:1.5rem auto;padding:0 1rem;color:#1b1b1b;background:#fff;overflow-wrap:anywhere}
@@ -15,6 +16,7 @@ public enum SitePage {
     .scroll{overflow-x:auto;max-width:100%;margin:.5rem 0;border:1px solid #ccc}
     table{border-collapse:collapse;font-size:.85rem}
     caption{text-align:left;font-weight:600;padding:.3rem .5rem}
+    caption span{display:inline-block;position:sticky;left:.5rem;max-width:min(calc(100vw - 4rem),68rem)}
     th,td{border:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:top}
     td{white-space:pre-wrap;min-width:6rem;max-width:30rem;overflow-wrap:anywhere}
     thead th{background:#f2f2f2;min-width:6rem;max-width:20rem;overflow-wrap:normal}tbody th{background:#fafafa;font-weight:400;color:#4a4a4a}
@@ -143,7 +145,7 @@ public final class DatasetPages {
                 head += "</dl>\n</details>\n"
             }
             let zone = ds.fields.contains { $0.type == .timestamp } ? " " + m("pages.zone", m.timeZoneName) : ""
-            head += "<div class=\"scroll\">\n<table>\n<caption>\(e(ds.title)): \(e(range))\(e(zone))</caption>\n"
+            head += "<div class=\"scroll\">\n<table>\n<caption><span>\(e(ds.title)): \(e(range))\(e(zone))</span></caption>\n"
             head += "<thead><tr><th scope=\"col\">\(e(m("pages.number")))</th>\(ds.fields.map { "<th scope=\"col\">\(SitePage.header($0))</th>" }.joined())</tr></thead>\n<tbody>\n"
             let tail = "</tbody>\n</table>\n</div>\n" + pager + "<footer><p>\(e(m("pages.footer", controller)))</p></footer>\n</body>\n</html>\n"
             let path = Self.path(ds.name, page: n)
