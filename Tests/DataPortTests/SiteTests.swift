@@ -259,6 +259,23 @@ final class Art15PageTests: XCTestCase {
         XCTAssertTrue(portability.contains("with a request for access (Art. 15 GDPR)"))
     }
 
+    /// `--language` and `--time-zone` choose the pages' words and clock; a bad value is refused without being echoed.
+    func testLanguageAndTimeZoneOptions() throws {
+        let dir = try TestSupport.tempDir(self)
+        let bundle = try TestSupport.exportSample(dir, extra: ["--language", "de", "--time-zone", "Europe/Vilnius"])
+        let account = try page(bundle, dir, "pages/account.html")
+        XCTAssertTrue(account.contains("<html lang=\"de\">"))
+        XCTAssertTrue(account.contains("<td>4. März 2021, 11:15:00</td>"), "09:15 UTC is 11:15 in Vilnius")
+        XCTAssertTrue(try page(bundle, dir, "manifest.json").contains("\"timeZone\": \"Europe/Vilnius\""))
+        for (option, value) in [("--language", "zz-secret-value"), ("--time-zone", "Mars/secret-value")] {
+            let r = try TestSupport.dataport("export", "--config", TestSupport.sampleConfig, "--subject", "email=ana.nunez@example.com",
+                                             option, value, "--output", dir.appendingPathComponent("bad.zip").path)
+            XCTAssertEqual(r.code, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains(option), r.stderr)
+            XCTAssertFalse(r.stderr.contains("secret-value"), r.stderr)
+        }
+    }
+
     /// A category the config defines is shown with its title and definition in the page's language,
     /// carried by the manifest (so convert keeps it); an undefined one is refused.
     func testConfigDefinedCategoriesAreShownLikeThePublishedOnes() throws {
