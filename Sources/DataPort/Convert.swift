@@ -23,13 +23,15 @@ public enum Converter {
         let source = reader.manifest
         let writer = try BundleWriter(output: output, kind: archive, generatedAt: source.generatedAt, layer: encryption?.layer)
         var datasets: [ManifestDataset] = []
-        var previews: [String: [Record]] = [:]
+        var pageFiles: [ManifestFile] = []
         for d in source.datasets {
             var files: [ManifestFile] = []
+            // The pages are made again from the records, in the bundle's language: never read back.
+            let pages = try DatasetPages(dataset: d.dataset, presentation: source.presentation)
             for format in formats {
                 let path = "data/\(format.name)/\(d.dataset.name).\(format.fileExtension)"
                 var n: Int64 = 0
-                previews[d.dataset.name] = []
+                let first = files.isEmpty
                 counter.begin("\(d.dataset.name).\(format.fileExtension)")
                 // A file that fails its checksum is the cause of whatever its records led to.
                 let entry = try reader.blamingTampering(of: try reader.file(of: d)) { try writer.addFile(path) { sink in
@@ -39,7 +41,7 @@ public enum Converter {
                         try w.write(r)
                         n += 1
                         counter.record()
-                        if n <= Int64(IndexPage.previewRows) { previews[d.dataset.name, default: []].append(r) }
+                        if first { try pages.add(r) }
                     }
                     try w.finish()
                 } }
@@ -50,12 +52,14 @@ public enum Converter {
                 files.append(ManifestFile(path: path, format: format.name, mediaType: format.mediaType, size: entry.size,
                                           sha256: entry.sha256, encoding: format.encodingNotes))
             }
+            pageFiles += try pages.write(to: writer, controller: source.controller.name)
             datasets.append(ManifestDataset(dataset: d.dataset, recordCount: d.recordCount, files: files, skippedLines: d.skippedLines))
         }
         var manifest = source
         manifest.toolVersion = dataportVersion
         manifest.datasets = datasets
-        let result = try Exporter.complete(writer, manifest: manifest, formats: formats, previews: previews)
+        manifest.otherFiles = pageFiles
+        let result = try Exporter.complete(writer, manifest: manifest, formats: formats)
         counter.finish()
         return result
     }

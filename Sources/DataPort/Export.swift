@@ -26,6 +26,10 @@ public struct ExportOptions: Sendable {
     /// Include the rows matched only through weak identities another person shares (an access
     /// request where the controller has checked them); they are counted in the manifest either way.
     public var includeShared = false
+    /// The pages' language and time zone instead of the config's (`--language`, `--time-zone`;
+    /// checked with `StoresConfig.parsePresentation`).
+    public var language: String?
+    public var timeZone: String?
 
     public init(formats: [any FormatAdapter] = [JSONFormat()], scope: Scope = .portability, generatedAt: Timestamp? = nil,
                 archive: ArchiveKind = .zip, allowPartial: Bool = false) {
@@ -94,9 +98,12 @@ public enum Exporter {
         var datasets: [ManifestDataset] = []
         var excluded: [ExcludedDataset] = []
         var total: Int64 = 0
-        var previews: [String: [Record]] = [:]
+        var pageFiles: [ManifestFile] = []
+        var presentation = config.presentation
+        if let l = options.language { presentation.language = l }
+        if let z = options.timeZone { presentation.timeZone = z }
         for d in config.datasets {
-            let meta = d.metadata
+            let meta = d.metadata(language: presentation.language)
             if let reason = options.scope.exclusionReason(origin: meta.origin, legalBasis: meta.legalBasis) {
                 excluded.append(ExcludedDataset(name: meta.name, title: meta.title, category: meta.category, reason: reason))
                 continue
@@ -108,18 +115,17 @@ public enum Exporter {
             }
             var files: [ManifestFile] = []
             var count: Int64 = -1
+            let pages = try DatasetPages(dataset: meta, presentation: presentation)
             if options.formats.count > 1 && writer.acceptsSpools {
                 // Several formats: read the store once, encode and compress every format in parallel.
                 counter.begin(meta.name)
                 let lanes = try FormatLanes(formats: options.formats, dataset: meta)
-                var preview: [Record] = []
                 let n = try gathering.read(d) { r in
                     try lanes.write(r)
+                    try pages.add(r)
                     counter.record()
-                    if preview.count < IndexPage.previewRows { preview.append(r) }
                 }
                 try lanes.finish()
-                previews[meta.name] = preview
                 for lane in lanes.lanes {
                     let path = "data/\(lane.format.name)/\(meta.name).\(lane.format.fileExtension)"
                     let entry = try writer.addFile(path, spool: lane.spool)
@@ -127,6 +133,7 @@ public enum Exporter {
                     files.append(ManifestFile(path: path, format: lane.format.name, mediaType: lane.format.mediaType,
                                               size: entry.size, sha256: entry.sha256, encoding: lane.format.encodingNotes))
                 }
+                pageFiles += try pages.write(to: writer, controller: config.controller.name)
                 total += Int64(n)
                 datasets.append(try shared(ManifestDataset(dataset: meta, recordCount: Int64(n), files: files, skippedLines: skipped(gathering, d)), d))
                 continue
@@ -136,17 +143,15 @@ public enum Exporter {
                 var n = 0
                 counter.begin("\(meta.name).\(format.fileExtension)")
                 let first = files.isEmpty
-                var preview: [Record] = []
                 let entry = try writer.addFile(path) { sink in
                     let w = try format.makeWriter(for: meta, to: sink)
                     n = try gathering.read(d) { r in
                         try w.write(r)
                         counter.record()
-                        if first && preview.count < IndexPage.previewRows { preview.append(r) }
+                        if first { try pages.add(r) }
                     }
                     try w.finish()
                 }
-                if first { previews[meta.name] = preview }
                 counter.fileDone(bytes: entry.size)
                 if count >= 0 && Int64(n) != count {
                     throw DataPortError(.store, "dataset \(meta.name) changed while it was read", at: "store \(d.store)")
@@ -155,6 +160,7 @@ public enum Exporter {
                 files.append(ManifestFile(path: path, format: format.name, mediaType: format.mediaType,
                                           size: entry.size, sha256: entry.sha256, encoding: format.encodingNotes))
             }
+            pageFiles += try pages.write(to: writer, controller: config.controller.name)
             total += count
             datasets.append(try shared(ManifestDataset(dataset: meta, recordCount: count, files: files, skippedLines: skipped(gathering, d)), d))
         }
@@ -174,11 +180,22 @@ public enum Exporter {
         let manifest = Manifest(
             toolVersion: dataportVersion, generatedAt: generatedAt, scope: options.scope, controller: config.controller,
             subject: Subject(displayName: gathering.displayName, identities: gathering.identities),
-            stores: gathering.statuses.map { ManifestStore(name: $0.name, type: $0.type, status: $0.state.rawValue, reason: $0.reason, readAt: generatedAt) },
-            datasets: datasets, excluded: excluded, otherFiles: [])
-        let result = try complete(writer, manifest: manifest, formats: options.formats, previews: previews)
+            stores: gathering.statuses.map { ManifestStore(name: $0.name, type: $0.type, status: $0.state.rawValue, reason: $0.reason.map(forThePerson), readAt: generatedAt) },
+            datasets: datasets, excluded: excluded, otherFiles: pageFiles)
+        var withPresentation = manifest
+        withPresentation.presentation = presentation
+        withPresentation.categories = config.categoryDefinitions(used: datasets.map(\.dataset.category) + excluded.map(\.category),
+                                                                 language: presentation.language)
+        let result = try complete(writer, manifest: withPresentation, formats: options.formats)
         counter.finish()
         return result
+    }
+
+    /// A store's failure as the manifest, which the person receives, words it: the name of an
+    /// environment variable tells them nothing and tells others how the controller's machines are
+    /// set up (the operator's error message on stderr keeps it).
+    static func forThePerson(_ reason: String) -> String {
+        reason.replacing(/environment variable [A-Za-z_][A-Za-z0-9_]*/, with: "environment variable")
     }
 
     /// The malformed lines the dataset's last read skipped, for the manifest (`nil` for none).
@@ -194,16 +211,17 @@ public enum Exporter {
         }
     }
 
-    /// Adds what every bundle carries besides its data (schemas, `datapackage.json`, `index.html`),
-    /// then the manifest and BagIt files, and moves the bundle into place.
-    static func complete(_ writer: BundleWriter, manifest: Manifest, formats: [any FormatAdapter], previews: [String: [Record]]) throws -> ExportResult {
+    /// Adds what every bundle carries besides its data and pages (`manifest.otherFiles` holds the
+    /// pages already written): schemas, `datapackage.json`, `index.html`; then the manifest and
+    /// BagIt files, and moves the bundle into place.
+    static func complete(_ writer: BundleWriter, manifest: Manifest, formats: [any FormatAdapter]) throws -> ExportResult {
         var manifest = manifest
-        manifest.otherFiles = try writeSchemas(writer, formats: formats, datasets: manifest.datasets.map(\.dataset))
+        manifest.otherFiles += try writeSchemas(writer, formats: formats, datasets: manifest.datasets.map(\.dataset))
         if let descriptor = DataPackage.descriptor(manifest) {
             let entry = try writer.addFile(DataPackage.fileName, contents: Array(descriptor.serialized().utf8))
             manifest.otherFiles.append(ManifestFile(path: DataPackage.fileName, format: nil, mediaType: "application/json", size: entry.size, sha256: entry.sha256))
         }
-        let page = IndexPage.render(manifest, previews: previews)
+        let page = IndexPage.render(manifest)
         let entry = try writer.addFile("index.html", contents: Array(page.utf8))
         manifest.otherFiles.append(ManifestFile(path: "index.html", format: nil, mediaType: "text/html", size: entry.size, sha256: entry.sha256))
         try writer.commit(manifest: manifest)

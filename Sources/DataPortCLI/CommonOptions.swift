@@ -23,12 +23,17 @@ enum CommonOptions {
     static let csvFormulaGuard = OptionSpec(name: "csv-formula-guard", value: nil,
         help: "CSV: put a ' before string values that start with = + - @ TAB CR NUL or ' (guards spreadsheets; changes the data for every other tool; recorded in the manifest).")
 
+    static let csvBOM = OptionSpec(name: "csv-bom", value: nil,
+        help: "CSV: start each file with a UTF-8 byte-order mark, so Excel opens a double-clicked file as UTF-8 (recorded in the manifest; DataPort's reader skips it).")
+
     /// The adapters of a `--format` list, set as the format options ask.
     static func formats(_ list: String, _ args: Arguments) throws -> [any FormatAdapter] {
         var formats = try FormatRegistry.standard.adapters(forList: list)
-        if args.flag("csv-formula-guard") {
-            guard let i = formats.firstIndex(where: { $0 is CSVFormat }) else { throw DataPortError(.usage, "--csv-formula-guard needs csv in --format") }
-            formats[i] = CSVFormat(formulaGuard: true)
+        for flag in ["csv-formula-guard", "csv-bom"] where args.flag(flag) {
+            guard formats.contains(where: { $0 is CSVFormat }) else { throw DataPortError(.usage, "--\(flag) needs csv in --format") }
+        }
+        if let i = formats.firstIndex(where: { $0 is CSVFormat }) {
+            formats[i] = CSVFormat(formulaGuard: args.flag("csv-formula-guard"), byteOrderMark: args.flag("csv-bom"))
         }
         return formats
     }

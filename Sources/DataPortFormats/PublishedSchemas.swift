@@ -151,6 +151,30 @@ public enum PublishedSchemas {
         "portability"
       ]
     },
+    "presentation": {
+      "type": "object",
+      "required": [
+        "language",
+        "timeZone"
+      ],
+      "additionalProperties": false,
+      "description": "The language of the pages (index.html, pages/) and the time zone their times are shown in.",
+      "properties": {
+        "language": {
+          "enum": [
+            "en",
+            "lt",
+            "de",
+            "fr",
+            "es"
+          ]
+        },
+        "timeZone": {
+          "type": "string",
+          "description": "An IANA time zone name, or UTC."
+        }
+      }
+    },
     "controller": {
       "type": "object",
       "required": [
@@ -170,6 +194,25 @@ public enum PublishedSchemas {
         },
         "dpo": {
           "type": "string"
+        },
+        "supervisoryAuthority": {
+          "type": "object",
+          "required": [
+            "name"
+          ],
+          "additionalProperties": false,
+          "description": "The supervisory authority responsible for the controller (Art. 15(1)(f), Art. 77).",
+          "properties": {
+            "name": {
+              "type": "string"
+            },
+            "address": {
+              "type": "string"
+            },
+            "website": {
+              "type": "string"
+            }
+          }
         }
       }
     },
@@ -241,6 +284,31 @@ public enum PublishedSchemas {
           },
           "readAt": {
             "$ref": "#/$defs/timestamp"
+          }
+        }
+      }
+    },
+    "categories": {
+      "type": "array",
+      "description": "The categories the config defined that the datasets use, with their title and definition in the bundle's language; absent when none.",
+      "items": {
+        "type": "object",
+        "required": [
+          "name",
+          "title",
+          "definition"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "name": {
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9-]{0,63}$"
+          },
+          "title": {
+            "type": "string"
+          },
+          "definition": {
+            "type": "string"
           }
         }
       }
@@ -337,19 +405,28 @@ public enum PublishedSchemas {
       }
     },
     "category": {
-      "enum": [
-        "account",
-        "contact",
-        "quotations",
-        "subscriptions",
-        "consents",
-        "communications",
-        "billing",
-        "website-usage",
-        "cookies-devices",
-        "content",
-        "orders",
-        "profiling"
+      "description": "A published category (formats/categories.md) or one defined in categories.",
+      "anyOf": [
+        {
+          "enum": [
+            "account",
+            "contact",
+            "quotations",
+            "subscriptions",
+            "consents",
+            "communications",
+            "billing",
+            "website-usage",
+            "cookies-devices",
+            "content",
+            "orders",
+            "profiling"
+          ]
+        },
+        {
+          "type": "string",
+          "pattern": "^[a-z][a-z0-9-]{0,63}$"
+        }
       ]
     },
     "dataset": {
@@ -461,6 +538,10 @@ public enum PublishedSchemas {
                   "binary"
                 ]
               },
+              "title": {
+                "type": "string",
+                "description": "A short name for people (column headers), in the bundle's language."
+              },
               "description": {
                 "type": "string"
               }
@@ -492,6 +573,47 @@ public enum PublishedSchemas {
         },
         "withheld": {
           "$ref": "#/$defs/strings"
+        },
+        "automatedDecisions": {
+          "type": "object",
+          "required": [
+            "logic",
+            "consequences"
+          ],
+          "additionalProperties": false,
+          "description": "Automated decision-making, including profiling, that uses this data: the logic involved and its significance and consequences (Art. 15(1)(h)).",
+          "properties": {
+            "logic": {
+              "type": "string"
+            },
+            "consequences": {
+              "type": "string"
+            }
+          }
+        },
+        "transfers": {
+          "type": "array",
+          "description": "Transfers to third countries or international organisations and their safeguards (Art. 15(2)); absent when none.",
+          "items": {
+            "type": "object",
+            "required": [
+              "country",
+              "safeguards"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "country": {
+                "type": "string"
+              },
+              "safeguards": {
+                "type": "string"
+              }
+            }
+          }
+        },
+        "collectedFrom": {
+          "type": "string",
+          "description": "Where the data came from when not from the person (Art. 15(1)(g))."
         },
         "recordCount": {
           "type": "integer",

@@ -291,11 +291,14 @@ public final class TemporaryFile: ByteSink {
     }
 
     /// Writes the file's contents to `sink`.
-    public func copy(to sink: any ByteSink) throws {
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var offset: Int64 = 0
-        while offset < size {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min($0.count, Int(size - offset)), off_t(offset)) }
+    public func copy(to sink: any ByteSink) throws { try copy(from: 0, to: size, into: sink) }
+
+    /// Writes the bytes from offset `start` up to `end` to `sink`.
+    public func copy(from start: Int64, to end: Int64, into sink: any ByteSink) throws {
+        var buffer = [UInt8](repeating: 0, count: Int(min(1 << 20, max(end - start, 1))))
+        var offset = start
+        while offset < end {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min($0.count, Int(end - offset)), off_t(offset)) }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { throw DataPortError(.output, "cannot read a temporary file back", at: directory) }
             try buffer.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }

@@ -3,9 +3,11 @@ public struct Field: Sendable, Hashable {
     public var name: String
     public var type: FieldType
     public var description: String?
+    /// A short name for people (column headers), in the bundle's language.
+    public var title: String?
 
-    public init(name: String, type: FieldType, description: String? = nil) {
-        self.name = name; self.type = type; self.description = description
+    public init(name: String, type: FieldType, description: String? = nil, title: String? = nil) {
+        self.name = name; self.type = type; self.description = description; self.title = title
     }
 }
 
@@ -36,6 +38,20 @@ public struct Provenance: Sendable, Hashable {
     }
 }
 
+/// Automated decision-making that uses a dataset: the logic involved and what it means for the person.
+public struct AutomatedDecisions: Sendable, Hashable {
+    public var logic: String
+    public var consequences: String
+    public init(logic: String, consequences: String) { self.logic = logic; self.consequences = consequences }
+}
+
+/// A transfer to a third country or an international organisation, and its safeguards (Art. 46).
+public struct ThirdCountryTransfer: Sendable, Hashable {
+    public var country: String
+    public var safeguards: String
+    public init(country: String, safeguards: String) { self.country = country; self.safeguards = safeguards }
+}
+
 /// A named collection of records about the subject, with everything a person needs to know about it.
 public struct Dataset: Sendable, Hashable {
     /// Unique name within a bundle: `[a-z][a-z0-9_]*`.
@@ -57,6 +73,12 @@ public struct Dataset: Sendable, Hashable {
     public var references: [ForeignKey]
     /// Names of fields held but deliberately never exported (secrets such as password hashes).
     public var withheld: [String]
+    /// Automated decision-making, including profiling, that uses this data (Art. 15(1)(h)).
+    public var automatedDecisions: AutomatedDecisions?
+    /// Transfers to third countries or international organisations, with their safeguards (Art. 15(2)).
+    public var transfers: [ThirdCountryTransfer] = []
+    /// Where the data came from when not from the person (Art. 15(1)(g)), in words.
+    public var collectedFrom: String?
 
     public init(name: String, title: String? = nil, category: Category, description: String, purposes: [String],
                 legalBasis: LegalBasis, origin: Origin, recipients: [String] = [], retention: String? = nil,

@@ -71,10 +71,20 @@ public struct Controller: Sendable, Hashable {
     public var contact: String
     public var address: String?
     public var dpoContact: String?
+    /// The supervisory authority responsible for the controller (Art. 15(1)(f), Art. 77).
+    public var supervisoryAuthority: SupervisoryAuthority?
 
     public init(name: String, contact: String, address: String? = nil, dpoContact: String? = nil) {
         self.name = name; self.contact = contact; self.address = address; self.dpoContact = dpoContact
     }
+}
+
+/// A data protection supervisory authority (Art. 51).
+public struct SupervisoryAuthority: Sendable, Hashable {
+    public var name: String
+    public var address: String?
+    public var website: String?
+    public init(name: String, address: String? = nil, website: String? = nil) { self.name = name; self.address = address; self.website = website }
 }
 
 import Foundation

@@ -179,7 +179,7 @@ public struct ExactDecimal: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// The civil date of a day count since 1970-01-01.
-@inlinable func civilFromDays(_ z0: Int) -> (year: Int, month: Int, day: Int) {
+@inlinable public func civilFromDays(_ z0: Int) -> (year: Int, month: Int, day: Int) {
     let z = z0 + 719468
     let era = (z >= 0 ? z : z - 146096) / 146097
     let doe = z - era * 146097

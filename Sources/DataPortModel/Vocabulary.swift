@@ -1,53 +1,63 @@
-/// The published category vocabulary (`formats/categories.md`): what kind of personal data a dataset holds.
-public enum Category: String, Sendable, Hashable, CaseIterable {
-    case account = "account"
-    case contact = "contact"
-    case quotations = "quotations"
-    case subscriptions = "subscriptions"
-    case consents = "consents"
-    case communications = "communications"
-    case billing = "billing"
-    case websiteUsage = "website-usage"
-    case cookiesAndDevices = "cookies-devices"
-    case content = "content"
-    case orders = "orders"
-    case profiling = "profiling"
-
-    /// A short title for people.
-    public var title: String {
-        switch self {
-        case .account: "Account and registration"
-        case .contact: "Contact details"
-        case .quotations: "Quotation requests"
-        case .subscriptions: "Newsletter and notification subscriptions"
-        case .consents: "Consents and marketing preferences"
-        case .communications: "Communications"
-        case .billing: "Billing"
-        case .websiteUsage: "Website usage"
-        case .cookiesAndDevices: "Cookies and device data"
-        case .content: "Content you published"
-        case .orders: "Orders and purchases"
-        case .profiling: "Profiling, scores and segments"
-        }
+/// The category of a dataset: one of the published vocabulary (`formats/categories.md`), or one a
+/// config defines (`categories` in the stores config) with its own title and definition.
+public struct Category: RawRepresentable, Sendable, Hashable, CaseIterable {
+    public let rawValue: String
+    /// Any name `[a-z][a-z0-9-]*`; whether it is known (built in, or defined by the config or the
+    /// manifest) is checked where it is read.
+    public init?(rawValue: String) {
+        guard let f = rawValue.utf8.first, (97...122).contains(f), rawValue.utf8.count <= 64,
+              rawValue.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || $0 == 45 }) else { return nil }
+        self.rawValue = rawValue
     }
+    private init(_ name: String) { rawValue = name }
+
+    public static let account = Category("account")
+    public static let contact = Category("contact")
+    public static let quotations = Category("quotations")
+    public static let subscriptions = Category("subscriptions")
+    public static let consents = Category("consents")
+    public static let communications = Category("communications")
+    public static let billing = Category("billing")
+    public static let websiteUsage = Category("website-usage")
+    public static let cookiesAndDevices = Category("cookies-devices")
+    public static let content = Category("content")
+    public static let orders = Category("orders")
+    public static let profiling = Category("profiling")
+
+    /// The published vocabulary, in the order the index page shows it.
+    public static let allCases: [Category] = [.account, .contact, .quotations, .subscriptions, .consents, .communications, .billing,
+                                              .websiteUsage, .cookiesAndDevices, .content, .orders, .profiling]
+
+    public var isBuiltIn: Bool { Self.allCases.contains(self) }
+
+    private static let texts: [String: (title: String, definition: String)] = [
+        "account": ("Account and registration", "The account you registered: login name, registration date and details, account status."),
+        "contact": ("Contact details", "How to reach you: names, e-mail addresses, telephone numbers, postal addresses."),
+        "quotations": ("Quotation requests", "Quotation requests you sent and the quotes made in answer."),
+        "subscriptions": ("Newsletter and notification subscriptions", "Newsletters and notifications you subscribed to, and when."),
+        "consents": ("Consents and marketing preferences", "Consents you gave or withdrew, and your marketing preferences and opt-outs."),
+        "communications": ("Communications", "Messages exchanged with you: enquiries, complaints, support requests."),
+        "billing": ("Billing", "Invoices issued to you and payments you made."),
+        "website-usage": ("Website usage", "Your visits to the website: pages viewed, navigation, referrers, times."),
+        "cookies-devices": ("Cookies and device data", "Cookies set in your browser and data about your device: IP address, browser, operating system."),
+        "content": ("Content you published", "What you wrote or uploaded for others to see: posts, comments, reviews, photos."),
+        "orders": ("Orders and purchases", "Orders you placed and purchases you made: items, quantities, prices, delivery and returns."),
+        "profiling": ("Profiling, scores and segments", "What we inferred or computed about you: scores, segments, predictions and the profiles they form."),
+    ]
+
+    /// A short title for people (English; the pages take theirs from the catalogues).
+    public var title: String { Self.texts[rawValue]?.title ?? rawValue }
 
     /// The one-sentence definition published in `formats/categories.md`.
-    public var definition: String {
-        switch self {
-        case .account: "The account you registered: login name, registration date and details, account status."
-        case .contact: "How to reach you: names, e-mail addresses, telephone numbers, postal addresses."
-        case .quotations: "Quotation requests you sent and the quotes made in answer."
-        case .subscriptions: "Newsletters and notifications you subscribed to, and when."
-        case .consents: "Consents you gave or withdrew, and your marketing preferences and opt-outs."
-        case .communications: "Messages exchanged with you: enquiries, complaints, support requests."
-        case .billing: "Invoices issued to you and payments you made."
-        case .websiteUsage: "Your visits to the website: pages viewed, navigation, referrers, times."
-        case .cookiesAndDevices: "Cookies set in your browser and data about your device: IP address, browser, operating system."
-        case .content: "What you wrote or uploaded for others to see: posts, comments, reviews, photos."
-        case .orders: "Orders you placed and purchases you made: items, quantities, prices, delivery and returns."
-        case .profiling: "What we inferred or computed about you: scores, segments, predictions and the profiles they form."
-        }
-    }
+    public var definition: String { Self.texts[rawValue]?.definition ?? "" }
+}
+
+/// A category a config defines, with its title and definition in the bundle's language.
+public struct CategoryDefinition: Sendable, Hashable {
+    public var category: Category
+    public var title: String
+    public var definition: String
+    public init(category: Category, title: String, definition: String) { self.category = category; self.title = title; self.definition = definition }
 }
 
 /// The legal basis of processing (GDPR Art. 6(1)).

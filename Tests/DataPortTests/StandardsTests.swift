@@ -80,11 +80,13 @@ final class StandardsTests: XCTestCase {
         XCTAssertTrue(html.contains("Ana María Núñez"))
         XCTAssertTrue(html.contains("Example Web Services Ltd"))
         XCTAssertTrue(html.contains("Your rights"))
-        XCTAssertTrue(html.contains("Legitimate interests"), "legal basis of the derived segment shown under access scope")
+        XCTAssertTrue(html.contains("legitimate interests (Art. 6(1)(f) GDPR)"), "legal basis of the derived segment shown under access scope")
         XCTAssertFalse(html.lowercased().contains("<script"))
         XCTAssertFalse(html.contains("src=\"http") || html.contains("href=\"http") || html.contains("url("), "no external requests")
-        // A value that looks like markup is escaped, never interpreted.
-        XCTAssertTrue(html.contains("=HYPERLINK(&quot;http://evil.example&quot;,&quot;click&quot;)"))
+        // A value that looks like markup is escaped, never interpreted (on its dataset's page).
+        let page = try String(contentsOf: top.appendingPathComponent("pages/quotation_requests.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("=HYPERLINK(&quot;http://evil.example&quot;,&quot;click&quot;)"))
+        XCTAssertFalse(page.lowercased().contains("<script"))
         XCTAssertTrue(html.contains("href=\"data/csv/invoices.csv\""))
         // Python's HTML parser reads it without error.
         let p = try TestSupport.run("/usr/bin/env", ["python3", "-c", "import sys, html.parser; html.parser.HTMLParser().feed(open(sys.argv[1]).read())", top.appendingPathComponent("index.html").path])

@@ -82,8 +82,15 @@ public struct Manifest: Sendable, Hashable {
     public var stores: [ManifestStore]
     public var datasets: [ManifestDataset]
     public var excluded: [ExcludedDataset]
-    /// Files other than data files (schemas, the index page).
+    /// Files other than data files (schemas, the index page, the dataset pages).
     public var otherFiles: [ManifestFile]
+    /// The language and time zone of the pages.
+    public var presentation: Presentation = .default
+    /// The categories the config defined that the datasets use, in the bundle's language.
+    public var categories: [CategoryDefinition] = []
+
+    /// The title and definition of `c` for people: the catalogue's for the published vocabulary, else the manifest's.
+    public func definition(of c: Category) -> CategoryDefinition? { categories.first { $0.category == c } }
 
     public init(toolVersion: String, generatedAt: Timestamp, scope: Scope, controller: Controller, subject: Subject,
                 stores: [ManifestStore], datasets: [ManifestDataset], excluded: [ExcludedDataset], otherFiles: [ManifestFile]) {
@@ -117,12 +124,16 @@ public struct Manifest: Sendable, Hashable {
                 ]),
                 "key": d.key.map(JSONValue.string),
                 "fields": .array(d.fields.map { f in
-                    .object(["name": .string(f.name), "type": .string(f.type.rawValue), "description": f.description.map(JSONValue.string)])
+                    .object(["name": .string(f.name), "type": .string(f.type.rawValue), "title": f.title.map(JSONValue.string),
+                             "description": f.description.map(JSONValue.string)])
                 }),
                 "references": .array(d.references.map { r in
                     .object(["field": .string(r.field), "dataset": .string(r.dataset), "key": .string(r.key)])
                 }),
                 "withheld": .array(d.withheld.map(JSONValue.string)),
+                "automatedDecisions": d.automatedDecisions.map { a in .object(["logic": .string(a.logic), "consequences": .string(a.consequences)]) },
+                "transfers": d.transfers.isEmpty ? nil : .array(d.transfers.map { t in .object(["country": .string(t.country), "safeguards": .string(t.safeguards)]) }),
+                "collectedFrom": d.collectedFrom.map(JSONValue.string),
                 "recordCount": .integer(m.recordCount),
                 "skippedLines": m.skippedLines.map(JSONValue.integer),
                 "sharedOnly": m.sharedWithheld == 0 && m.sharedIncluded == 0 ? nil
@@ -136,9 +147,13 @@ public struct Manifest: Sendable, Hashable {
             "tool": .object(["name": .string("dataport"), "version": .string(toolVersion)]),
             "generatedAt": .string(generatedAt.text),
             "scope": .string(scope.rawValue),
+            "presentation": .object(["language": .string(presentation.language), "timeZone": .string(presentation.timeZone)]),
             "controller": .object([
                 "name": .string(controller.name), "contact": .string(controller.contact),
                 "address": controller.address.map(JSONValue.string), "dpo": controller.dpoContact.map(JSONValue.string),
+                "supervisoryAuthority": controller.supervisoryAuthority.map { a in
+                    .object(["name": .string(a.name), "address": a.address.map(JSONValue.string), "website": a.website.map(JSONValue.string)])
+                },
             ]),
             "subject": .object([
                 "displayName": subject.displayName.map(JSONValue.string),
@@ -150,6 +165,9 @@ public struct Manifest: Sendable, Hashable {
             "stores": .array(stores.map { s in
                 .object(["name": .string(s.name), "type": .string(s.type), "status": .string(s.status),
                          "reason": s.reason.map(JSONValue.string), "readAt": .string(s.readAt.text)])
+            }),
+            "categories": categories.isEmpty ? nil : .array(categories.map { c in
+                .object(["name": .string(c.category.rawValue), "title": .string(c.title), "definition": .string(c.definition)])
             }),
             "datasets": .array(datasets.map(dataset)),
             "excluded": .array(excluded.map { e in
@@ -200,9 +218,20 @@ public struct Manifest: Sendable, Hashable {
         }
         let generatedAt = try timestamp(r, "generatedAt")
         let scope = try r.enumeration("scope", Scope.self)
+        var presentation = Presentation.default
+        if let p = try r.optionalObject("presentation") {
+            presentation = Presentation(language: try p.string("language"), timeZone: try p.string("timeZone"))
+            guard Presentation.languages.contains(presentation.language) else { throw p.error("unknown presentation language \(presentation.language)") }
+            try p.finish()
+        }
         let c = try r.object("controller")
-        let controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
+        var controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
                                     address: try c.optionalString("address"), dpoContact: try c.optionalString("dpo"))
+        if let a = try c.optionalObject("supervisoryAuthority") {
+            controller.supervisoryAuthority = SupervisoryAuthority(name: try a.string("name"), address: try a.optionalString("address"),
+                                                                   website: try a.optionalString("website"))
+            try a.finish()
+        }
         try c.finish()
         let s = try r.object("subject")
         let displayName = try s.optionalString("displayName")
@@ -220,6 +249,18 @@ public struct Manifest: Sendable, Hashable {
             try o.finish()
             return st
         }
+        let categories = try r.objects("categories").map { o -> CategoryDefinition in
+            let c = CategoryDefinition(category: try o.enumeration("name", Category.self), title: try o.string("title"), definition: try o.string("definition"))
+            guard !c.category.isBuiltIn else { throw o.error("category \(c.category.rawValue) is published; it cannot be defined again") }
+            try o.finish()
+            return c
+        }
+        let knownCategories = Set(Category.allCases + categories.map(\.category))
+        func category(_ o: JSONObjectReader) throws -> Category {
+            let c = try o.enumeration("category", Category.self)
+            guard knownCategories.contains(c) else { throw o.error("category \(c.rawValue) is neither published nor defined in categories") }
+            return c
+        }
         var names = Set<String>()
         let datasets = try r.objects("datasets").map { o -> ManifestDataset in
             let name = try o.string("name")
@@ -230,7 +271,8 @@ public struct Manifest: Sendable, Hashable {
             try src.finish()
             var fieldNames = Set<String>()
             let fields = try o.objects("fields").map { f -> Field in
-                let field = Field(name: try f.string("name"), type: try f.enumeration("type", FieldType.self), description: try f.optionalString("description"))
+                let field = Field(name: try f.string("name"), type: try f.enumeration("type", FieldType.self), description: try f.optionalString("description"),
+                                  title: try f.optionalString("title"))
                 guard Dataset.isValidName(field.name), fieldNames.insert(field.name).inserted else { throw f.error("invalid or duplicate field name in \(name)") }
                 try f.finish()
                 return field
@@ -240,11 +282,21 @@ public struct Manifest: Sendable, Hashable {
                 try f.finish()
                 return reference
             }
-            let d = Dataset(name: name, title: try o.string("title"), category: try o.enumeration("category", Category.self),
+            var d = Dataset(name: name, title: try o.string("title"), category: try category(o),
                             description: try o.string("description"), purposes: try o.strings("purposes"),
                             legalBasis: try o.enumeration("legalBasis", LegalBasis.self), origin: try o.enumeration("origin", Origin.self),
                             recipients: try o.strings("recipients"), retention: try o.optionalString("retention"), source: source,
                             fields: fields, key: try o.optionalString("key"), references: references, withheld: try o.strings("withheld"))
+            if let a = try o.optionalObject("automatedDecisions") {
+                d.automatedDecisions = AutomatedDecisions(logic: try a.string("logic"), consequences: try a.string("consequences"))
+                try a.finish()
+            }
+            d.transfers = try o.objects("transfers").map { t in
+                let transfer = ThirdCountryTransfer(country: try t.string("country"), safeguards: try t.string("safeguards"))
+                try t.finish()
+                return transfer
+            }
+            d.collectedFrom = try o.optionalString("collectedFrom")
             let count = try o.integer("recordCount")
             guard count >= 0 else { throw o.error("negative record count") }
             let skipped = try o.optionalInteger("skippedLines")
@@ -263,7 +315,7 @@ public struct Manifest: Sendable, Hashable {
         }
         let excluded = try r.objects("excluded").map { o in
             let e = ExcludedDataset(name: try o.string("name"), title: try o.string("title"),
-                                    category: try o.enumeration("category", Category.self), reason: try o.string("reason"))
+                                    category: try category(o), reason: try o.string("reason"))
             try o.finish()
             return e
         }
@@ -273,8 +325,11 @@ public struct Manifest: Sendable, Hashable {
         for f in (datasets.flatMap(\.files) + otherFiles) where !paths.insert(f.path).inserted {
             throw r.error("file \(f.path) is listed twice")
         }
-        return Manifest(toolVersion: toolVersion, generatedAt: generatedAt, scope: scope, controller: controller,
-                        subject: Subject(displayName: displayName, identities: identities), stores: stores,
-                        datasets: datasets, excluded: excluded, otherFiles: otherFiles)
+        var manifest = Manifest(toolVersion: toolVersion, generatedAt: generatedAt, scope: scope, controller: controller,
+                                subject: Subject(displayName: displayName, identities: identities), stores: stores,
+                                datasets: datasets, excluded: excluded, otherFiles: otherFiles)
+        manifest.presentation = presentation
+        manifest.categories = categories
+        return manifest
     }
 }

@@ -13,6 +13,7 @@ enum ConvertCommand {
             OptionSpec(name: "format", value: "LIST", help: "Formats of the new bundle, comma-separated."),
             OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle: a new path or a regular file (mode 0600), or - for stdout (never a terminal; the summary and --json then go to stderr); not the input, a folder, FIFO, device, socket or link (\".age\" is appended to a file's name when it is encrypted)."),
             CommonOptions.csvFormulaGuard,
+            CommonOptions.csvBOM,
             CommonOptions.archive,
         ] + CommonOptions.longRunning + CommonOptions.limits + EncryptionOptions.converting,
         examples: ["dataport convert ana.zip --format csv --output ana-csv.zip", "dataport convert ana.zip --format json,csv,xml --output ana-all.zip"],

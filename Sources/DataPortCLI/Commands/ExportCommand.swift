@@ -26,11 +26,14 @@ enum ExportCommand {
             OptionSpec(name: "jobs", value: "N", help: "Batch: export N subjects at a time in this process (default: the number of cores). Bundles and report are the same as with --jobs 1."),
             OptionSpec(name: "format", value: "LIST", help: "Formats of the data files, comma-separated (default json; xlsx for spreadsheets). See 'dataport formats'."),
             CommonOptions.csvFormulaGuard,
+            CommonOptions.csvBOM,
             OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held)."),
             OptionSpec(name: "generated-at", value: "TIME", help: "Pin the bundle's time (ISO 8601) for a byte-identical, reproducible bundle."),
             OptionSpec(name: "allow-partial", value: nil, help: "Write the bundle even if a store fails, recording the failure."),
             OptionSpec(name: "include-shared", value: nil, help: "Include records matched only through a weak identity (ip, cookie_id) that another person shares; withheld by default, counted either way."),
             OptionSpec(name: "allow-empty", value: nil, help: "When no store holds anything about the subject, write a bundle with zero records that confirms it (exit 0) instead of failing with exit 7."),
+            OptionSpec(name: "language", value: "LANG", help: "The language of the bundle's pages: en, lt, de, fr or es (default: the config's language, else en)."),
+            OptionSpec(name: "time-zone", value: "ZONE", help: "The time zone the pages show times in, an IANA name such as Europe/Vilnius (default: the config's timeZone, else UTC)."),
             CommonOptions.archive,
         ] + EncryptionOptions.writing + CommonOptions.longRunning,
         examples: [
@@ -56,6 +59,13 @@ enum ExportCommand {
             options.allowPartial = args.flag("allow-partial")
             options.allowEmpty = args.flag("allow-empty")
             options.includeShared = args.flag("include-shared")
+            if args.value("language") != nil || args.value("time-zone") != nil {
+                let p = try StoresConfig.parsePresentation(language: args.value("language"), timeZone: args.value("time-zone")) {
+                    DataPortError(.usage, "--" + $0.replacingOccurrences(of: "timeZone", with: "time-zone"))
+                }
+                options.language = args.value("language").map { _ in p.language }
+                options.timeZone = args.value("time-zone").map { _ in p.timeZone }
+            }
             options.archive = try CommonOptions.archiveKind(args)
             options.encryption = try EncryptionOptions.encryption(args)
             let progress = try CommonOptions.progressObserver(args, console: console)

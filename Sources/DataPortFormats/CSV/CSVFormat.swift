@@ -12,8 +12,11 @@ public struct CSVFormat: FormatAdapter {
     /// Whether string values starting like a formula are written with a leading `'` (off by default:
     /// it changes the data for every tool but a spreadsheet).
     public var formulaGuard: Bool
+    /// Whether each file starts with a UTF-8 byte-order mark (off by default), which makes Excel
+    /// read a double-clicked file as UTF-8; the manifest's notes say so, and the reader skips it.
+    public var byteOrderMark: Bool
 
-    public init(formulaGuard: Bool = false) { self.formulaGuard = formulaGuard }
+    public init(formulaGuard: Bool = false, byteOrderMark: Bool = false) { self.formulaGuard = formulaGuard; self.byteOrderMark = byteOrderMark }
     public var name: String { "csv" }
     public var fileExtension: String { "csv" }
     public var mediaType: String { "text/csv" }
@@ -21,16 +24,24 @@ public struct CSVFormat: FormatAdapter {
 
     /// Recorded per CSV file in the manifest: whether string values that start like a formula were neutralised.
     public var encodingNotes: [String: String] {
-        formulaGuard ? ["formulaEscape": "apostrophe", "formulaTriggers": "= + - @ TAB CR NUL '", "null": "empty-unquoted-field"]
+        var notes = formulaGuard ? ["formulaEscape": "apostrophe", "formulaTriggers": "= + - @ TAB CR NUL '", "null": "empty-unquoted-field"]
             : ["formulaEscape": "none", "null": "empty-unquoted-field"]
+        if byteOrderMark { notes["byteOrderMark"] = "utf-8" }
+        return notes
     }
 
     /// The reader for a file written with `notes`: bundles made before the guard became an option
     /// (and those made with it) say `formulaEscape: apostrophe`, and their reader removes the `'`.
     public func reading(encoding notes: [String: String]) throws -> any FormatAdapter {
+        let bom: Bool
+        switch notes["byteOrderMark"] {
+        case "utf-8": bom = true
+        case nil: bom = false
+        default: throw DataPortError(.invalidBundle, "unknown CSV byteOrderMark in the manifest's encoding notes")
+        }
         switch notes["formulaEscape"] {
-        case "apostrophe": return CSVFormat(formulaGuard: true)
-        case "none", nil: return CSVFormat(formulaGuard: false)
+        case "apostrophe": return CSVFormat(formulaGuard: true, byteOrderMark: bom)
+        case "none", nil: return CSVFormat(formulaGuard: false, byteOrderMark: bom)
         default: throw DataPortError(.invalidBundle, "unknown CSV formulaEscape in the manifest's encoding notes")
         }
     }
@@ -54,11 +65,11 @@ public struct CSVFormat: FormatAdapter {
     }
 
     public func makeWriter(for dataset: Dataset, to sink: any ByteSink) throws -> any RecordWriter {
-        try CSVRecordWriter(dataset: dataset, sink: sink, formulaGuard: formulaGuard)
+        try CSVRecordWriter(dataset: dataset, sink: sink, formulaGuard: formulaGuard, byteOrderMark: byteOrderMark)
     }
 
     public func makeReader(for dataset: Dataset, from source: any ByteSource) throws -> any RecordReader {
-        try CSVRecordReader(dataset: dataset, source: source, formulaGuard: formulaGuard)
+        try CSVRecordReader(dataset: dataset, source: source, formulaGuard: formulaGuard, byteOrderMark: byteOrderMark)
     }
 }
 
@@ -70,9 +81,10 @@ final class CSVRecordWriter: RecordWriter {
     private let formulaGuard: Bool
     private var count = 0
 
-    init(dataset: Dataset, sink: any ByteSink, formulaGuard: Bool) throws {
+    init(dataset: Dataset, sink: any ByteSink, formulaGuard: Bool, byteOrderMark: Bool) throws {
         out = OutputBuffer(sink)
         self.formulaGuard = formulaGuard
+        if byteOrderMark { try out.bytes("\u{FEFF}") }
         types = dataset.fields.map(\.type)
         fieldNames = dataset.fields.map(\.name)
         name = dataset.name
@@ -166,11 +178,12 @@ final class CSVRecordReader: RecordReader {
     private let names: [String]
     private let formulaGuard: Bool
 
-    init(dataset: Dataset, source: any ByteSource, formulaGuard: Bool) throws {
+    /// With `byteOrderMark` (the manifest says the file starts with one) the mark is skipped.
+    init(dataset: Dataset, source: any ByteSource, formulaGuard: Bool, byteOrderMark: Bool) throws {
         self.formulaGuard = formulaGuard
         types = dataset.fields.map(\.type)
         names = dataset.fields.map(\.name)
-        let options = CSVParser.Options(delimiter: CSVFormat.delimiter, allowsByteOrderMark: false,
+        let options = CSVParser.Options(delimiter: CSVFormat.delimiter, allowsByteOrderMark: byteOrderMark,
                                         allowsNULInQuotedFields: true, requiresFinalLineBreak: true,
                                         maxRecordBytes: CSVFormat.maxRecordBytes(fieldCount: dataset.fields.count))
         parser = try CSVParser(InputBuffer(source), name: "\(dataset.name).csv", options: options, errorKind: .invalidBundle)

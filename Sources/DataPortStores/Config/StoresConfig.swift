@@ -27,6 +27,9 @@ public struct FieldConfig: Sendable, Hashable {
     public var column: String
     public var type: FieldType
     public var description: String?
+    /// The field's title and description by language (`title`, `description` in the config).
+    public var titles: LocalizedText?
+    public var descriptions: LocalizedText?
     /// Held in the store but never exported (password hashes, tokens).
     public var secret: Bool
     /// A key the store assigns itself (an identity or serial column): imports map bundle keys to it.
@@ -62,6 +65,32 @@ public struct DatasetConfig: Sendable {
     public var fields: [FieldConfig]
     /// Access logs only: lines that do not parse are skipped and counted instead of failing the read.
     public var skipMalformedLines = false
+    /// The dataset's title and description by language, when the config gives them so.
+    public var titles: LocalizedText?
+    public var descriptions: LocalizedText?
+    /// Art. 15 information by language: automated decisions (logic, consequences), transfers
+    /// (country, safeguards), where the data came from.
+    public var automatedDecisions: (logic: LocalizedText, consequences: LocalizedText)?
+    public var transfers: [(country: LocalizedText, safeguards: LocalizedText)] = []
+    public var collectedFrom: LocalizedText?
+
+    /// The dataset's metadata with its titles and descriptions in `language`.
+    public func metadata(language: String) -> Dataset {
+        var m = metadata
+        if let t = titles { m.title = t.text(language) }
+        if let d = descriptions { m.description = d.text(language) }
+        m.automatedDecisions = automatedDecisions.map { AutomatedDecisions(logic: $0.logic.text(language), consequences: $0.consequences.text(language)) }
+        m.transfers = transfers.map { ThirdCountryTransfer(country: $0.country.text(language), safeguards: $0.safeguards.text(language)) }
+        m.collectedFrom = collectedFrom?.text(language)
+        let byName = Dictionary(fields.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        m.fields = m.fields.map { f in
+            var f = f
+            if let t = byName[f.name]?.titles { f.title = t.text(language) }
+            if let d = byName[f.name]?.descriptions { f.description = d.text(language) }
+            return f
+        }
+        return m
+    }
 
     /// The exported fields (secrets left out), in order.
     public var exportedFields: [FieldConfig] { fields.filter { !$0.secret } }
@@ -113,6 +142,15 @@ public struct StoresConfig: Sendable {
     public func strength(_ kind: IdentityKind) -> IdentityStrength { identityStrengths[kind] ?? kind.defaultStrength }
     public func form(_ kind: IdentityKind) -> IdentityForm { identityForms[kind] ?? kind.defaultForm }
     public var resolution: ResolutionLimits = .default
+    /// The pages' language and time zone (`language`, `timeZone`).
+    public var presentation: Presentation = .default
+    /// Categories the config defines besides the published ones, with title and definition by language.
+    public var categories: [(category: Category, title: LocalizedText, definition: LocalizedText)] = []
+
+    /// The defined categories among `used`, in `language` (for the manifest).
+    public func categoryDefinitions(used: [Category], language: String) -> [CategoryDefinition] {
+        categories.filter { used.contains($0.category) }.map { CategoryDefinition(category: $0.category, title: $0.title.text(language), definition: $0.definition.text(language)) }
+    }
 
     /// The identity kinds some dataset matches on: the kinds a request can use.
     public var matchedKinds: [IdentityKind] {
@@ -139,8 +177,13 @@ public struct StoresConfig: Sendable {
         let version = try root.string("version")
         guard version == "1" else { throw root.error("unsupported config version \(version); this DataPort reads version 1") }
         let c = try root.object("controller")
-        let controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
+        var controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
                                     address: try c.optionalString("address"), dpoContact: try c.optionalString("dpo"))
+        if let a = try c.optionalObject("supervisoryAuthority") {
+            controller.supervisoryAuthority = SupervisoryAuthority(name: try a.string("name"), address: try a.optionalString("address"),
+                                                                   website: try a.optionalString("website"))
+            try a.finish()
+        }
         try c.finish()
         var subjectName: (String, String)?
         if let s = try root.optionalObject("subjectName") {
@@ -176,6 +219,24 @@ public struct StoresConfig: Sendable {
             }
             try r.finish()
         }
+        let presentation = try parsePresentation(language: try root.optionalString("language"), timeZone: try root.optionalString("timeZone")) {
+            root.error($0)
+        }
+        var categories: [(Category, LocalizedText, LocalizedText)] = []
+        if let cs = try root.optionalObject("categories") {
+            for name in cs.keys {
+                guard let c = Category(rawValue: name), !c.isBuiltIn else {
+                    throw cs.error("categories: '\(name)' must match [a-z][a-z0-9-]* and not be a published category (formats/categories.md)")
+                }
+                let o = try cs.object(name)
+                guard let title = try localized(o, "title", in: "categories.\(name)"), let definition = try localized(o, "definition", in: "categories.\(name)") else {
+                    throw o.error("categories.\(name) needs a title and a definition")
+                }
+                try o.finish()
+                categories.append((c, title, definition))
+            }
+            try cs.finish()
+        }
         var stores: [StoreConfig] = []
         for s in try root.objects("stores") {
             stores.append(try parseStore(s, baseDirectory: baseDirectory))
@@ -185,6 +246,8 @@ public struct StoresConfig: Sendable {
         config.identityForms = forms
         config.identityStrengths = strengths
         config.resolution = resolution
+        config.presentation = presentation
+        config.categories = categories
         try config.check()
         return config
     }
@@ -231,9 +294,14 @@ public struct StoresConfig: Sendable {
             guard Dataset.isValidName(fname) else { throw f.error("\(where_): field name '\(fname)' must match [a-z][a-z0-9_]*") }
             let secret = try f.bool("secret", default: false)
             let type: FieldType = secret && f.value("type") == nil ? .string : try f.enumeration("type", FieldType.self)
-            fields.append(FieldConfig(name: fname, column: try f.optionalString("column") ?? fname, type: type,
-                                      description: try f.optionalString("description"), secret: secret,
-                                      generated: try f.bool("generated", default: false)))
+            let titles = try localized(f, "title", in: "\(where_) field \(fname)")
+            let descriptions = try localized(f, "description", in: "\(where_) field \(fname)")
+            var field = FieldConfig(name: fname, column: try f.optionalString("column") ?? fname, type: type,
+                                    description: descriptions?.text("en"), secret: secret,
+                                    generated: try f.bool("generated", default: false))
+            field.titles = titles
+            field.descriptions = descriptions
+            fields.append(field)
             try f.finish()
         }
         guard !fields.isEmpty else { throw d.error("\(where_): fields must not be empty") }
@@ -262,25 +330,88 @@ public struct StoresConfig: Sendable {
             throw d.error("\(where_): skipMalformedLines applies to accesslog datasets only")
         }
         let exported = fields.filter { !$0.secret }
+        var automated: (LocalizedText, LocalizedText)?
+        if let a = try d.optionalObject("automatedDecisions") {
+            guard let logic = try localized(a, "logic", in: "\(where_) automatedDecisions"),
+                  let consequences = try localized(a, "consequences", in: "\(where_) automatedDecisions") else {
+                throw a.error("\(where_): automatedDecisions needs logic and consequences (Art. 15(1)(h))")
+            }
+            automated = (logic, consequences)
+            try a.finish()
+        }
+        var transfers: [(LocalizedText, LocalizedText)] = []
+        for t in try d.objects("transfers") {
+            guard let country = try localized(t, "country", in: "\(where_) transfers"),
+                  let safeguards = try localized(t, "safeguards", in: "\(where_) transfers") else {
+                throw t.error("\(where_): a transfer needs country and safeguards (Art. 15(2))")
+            }
+            transfers.append((country, safeguards))
+            try t.finish()
+        }
+        let collectedFrom = try localized(d, "collectedFrom", in: where_)
+        let titles = try localized(d, "title", in: where_)
+        guard let descriptions = try localized(d, "description", in: where_) else { throw d.error("\(d.path).description is required") }
         let metadata = Dataset(
-            name: name, title: try d.optionalString("title"),
+            name: name, title: titles?.text("en"),
             category: try d.enumeration("category", Category.self),
-            description: try d.string("description"),
+            description: descriptions.text("en"),
             purposes: try d.strings("purposes"),
             legalBasis: try d.enumeration("legalBasis", LegalBasis.self),
             origin: try d.enumeration("origin", Origin.self),
             recipients: try d.strings("recipients"),
             retention: try d.optionalString("retention"),
             source: Provenance(store: store, connector: connector, object: source.label, matchedBy: matches.map(\.label)),
-            fields: exported.map { Field(name: $0.name, type: $0.type, description: $0.description) },
+            fields: exported.map { Field(name: $0.name, type: $0.type, description: $0.description, title: $0.titles?.text("en")) },
             key: key,
             references: matches.compactMap {
                 if case .reference(let f, let ds, let k) = $0 { ForeignKey(field: f, dataset: ds, key: k) } else { nil }
             },
             withheld: fields.filter(\.secret).map(\.name))
         try d.finish()
-        return DatasetConfig(name: name, store: store, source: source, metadata: metadata, key: key,
-                             matches: matches, yields: yields, fields: fields, skipMalformedLines: skipMalformedLines)
+        var config = DatasetConfig(name: name, store: store, source: source, metadata: metadata, key: key,
+                                   matches: matches, yields: yields, fields: fields, skipMalformedLines: skipMalformedLines)
+        config.titles = titles
+        config.descriptions = descriptions
+        config.automatedDecisions = automated
+        config.transfers = transfers
+        config.collectedFrom = collectedFrom
+        return config
+    }
+
+    /// A text given as one string or as an object of texts by language (`{"en": "...", "lt": "..."}`).
+    static func localized(_ o: JSONObjectReader, _ key: String, in context: String) throws -> LocalizedText? {
+        switch o.value(key) {
+        case nil, .null?: return nil
+        case .string(let s)?: return LocalizedText(s)
+        case .object(let members)?:
+            var texts: [String: String] = [:]
+            for m in members {
+                guard Presentation.languages.contains(m.key) else {
+                    throw o.error("\(context): \(key) names language '\(m.key)'; known: \(Presentation.languages.joined(separator: ", "))")
+                }
+                guard case .string(let s) = m.value else { throw o.error("\(context): \(key).\(m.key) must be a string") }
+                texts[m.key] = s
+            }
+            guard let fallback = texts["en"] ?? members.first.flatMap({ texts[$0.key] }) else { throw o.error("\(context): \(key) must not be empty") }
+            return LocalizedText(fallback, byLanguage: texts)
+        default: throw o.error("\(context): \(key) must be a string or an object of strings by language")
+        }
+    }
+
+    /// Checks a language and a time zone (from the config or the command line).
+    public static func parsePresentation(language: String?, timeZone: String?, fail: (String) -> DataPortError) throws -> Presentation {
+        var p = Presentation.default
+        if let l = language {
+            guard Presentation.languages.contains(l) else { throw fail("language must be one of \(Presentation.languages.joined(separator: ", "))") }
+            p.language = l
+        }
+        if let z = timeZone {
+            guard z == "UTC" || (z.contains("/") && TimeZone(identifier: z) != nil) else {
+                throw fail("timeZone must be an IANA time zone name such as Europe/Vilnius, or UTC")
+            }
+            p.timeZone = z
+        }
+        return p
     }
 
     /// Consistency checks that need the whole config (no store access).
@@ -304,6 +435,10 @@ public struct StoresConfig: Sendable {
                 for m in d.matches where d.field(named: m.field) == nil { throw fail("dataset \(d.name): match names unknown field \(m.field)") }
                 for y in d.yields { try exportedField(y.field, "yields") }
                 if d.matches.isEmpty { throw fail("dataset \(d.name) has no match: it is not linked to the subject") }
+                let c = d.metadata.category
+                guard c.isBuiltIn || categories.contains(where: { $0.category == c }) else {
+                    throw fail("dataset \(d.name): category \(c.rawValue) is neither published (formats/categories.md) nor defined in categories")
+                }
             }
         }
         for d in datasets {

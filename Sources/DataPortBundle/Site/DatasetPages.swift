@@ -1,0 +1,179 @@
+import DataPortIO
+import DataPortModel
+
+/// What every page of the site shares: the head (same CSP, no script), the style, escaping.
+public enum SitePage {
+    /// Plain CSS. Text colours meet WCAG AA on their backgrounds (#595959 on white is 7:1); tables
+    /// scroll inside their own box, long words wrap, and a caption stays in view and wraps within
+    /// the screen while its table scrolls, so nothing is cut off at 390 px.
+    static let style = """
+    *{box-sizing:border-box}
+    body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:72rem;margin:1.5rem auto;padding:0 1rem;color:#1b1b1b;background:#fff;overflow-wrap:anywhere}
+    h1{font-size:1.8rem;margin-bottom:.2rem;overflow-wrap:normal}h2{margin-top:2.5rem;border-bottom:2px solid #ddd}h3{margin-bottom:.3rem}h4{margin:.3rem 0}
+    a{color:#0645ad}.meta{color:#4a4a4a}small,.canon{color:#4a4a4a;font-size:.8rem;font-weight:400}
+    dl{display:grid;grid-template-columns:minmax(7rem,max-content) minmax(0,1fr);gap:.2rem 1rem}dt{font-weight:600}dd{margin:0;min-width:0}
+    @media (max-width:36rem){dl{display:block}dd{margin:0 0 .5rem}}
+    .scroll{overflow-x:auto;max-width:100%;margin:.5rem 0;border:1px solid #ccc}
+    table{border-collapse:collapse;font-size:.85rem}
+    caption{text-align:left;font-weight:600;padding:.3rem .5rem}
+    caption span{display:inline-block;position:sticky;left:.5rem;max-width:min(calc(100vw - 4rem),68rem)}
+    th,td{border:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:top}
+    td{white-space:pre-wrap;min-width:6rem;max-width:30rem;overflow-wrap:anywhere}
+    thead th{background:#f2f2f2;min-width:6rem;max-width:20rem;overflow-wrap:normal}tbody th{background:#fafafa;font-weight:400;color:#4a4a4a}
+    .null{color:#595959;font-style:italic}.card{border:1px solid #ddd;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}
+    .warning{border-color:#b35900;background:#fff8f0}
+    nav.pager{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;margin:1rem 0}
+    footer{margin-top:3rem;color:#4a4a4a;font-size:.85rem}
+    """
+
+    /// The document's start up to and including `<body>`.
+    static func head(language: String, title: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="\(IndexPage.escape(language))">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src 'none'">
+        <meta name="referrer" content="no-referrer">
+        <title>\(IndexPage.escape(title))</title>
+        <style>\(style)</style>
+        </head>
+        <body>
+
+        """
+    }
+
+    /// A field's column header: its title, else its description, else its name; the canonical name in small print.
+    static func header(_ f: Field) -> String {
+        let e = IndexPage.escape
+        let label = f.title ?? f.description ?? f.name
+        return label == f.name ? "<code>\(e(f.name))</code>" : "\(e(label))<br><small class=\"canon\">\(e(f.name))</small>"
+    }
+
+    /// One value as a table cell, written for people.
+    static func cell(_ v: Value, _ m: Messages) -> String {
+        let e = IndexPage.escape
+        switch v {
+        case .null: return "<td class=\"null\">\(e(m("value.none")))</td>"
+        case .string(let s): return "<td>\(e(s))</td>"
+        case .integer(let i): return "<td>\(i)</td>"
+        case .decimal(let d): return "<td>\(e(m.decimal(d)))</td>"
+        case .boolean(let b): return "<td>\(e(m(b ? "value.yes" : "value.no")))</td>"
+        case .timestamp(let t): return "<td>\(e(m.dateTime(t)))</td>"
+        case .date(let d): return "<td>\(e(m.date(d)))</td>"
+        case .binary(let b): return "<td class=\"null\">\(e(m("value.binary", m.size(Int64(b.count)))))</td>"
+        }
+    }
+}
+
+/// The pages of one dataset, `pages/<dataset>.html`, `pages/<dataset>-2.html`, ...: every record
+/// in a table, at most `recordsPerPage` a page.
+///
+/// Made while the records stream: each row's HTML goes to an unlinked scratch file as the record
+/// arrives, so memory stays bounded however many records there are; `write(to:)` then adds the
+/// pages, each its head (which needs the total) + its rows from the scratch file + its links.
+/// The pages are a function of the dataset's metadata, its records, the presentation and the
+/// controller's name only.
+public final class DatasetPages {
+    public static let recordsPerPage = 1000
+
+    let dataset: Dataset
+    let messages: Messages
+    private let rows: TemporaryFile
+    private var buffer: [UInt8] = []
+    /// Where each page's rows end in `rows`.
+    private var pageEnds: [Int64] = []
+    public private(set) var count: Int64 = 0
+
+    public init(dataset: Dataset, presentation: Presentation) throws {
+        self.dataset = dataset
+        messages = Messages(presentation)
+        rows = try TemporaryFile()
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    /// The path of page `n` (1-based) of `dataset`. Dataset names have no `-`, so no page name collides.
+    public static func path(_ dataset: String, page n: Int) -> String { n == 1 ? "pages/\(dataset).html" : "pages/\(dataset)-\(n).html" }
+
+    /// How many pages `records` records take (none for none).
+    public static func pageCount(_ records: Int64) -> Int { Int((records + Int64(recordsPerPage) - 1) / Int64(recordsPerPage)) }
+
+    public func add(_ r: Record) throws {
+        count += 1
+        var h = "<tr><th scope=\"row\">\(messages.number(count))</th>"
+        for v in r.values { h += SitePage.cell(v, messages) }
+        h += "</tr>\n"
+        buffer += h.utf8
+        if count % Int64(Self.recordsPerPage) == 0 {
+            try flush()
+            pageEnds.append(rows.size)
+        } else if buffer.count >= 1 << 16 {
+            try flush()
+        }
+    }
+
+    private func flush() throws {
+        try buffer.withUnsafeBytes { try rows.write($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Adds every page to the bundle; returns them as the manifest lists them.
+    public func write(to writer: BundleWriter, controller: String) throws -> [ManifestFile] {
+        try flush()
+        if pageEnds.last != rows.size { pageEnds.append(rows.size) }
+        let e = IndexPage.escape, m = messages, ds = dataset
+        let pages = pageEnds.count
+        var files: [ManifestFile] = []
+        var start: Int64 = 0
+        for (i, end) in pageEnds.enumerated() {
+            let n = i + 1
+            let first = Int64(i * Self.recordsPerPage) + 1, last = min(Int64(n * Self.recordsPerPage), count)
+            let range = m("pages.range", m.number(first), m.number(last), m.number(count))
+            let title = pages > 1 ? m("pages.title.numbered", ds.title, String(n), String(pages)) : ds.title
+            var head = SitePage.head(language: m.language, title: "\(title) · \(controller)")
+            head += "<p><a href=\"../index.html#\(e(ds.name))\">\(e(m("pages.back")))</a></p>\n"
+            head += "<h1>\(e(ds.title))</h1>\n<p>\(e(ds.description))</p>\n"
+            head += "<p class=\"meta\">\(e(range))"
+            if pages > 1 { head += " · \(e(m("pages.page", String(n), String(pages))))" }
+            head += "</p>\n"
+            let pager = Self.pager(ds.name, page: n, of: pages, m)
+            head += pager
+            if ds.fields.contains(where: { $0.title != nil && $0.description != nil }) {
+                head += "<details><summary>\(e(m("pages.columns")))</summary>\n<dl>\n"
+                for f in ds.fields { head += "<dt>\(e(f.title ?? f.name)) <small class=\"canon\">\(e(f.name))</small></dt><dd>\(e(f.description ?? ""))</dd>\n" }
+                head += "</dl>\n</details>\n"
+            }
+            let zone = ds.fields.contains { $0.type == .timestamp } ? " " + m("pages.zone", m.timeZoneName) : ""
+            head += "<div class=\"scroll\">\n<table>\n<caption><span>\(e(ds.title)): \(e(range))\(e(zone))</span></caption>\n"
+            head += "<thead><tr><th scope=\"col\">\(e(m("pages.number")))</th>\(ds.fields.map { "<th scope=\"col\">\(SitePage.header($0))</th>" }.joined())</tr></thead>\n<tbody>\n"
+            let tail = "</tbody>\n</table>\n</div>\n" + pager + "<footer><p>\(e(m("pages.footer", controller)))</p></footer>\n</body>\n</html>\n"
+            let path = Self.path(ds.name, page: n)
+            let s = start
+            let entry = try writer.addFile(path) { sink in
+                try sink.write(head)
+                try rows.copy(from: s, to: end, into: sink)
+                try sink.write(tail)
+            }
+            files.append(ManifestFile(path: path, format: nil, mediaType: "text/html", size: entry.size, sha256: entry.sha256))
+            start = end
+        }
+        return files
+    }
+
+    /// Previous / next links (and the first and last page when far from them).
+    static func pager(_ name: String, page n: Int, of pages: Int, _ m: Messages) -> String {
+        guard pages > 1 else { return "" }
+        let e = IndexPage.escape
+        func link(_ p: Int, _ label: String, rel: String? = nil) -> String {
+            "<a href=\"\(e(String(path(name, page: p).dropFirst("pages/".count))))\"\(rel.map { " rel=\"\($0)\"" } ?? "")>\(e(label))</a>"
+        }
+        var items: [String] = []
+        if n > 2 { items.append(link(1, m("pages.first"))) }
+        if n > 1 { items.append(link(n - 1, m("pages.previous"), rel: "prev")) }
+        items.append("<span>\(e(m("pages.page", String(n), String(pages))))</span>")
+        if n < pages { items.append(link(n + 1, m("pages.next"), rel: "next")) }
+        if n < pages - 1 { items.append(link(pages, m("pages.last"))) }
+        return "<nav class=\"pager\" aria-label=\"\(e(m("pages.navigation")))\">\(items.joined(separator: " "))</nav>\n"
+    }
+}

@@ -1,0 +1,139 @@
+import DataPortIO
+import DataPortModel
+import Foundation
+
+/// The words of the bundle's pages in one language, and how that language writes dates and numbers.
+///
+/// The catalogues are `formats/messages/<language>.json` (English is the source); they are embedded
+/// in `Catalogues.swift` (made by `scripts/generate-messages.py`) so an installed binary needs no
+/// resource files, and a test proves the files and the embedded copy agree.
+public struct Messages: Sendable {
+    public let language: String
+    let table: [String: String]
+    let english: [String: String]
+    let zone: TimeZone
+    public let timeZoneName: String
+
+    /// The catalogue of `presentation.language` (English when unknown) with times in its time zone.
+    public init(_ presentation: Presentation) {
+        language = Catalogues.all[presentation.language] == nil ? "en" : presentation.language
+        english = Catalogues.all["en"] ?? [:]
+        table = Catalogues.all[language] ?? english
+        timeZoneName = presentation.timeZone
+        zone = TimeZone(identifier: presentation.timeZone) ?? TimeZone(secondsFromGMT: 0)!
+    }
+
+    /// Whether `name` is a time zone this build knows (checked when a config or option names one).
+    public static func isKnownTimeZone(_ name: String) -> Bool { TimeZone(identifier: name) != nil }
+
+    /// The message `key`, with `{1}`, `{2}`... replaced by `args` (already escaped where they go into HTML).
+    public func callAsFunction(_ key: String, _ args: String...) -> String { fill(text(key), args) }
+
+    /// The message `key` escaped for HTML, with `args` (HTML already) put in.
+    public func html(_ key: String, _ args: String...) -> String { fill(IndexPage.escape(text(key)), args) }
+
+    func text(_ key: String) -> String { table[key] ?? english[key] ?? key }
+
+    func fill(_ template: String, _ args: [String]) -> String {
+        guard template.contains("{") else { return template }
+        var out = template
+        for (i, a) in args.enumerated() { out = out.replacingOccurrences(of: "{\(i + 1)}", with: a) }
+        return out
+    }
+
+    /// The plural form of `key` for `n` (`key.one`, `key.few`, `key.other`), `{n}` replaced by the number.
+    public func plural(_ key: String, _ n: Int64, _ args: String...) -> String {
+        let form = Self.pluralForm(language, n)
+        let template = table["\(key).\(form)"] ?? table["\(key).other"] ?? english["\(key).\(form == "few" ? "other" : form)"] ?? key
+        return fill(template.replacingOccurrences(of: "{n}", with: number(n)), args)
+    }
+
+    /// The CLDR plural category of an integer in `language`: the forms its catalogue must give.
+    static func pluralForm(_ language: String, _ n: Int64) -> String {
+        let a = n.magnitude
+        switch language {
+        case "lt":
+            if a % 10 == 1 && a % 100 != 11 { return "one" }
+            if (2...9).contains(a % 10) && !(11...19).contains(a % 100) { return "few" }
+            return "other"
+        case "fr": return a <= 1 ? "one" : "other"
+        default: return a == 1 ? "one" : "other"
+        }
+    }
+
+    /// The plural forms each language's catalogue gives for every plural message.
+    static func pluralForms(_ language: String) -> [String] { language == "lt" ? ["one", "few", "other"] : ["one", "other"] }
+
+    // MARK: Numbers, dates, times
+
+    /// Digits grouped by thousands as the language writes them (`12,345`; `12 345`; `12.345`).
+    public func number(_ n: Int64) -> String { (n < 0 ? "-" : "") + group(String(n.magnitude)) }
+
+    private func group(_ digits: String) -> String {
+        let sep = text("number.group")
+        // Spanish and Lithuanian style guides leave four-digit numbers ungrouped; so do we, for all.
+        guard digits.count > 4 else { return digits }
+        var out = "", count = 0
+        for c in digits.reversed() {
+            if count > 0 && count % 3 == 0 { out = sep + out }
+            out = String(c) + out
+            count += 1
+        }
+        return out
+    }
+
+    /// An exact decimal with the language's decimal mark and grouping; no digit is lost or rounded.
+    public func decimal(_ d: ExactDecimal) -> String {
+        var t = d.text
+        let negative = t.hasPrefix("-")
+        if negative { t.removeFirst() }
+        let parts = t.split(separator: ".", maxSplits: 1).map(String.init)
+        var out = (negative ? "-" : "") + group(parts[0])
+        if parts.count == 2 { out += text("number.decimal") + parts[1] }
+        return out
+    }
+
+    /// A calendar date as the language writes it (`2 March 2026`, `2026 m. kovo 2 d.`).
+    public func date(_ d: CalendarDate) -> String { date(year: d.year, month: d.month, day: d.day) }
+
+    func date(year: Int, month: Int, day: Int) -> String {
+        let months = text("date.months").split(separator: "|").map(String.init)
+        let name = months.count == 12 ? months[month - 1] : String(month)
+        return text("date.format").replacingOccurrences(of: "{day}", with: String(day))
+            .replacingOccurrences(of: "{month}", with: name).replacingOccurrences(of: "{year}", with: String(year))
+    }
+
+    /// An instant as the date and 24-hour time in the page's time zone (the zone is named once per page).
+    public func dateTime(_ t: Timestamp) -> String {
+        let offset = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t.seconds))))
+        let local = t.seconds + offset
+        let days = Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
+        let secs = Int(local - Int64(days) * 86_400)
+        let (y, m, d) = civilFromDays(days)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : String(n) }
+        var time = "\(two(secs / 3600)):\(two(secs / 60 % 60)):\(two(secs % 60))"
+        if !t.fraction.isEmpty { time += text("number.decimal") + t.fraction }
+        return text("datetime.format").replacingOccurrences(of: "{date}", with: date(year: y, month: m, day: d))
+            .replacingOccurrences(of: "{time}", with: time)
+    }
+
+    /// A byte count for people (`512 bytes`, `1.5 KB`, `3.2 MB`), decimal units.
+    public func size(_ bytes: Int64) -> String {
+        if bytes < 1000 { return plural("size.bytes", bytes) }
+        let units = ["KB", "MB", "GB", "TB"]
+        var value = Double(bytes) / 1000, unit = 0
+        while value >= 999.95 && unit < units.count - 1 { value /= 1000; unit += 1 }
+        let tenths = Int64((value * 10).rounded())
+        return "\(number(tenths / 10))\(text("number.decimal"))\(tenths % 10)\u{A0}\(units[unit])"
+    }
+}
+
+extension Catalogues {
+    /// The parsed catalogues, by language: each a flat object of strings (checked by MessagesTests).
+    static let all: [String: [String: String]] = files.mapValues { text in
+        guard case .object(let members)? = try? JSONValue.parse(Array(text.utf8), name: "messages", errorKind: .internal) else { return [:] }
+        var table: [String: String] = [:]
+        for m in members { if case .string(let s) = m.value { table[m.key] = s } }
+        return table
+    }
+}
