@@ -59,6 +59,7 @@ public enum CLI {
         ConvertCommand.command,
         ImportCommand.command,
         TransferCommand.command,
+        EraseCommand.command,
         FormatsCommand.command,
         CompletionsCommand.command,
     ]

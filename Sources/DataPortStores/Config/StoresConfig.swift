@@ -62,6 +62,8 @@ public struct DatasetConfig: Sendable {
     public var fields: [FieldConfig]
     /// Access logs only: lines that do not parse are skipped and counted instead of failing the read.
     public var skipMalformedLines = false
+    /// What `dataport erase` does with the dataset (`erasure`); `nil` when nobody decided.
+    public var erasure: ErasurePolicy?
 
     /// The exported fields (secrets left out), in order.
     public var exportedFields: [FieldConfig] { fields.filter { !$0.secret } }
@@ -278,9 +280,13 @@ public struct StoresConfig: Sendable {
                 if case .reference(let f, let ds, let k) = $0 { ForeignKey(field: f, dataset: ds, key: k) } else { nil }
             },
             withheld: fields.filter(\.secret).map(\.name))
+        let erasure = try d.optionalObject("erasure").map {
+            try ErasurePolicy.parse($0, dataset: name, fields: fields, key: key,
+                                    matchFields: Set(matches.map(\.field) + yields.map { $0.1 }), source: source, connector: connector)
+        }
         try d.finish()
         return DatasetConfig(name: name, store: store, source: source, metadata: metadata, key: key,
-                             matches: matches, yields: yields, fields: fields, skipMalformedLines: skipMalformedLines)
+                             matches: matches, yields: yields, fields: fields, skipMalformedLines: skipMalformedLines, erasure: erasure)
     }
 
     /// Consistency checks that need the whole config (no store access).
