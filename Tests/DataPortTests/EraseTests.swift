@@ -277,6 +277,118 @@ final class EraseTests: XCTestCase {
         XCTAssertGreaterThan(datasets(doc)["invoices"]?["retained"] as? Int ?? 0, 0, "invoices are retained for tax law")
     }
 
+    /// MySQL/MariaDB through the same session path: the WordPress sample's blog store, its user
+    /// deleted, their posts and comments anonymised, nobody else's row touched.
+    func testEraseOnMySQLChangesOnlyTheSubjectsRows() throws {
+        var server: URLComponents
+        switch MySQLTests.server {
+        case .url(let u): server = URLComponents(string: u)!
+        case .unavailable(let why): throw XCTSkip("MySQL erase test skipped: \(why)")
+        case .broken(let why): throw MySQLTests.ServerDown(reason: why)
+        }
+        let name = "dataport_e_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        let base = server.string!
+        XCTAssertEqual(try MySQLTests.clientRun(base, database: nil, "CREATE DATABASE \(name) CHARACTER SET utf8mb4").code, 0)
+        addTeardownBlock { _ = try? MySQLTests.clientRun(base, database: nil, "DROP DATABASE IF EXISTS \(name)") }
+        server.path = "/" + name
+        let url = server.string!
+        func sql(_ text: String) throws -> String {
+            let r = try MySQLTests.clientRun(url, database: String(name), text)
+            XCTAssertEqual(r.code, 0, r.stderr)
+            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        for f in ["schema.sql", "sample-data.sql"] { _ = try sql("SOURCE \(MySQLTests.wordpress.appendingPathComponent(f).path)") }
+        let dir = try TestSupport.tempDir(self)
+        var wp = try JSONSerialization.jsonObject(with: Data(contentsOf: MySQLTests.wordpress.appendingPathComponent("stores.json"))) as! [String: Any]
+        wp.removeValue(forKey: "$schema")
+        var stores = [(wp["stores"] as! [[String: Any]])[0]]
+        var ds = (stores[0]["datasets"] as! [[String: Any]]).filter { $0["name"] as? String != "wp_profile" }
+        let policies: [String: Any] = [
+            "wp_account": ["action": "delete"],
+            "wp_posts": ["action": "anonymize", "fields": ["author": ["set": 0]]],
+            "wp_comments": ["action": "anonymize", "fields": ["author": ["set": "Anonymous"], "author_email": ["set": ""], "author_url": ["set": ""],
+                                                               "author_ip": ["set": ""], "user_id": ["set": 0]]],
+        ]
+        for i in ds.indices { ds[i]["erasure"] = policies[ds[i]["name"] as! String] }
+        stores[0]["datasets"] = ds
+        wp["stores"] = stores
+        let config = dir.appendingPathComponent("wp.json").path
+        try JSONSerialization.data(withJSONObject: wp, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: config))
+        let env = ["DATAPORT_WORDPRESS_URL": url]
+        func dump() throws -> [String] {
+            try ["wp_users", "wp_posts", "wp_comments", "wp_usermeta"].flatMap { t in
+                try sql("SELECT * FROM \(t) ORDER BY 1").split(separator: "\n").map { "\(t)\t\($0)" }
+            }
+        }
+        let keys = try subjectKeys(config, in: dir, env: env)
+        let before = try dump()
+        let (r, doc) = try erase(config, env: env)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let after = try dump()
+        let removed = minus(before, after), added = minus(after, before)
+        let changed = total(doc, "erased", store: "blog") + total(doc, "anonymized", store: "blog")
+        XCTAssertGreaterThan(changed, 0)
+        XCTAssertEqual(removed.count, changed)
+        XCTAssertEqual(added.count, total(doc, "anonymized", store: "blog"))
+        let own = ["wp_users": keys["wp_account"] ?? [], "wp_posts": keys["wp_posts"] ?? [], "wp_comments": keys["wp_comments"] ?? []]
+        for line in removed + added {
+            let parts = line.split(separator: "\t")
+            XCTAssertTrue(own[String(parts[0])]?.contains(String(parts[1])) ?? false, "another person's row changed: \(parts[0]) \(parts[1])")
+        }
+        XCTAssertEqual(datasets(doc)["wp_comments"]?["remaining"] as? Int, 0)
+    }
+
+    /// A JSON Lines store: the subject's lines deleted or rewritten with the masks, all others byte for byte.
+    func testEraseOnJSONLines() throws {
+        let dir = try TestSupport.tempDir(self)
+        let lines = [
+            #"{"email": "ana.nunez@example.com", "event": "open", "ip": "203.0.113.7", "n": 1}"#,
+            #"{"email":"bo@example.org","event":"click","ip":"198.51.100.1","n":2}"#,
+            #"{"email": "Ana.Nunez@Example.com", "event": "click", "ip": "203.0.113.7", "n": 3}"#,
+            #"{"event":"open","email":"  zoë@example.ie ","ip":null,"n":4.50}"#,
+        ]
+        try Data((lines.joined(separator: "\n") + "\r\n").utf8).write(to: dir.appendingPathComponent("events.jsonl"))
+        func config(_ erasure: String) throws -> String {
+            let json = """
+            {"version": "1", "controller": {"name": "T", "contact": "t@example.com"}, "stores": [{"name": "mail", "type": "jsonl", "options": {"path": "\(dir.path)"},
+             "datasets": [{"name": "events", "file": "events.jsonl", "category": "communications", "description": "d", "purposes": [], "legalBasis": "consent", "origin": "observed",
+               "match": [{"field": "email", "identity": "email"}], "fields": [{"name": "email", "type": "string"}, {"name": "event", "type": "string"}, {"name": "ip", "type": "string"}, {"name": "n", "type": "decimal"}],
+               "erasure": \(erasure)}]}]}
+            """
+            let path = dir.appendingPathComponent("c-\(UUID().uuidString).json").path
+            try Data(json.utf8).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let file = dir.appendingPathComponent("events.jsonl").path
+        let (a, docA) = try erase(try config(#"{"action": "anonymize", "fields": {"email": {"set": "erased@invalid"}, "ip": "null"}}"#))
+        XCTAssertEqual(a.code, 0, a.stderr)
+        XCTAssertEqual(datasets(docA)["events"]?["anonymized"] as? Int, 2)
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), [
+            #"{"email":"erased@invalid","event":"open","ip":null,"n":1}"#, lines[1],
+            #"{"email":"erased@invalid","event":"click","ip":null,"n":3}"#, lines[3],
+        ].joined(separator: "\n") + "\r\n")
+        let (d, _) = try erase(try config(#"{"action": "delete"}"#), subject: ["email=bo@example.org"])
+        XCTAssertEqual(d.code, 0, d.stderr)
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), [
+            #"{"email":"erased@invalid","event":"open","ip":null,"n":1}"#,
+            #"{"email":"erased@invalid","event":"click","ip":null,"n":3}"#, lines[3],
+        ].joined(separator: "\n") + "\r\n")
+    }
+
+    /// `erase --json` matches its schema in cli-output.schema.json.
+    func testJSONOutputMatchesTheCLIOutputSchema() throws {
+        let dir = try TestSupport.tempDir(self)
+        let config = try makeConfig(dir)
+        let (r, _) = try erase(config, ["--dry-run"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let schema = TestSupport.root.appendingPathComponent("formats/cli-output.schema.json").path
+        let out = dir.appendingPathComponent("out.json")
+        try Data(r.stdout.utf8).write(to: out)
+        let script = "import json,sys,jsonschema; s=json.load(open(sys.argv[1])); w={'$schema': s['$schema'], '$defs': s['$defs'], '$ref': '#/$defs/erase'}; jsonschema.validate(json.load(open(sys.argv[2])), w, cls=jsonschema.Draft202012Validator)"
+        let check = try TestSupport.run("/usr/bin/env", ["python3", "-c", script, schema, out.path])
+        XCTAssertEqual(check.code, 0, check.stderr)
+    }
+
     func testDryRunChangesNothing() throws {
         let dir = try TestSupport.tempDir(self)
         let config = try makeConfig(dir)
