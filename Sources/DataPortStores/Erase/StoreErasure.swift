@@ -41,6 +41,8 @@ public protocol ErasableConnector: StoreConnector {
 extension SQLSession {
     // Erasure (`dataport erase`). Rows are named by their key, never by a condition.
 
+    public var lockingRead: String { " FOR UPDATE" }
+
     /// Deletes the rows of `table` whose `keyColumn` is one of `keys`; returns how many.
     public func deleteRows(from table: String, keyColumn: String, keys: [Value]) throws -> Int {
         var n = 0
@@ -63,6 +65,28 @@ extension SQLSession {
     }
 }
 
+extension SQLSession {
+    /// Reads the planned rows again by key inside the transaction, before anything changes: each
+    /// must still hold what the gather read (a row that changed hands since is never touched).
+    func checkUnchanged(_ c: DatasetChanges, table: String, keyColumn: String, keyIndex: Int, store: String) throws {
+        let d = c.dataset
+        let fields = d.exportedFields
+        let columns = fields.map { SQLQueryBuilder.quote($0.column) }.joined(separator: ", ")
+        var read: [Value: [Value]] = [:]
+        let keys = c.rows.map { $0.record.values[keyIndex] }
+        for part in stride(from: 0, to: keys.count, by: 500).map({ Array(keys[$0..<min($0 + 500, keys.count)]) }) {
+            let marks = (1...part.count).map(placeholder).joined(separator: ", ")
+            try query("SELECT \(columns) FROM \(table) WHERE \(keyColumn) IN (\(marks))\(lockingRead)", part) { cells in
+                let values = try cells.enumerated().map { try $1.value(of: fields[$0], in: d.name, at: "store \(store)") }
+                read[values[keyIndex]] = values
+            }
+        }
+        for r in c.rows where read[r.record.values[keyIndex]] != r.record.values {
+            throw DataPortError(.store, "dataset \(d.name) changed since it was read; nothing in this store was changed", at: "store \(store)")
+        }
+    }
+}
+
 extension WritableStoreConnector {
     /// The erasure every SQL store shares: one session, one transaction, rows by key.
     func eraseRows(_ changes: [DatasetChanges], store: String) throws {
@@ -77,6 +101,7 @@ extension WritableStoreConnector {
                 }
                 let table = t.split(separator: ".").map { SQLQueryBuilder.quote(String($0)) }.joined(separator: ".")
                 let keyColumn = SQLQueryBuilder.quote(d.field(named: key)?.column ?? key)
+                try session.checkUnchanged(c, table: table, keyColumn: keyColumn, keyIndex: keyIndex, store: store)
                 for change in [RowChange.delete, .anonymize] {
                     let keys = c.rows.filter { $0.change == change }.map { $0.record.values[keyIndex] }
                     guard !keys.isEmpty else { continue }
@@ -102,6 +127,10 @@ extension WritableStoreConnector {
             throw error
         }
     }
+}
+
+extension SQLiteSession {
+    public var lockingRead: String { "" }
 }
 
 extension SQLiteConnector: ErasableConnector {
