@@ -375,6 +375,36 @@ final class EraseTests: XCTestCase {
         ].joined(separator: "\n") + "\r\n")
     }
 
+    /// A CSV file anonymised: the subject's records rewritten with the masks (quoting kept for the
+    /// other fields, the line ends kept), every other record byte for byte.
+    func testAnonymizingCSVKeepsEveryOtherByte() throws {
+        let dir = try TestSupport.tempDir(self)
+        let text = "email,name,note,n\r\n" +
+            "ana.nunez@example.com,\"Núñez, Ana\",\"said \"\"hi\"\"\",1\r\n" +
+            "bo@example.org,Bo,,2\r\n" +
+            "\" Ana.Nunez@Example.com\",Ana,\"multi\nline\",3\r\n" +
+            "cy@example.org,\"Cy\",x,4"
+        try Data(text.utf8).write(to: dir.appendingPathComponent("list.csv"))
+        let json = """
+        {"version": "1", "controller": {"name": "T", "contact": "t@example.com"}, "stores": [{"name": "mail", "type": "csv", "options": {"path": "\(dir.path)"},
+         "datasets": [{"name": "list", "file": "list.csv", "category": "subscriptions", "description": "d", "purposes": [], "legalBasis": "consent", "origin": "provided",
+           "match": [{"field": "email", "identity": "email"}], "fields": [{"name": "email", "type": "string"}, {"name": "name", "type": "string"}, {"name": "note", "type": "string"}, {"name": "n", "type": "integer"}],
+           "erasure": {"action": "anonymize", "fields": {"email": {"set": ""}, "name": {"set": "Anonymous, really"}, "note": "null"}}}]}]}
+        """
+        let config = dir.appendingPathComponent("c.json").path
+        try Data(json.utf8).write(to: URL(fileURLWithPath: config))
+        let (r, doc) = try erase(config)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(datasets(doc)["list"]?["anonymized"] as? Int, 2)
+        XCTAssertEqual(datasets(doc)["list"]?["remaining"] as? Int, 0)
+        XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("list.csv"), encoding: .utf8),
+                       "email,name,note,n\r\n" +
+                       "\"\",\"Anonymous, really\",,1\r\n" +
+                       "bo@example.org,Bo,,2\r\n" +
+                       "\"\",\"Anonymous, really\",,3\r\n" +
+                       "cy@example.org,\"Cy\",x,4")
+    }
+
     /// `erase --json` matches its schema in cli-output.schema.json.
     func testJSONOutputMatchesTheCLIOutputSchema() throws {
         let dir = try TestSupport.tempDir(self)
