@@ -122,7 +122,7 @@ public enum Eraser {
                 defer { ordinal += 1 }
                 switch policy.action {
                 case .delete: rows.append(PlannedRow(ordinal: ordinal, record: r, change: .delete))
-                case .anonymize: rows.append(PlannedRow(ordinal: ordinal, record: r, change: .anonymize))
+                case .anonymize: rows.append(PlannedRow(ordinal: ordinal, record: r, change: .anonymize, masks: policy.masks))
                 case .retain:
                     if let end = policy.retainedUntil(untilIndex.map { r.values[$0] }) {
                         if end <= requestedAt.seconds { rows.append(PlannedRow(ordinal: ordinal, record: r, change: .delete)); return }

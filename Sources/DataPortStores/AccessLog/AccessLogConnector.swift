@@ -513,16 +513,19 @@ extension AccessLogConnector: ErasableConnector {
         let store = try FileStore(config: config, options: Self.options)
         try store.rewrite(changes) { c in
             guard let plan = plans[c.dataset.name] else { return [] }
-            var masks: [(LogField, String)] = []
-            for m in c.dataset.erasure?.masks ?? [] {
-                guard let source = plan.byName[m.field], source == .ip || source == .cookieID else {
-                    throw DataPortError(.store, "dataset \(c.dataset.name): an access log can mask only ip and cookie_id, not \(m.field)", at: "store \(name)")
+            func masks(_ row: PlannedRow) throws -> [(LogField, String)] {
+                var masks: [(LogField, String)] = []
+                for m in row.masks {
+                    guard let source = plan.byName[m.field], source == .ip || source == .cookieID else {
+                        throw DataPortError(.store, "dataset \(c.dataset.name): an access log can mask only ip and cookie_id, not \(m.field)", at: "store \(name)")
+                    }
+                    let text = m.value.canonicalText ?? "-"
+                    guard !text.isEmpty, !text.unicodeScalars.contains(where: { $0 == " " || $0 == "\"" || $0 == "\\" || $0.value < 0x20 }) else {
+                        throw DataPortError(.store, "dataset \(c.dataset.name): the mask of \(m.field) must be a non-empty token without spaces or quotes", at: "store \(name)")
+                    }
+                    masks.append((source, text))
                 }
-                let text = m.value.canonicalText ?? "-"
-                guard !text.isEmpty, !text.unicodeScalars.contains(where: { $0 == " " || $0 == "\"" || $0 == "\\" || $0.value < 0x20 }) else {
-                    throw DataPortError(.store, "dataset \(c.dataset.name): the mask of \(m.field) must be a non-empty token without spaces or quotes", at: "store \(name)")
-                }
-                masks.append((source, text))
+                return masks
             }
             let planned = Dictionary(uniqueKeysWithValues: c.rows.map { ($0.ordinal, $0) })
             var edits: [FileEdit] = []
@@ -534,7 +537,8 @@ extension AccessLogConnector: ErasableConnector {
                 guard values == p.record.values else {
                     throw DataPortError(.store, "dataset \(c.dataset.name) changed since it was read", at: "store \(name)")
                 }
-                edits.append(FileEdit(range: entry.range, transform: p.change == .delete ? { _ in [] } : { Self.mask($0, masks) }))
+                let m = try masks(p)
+                edits.append(FileEdit(range: entry.range, transform: p.change == .delete ? { _ in [] } : { Self.mask($0, m) }))
                 return true
             }
             guard edits.count == c.rows.count else {

@@ -39,8 +39,8 @@ private func maskText(_ v: Value) -> String? { v.canonicalText }
 extension CSVFileConnector: ErasableConnector {
     public func erase(_ changes: [DatasetChanges], subject: SubjectQuery, store name: String) throws {
         try store.rewrite(changes) { c in
-            let masks = c.dataset.erasure?.masks ?? []
-            return try edits(c, subject: subject, span: { $0.span.range }) { file, _ in
+            return try edits(c, subject: subject, span: { $0.span.range }) { file, planned in
+                let masks = planned.masks
                 // Header columns of the masked fields, and what each becomes.
                 let columns = Dictionary(masks.compactMap { m in
                     c.dataset.fields.firstIndex { $0.name == m.field }.map { (file.columns[$0], m.value) }
@@ -82,10 +82,10 @@ extension CSVFileConnector: ErasableConnector {
 extension JSONLinesConnector: ErasableConnector {
     public func erase(_ changes: [DatasetChanges], subject: SubjectQuery, store name: String) throws {
         try store.rewrite(changes) { c in
-            let masks = (c.dataset.erasure?.masks ?? []).compactMap { m in c.dataset.field(named: m.field).map { ($0.column, m.value) } }
             let location = store.location(c.dataset)
-            return try edits(c, subject: subject, span: { $0.range }) { _, _ in
-                { bytes in
+            return try edits(c, subject: subject, span: { $0.range }) { _, planned in
+                let masks = planned.masks.compactMap { m in c.dataset.field(named: m.field).map { ($0.column, m.value) } }
+                return { bytes in
                     let (body, end) = splitLineEnd(bytes)
                     guard case .object(var members) = try JSONValue.parse(Array(body), name: location, errorKind: .store) else { return bytes }
                     for (column, value) in masks {

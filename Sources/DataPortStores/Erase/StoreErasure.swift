@@ -5,7 +5,7 @@ import Foundation
 /// What happens to one of the subject's rows.
 public enum RowChange: Sendable, Hashable {
     case delete
-    /// Overwrite the policy's masks.
+    /// Overwrite the row's masks (an erasure's anonymisation, an objection, a rectification).
     case anonymize
 }
 
@@ -15,7 +15,11 @@ public struct PlannedRow: Sendable, Hashable {
     public var ordinal: Int
     public var record: Record
     public var change: RowChange
-    public init(ordinal: Int, record: Record, change: RowChange) { self.ordinal = ordinal; self.record = record; self.change = change }
+    /// What `anonymize` overwrites (an erasure's masks, an objection's or a rectification's values).
+    public var masks: [ErasurePolicy.Mask]
+    public init(ordinal: Int, record: Record, change: RowChange, masks: [ErasurePolicy.Mask] = []) {
+        self.ordinal = ordinal; self.record = record; self.change = change; self.masks = masks
+    }
 }
 
 /// The changes to one dataset: only the rows that change.
@@ -95,22 +99,26 @@ extension WritableStoreConnector {
         do {
             for c in changes {
                 let d = c.dataset
-                guard case .table(let t) = d.source, let key = d.key, let policy = d.erasure,
+                guard case .table(let t) = d.source, let key = d.key,
                       let keyIndex = d.exportedFields.firstIndex(where: { $0.name == key }) else {
                     throw DataPortError(.internal, "dataset \(d.name) cannot be erased by key", at: "store \(store)")
                 }
                 let table = t.split(separator: ".").map { SQLQueryBuilder.quote(String($0)) }.joined(separator: ".")
                 let keyColumn = SQLQueryBuilder.quote(d.field(named: key)?.column ?? key)
                 try session.checkUnchanged(c, table: table, keyColumn: keyColumn, keyIndex: keyIndex, store: store)
-                for change in [RowChange.delete, .anonymize] {
-                    let keys = c.rows.filter { $0.change == change }.map { $0.record.values[keyIndex] }
-                    guard !keys.isEmpty else { continue }
+                // Deletions in one go; overwrites grouped by what they write.
+                var groups: [(masks: [ErasurePolicy.Mask]?, keys: [Value])] = []
+                for r in c.rows {
+                    let masks: [ErasurePolicy.Mask]? = r.change == .delete ? nil : r.masks
+                    if let i = groups.firstIndex(where: { $0.masks == masks }) { groups[i].keys.append(r.record.values[keyIndex]) } else { groups.append((masks, [r.record.values[keyIndex]])) }
+                }
+                for (masks, keys) in groups {
                     let n: Int
-                    if change == .delete {
-                        n = try session.deleteRows(from: table, keyColumn: keyColumn, keys: keys)
+                    if let masks {
+                        let columns = masks.map { SQLQueryBuilder.quote(d.field(named: $0.field)?.column ?? $0.field) }
+                        n = try session.overwriteRows(in: table, columns: columns, masks.map(\.value), keyColumn: keyColumn, keys: keys)
                     } else {
-                        let columns = policy.masks.map { SQLQueryBuilder.quote(d.field(named: $0.field)?.column ?? $0.field) }
-                        n = try session.overwriteRows(in: table, columns: columns, policy.masks.map(\.value), keyColumn: keyColumn, keys: keys)
+                        n = try session.deleteRows(from: table, keyColumn: keyColumn, keys: keys)
                     }
                     guard n == keys.count else {
                         throw DataPortError(.store, "dataset \(d.name) changed since it was read (\(n) of \(keys.count) rows found by key)", at: "store \(store)")
