@@ -19,13 +19,18 @@ public struct EraseOptions: Sendable {
     }
 }
 
+/// What a request did to a dataset's rows: an erasure's policy, or `update` (an objection, a rectification).
+public enum ReceiptAction: String, Sendable, Hashable { case delete, anonymize, retain, update }
+
 /// What an erasure did to one dataset. Counts only: never a value.
 public struct DatasetErasure: Sendable, Hashable {
     public var name: String
     public var title: String
     public var category: Category
     public var store: String
-    public var action: ErasurePolicy.Action
+    public var action: ReceiptAction
+    /// The fields an `update` wrote (names only).
+    public var fields: [String] = []
     /// The subject's rows before (rows matched only through shared identifiers not included).
     public var before: Int
     public var erased: Int
@@ -49,7 +54,7 @@ public struct DatasetErasure: Sendable, Hashable {
 
 /// One store's outcome: each store is its own unit.
 public struct StoreErasure: Sendable, Hashable {
-    public enum Status: String, Sendable { case erased, unchanged, failed, planned }
+    public enum Status: String, Sendable { case erased, changed, unchanged, failed, planned }
     public var name: String
     public var type: String
     public var status: Status
@@ -59,6 +64,10 @@ public struct StoreErasure: Sendable, Hashable {
 
 /// What `erase` did.
 public struct ErasureResult: Sendable {
+    /// Which right the request exercised: `erasure`, `objection` or `rectification`.
+    public var request = "erasure"
+    /// An objection's purpose.
+    public var purpose: String?
     public var controller: Controller
     public var requestedAt: Timestamp
     public var dryRun: Bool
@@ -75,11 +84,12 @@ public struct ErasureResult: Sendable {
     public var failure: DataPortError? {
         if !proofFailures.isEmpty {
             let names = proofFailures.joined(separator: ", ")
-            return DataPortError(.reconciliation, "the erasure proof found rows of the subject left in: \(names)")
+            return request == "erasure" ? DataPortError(.reconciliation, "the erasure proof found rows of the subject left in: \(names)")
+                : DataPortError(.reconciliation, "the \(request) proof found rows of the subject without the new values in: \(names)")
         }
         let failed = stores.filter { $0.status == .failed }
         if !failed.isEmpty {
-            return DataPortError(.store, "store \(failed.map(\.name).joined(separator: ", ")) failed and was rolled back; the other stores' erasures stand")
+            return DataPortError(.store, "store \(failed.map(\.name).joined(separator: ", ")) failed and was rolled back; the other stores' \(request == "erasure" ? "erasures" : "changes") stand")
         }
         return nil
     }
@@ -112,7 +122,7 @@ public enum Eraser {
         for d in config.datasets {
             let policy = d.erasure!
             var result = DatasetErasure(name: d.name, title: d.metadata.title, category: d.metadata.category, store: d.store,
-                                        action: policy.action, before: 0, erased: 0, anonymized: 0, retained: 0,
+                                        action: ReceiptAction(rawValue: policy.action.rawValue)!, before: 0, erased: 0, anonymized: 0, retained: 0,
                                         sharedLeft: try gathering.sharedOnlyCount(d), ground: policy.ground, reason: policy.reason)
             let untilIndex = policy.until.flatMap { u in d.exportedFields.firstIndex { $0.name == u.field } }
             var rows: [PlannedRow] = []
@@ -145,25 +155,7 @@ public enum Eraser {
         gathering.close()
 
         // 2. Each store as one unit, children first.
-        var stores: [StoreErasure] = []
-        for store in config.stores {
-            let planned = childrenFirst(store.datasets, in: config).compactMap { changes[$0.name] }
-            var status = StoreErasure(name: store.name, type: store.type, status: planned.isEmpty ? .unchanged : options.dryRun ? .planned : .erased)
-            if !planned.isEmpty && !options.dryRun {
-                do {
-                    let connector = try registry.connector(for: store)
-                    defer { connector.close() }
-                    guard let writable = connector as? any ErasableConnector else {
-                        throw DataPortError(.store, "a \(store.type) store cannot be erased", at: "store \(store.name)")
-                    }
-                    try writable.erase(planned, subject: subject, store: store.name)
-                } catch let e as DataPortError {
-                    status.status = .failed
-                    status.reason = e.description
-                }
-            }
-            stores.append(status)
-        }
+        let stores = apply(changes, config: config, registry: registry, subject: subject, dryRun: options.dryRun)
 
         // 3. The proof: gather again for every identity the subject resolved to.
         var proofFailures: [String] = []
@@ -188,6 +180,36 @@ public enum Eraser {
             result.receipt = path
         }
         return result
+    }
+
+    /// Applies each store's changes as one unit, children first; a store that fails is recorded
+    /// (rolled back by its connector) and the others go on.
+    static func apply(_ changes: [String: DatasetChanges], config: StoresConfig, registry: StoreRegistry,
+                      subject: SubjectQuery, dryRun: Bool, done: StoreErasure.Status = .erased) -> [StoreErasure] {
+        var stores: [StoreErasure] = []
+        for store in config.stores {
+            let planned = childrenFirst(store.datasets, in: config).compactMap { changes[$0.name] }
+            var status = StoreErasure(name: store.name, type: store.type, status: planned.isEmpty ? .unchanged : dryRun ? .planned : done)
+            if !planned.isEmpty && !dryRun {
+                do {
+                    let connector = try registry.connector(for: store)
+                    defer { connector.close() }
+                    guard let writable = connector as? any ErasableConnector else {
+                        throw DataPortError(.store, "a \(store.type) store cannot be erased", at: "store \(store.name)")
+                    }
+                    try writable.erase(planned, subject: subject, store: store.name)
+                } catch let e as DataPortError {
+                    status.status = .failed
+                    status.reason = e.description
+                } catch {
+                    status.status = .failed
+                    status.reason = "unexpected error"
+                }
+            }
+            stores.append(status)
+        }
+
+        return stores
     }
 
     /// The datasets of a store, each after every dataset that references it.

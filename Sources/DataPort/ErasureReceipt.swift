@@ -22,6 +22,8 @@ public enum ErasureReceipt {
         return .object([
             "format": .string(formatName),
             "formatVersion": .string(formatVersion),
+            "request": .string(r.request),
+            "purpose": r.purpose.map(JSONValue.string),
             "requestedAt": .string(r.requestedAt.text),
             "dryRun": .bool(r.dryRun),
             "controller": .object([
@@ -37,6 +39,7 @@ public enum ErasureReceipt {
                     "anonymized": .integer(Int64(d.anonymized)), "retained": .integer(Int64(d.retained)),
                     "remaining": d.remaining.map { .integer(Int64($0)) } ?? .null,
                     "sharedLeft": .integer(Int64(d.sharedLeft)),
+                    "fields": d.action == .update ? .array(d.fields.map(JSONValue.string)) : nil,
                     "retention": d.action != .retain ? JSONValue.null : .object([
                         "ground": .string(d.ground?.rawValue ?? ""), "reason": .string(d.reason ?? ""),
                         "until": d.retainedUntil.map { .object(["first": .string($0.first.text), "last": .string($0.last.text)]) } ?? .null,
@@ -88,24 +91,34 @@ enum ReceiptPage {
     static func render(_ r: ErasureResult) -> String {
         let e = IndexPage.escape
         func rows(_ n: Int) -> String { n == 1 ? "1 record" : "\(n) records" }
+        let titles: (page: String, plan: String, heading: String, intro: String) = switch r.request {
+        case "objection": ("Objection receipt", "Objection plan", "Receipt of your objection",
+                           "You objected to the processing of your personal data for \(e(r.purpose ?? "a purpose")) (GDPR Art. 21). That processing has stopped: the records below were marked so.")
+        case "rectification": ("Rectification receipt", "Rectification plan", "Receipt of your rectification request",
+                               "You asked us to correct personal data we hold about you (GDPR Art. 16). The fields named below were corrected.")
+        default: ("Erasure receipt", "Erasure plan", "Receipt of your erasure request", "You asked us to erase your personal data (GDPR Art. 17).")
+        }
         var h = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>Erasure receipt</title>
+        <title>\(titles.page)</title>
         <style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
         table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:top}
         th{background:#f2f2f2}.failed{color:#a00}.meta{color:#555}</style></head><body>
-        <h1>\(r.dryRun ? "Erasure plan (nothing was changed)" : "Receipt of your erasure request")</h1>
+        <h1>\(r.dryRun ? "\(titles.plan) (nothing was changed)" : titles.heading)</h1>
         <p class="meta">From \(e(r.controller.name)) (\(e(r.controller.contact))), request of \(e(r.requestedAt.text)).</p>
-        <p>You asked us to erase your personal data (GDPR Art. 17). This receipt lists, for each kind of data we held about you, what \(r.dryRun ? "would happen" : "happened"). It holds none of the erased data itself.</p>
+        <p>\(titles.intro) This receipt lists, for each kind of data we held about you, what \(r.dryRun ? "would happen" : "happened"). It holds none of your data itself.</p>
         <h2>What we did</h2>
-        <table><tr><th>Data</th><th>Category</th><th>Action</th><th>Before</th><th>Erased</th><th>Anonymised</th><th>Kept</th><th>Left afterwards</th></tr>
+        <table><tr><th>Data</th><th>Category</th><th>Action</th><th>Before</th><th>Erased</th><th>\(r.request == "erasure" ? "Anonymised" : "Changed")</th><th>Kept</th><th>Left afterwards</th></tr>
 
         """
         for d in r.datasets {
             h += "<tr><td>\(e(d.title))</td><td>\(e(d.category.rawValue))</td><td>\(e(d.action.rawValue))</td><td>\(d.before)</td><td>\(d.erased)</td><td>\(d.anonymized)</td><td>\(d.retained)</td><td>\(d.remaining.map(String.init) ?? "not checked")</td></tr>\n"
         }
         h += "</table>\n"
+        for d in r.datasets where d.action == .update && !d.fields.isEmpty {
+            h += "<p>\(e(d.title)): \(rows(d.anonymized)) changed, fields \(e(d.fields.joined(separator: ", "))).</p>\n"
+        }
         let kept = r.datasets.filter { $0.action == .retain && $0.retained > 0 }
         if !kept.isEmpty {
             h += "<h2>What we kept, and why</h2>\n<ul>\n"

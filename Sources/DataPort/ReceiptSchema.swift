@@ -5,12 +5,13 @@ enum ReceiptSchema {
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "urn:dataport:schema:erasure-receipt:1",
-  "title": "DataPort erasure receipt (receipt.json), version 1",
-  "description": "What 'dataport erase' did for one request: per dataset the action and counts, the retained datasets with their Art. 17(3) ground, the stores that failed. Holds no erased personal data: identities only as SHA-256 of their normal form. See formats/receipt.md.",
+  "title": "DataPort request receipt (receipt.json), version 1",
+  "description": "What 'dataport erase', 'object' or 'rectify' did for one request: per dataset the action and counts, the retained datasets with their Art. 17(3) ground, the stores that failed. Holds no erased personal data: identities only as SHA-256 of their normal form. See formats/receipt.md.",
   "type": "object",
   "required": [
     "format",
     "formatVersion",
+    "request",
     "requestedAt",
     "dryRun",
     "controller",
@@ -28,6 +29,18 @@ enum ReceiptSchema {
     "formatVersion": {
       "type": "string",
       "pattern": "^1\\.[0-9]+$"
+    },
+    "request": {
+      "description": "the right exercised: erasure (dataport erase), objection (dataport object), rectification (dataport rectify)",
+      "enum": [
+        "erasure",
+        "objection",
+        "rectification"
+      ]
+    },
+    "purpose": {
+      "description": "an objection's purpose",
+      "type": "string"
     },
     "requestedAt": {
       "type": "string",
@@ -105,6 +118,7 @@ enum ReceiptSchema {
           "status": {
             "enum": [
               "erased",
+              "changed",
               "unchanged",
               "failed",
               "planned"
@@ -183,7 +197,8 @@ enum ReceiptSchema {
           "enum": [
             "delete",
             "anonymize",
-            "retain"
+            "retain",
+            "update"
           ]
         },
         "before": {
@@ -264,6 +279,13 @@ enum ReceiptSchema {
               }
             }
           ]
+        },
+        "fields": {
+          "description": "update only: the names of the fields written",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
         }
       }
     }

@@ -60,6 +60,8 @@ public enum CLI {
         ImportCommand.command,
         TransferCommand.command,
         EraseCommand.command,
+        RectifyCommand.command,
+        ObjectCommand.command,
         FormatsCommand.command,
         CompletionsCommand.command,
     ]

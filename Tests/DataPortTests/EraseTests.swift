@@ -569,6 +569,88 @@ final class EraseTests: XCTestCase {
         XCTAssertTrue(dom.stdout.contains("Invoices are kept for 10 years (tax law)"), dom.stdout)
     }
 
+    // MARK: - Objection and rectification
+
+    /// An objection to marketing: the subject's newsletter rows get `unsubscribed_at` (SQLite) and
+    /// `status` (CSV) set, nobody else's line changes, the proof finds the new values, the receipt verifies.
+    func testObjectionToMarketingStopsItAndChangesNothingElse() throws {
+        let dir = try TestSupport.tempDir(self)
+        let config = try makeConfig(dir)
+        let db = dir.appendingPathComponent("app.db").path, csv = dir.appendingPathComponent("newsletter.csv").path
+        let dump = try sqliteDump(db)
+        let csvBefore = try String(contentsOfFile: csv, encoding: .utf8).components(separatedBy: "\n")
+        let receipt = dir.appendingPathComponent("objection.zip").path
+        let r = try TestSupport.run(TestSupport.binary, ["object", "--config", config, "--subject", Self.ana, "--purpose", "marketing",
+                                                          "--requested-at", Self.at, "--receipt", receipt, "--json"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(doc["request"] as? String, "objection")
+        XCTAssertEqual(datasets(doc)["newsletter_subscriptions"]?["anonymized"] as? Int, 2)
+        XCTAssertEqual(datasets(doc)["newsletter_subscriptions"]?["fields"] as? [String], ["unsubscribed_at"])
+        let removed = minus(dump, try sqliteDump(db)), added = minus(try sqliteDump(db), dump)
+        XCTAssertEqual(removed.count, 2)
+        XCTAssertEqual(added.count, 2)
+        for line in added { XCTAssertTrue(line.hasPrefix("INSERT INTO newsletter_subscriptions VALUES(") && line.contains("2026-12-01"), line) }
+        let csvAfter = try String(contentsOfFile: csv, encoding: .utf8).components(separatedBy: "\n")
+        for (old, new) in zip(csvBefore, csvAfter) where old != new {
+            XCTAssertTrue(old.lowercased().hasPrefix("ana.nunez@example.com,"), old)
+            XCTAssertTrue(new.hasSuffix(",unsubscribed"), new)
+        }
+        XCTAssertEqual(zip(csvBefore, csvAfter).filter { $0 != $1 }.count, 1, "one of the two rows was unsubscribed already")
+        XCTAssertEqual(try TestSupport.dataport("verify", receipt).code, 0)
+        // Twice is a no-op: the rows hold the values already.
+        let again = try TestSupport.run(TestSupport.binary, ["object", "--config", config, "--subject", Self.ana, "--purpose", "marketing", "--requested-at", Self.at, "--json"])
+        XCTAssertEqual(again.code, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("\"unchanged\""), again.stdout)
+        let unknown = try TestSupport.dataport("object", "--config", config, "--subject", Self.ana, "--purpose", "profiling")
+        XCTAssertEqual(unknown.code, 2, unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("declares: marketing"), unknown.stderr)
+    }
+
+    /// A rectification: only the named row of the subject changes; values typed; another
+    /// person's key is refused before anything is written; old and new values only on stdout.
+    func testRectifyChangesOnlyTheNamedRowOfTheSubject() throws {
+        let dir = try TestSupport.tempDir(self)
+        let config = try makeConfig(dir, sample: "stores.json")
+        let db = dir.appendingPathComponent("app.db").path
+        let dump = try sqliteDump(db)
+        // Row 2 of contact_details is another person's.
+        let other = try TestSupport.dataport("rectify", "--config", config, "--subject", Self.ana, "--set", "contact_details.city=Lisboa", "--where", "contact_details.id=2")
+        XCTAssertEqual(other.code, 2, other.stderr)
+        XCTAssertTrue(other.stderr.contains("holds no row of the subject with that key; nothing was changed"), other.stderr)
+        XCTAssertFalse(other.stderr.contains("Lisboa"))
+        XCTAssertEqual(try sqliteDump(db), dump)
+        let badType = try TestSupport.dataport("rectify", "--config", config, "--subject", Self.ana, "--set", "newsletter_subscriptions.confirmed=maybe", "--where", "newsletter_subscriptions.id=1")
+        XCTAssertEqual(badType.code, 2, badType.stderr)
+        XCTAssertFalse(badType.stderr.contains("maybe"))
+        let linked = try TestSupport.dataport("rectify", "--config", config, "--subject", Self.ana, "--set", "contact_details.user_id=2", "--where", "contact_details.id=1")
+        XCTAssertEqual(linked.code, 2, linked.stderr)
+        let r = try TestSupport.run(TestSupport.binary, ["rectify", "--config", config, "--subject", Self.ana, "--set", "contact_details.city=Lisboa",
+                                                          "--where", "contact_details.id=1", "--requested-at", Self.at, "--receipt", dir.appendingPathComponent("r.zip").path, "--json"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertFalse(r.stderr.contains("Lisboa") || r.stderr.contains("Madrid"))
+        let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let changes = try XCTUnwrap(doc["changes"] as? [[String: Any]])
+        XCTAssertEqual(changes.count, 1)
+        XCTAssertEqual(changes[0]["old"] as? String, "Madrid")
+        XCTAssertEqual(changes[0]["new"] as? String, "Lisboa")
+        let removed = minus(dump, try sqliteDump(db)), added = minus(try sqliteDump(db), dump)
+        XCTAssertEqual(removed, ["INSERT INTO contact_details VALUES(1,1,'+34 600 000 001','Calle de Alcalá, 42, 3º izq.','Madrid','28014','ES');"])
+        XCTAssertEqual(added, ["INSERT INTO contact_details VALUES(1,1,'+34 600 000 001','Calle de Alcalá, 42, 3º izq.','Lisboa','28014','ES');"])
+        // The receipt names the field, never the values.
+        let x = dir.appendingPathComponent("x")
+        try TestSupport.unzip(dir.appendingPathComponent("r.zip").path, into: x)
+        let all = try TestSupport.shell("cat '\(x.path)'/*/data/receipt.json '\(x.path)'/*/index.html").stdout
+        XCTAssertTrue(all.contains("city"))
+        XCTAssertFalse(all.contains("Lisboa") || all.contains("Madrid"))
+        // The same through --changes, typed JSON values.
+        let file = dir.appendingPathComponent("changes.json")
+        try Data(#"[{"dataset": "newsletter_subscriptions", "key": 1, "field": "confirmed", "value": false}]"#.utf8).write(to: file)
+        let c = try TestSupport.dataport("rectify", "--config", config, "--subject", Self.ana, "--changes", file.path, "--json")
+        XCTAssertEqual(c.code, 0, c.stderr)
+        XCTAssertEqual(try TestSupport.shell("sqlite3 '\(db)' 'SELECT confirmed FROM newsletter_subscriptions WHERE id = 1'").stdout, "0\n")
+    }
+
     func testEmbeddedReceiptSchemaIsThePublishedOne() throws {
         XCTAssertEqual(ReceiptSchema.text + "\n", try String(contentsOf: TestSupport.root.appendingPathComponent("formats/receipt.schema.json"), encoding: .utf8))
     }

@@ -94,6 +94,7 @@ public struct ErasurePolicy: Sendable, Hashable {
     public struct Mask: Sendable, Hashable {
         public var field: String
         public var value: Value
+        public init(field: String, value: Value) { self.field = field; self.value = value }
     }
 
     /// How long retained rows are kept: until `field` plus `plus`.
@@ -158,23 +159,27 @@ public struct ErasurePolicy: Sendable, Hashable {
 
     /// A masking value typed by its field: `"null"`, or `{"set": VALUE}` with a JSON value of the
     /// field's type (strings for decimal, date, timestamp and binary in their canonical text).
-    private static func maskValue(_ raw: JSONValue, field f: FieldConfig, at: String, _ e: JSONObjectReader) throws -> Value {
+    static func maskValue(_ raw: JSONValue, field f: FieldConfig, at: String, _ e: JSONObjectReader) throws -> Value {
         if raw == .string("null") { return .null }
         guard case .object(let members) = raw, members.count == 1, members[0].key == "set" else {
             throw e.error("\(at) must be \"null\" or {\"set\": VALUE}")
         }
-        let bad = e.error("\(at).set is not a valid \(f.type.rawValue)")
-        switch (members[0].value, f.type) {
-        case (.null, _): return .null
-        case (.string(let s), .string): return .string(s)
+        guard let v = typedValue(members[0].value, as: f.type) else { throw e.error("\(at).set is not a valid \(f.type.rawValue)") }
+        return v
+    }
+
+    /// A JSON value as a value of `type`: `null`; a string for `string`, or the canonical text of
+    /// a decimal, date, timestamp or binary; a number for `integer` and `decimal`; `true`/`false`
+    /// for `boolean`. `nil` when it does not fit.
+    public static func typedValue(_ json: JSONValue, as type: FieldType) -> Value? {
+        switch (json, type) {
+        case (.null, _): .null
+        case (.string(let s), .string): .string(s)
         case (.string(let s), .decimal), (.string(let s), .date), (.string(let s), .timestamp), (.string(let s), .binary):
-            guard let v = Value.parse(canonical: s, as: f.type) else { throw bad }
-            return v
-        case (.number(let n), .integer), (.number(let n), .decimal):
-            guard let v = Value.parse(canonical: n, as: f.type) else { throw bad }
-            return v
-        case (.bool(let b), .boolean): return .boolean(b)
-        default: throw bad
+            Value.parse(canonical: s, as: type)
+        case (.number(let n), .integer), (.number(let n), .decimal): Value.parse(canonical: n, as: type)
+        case (.bool(let b), .boolean): .boolean(b)
+        default: nil
         }
     }
 
@@ -183,5 +188,58 @@ public struct ErasurePolicy: Sendable, Hashable {
     public func retainedUntil(_ value: Value?) -> Int64? {
         guard let until, let value else { return nil }
         return until.plus.end(after: value)
+    }
+}
+
+/// What an objection to one purpose writes into one dataset (`objections.PURPOSE[]` in the
+/// stores config): field values typed by the field, `"$now"` for the time of the request.
+public struct ObjectionRule: Sendable, Hashable {
+    public var dataset: String
+    public var set: [ErasurePolicy.Mask]
+    /// The fields set to the request's time (`"$now"`): a timestamp, or its day for a date.
+    public var now: [String]
+
+    /// Parses `objections`; each dataset must exist, and a field set must be neither its key nor
+    /// one it matches on or yields (an objection stops processing, it does not unlink the row).
+    static func parse(_ o: JSONObjectReader, datasets: [DatasetConfig]) throws -> [String: [ObjectionRule]] {
+        var out: [String: [ObjectionRule]] = [:]
+        for purpose in o.keys {
+            guard Dataset.isValidName(purpose) else { throw o.error("objections: purpose '\(purpose)' must match [a-z][a-z0-9_]*") }
+            var rules: [ObjectionRule] = []
+            for r in try o.objects(purpose) {
+                let name = try r.string("dataset")
+                let at = "objections.\(purpose): dataset \(name)"
+                guard let d = datasets.first(where: { $0.name == name }) else { throw r.error("\(at) is not declared") }
+                guard case .object(let members)? = r.value("set"), !members.isEmpty else { throw r.error("\(at): set must name at least one field") }
+                var rule = ObjectionRule(dataset: name, set: [], now: [])
+                for m in members {
+                    guard let f = d.field(named: m.key) else { throw r.error("\(at): set names unknown field \(m.key)") }
+                    let linked = d.matches.map(\.field) + d.yields.map { $0.field } + [d.key].compactMap { $0 }
+                    guard !linked.contains(f.name) else { throw r.error("\(at): \(f.name) is the key or links the row to the person; an objection cannot set it") }
+                    if m.value == .string("$now") {
+                        guard f.type == .timestamp || f.type == .date else { throw r.error("\(at): $now needs a timestamp or date field, not \(f.name)") }
+                        rule.now.append(f.name)
+                    } else {
+                        rule.set.append(ErasurePolicy.Mask(field: f.name, value: try ErasurePolicy.maskValue(.object([.init("set", m.value)]), field: f, at: "\(at).set.\(f.name)", r)))
+                    }
+                }
+                if ["sqlite", "postgresql", "mysql"].contains(d.metadata.source.connector) {
+                    guard case .table = d.source, d.key != nil else { throw r.error("\(at): changing rows of a SQL store needs a table and the dataset's key") }
+                }
+                try r.finish()
+                rules.append(rule)
+            }
+            out[purpose] = rules
+        }
+        try o.finish()
+        return out
+    }
+
+    /// The values to write at `time`.
+    public func masks(at time: Timestamp, fields: [FieldConfig]) -> [ErasurePolicy.Mask] {
+        set + now.map { name in
+            let isDate = fields.first { $0.name == name }?.type == .date
+            return ErasurePolicy.Mask(field: name, value: isDate ? CalendarDate(String(time.text.prefix(10))).map(Value.date) ?? .null : .timestamp(time))
+        }
     }
 }

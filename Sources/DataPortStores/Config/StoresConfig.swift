@@ -115,6 +115,8 @@ public struct StoresConfig: Sendable {
     public func strength(_ kind: IdentityKind) -> IdentityStrength { identityStrengths[kind] ?? kind.defaultStrength }
     public func form(_ kind: IdentityKind) -> IdentityForm { identityForms[kind] ?? kind.defaultForm }
     public var resolution: ResolutionLimits = .default
+    /// What `dataport object` writes, per purpose (`objections`).
+    public var objections: [String: [ObjectionRule]] = [:]
 
     /// The identity kinds some dataset matches on: the kinds a request can use.
     public var matchedKinds: [IdentityKind] {
@@ -182,11 +184,13 @@ public struct StoresConfig: Sendable {
         for s in try root.objects("stores") {
             stores.append(try parseStore(s, baseDirectory: baseDirectory))
         }
+        let objections = try root.optionalObject("objections").map { try ObjectionRule.parse($0, datasets: stores.flatMap(\.datasets)) } ?? [:]
         try root.finish()
         var config = StoresConfig(controller: controller, subjectName: subjectName, stores: stores, file: file)
         config.identityForms = forms
         config.identityStrengths = strengths
         config.resolution = resolution
+        config.objections = objections
         try config.check()
         return config
     }
