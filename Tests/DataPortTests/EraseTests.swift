@@ -44,6 +44,11 @@ final class EraseTests: XCTestCase {
         }
         edit(&stores)
         config["stores"] = stores
+        // Objections name only datasets still there.
+        let names = Set(stores.flatMap { ($0["datasets"] as! [[String: Any]]).map { $0["name"] as! String } })
+        if let objections = config["objections"] as? [String: [[String: Any]]] {
+            config["objections"] = objections.mapValues { $0.filter { names.contains($0["dataset"] as! String) } }
+        }
         let path = dir.appendingPathComponent("stores.json").path
         try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
         return path
