@@ -34,6 +34,9 @@ public enum Rectifier {
             let known = config.objections.keys.sorted()
             throw DataPortError(.usage, "the config declares no objection for purpose \(purpose)\(known.isEmpty ? "" : "; it declares: \(known.joined(separator: ", "))")")
         }
+        if let missing = rules.first(where: { !$0.declared }) {
+            throw DataPortError(.invalidConfig, "objections.\(purpose) names dataset \(missing.dataset), which the config does not declare", at: config.file)
+        }
         let time = options.requestedAt ?? Timestamp.now()
         var options = options
         options.requestedAt = time

@@ -424,6 +424,26 @@ final class EraseTests: XCTestCase {
         XCTAssertEqual(check.code, 0, check.stderr)
     }
 
+    /// A row matched only through a weak identifier another person shares (an IP that another
+    /// user's visit holds too) is never changed, and the receipt counts it.
+    func testRowsMatchedOnlyThroughASharedIdentifierAreLeftAlone() throws {
+        let dir = try TestSupport.tempDir(self)
+        // Another user's visit from Ana's address makes the address shared.
+        let config = try makeConfig(dir, sql: "INSERT INTO visits (user_id, cookie_id, ip, started_at) VALUES (2, NULL, '203.0.113.7', '2024-07-09 10:00:00');")
+        let log = dir.appendingPathComponent("access.log")
+        let shared = #"203.0.113.7 - - [09/Jul/2024:10:00:00 +0000] "GET /shared HTTP/1.1" 200 1 "-" "Other browser" "-""#
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        handle.write(Data((shared + "\n").utf8))
+        try handle.close()
+        let (r, doc) = try erase(config)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(datasets(doc)["web_server_log"]?["sharedLeft"] as? Int, 1)
+        let lines = try String(contentsOf: log, encoding: .utf8).components(separatedBy: "\n")
+        XCTAssertTrue(lines.contains(shared), "a line matched only through the shared address was changed")
+        XCTAssertEqual(try TestSupport.shell("sqlite3 '\(dir.appendingPathComponent("app.db").path)' \"SELECT count(*) FROM visits WHERE user_id = 2 AND ip = '203.0.113.7'\"").stdout, "1\n")
+    }
+
     func testDryRunChangesNothing() throws {
         let dir = try TestSupport.tempDir(self)
         let config = try makeConfig(dir)

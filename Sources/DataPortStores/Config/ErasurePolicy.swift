@@ -198,8 +198,11 @@ public struct ObjectionRule: Sendable, Hashable {
     public var set: [ErasurePolicy.Mask]
     /// The fields set to the request's time (`"$now"`): a timestamp, or its day for a date.
     public var now: [String]
+    /// Whether the config declares the dataset. A config cut down from a fuller one (fewer
+    /// stores) still loads; `dataport object` refuses a purpose whose rules name a missing dataset.
+    public var declared = true
 
-    /// Parses `objections`; each dataset must exist, and a field set must be neither its key nor
+    /// Parses `objections`; a field set must be neither the dataset's key nor
     /// one it matches on or yields (an objection stops processing, it does not unlink the row).
     static func parse(_ o: JSONObjectReader, datasets: [DatasetConfig]) throws -> [String: [ObjectionRule]] {
         var out: [String: [ObjectionRule]] = [:]
@@ -209,7 +212,12 @@ public struct ObjectionRule: Sendable, Hashable {
             for r in try o.objects(purpose) {
                 let name = try r.string("dataset")
                 let at = "objections.\(purpose): dataset \(name)"
-                guard let d = datasets.first(where: { $0.name == name }) else { throw r.error("\(at) is not declared") }
+                guard let d = datasets.first(where: { $0.name == name }) else {
+                    _ = r.value("set")
+                    try r.finish()
+                    rules.append(ObjectionRule(dataset: name, set: [], now: [], declared: false))
+                    continue
+                }
                 guard case .object(let members)? = r.value("set"), !members.isEmpty else { throw r.error("\(at): set must name at least one field") }
                 var rule = ObjectionRule(dataset: name, set: [], now: [])
                 for m in members {
