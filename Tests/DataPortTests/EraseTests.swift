@@ -546,6 +546,53 @@ final class EraseTests: XCTestCase {
         print("SIGKILL runs: \(midway) landed inside the write transaction; states seen: \(seen.sorted())")
     }
 
+    /// The same for a file store: a big CSV killed while its new version is being written (the
+    /// hidden partial file exists) is exactly the old file or exactly the new one.
+    func testSIGKILLLeavesAFileStoreBeforeOrAfter() throws {
+        let dir = try TestSupport.tempDir(self)
+        var text = "email,list,subscribed_at,status\n"
+        for i in 0..<60_000 { text += (i % 3 == 0 ? "ana.nunez@example.com" : "customer\(i)@example.com") + ",news,2024-01-01T00:00:00Z,subscribed\n" }
+        let csv = dir.appendingPathComponent("newsletter.csv").path
+        let json = """
+        {"version": "1", "controller": {"name": "T", "contact": "t@example.com"}, "stores": [{"name": "mail", "type": "csv", "options": {"path": "\(dir.path)"},
+         "datasets": [{"name": "list", "file": "newsletter.csv", "category": "subscriptions", "description": "d", "purposes": [], "legalBasis": "consent", "origin": "provided",
+           "match": [{"field": "email", "identity": "email"}], "fields": [{"name": "email", "type": "string"}, {"name": "list", "type": "string"}, {"name": "subscribed_at", "type": "timestamp"}, {"name": "status", "type": "string"}],
+           "erasure": {"action": "delete"}}]}]}
+        """
+        let config = dir.appendingPathComponent("c.json").path
+        try Data(json.utf8).write(to: URL(fileURLWithPath: config))
+        try Data(text.utf8).write(to: URL(fileURLWithPath: csv))
+        let before = try sha256(csv)
+        let (full, _) = try erase(config)
+        XCTAssertEqual(full.code, 0, full.stderr)
+        let after = try sha256(csv)
+        XCTAssertNotEqual(before, after)
+        var midway = 0
+        for extra in [0.0, 0.002] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: csv))
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestSupport.binary)
+            p.arguments = ["erase", "--config", config, "--subject", Self.ana, "--requested-at", Self.at, "--quiet"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let deadline = Date().addingTimeInterval(60)
+            func partial() -> Bool { ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.contains(".partial-") } }
+            while p.isRunning, !partial(), Date() < deadline { usleep(200) }
+            if extra > 0 { Thread.sleep(forTimeInterval: extra) }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            if p.terminationReason == .uncaughtSignal && partial() { midway += 1 }
+            let state = try sha256(csv)
+            XCTAssertTrue(state == before || state == after, "killed \(extra) s into rewriting: the file is neither before nor after")
+            // What SIGKILL leaves is the hidden partial file, never the store's file half-written.
+            for f in try FileManager.default.contentsOfDirectory(atPath: dir.path) where f.contains(".partial-") {
+                try FileManager.default.removeItem(atPath: dir.appendingPathComponent(f).path)
+            }
+        }
+        XCTAssertGreaterThan(midway, 0, "no run was killed while the file was being rewritten: the test proved nothing")
+    }
+
     // MARK: - The receipt
 
     func testTheReceiptIsAValidBagWithASchemaAndARenderedPage() throws {
