@@ -61,6 +61,9 @@ public enum CLI {
         TransferCommand.command,
         CheckCommand.command,
         AuditCommand.command,
+        EraseCommand.command,
+        RectifyCommand.command,
+        ObjectCommand.command,
         FormatsCommand.command,
         CompletionsCommand.command,
     ]

@@ -148,7 +148,8 @@ public enum PublishedSchemas {
     "scope": {
       "enum": [
         "access",
-        "portability"
+        "portability",
+        "erasure"
       ]
     },
     "presentation": {

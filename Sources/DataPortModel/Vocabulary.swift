@@ -97,6 +97,8 @@ public enum Scope: String, Sendable, Hashable, CaseIterable {
     case access
     /// Art. 20: data provided or observed, processed on consent or contract.
     case portability
+    /// Art. 17: the receipt of an erasure (`dataport erase`): no data files, `receipt.json`.
+    case erasure
 
     /// Why a dataset is left out under this scope, or `nil` if it is included.
     public func exclusionReason(origin: Origin, legalBasis: LegalBasis) -> String? {

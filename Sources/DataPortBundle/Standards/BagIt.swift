@@ -22,7 +22,9 @@ public enum BagIt {
         var s = "Source-Organization: \(clean(m.controller.name))\n"
         if let a = m.controller.address { s += "Organization-Address: \(clean(a))\n" }
         s += "Contact-Email: \(clean(m.controller.contact))\n"
-        s += "External-Description: Personal data of one data subject, scope \(m.scope.rawValue) (GDPR Art. \(m.scope == .access ? "15" : "20")); see index.html and manifest.json.\n"
+        s += m.scope == .erasure
+            ? "External-Description: Receipt of an erasure request (GDPR Art. 17), holding no erased personal data; see index.html and data/receipt.json.\n"
+            : "External-Description: Personal data of one data subject, scope \(m.scope.rawValue) (GDPR Art. \(m.scope == .access ? "15" : "20")); see index.html and manifest.json.\n"
         s += "Bagging-Date: \(m.generatedAt.text.prefix(10))\n"
         s += "Payload-Oxum: \(payloadBytes).\(payloadFiles)\n"
         s += "Bag-Software-Agent: dataport \(m.toolVersion)\n"

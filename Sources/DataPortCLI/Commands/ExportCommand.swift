@@ -49,7 +49,7 @@ enum ExportCommand {
             var options = ExportOptions()
             options.formats = try CommonOptions.formats(args.value("format") ?? "json", args)
             if let s = args.value("scope") {
-                guard let scope = Scope(rawValue: s) else { throw DataPortError(.usage, "--scope must be portability or access") }
+                guard let scope = Scope(rawValue: s), scope != .erasure else { throw DataPortError(.usage, "--scope must be portability or access") }
                 options.scope = scope
             }
             if let t = args.value("generated-at") {

@@ -34,7 +34,14 @@ enum InspectCommand {
                 }
                 return
             }
-            let m = try input.read { try BundleReader(path: $0, limits: try CommonOptions.archiveLimits(args)).manifest }
+            let (m, receipt) = try input.read { path in
+                let reader = try BundleReader(path: path, limits: try CommonOptions.archiveLimits(args))
+                return (reader.manifest, try receiptSummary(reader))
+            }
+            if let receipt, !args.flag("json") {
+                console.out("Bundle \(path)\n  erasure receipt of \(m.generatedAt.text) by dataport \(m.toolVersion)\n  controller: \(m.controller.name) <\(m.controller.contact)>\n" + receipt)
+                return
+            }
             if args.flag("json") {
                 console.out(m.json().serialized())
                 return
@@ -53,6 +60,37 @@ enum InspectCommand {
             for e in m.excluded { s += "  left out: \(e.name) (\(e.reason))\n" }
             console.out(s)
         })
+}
+
+extension InspectCommand {
+    /// The lines `inspect` shows for an erasure receipt (scope `erasure`): per dataset its action
+    /// and counts, and the stores that failed; `nil` for any other bundle.
+    static func receiptSummary(_ reader: BundleReader) throws -> String? {
+        guard reader.manifest.scope == .erasure, let file = reader.manifest.otherFiles.first(where: { $0.path == ErasureReceipt.fileName }) else { return nil }
+        let source = try reader.open(file)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+            guard bytes.count <= 16 << 20 else { throw DataPortError(.limitExceeded, "receipt.json is larger than 16 MB", at: reader.path) }
+        }
+        let doc = try JSONValue.parse(bytes, name: file.path, errorKind: .invalidBundle)
+        func int(_ v: JSONValue?) -> String { if case .number(let n)? = v { n } else { "-" } }
+        var s = doc["dryRun"] == .bool(true) ? "  a dry run: nothing was changed\n" : ""
+        s += "  identities: \(doc["identities"].flatMap { if case .array(let a) = $0 { a.count } else { nil } } ?? 0) (as SHA-256)\n  datasets:\n"
+        if case .array(let ds)? = doc["datasets"] {
+            for d in ds {
+                let name = d["name"]?.stringValue ?? "", action = d["action"]?.stringValue ?? ""
+                s += "    \(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(action.padding(toLength: 9, withPad: " ", startingAt: 0)) before \(int(d["before"])), erased \(int(d["erased"])), anonymized \(int(d["anonymized"])), retained \(int(d["retained"])), after \(int(d["remaining"]))\n"
+            }
+        }
+        if case .array(let st)? = doc["stores"] {
+            for x in st where x["status"]?.stringValue == "failed" { s += "  store \(x["name"]?.stringValue ?? ""): failed, rolled back\n" }
+        }
+        return s
+    }
 }
 
 extension String {

@@ -36,7 +36,7 @@ enum TransferCommand {
             let target = try StoresConfig.load(path: try args.required("to"))
             var export = ExportOptions()
             if let s = args.value("scope") {
-                guard let scope = Scope(rawValue: s) else { throw DataPortError(.usage, "--scope must be portability or access") }
+                guard let scope = Scope(rawValue: s), scope != .erasure else { throw DataPortError(.usage, "--scope must be portability or access") }
                 export.scope = scope
             }
             var options = ImportOptions(store: args.value("store"), dryRun: args.flag("dry-run"), strict: args.flag("strict"),

@@ -207,13 +207,14 @@ public final class AccessLogConnector: StoreConnector {
         var malformed = 0
         while try lines.next(into: &line) {
             if line.isEmpty { continue }
-            guard line.count <= Self.maxLineLength, let entry = LogEntry(line, number: lines.number) else {
+            guard line.count <= Self.maxLineLength, var entry = LogEntry(line, number: lines.number) else {
                 guard d.skipMalformedLines else {
                     throw DataPortError(.store, "malformed log line", at: "\(plan.file), line \(lines.number)")
                 }
                 malformed += 1
                 continue
             }
+            entry.range = lines.range
             let isSubject = wanted.contains { w in
                 guard let text = entry.text(w.source) else { return false }
                 return w.values.contains(w.form.normalize(text))
@@ -265,8 +266,13 @@ struct LogLines {
     init(_ file: LogFile) { self.file = file }
 
     /// Fills `line` with the next line (without its `\n` or `\r\n`); false at the end.
+    /// Where the line last returned lies in the file, line end included.
+    private(set) var range: Range<Int64> = 0..<0
+
     mutating func next(into line: inout [UInt8]) throws -> Bool {
         line.removeAll(keepingCapacity: true)
+        let first = offset - Int64(end - start)
+        defer { range = first..<(offset - Int64(end - start)) }
         var sawAny = false
         while true {
             if start == end {
@@ -310,6 +316,8 @@ struct LogLines {
 /// One parsed log line.
 struct LogEntry {
     let line: Int
+    /// Where the line lies in the file, line end included (for erasure).
+    var range: Range<Int64> = 0..<0
     var ip = "", ident: String?, user: String?, time = "", request: String?
     var method: String?, path: String?, `protocol`: String?
     var status: Int64 = 0, bytes: Int64?
@@ -497,4 +505,76 @@ private struct LineParser {
     }
 
     private func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+}
+
+// MARK: - Erasure
+
+extension AccessLogConnector: ErasableConnector {
+    /// Deletes the subject's lines, or masks their `ip` and `cookie_id` in place (the rest of the
+    /// line kept byte for byte). The log is rewritten beside itself and renamed over it: lines a
+    /// server appends meanwhile to the old file are lost, so erase a live log after rotating it.
+    public func erase(_ changes: [DatasetChanges], subject: SubjectQuery, store name: String) throws {
+        let store = try FileStore(config: config, options: Self.options)
+        try store.rewrite(changes) { c in
+            guard let plan = plans[c.dataset.name] else { return [] }
+            func masks(_ row: PlannedRow) throws -> [(LogField, String)] {
+                var masks: [(LogField, String)] = []
+                for m in row.masks {
+                    guard let source = plan.byName[m.field], source == .ip || source == .cookieID else {
+                        throw DataPortError(.store, "dataset \(c.dataset.name): an access log can mask only ip and cookie_id, not \(m.field)", at: "store \(name)")
+                    }
+                    let text = m.value.canonicalText ?? "-"
+                    guard !text.isEmpty, !text.unicodeScalars.contains(where: { $0 == " " || $0 == "\"" || $0 == "\\" || $0.value < 0x20 }) else {
+                        throw DataPortError(.store, "dataset \(c.dataset.name): the mask of \(m.field) must be a non-empty token without spaces or quotes", at: "store \(name)")
+                    }
+                    masks.append((source, text))
+                }
+                return masks
+            }
+            let planned = Dictionary(uniqueKeysWithValues: c.rows.map { ($0.ordinal, $0) })
+            var edits: [FileEdit] = []
+            var ordinal = 0
+            try scan(c.dataset, plan, subject) { entry in
+                defer { ordinal += 1 }
+                guard let p = planned[ordinal] else { return true }
+                let values = try plan.exported.map { try entry.cell($0.source).value(of: $0.field, in: c.dataset.name, at: "\(plan.file), line \(entry.line)") }
+                guard values == p.record.values else {
+                    throw DataPortError(.store, "dataset \(c.dataset.name) changed since it was read", at: "store \(name)")
+                }
+                let m = try masks(p)
+                edits.append(FileEdit(range: entry.range, transform: p.change == .delete ? { _ in [] } : { Self.mask($0, m) }))
+                return true
+            }
+            guard edits.count == c.rows.count else {
+                throw DataPortError(.store, "dataset \(c.dataset.name) changed since it was read", at: "store \(name)")
+            }
+            return edits
+        }
+    }
+
+    /// A line with its first token (the address) and its fourth quoted field (the cookie id, if
+    /// the line has one) replaced.
+    static func mask(_ bytes: [UInt8], _ masks: [(LogField, String)]) -> [UInt8] {
+        var line = bytes
+        // The quoted fields (request, referrer, user agent, cookie), escapes skipped.
+        var quoted: [Range<Int>] = []
+        var i = 0, open: Int?
+        while i < line.count {
+            if line[i] == 0x5C, open != nil { i += 2; continue }
+            if line[i] == 0x22 {
+                if let o = open { quoted.append((o + 1)..<i); open = nil } else { open = i }
+            }
+            i += 1
+        }
+        for (field, text) in masks.sorted(by: { $0.0 == .cookieID && $1.0 == .ip }) {
+            switch field {
+            case .cookieID where quoted.count >= 4: line.replaceSubrange(quoted[3], with: Array(text.utf8))
+            case .ip:
+                let end = line.firstIndex(of: 0x20) ?? line.count
+                line.replaceSubrange(0..<end, with: Array(text.utf8))
+            default: break
+            }
+        }
+        return line
+    }
 }

@@ -91,6 +91,8 @@ public struct DatasetConfig: Sendable {
         }
         return m
     }
+    /// What `dataport erase` does with the dataset (`erasure`); `nil` when nobody decided.
+    public var erasure: ErasurePolicy?
 
     /// The exported fields (secrets left out), in order.
     public var exportedFields: [FieldConfig] { fields.filter { !$0.secret } }
@@ -151,6 +153,8 @@ public struct StoresConfig: Sendable {
     public func categoryDefinitions(used: [Category], language: String) -> [CategoryDefinition] {
         categories.filter { used.contains($0.category) }.map { CategoryDefinition(category: $0.category, title: $0.title.text(language), definition: $0.definition.text(language)) }
     }
+    /// What `dataport object` writes, per purpose (`objections`).
+    public var objections: [String: [ObjectionRule]] = [:]
 
     /// The identity kinds some dataset matches on: the kinds a request can use.
     public var matchedKinds: [IdentityKind] {
@@ -241,6 +245,7 @@ public struct StoresConfig: Sendable {
         for s in try root.objects("stores") {
             stores.append(try parseStore(s, baseDirectory: baseDirectory))
         }
+        let objections = try root.optionalObject("objections").map { try ObjectionRule.parse($0, datasets: stores.flatMap(\.datasets)) } ?? [:]
         try root.finish()
         var config = StoresConfig(controller: controller, subjectName: subjectName, stores: stores, file: file)
         config.identityForms = forms
@@ -248,6 +253,7 @@ public struct StoresConfig: Sendable {
         config.resolution = resolution
         config.presentation = presentation
         config.categories = categories
+        config.objections = objections
         try config.check()
         return config
     }
@@ -367,9 +373,13 @@ public struct StoresConfig: Sendable {
                 if case .reference(let f, let ds, let k) = $0 { ForeignKey(field: f, dataset: ds, key: k) } else { nil }
             },
             withheld: fields.filter(\.secret).map(\.name))
+        let erasure = try d.optionalObject("erasure").map {
+            try ErasurePolicy.parse($0, dataset: name, fields: fields, key: key,
+                                    matchFields: Set(matches.map(\.field) + yields.map { $0.1 }), source: source, connector: connector)
+        }
         try d.finish()
         var config = DatasetConfig(name: name, store: store, source: source, metadata: metadata, key: key,
-                                   matches: matches, yields: yields, fields: fields, skipMalformedLines: skipMalformedLines)
+                                   matches: matches, yields: yields, fields: fields, skipMalformedLines: skipMalformedLines, erasure: erasure)
         config.titles = titles
         config.descriptions = descriptions
         config.automatedDecisions = automated

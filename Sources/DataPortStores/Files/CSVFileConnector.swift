@@ -10,9 +10,9 @@ import Foundation
 /// An empty unquoted cell is NULL; a quoted empty cell (`""`) is the empty string for string fields and
 /// NULL otherwise. A leading byte-order mark is skipped. Specified in `formats/csv.md`.
 public final class CSVFileConnector: RowScanningConnector {
-    private let store: FileStore
+    let store: FileStore
     var storeName: String { store.name }
-    private let delimiter: UInt8
+    let delimiter: UInt8
 
     public init(config: StoreConfig) throws {
         store = try FileStore(config: config, options: ["path", "delimiter"])
@@ -29,6 +29,9 @@ public final class CSVFileConnector: RowScanningConnector {
         var parser: CSVParser
         /// For each of the dataset's configured fields (secrets included), its index in the header.
         var columns: [Int]
+        let input: InputBuffer
+        /// Where the current record's bytes are in the file, line end included (for erasure).
+        let span = RecordSpan()
     }
 
     private func open(_ dataset: DatasetConfig) throws -> OpenFile {
@@ -48,7 +51,7 @@ public final class CSVFileConnector: RowScanningConnector {
             }
             return i
         }
-        return OpenFile(parser: parser, columns: columns)
+        return OpenFile(parser: parser, columns: columns, input: input)
     }
 
     public func validate() throws {
@@ -72,7 +75,10 @@ public final class CSVFileConnector: RowScanningConnector {
         let fieldIndex = Dictionary(uniqueKeysWithValues: dataset.fields.enumerated().map { ($1.name, $0) })
         let ruleFields = filter.rules.map { fieldIndex[$0.field.name]! }
         var count = 0
+        var start = file.input.offset
         while try file.parser.nextRecord() {
+            file.span.range = start..<file.input.offset
+            start = file.input.offset
             var belongs = false
             for (r, rule) in filter.rules.enumerated() {
                 let i = file.columns[ruleFields[r]]

@@ -10,7 +10,7 @@ import DataPortModel
 /// `true`/`false` are the text `true`/`false`; nested arrays and objects are their compact JSON text.
 /// Rows come in file order. Specified in `formats/csv.md` (store connectors).
 public final class JSONLinesConnector: RowScanningConnector {
-    private let store: FileStore
+    let store: FileStore
     var storeName: String { store.name }
 
     public init(config: StoreConfig) throws {
@@ -22,6 +22,8 @@ public final class JSONLinesConnector: RowScanningConnector {
         var cells: [StoreCell]
         var lines: [Int]
         var columns: [Int]
+        /// Where the line's bytes are in the file, line end included (for erasure).
+        var range: Range<Int64> = 0..<0
         init(count: Int) {
             cells = Array(repeating: .null, count: count)
             lines = Array(repeating: 0, count: count)
@@ -39,7 +41,7 @@ public final class JSONLinesConnector: RowScanningConnector {
         for (i, f) in dataset.fields.enumerated() { slots[f.column, default: []].append(i) }
         let row = Row(count: dataset.fields.count)
         while let first = try input.peek() {
-            let line = input.line
+            let line = input.line, start = input.offset
             let reader = JSONReader(input, name: name, errorKind: .store)
             if first == 0x0A || first == 0x0D { throw reader.fail("blank line (each line must hold one JSON object)") }
             guard try reader.next() == .beginObject else { throw reader.fail("each line must hold one JSON object") }
@@ -65,6 +67,7 @@ public final class JSONLinesConnector: RowScanningConnector {
                 guard b == 0x0A else { throw reader.fail("unexpected data after the object (one object per line)") }
                 _ = try input.next()
             }
+            row.range = start..<input.offset
             guard try body(row, reader) else { return }
         }
     }

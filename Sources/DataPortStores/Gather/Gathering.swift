@@ -203,6 +203,10 @@ public final class Gathering {
         }
     }
 
+    /// The identities `read` selects rows with (all but the shared ones, unless `includeShared`):
+    /// what an erasure changes rows by.
+    public var readSubjectQuery: SubjectQuery { readQuery() }
+
     /// The query that reads `dataset`: every identity, or, unless `includeShared`, all but the shared ones.
     private func readQuery() -> SubjectQuery {
         includeShared ? subjectQuery : query { !$0.shared }

@@ -39,6 +39,11 @@ public protocol SQLSession: AnyObject {
     /// Adds one to the counter `n` of `key` (the values of `keyColumns`) in `table`, starting at 1;
     /// returns the new count. Default: `INSERT ... ON CONFLICT (...) DO UPDATE ... RETURNING n`.
     func incrementCounter(in table: String, keyColumns: [String], _ key: [Value]) throws -> Int64
+
+    // Erasure (`dataport erase`, Erase/StoreErasure.swift).
+    /// What makes a SELECT lock the rows it reads until the transaction ends: ` FOR UPDATE`
+    /// (PostgreSQL, MySQL); SQLite's `BEGIN IMMEDIATE` holds the whole database already.
+    var lockingRead: String { get }
 }
 
 extension SQLSession {

@@ -1,0 +1,736 @@
+@testable import DataPort
+import DataPortModel
+import DataPortStores
+import Foundation
+import XCTest
+
+/// `dataport erase` against real stores (SQLite, PostgreSQL, CSV, access log) through the built CLI:
+/// policies checked at load, every other person's rows byte for byte unchanged, dry runs that
+/// change nothing, a failing store rolled back, a SIGKILL leaving each store before or after, the
+/// proof catching a row left behind, and the receipt checked by bagit.py, jsonschema and Chromium.
+final class EraseTests: XCTestCase {
+    static let ana = "email=ana.nunez@example.com"
+    static let at = "2026-12-01T00:00:00Z"
+
+    // MARK: - Fixtures
+
+    /// Samples/stores-all.json in `dir`: the app database built there (from sample-app.sql, plus
+    /// `sql`), the newsletter CSV and the access log copied there, the billing store at `pgURL`
+    /// (left out without one); `edit` changes the config's stores.
+    func makeConfig(_ dir: URL, sample: String = "stores-all.json", pgURL: String? = nil, sql: String = "", edit: (inout [[String: Any]]) -> Void = { _ in }) throws -> String {
+        let db = dir.appendingPathComponent("app.db").path
+        let script = dir.appendingPathComponent("app.sql")
+        try Data((try String(contentsOf: TestSupport.samples.appendingPathComponent("sample-app.sql"), encoding: .utf8) + "\n" + sql).utf8).write(to: script)
+        let built = try TestSupport.shell("sqlite3 '\(db)' < '\(script.path)'")
+        XCTAssertEqual(built.code, 0, built.stderr)
+        for f in ["newsletter.csv", "access.log"] {
+            try FileManager.default.copyItem(at: TestSupport.samples.appendingPathComponent(f), to: dir.appendingPathComponent(f))
+        }
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: TestSupport.samples.appendingPathComponent(sample))) as! [String: Any]
+        config.removeValue(forKey: "$schema")
+        var stores: [[String: Any]] = []
+        for var s in config["stores"] as! [[String: Any]] {
+            switch s["type"] as! String {
+            case "sqlite": s["options"] = ["path": db]
+            case "postgresql":
+                guard let pgURL else { continue }
+                s["options"] = ["url": pgURL]
+            default:
+                var o = s["options"] as! [String: Any]
+                o["path"] = dir.path
+                s["options"] = o
+            }
+            stores.append(s)
+        }
+        edit(&stores)
+        config["stores"] = stores
+        // Objections name only datasets still there.
+        let names = Set(stores.flatMap { ($0["datasets"] as! [[String: Any]]).map { $0["name"] as! String } })
+        if let objections = config["objections"] as? [String: [[String: Any]]] {
+            config["objections"] = objections.mapValues { $0.filter { names.contains($0["dataset"] as! String) } }
+        }
+        let path = dir.appendingPathComponent("stores.json").path
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @discardableResult
+    func erase(_ config: String, _ extra: [String] = [], subject: [String] = [ana], env: [String: String]? = nil) throws -> (TestSupport.Run, [String: Any]) {
+        let args = ["erase", "--config", config, "--requested-at", Self.at, "--json"] + subject.flatMap { ["--subject", $0] } + extra
+        let r = try TestSupport.run(TestSupport.binary, args, environment: env)
+        // The result comes first; an error's document may follow it.
+        let first = r.stdout.range(of: "\n}\n").map { String(r.stdout[..<$0.lowerBound]) + "\n}" } ?? r.stdout
+        let doc = (try? JSONSerialization.jsonObject(with: Data(first.utf8))) as? [String: Any] ?? [:]
+        return (r, doc)
+    }
+
+    func datasets(_ doc: [String: Any]) -> [String: [String: Any]] {
+        Dictionary(uniqueKeysWithValues: (doc["datasets"] as? [[String: Any]] ?? []).map { ($0["name"] as! String, $0) })
+    }
+
+    func total(_ doc: [String: Any], _ member: String, store: String) -> Int {
+        datasets(doc).values.filter { $0["store"] as? String == store }.reduce(0) { $0 + ($1[member] as! Int) }
+    }
+
+    /// The key values of the subject's records per dataset, from an access export made before.
+    func subjectKeys(_ config: String, in dir: URL, env: [String: String]? = nil) throws -> [String: Set<String>] {
+        let out = dir.appendingPathComponent("before-\(UUID().uuidString).zip").path
+        let r = try TestSupport.run(TestSupport.binary, ["export", "--config", config, "--subject", Self.ana, "--scope", "access", "--output", out], environment: env)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let x = dir.appendingPathComponent("x-\(UUID().uuidString)")
+        try TestSupport.unzip(out, into: x)
+        var keys: [String: Set<String>] = [:]
+        for case let url as URL in FileManager.default.enumerator(at: x, includingPropertiesForKeys: nil)! where url.path.contains("/data/json/") {
+            let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+            let name = doc["dataset"] as! String
+            keys[name] = Set((doc["records"] as! [[String: Any]]).compactMap { ($0["id"] as? NSNumber)?.stringValue })
+        }
+        return keys
+    }
+
+    func sqliteDump(_ db: String) throws -> [String] {
+        let r = try TestSupport.shell("sqlite3 '\(db)' .dump")
+        XCTAssertEqual(r.code, 0, r.stderr)
+        return r.stdout.components(separatedBy: "\n")
+    }
+
+    /// `a` minus `b`, as multisets.
+    func minus(_ a: [String], _ b: [String]) -> [String] {
+        var counts: [String: Int] = [:]
+        for x in b { counts[x, default: 0] += 1 }
+        return a.filter { x in
+            if let n = counts[x], n > 0 { counts[x] = n - 1; return false }
+            return true
+        }
+    }
+
+    func sha256(_ path: String) throws -> String {
+        try TestSupport.shell("sha256sum '\(path)'").stdout
+    }
+
+    // MARK: - Config
+
+    func testPoliciesAreCheckedWhenTheConfigLoads() throws {
+        func load(_ erasure: String, fields: String = #"{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "note", "type": "string"}, {"name": "on", "type": "date"}"#) throws {
+            let json = """
+            {"version": "1", "controller": {"name": "T", "contact": "t@example.com"}, "stores": [{"name": "s", "type": "sqlite", "options": {"path": "x.db"},
+             "datasets": [{"name": "d", "table": "t", "category": "account", "description": "d", "purposes": [], "legalBasis": "contract", "origin": "provided",
+               "key": "id", "match": [{"field": "user_id", "identity": "user_id"}], "fields": [\(fields)], "erasure": \(erasure)}]}]}
+            """
+            _ = try StoresConfig.parse(Array(json.utf8), file: "t.json", baseDirectory: "/tmp")
+        }
+        XCTAssertNoThrow(try load(#"{"action": "delete"}"#))
+        XCTAssertNoThrow(try load(#"{"action": "anonymize", "fields": {"user_id": "null", "note": {"set": "gone"}, "on": {"set": "2000-01-01"}}}"#))
+        XCTAssertNoThrow(try load(#"{"action": "retain", "ground": "legal-obligation", "reason": "tax", "until": {"field": "on", "plus": "P10Y"}}"#))
+        for (bad, says) in [
+            (#"{"action": "shred"}"#, "action"),
+            (#"{"action": "anonymize", "fields": {"user_id": {"set": "seven"}}}"#, "user_id.set is not a valid integer"),
+            (#"{"action": "anonymize", "fields": {"user_id": "null", "on": {"set": "yesterday"}}}"#, "on.set is not a valid date"),
+            (#"{"action": "anonymize", "fields": {"note": {"set": "x"}}}"#, "user_id is not overwritten"),
+            (#"{"action": "anonymize", "fields": {"id": "null", "user_id": "null"}}"#, "key id"),
+            (#"{"action": "anonymize", "fields": {"user_id": "nothing"}}"#, "must be \"null\""),
+            (#"{"action": "retain", "ground": "we-like-it", "reason": "r"}"#, "ground"),
+            (#"{"action": "retain", "ground": "legal-claims"}"#, "reason is required"),
+            (#"{"action": "retain", "ground": "legal-claims", "reason": "r", "until": {"field": "note", "plus": "P1Y"}}"#, "date or timestamp"),
+            (#"{"action": "retain", "ground": "legal-claims", "reason": "r", "until": {"field": "on", "plus": "ten years"}}"#, "ISO 8601 duration"),
+            (#"{"action": "delete", "extra": 1}"#, "extra"),
+        ] {
+            XCTAssertThrowsError(try load(bad), bad) { e in
+                let e = e as! DataPortError
+                XCTAssertEqual(e.kind, .invalidConfig, bad)
+                XCTAssertTrue(e.message.contains(says), "\(bad): \(e.message)")
+                XCTAssertFalse(e.message.contains("seven") || e.message.contains("yesterday") || e.message.contains("ten years"), "a value in the error: \(e.message)")
+            }
+        }
+        XCTAssertEqual(ISODuration("P1Y6M")?.end(after: .date(CalendarDate("2020-08-31")!)), Int64(Timestamp("2022-02-28T00:00:00Z")!.seconds))
+        XCTAssertNil(ISODuration("P"))
+        XCTAssertNil(ISODuration("PT"))
+        XCTAssertNil(ISODuration("P1H"))
+    }
+
+    func testDatasetsWithoutAPolicyRefuseToStart() throws {
+        let dir = try TestSupport.tempDir(self)
+        let config = try makeConfig(dir) { stores in
+            var ds = stores[0]["datasets"] as! [[String: Any]]
+            for i in ds.indices where ["sessions", "cookies"].contains(ds[i]["name"] as! String) { ds[i].removeValue(forKey: "erasure") }
+            stores[0]["datasets"] = ds
+        }
+        let before = try sqliteDump(dir.appendingPathComponent("app.db").path)
+        let (r, _) = try erase(config)
+        XCTAssertEqual(r.code, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("none is given for: sessions, cookies"), r.stderr)
+        XCTAssertEqual(try sqliteDump(dir.appendingPathComponent("app.db").path), before)
+    }
+
+    // MARK: - Erasing
+
+    /// SQLite, the CSV file and the access log: the subject's rows go (or are masked, or kept), and
+    /// every other line of every store is byte for byte what it was.
+    func testEraseChangesOnlyTheSubjectsRowsOnSQLiteCSVAndAccessLog() throws {
+        let dir = try TestSupport.tempDir(self)
+        let config = try makeConfig(dir)
+        let db = dir.appendingPathComponent("app.db").path, csv = dir.appendingPathComponent("newsletter.csv").path
+        let log = dir.appendingPathComponent("access.log").path
+        XCTAssertEqual(chmod(csv, 0o640), 0)
+        let keys = try subjectKeys(config, in: dir)
+        let dumpBefore = try sqliteDump(db)
+        let csvBefore = try String(contentsOfFile: csv, encoding: .utf8).components(separatedBy: "\n")
+        let logBefore = try String(contentsOfFile: log, encoding: .utf8).components(separatedBy: "\n")
+
+        let (r, doc) = try erase(config, ["--receipt", dir.appendingPathComponent("receipt.zip").path])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let ds = datasets(doc)
+        XCTAssertEqual(ds["account"]?["erased"] as? Int, 1)
+        XCTAssertEqual(ds["visits"]?["anonymized"] as? Int, 2)
+        XCTAssertEqual(ds["visits"]?["remaining"] as? Int, 0)
+        XCTAssertEqual(ds["page_views"]?["erased"] as? Int, 4, "children of an anonymised visit are deleted as their policy says")
+
+        // SQLite: the lines that went are the subject's rows (by table and key), no other.
+        let tables = ["account": "users", "contact_details": "contact_details", "quotation_requests": "quotation_requests",
+                      "newsletter_subscriptions": "newsletter_subscriptions", "consents": "consents", "enquiries": "enquiries",
+                      "sessions": "sessions", "cookies": "cookies", "visits": "visits", "page_views": "page_views",
+                      "customer_segments": "customer_segments"]
+        var ownKeys: [String: Set<String>] = [:]
+        for (d, t) in tables { ownKeys[t] = keys[d] ?? [] }
+        let dumpAfter = try sqliteDump(db)
+        let removed = minus(dumpBefore, dumpAfter), added = minus(dumpAfter, dumpBefore)
+        XCTAssertEqual(removed.count, total(doc, "erased", store: "app") + total(doc, "anonymized", store: "app"))
+        XCTAssertEqual(added.count, total(doc, "anonymized", store: "app"))
+        let row = try NSRegularExpression(pattern: #"^INSERT INTO "?([a-z_]+)"? VALUES\((-?[0-9]+),"#)
+        for line in removed + added {
+            let m = try XCTUnwrap(row.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)), "not a row: \(line)")
+            let table = String(line[Range(m.range(at: 1), in: line)!]), key = String(line[Range(m.range(at: 2), in: line)!])
+            XCTAssertTrue(ownKeys[table]?.contains(key) ?? false, "another person's row changed: \(table) \(key)")
+        }
+        for line in added { XCTAssertTrue(line.contains("'0.0.0.0'") && line.contains("NULL"), line) }
+
+        // CSV: exactly the subject's lines went, the rest in order, the mode kept.
+        let csvAfter = try String(contentsOfFile: csv, encoding: .utf8).components(separatedBy: "\n")
+        let isAna = { (l: String) in l.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() == "ana.nunez@example.com" } ?? false }
+        XCTAssertEqual(csvAfter, csvBefore.filter { !isAna($0) })
+        XCTAssertLessThan(csvAfter.count, csvBefore.count)
+        var info = stat()
+        XCTAssertEqual(stat(csv, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o640)
+
+        // Access log: the subject's lines masked in place, every other line as it was.
+        let logAfter = try String(contentsOfFile: log, encoding: .utf8).components(separatedBy: "\n")
+        XCTAssertEqual(logAfter.count, logBefore.count)
+        let changed = zip(logBefore, logAfter).filter { $0 != $1 }
+        XCTAssertEqual(changed.count, datasets(doc)["web_server_log"]?["anonymized"] as? Int)
+        XCTAssertGreaterThan(changed.count, 0)
+        for (old, new) in changed {
+            XCTAssertTrue(new.hasPrefix("0.0.0.0 "), new)
+            XCTAssertFalse(new.contains("c-7f3a9e"), new)
+            // Only the address and the cookie field differ.
+            XCTAssertEqual(String(new.drop { $0 != " " }), String(old.drop { $0 != " " }).replacingOccurrences(of: "\"c-7f3a9e\"", with: "\"-\""))
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".partial-") }, [])
+    }
+
+    func testEraseOnPostgreSQLChangesOnlyTheSubjectsRows() throws {
+        let base: String
+        switch PostgreSQLTests.server {
+        case .url(let u): base = u
+        case .unavailable(let why): throw XCTSkip("PostgreSQL erase test skipped: \(why)")
+        case .broken(let why): throw PostgreSQLTests.ServerDown(reason: why)
+        }
+        // A schema of this test's own, reached through the URL's search_path.
+        let schema = "dataport_erase_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+        let url = base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(schema)"
+        func psql(_ u: String, _ sql: String) throws -> String {
+            let r = try PostgreSQLTests.psqlRun(u, sql)
+            XCTAssertEqual(r.code, 0, r.stderr)
+            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        _ = try psql(base, "CREATE SCHEMA \(schema)")
+        addTeardownBlock { _ = try? PostgreSQLTests.psqlRun(base, "DROP SCHEMA IF EXISTS \(schema) CASCADE") }
+        let load = try TestSupport.run("/usr/bin/env", ["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", TestSupport.samples.appendingPathComponent("billing-postgres.sql").path])
+        XCTAssertEqual(load.code, 0, load.stderr)
+        let dir = try TestSupport.tempDir(self)
+        let config = try makeConfig(dir, pgURL: url) { stores in
+            for i in stores.indices where stores[i]["type"] as? String == "postgresql" {
+                var ds = stores[i]["datasets"] as! [[String: Any]]
+                for j in ds.indices { if let t = ds[j]["table"] as? String { ds[j]["table"] = t.replacingOccurrences(of: "public.", with: "") } }
+                stores[i]["datasets"] = ds
+            }
+        }
+        let keys = try subjectKeys(config, in: dir)
+        let tables = try psql(base, "SELECT tablename FROM pg_tables WHERE schemaname = '\(schema)' ORDER BY 1").split(separator: "\n").map(String.init)
+        func dump() throws -> [String] {
+            try tables.flatMap { t in
+                try psql(url, "SET TimeZone = 'UTC'; SELECT '\(t) ' || r::text FROM \"\(t)\" r ORDER BY 1").split(separator: "\n").map(String.init)
+            }
+        }
+        let before = try dump()
+        let (dry, _) = try erase(config, ["--dry-run"])
+        XCTAssertEqual(dry.code, 0, dry.stderr)
+        XCTAssertEqual(try dump(), before, "--dry-run changed the PostgreSQL store")
+        let (r, doc) = try erase(config)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let after = try dump()
+        let removed = minus(before, after), added = minus(after, before)
+        XCTAssertEqual(removed.count, total(doc, "erased", store: "billing") + total(doc, "anonymized", store: "billing"))
+        XCTAssertGreaterThan(removed.count, 0)
+        XCTAssertEqual(added.count, total(doc, "anonymized", store: "billing"))
+        let own = ["billing_accounts": keys["billing_accounts"] ?? [], "invoices": keys["invoices"] ?? [], "payments": keys["payments"] ?? []]
+        for line in removed + added {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            let key = parts[1].dropFirst().prefix { $0 != "," && $0 != ")" }
+            XCTAssertTrue(own[String(parts[0])]?.contains(String(key)) ?? false, "another person's row changed: \(parts[0]) \(key)")
+        }
+        XCTAssertGreaterThan(datasets(doc)["invoices"]?["retained"] as? Int ?? 0, 0, "invoices are retained for tax law")
+    }
+
+    /// MySQL/MariaDB through the same session path: the WordPress sample's blog store, its user
+    /// deleted, their posts and comments anonymised, nobody else's row touched.
+    func testEraseOnMySQLChangesOnlyTheSubjectsRows() throws {
+        var server: URLComponents
+        switch MySQLTests.server {
+        case .url(let u): server = URLComponents(string: u)!
+        case .unavailable(let why): throw XCTSkip("MySQL erase test skipped: \(why)")
+        case .broken(let why): throw MySQLTests.ServerDown(reason: why)
+        }
+        let name = "dataport_e_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        let base = server.string!
+        XCTAssertEqual(try MySQLTests.clientRun(base, database: nil, "CREATE DATABASE \(name) CHARACTER SET utf8mb4").code, 0)
+        addTeardownBlock { _ = try? MySQLTests.clientRun(base, database: nil, "DROP DATABASE IF EXISTS \(name)") }
+        server.path = "/" + name
+        let url = server.string!
+        func sql(_ text: String) throws -> String {
+            let r = try MySQLTests.clientRun(url, database: String(name), text)
+            XCTAssertEqual(r.code, 0, r.stderr)
+            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        for f in ["schema.sql", "sample-data.sql"] { _ = try sql("SOURCE \(MySQLTests.wordpress.appendingPathComponent(f).path)") }
+        let dir = try TestSupport.tempDir(self)
+        var wp = try JSONSerialization.jsonObject(with: Data(contentsOf: MySQLTests.wordpress.appendingPathComponent("stores.json"))) as! [String: Any]
+        wp.removeValue(forKey: "$schema")
+        var stores = [(wp["stores"] as! [[String: Any]])[0]]
+        var ds = (stores[0]["datasets"] as! [[String: Any]]).filter { $0["name"] as? String != "wp_profile" }
+        let policies: [String: Any] = [
+            "wp_account": ["action": "delete"],
+            "wp_posts": ["action": "anonymize", "fields": ["author": ["set": 0]]],
+            "wp_comments": ["action": "anonymize", "fields": ["author": ["set": "Anonymous"], "author_email": ["set": ""], "author_url": ["set": ""],
+                                                               "author_ip": ["set": ""], "user_id": ["set": 0]]],
+        ]
+        for i in ds.indices { ds[i]["erasure"] = policies[ds[i]["name"] as! String] }
+        stores[0]["datasets"] = ds
+        wp["stores"] = stores
+        let config = dir.appendingPathComponent("wp.json").path
+        try JSONSerialization.data(withJSONObject: wp, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: config))
+        let env = ["DATAPORT_WORDPRESS_URL": url]
+        func dump() throws -> [String] {
+            try ["wp_users", "wp_posts", "wp_comments", "wp_usermeta"].flatMap { t in
+                try sql("SELECT * FROM \(t) ORDER BY 1").split(separator: "\n").map { "\(t)\t\($0)" }
+            }
+        }
+        let keys = try subjectKeys(config, in: dir, env: env)
+        let before = try dump()
+        let (r, doc) = try erase(config, env: env)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let after = try dump()
+        let removed = minus(before, after), added = minus(after, before)
+        let changed = total(doc, "erased", store: "blog") + total(doc, "anonymized", store: "blog")
+        XCTAssertGreaterThan(changed, 0)
+        XCTAssertEqual(removed.count, changed)
+        XCTAssertEqual(added.count, total(doc, "anonymized", store: "blog"))
+        let own = ["wp_users": keys["wp_account"] ?? [], "wp_posts": keys["wp_posts"] ?? [], "wp_comments": keys["wp_comments"] ?? []]
+        for line in removed + added {
+            let parts = line.split(separator: "\t")
+            XCTAssertTrue(own[String(parts[0])]?.contains(String(parts[1])) ?? false, "another person's row changed: \(parts[0]) \(parts[1])")
+        }
+        XCTAssertEqual(datasets(doc)["wp_comments"]?["remaining"] as? Int, 0)
+    }
+
+    /// A JSON Lines store: the subject's lines deleted or rewritten with the masks, all others byte for byte.
+    func testEraseOnJSONLines() throws {
+        let dir = try TestSupport.tempDir(self)
+        let lines = [
+            #"{"email": "ana.nunez@example.com", "event": "open", "ip": "203.0.113.7", "n": 1}"#,
+            #"{"email":"bo@example.org","event":"click","ip":"198.51.100.1","n":2}"#,
+            #"{"email": "Ana.Nunez@Example.com", "event": "click", "ip": "203.0.113.7", "n": 3}"#,
+            #"{"event":"open","email":"  zoë@example.ie ","ip":null,"n":4.50}"#,
+        ]
+        try Data((lines.joined(separator: "\n") + "\r\n").utf8).write(to: dir.appendingPathComponent("events.jsonl"))
+        func config(_ erasure: String) throws -> String {
+            let json = """
+            {"version": "1", "controller": {"name": "T", "contact": "t@example.com"}, "stores": [{"name": "mail", "type": "jsonl", "options": {"path": "\(dir.path)"},
+             "datasets": [{"name": "events", "file": "events.jsonl", "category": "communications", "description": "d", "purposes": [], "legalBasis": "consent", "origin": "observed",
+               "match": [{"field": "email", "identity": "email"}], "fields": [{"name": "email", "type": "string"}, {"name": "event", "type": "string"}, {"name": "ip", "type": "string"}, {"name": "n", "type": "decimal"}],
+               "erasure": \(erasure)}]}]}
+            """
+            let path = dir.appendingPathComponent("c-\(UUID().uuidString).json").path
+            try Data(json.utf8).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let file = dir.appendingPathComponent("events.jsonl").path
+        let (a, docA) = try erase(try config(#"{"action": "anonymize", "fields": {"email": {"set": "erased@invalid"}, "ip": "null"}}"#))
+        XCTAssertEqual(a.code, 0, a.stderr)
+        XCTAssertEqual(datasets(docA)["events"]?["anonymized"] as? Int, 2)
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), [
+            #"{"email":"erased@invalid","event":"open","ip":null,"n":1}"#, lines[1],
+            #"{"email":"erased@invalid","event":"click","ip":null,"n":3}"#, lines[3],
+        ].joined(separator: "\n") + "\r\n")
+        let (d, _) = try erase(try config(#"{"action": "delete"}"#), subject: ["email=bo@example.org"])
+        XCTAssertEqual(d.code, 0, d.stderr)
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), [
+            #"{"email":"erased@invalid","event":"open","ip":null,"n":1}"#,
+            #"{"email":"erased@invalid","event":"click","ip":null,"n":3}"#, lines[3],
+        ].joined(separator: "\n") + "\r\n")
+    }
+
+    /// A CSV file anonymised: the subject's records rewritten with the masks (quoting kept for the
+    /// other fields, the line ends kept), every other record byte for byte.
+    func testAnonymizingCSVKeepsEveryOtherByte() throws {
+        let dir = try TestSupport.tempDir(self)
+        let text = "email,name,note,n\r\n" +
+            "ana.nunez@example.com,\"Núñez, Ana\",\"said \"\"hi\"\"\",1\r\n" +
+            "bo@example.org,Bo,,2\r\n" +
+            "\" Ana.Nunez@Example.com\",Ana,\"multi\nline\",3\r\n" +
+            "cy@example.org,\"Cy\",x,4"
+        try Data(text.utf8).write(to: dir.appendingPathComponent("list.csv"))
+        let json = """
+        {"version": "1", "controller": {"name": "T", "contact": "t@example.com"}, "stores": [{"name": "mail", "type": "csv", "options": {"path": "\(dir.path)"},
+         "datasets": [{"name": "list", "file": "list.csv", "category": "subscriptions", "description": "d", "purposes": [], "legalBasis": "consent", "origin": "provided",
+           "match": [{"field": "email", "identity": "email"}], "fields": [{"name": "email", "type": "string"}, {"name": "name", "type": "string"}, {"name": "note", "type": "string"}, {"name": "n", "type": "integer"}],
+           "erasure": {"action": "anonymize", "fields": {"email": {"set": ""}, "name": {"set": "Anonymous, really"}, "note": "null"}}}]}]}
+        """
+        let config = dir.appendingPathComponent("c.json").path
+        try Data(json.utf8).write(to: URL(fileURLWithPath: config))
+        let (r, doc) = try erase(config)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(datasets(doc)["list"]?["anonymized"] as? Int, 2)
+        XCTAssertEqual(datasets(doc)["list"]?["remaining"] as? Int, 0)
+        XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("list.csv"), encoding: .utf8),
+                       "email,name,note,n\r\n" +
+                       "\"\",\"Anonymous, really\",,1\r\n" +
+                       "bo@example.org,Bo,,2\r\n" +
+                       "\"\",\"Anonymous, really\",,3\r\n" +
+                       "cy@example.org,\"Cy\",x,4")
+    }
+
+    /// `erase --json` matches its schema in cli-output.schema.json.
+    func testJSONOutputMatchesTheCLIOutputSchema() throws {
+        let dir = try TestSupport.tempDir(self)
+        let config = try makeConfig(dir)
+        let (r, _) = try erase(config, ["--dry-run"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let schema = TestSupport.root.appendingPathComponent("formats/cli-output.schema.json").path
+        let out = dir.appendingPathComponent("out.json")
+        try Data(r.stdout.utf8).write(to: out)
+        let script = "import json,sys,jsonschema; s=json.load(open(sys.argv[1])); w={'$schema': s['$schema'], '$defs': s['$defs'], '$ref': '#/$defs/erase'}; jsonschema.validate(json.load(open(sys.argv[2])), w, cls=jsonschema.Draft202012Validator)"
+        let check = try TestSupport.run("/usr/bin/env", ["python3", "-c", script, schema, out.path])
+        XCTAssertEqual(check.code, 0, check.stderr)
+    }
+
+    /// A row matched only through a weak identifier another person shares (an IP that another
+    /// user's visit holds too) is never changed, and the receipt counts it.
+    func testRowsMatchedOnlyThroughASharedIdentifierAreLeftAlone() throws {
+        let dir = try TestSupport.tempDir(self)
+        // Another user's visit from Ana's address makes the address shared.
+        let config = try makeConfig(dir, sql: "INSERT INTO visits (user_id, cookie_id, ip, started_at) VALUES (2, NULL, '203.0.113.7', '2024-07-09 10:00:00');")
+        let log = dir.appendingPathComponent("access.log")
+        let shared = #"203.0.113.7 - - [09/Jul/2024:10:00:00 +0000] "GET /shared HTTP/1.1" 200 1 "-" "Other browser" "-""#
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        handle.write(Data((shared + "\n").utf8))
+        try handle.close()
+        let (r, doc) = try erase(config)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(datasets(doc)["web_server_log"]?["sharedLeft"] as? Int, 1)
+        let lines = try String(contentsOf: log, encoding: .utf8).components(separatedBy: "\n")
+        XCTAssertTrue(lines.contains(shared), "a line matched only through the shared address was changed")
+        XCTAssertEqual(try TestSupport.shell("sqlite3 '\(dir.appendingPathComponent("app.db").path)' \"SELECT count(*) FROM visits WHERE user_id = 2 AND ip = '203.0.113.7'\"").stdout, "1\n")
+    }
+
+    func testDryRunChangesNothing() throws {
+        let dir = try TestSupport.tempDir(self)
+        let config = try makeConfig(dir)
+        let files = ["app.db", "newsletter.csv", "access.log"].map { dir.appendingPathComponent($0).path }
+        let hashes = try files.map(sha256)
+        let dump = try sqliteDump(files[0])
+        let (r, doc) = try erase(config, ["--dry-run", "--receipt", dir.appendingPathComponent("plan.zip").path])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(doc["dryRun"] as? Bool, true)
+        XCTAssertEqual(datasets(doc)["account"]?["erased"] as? Int, 1, "the plan is computed")
+        XCTAssertTrue(datasets(doc)["account"]?["remaining"] is NSNull)
+        XCTAssertEqual(try files.map(sha256), hashes)
+        XCTAssertEqual(try sqliteDump(files[0]), dump)
+        XCTAssertEqual(try TestSupport.dataport("verify", dir.appendingPathComponent("plan.zip").path).code, 0)
+        // The same plan, then, is what a real run does.
+        let (real, done) = try erase(config)
+        XCTAssertEqual(real.code, 0, real.stderr)
+        for (name, d) in datasets(doc) {
+            for k in ["before", "erased", "anonymized", "retained"] { XCTAssertEqual(d[k] as? Int, datasets(done)[name]?[k] as? Int, "\(name).\(k)") }
+        }
+    }
+
+    /// A store whose change fails is rolled back whole; the other stores' erasures stand, and the
+    /// receipt says which failed.
+    func testAFailingStoreRollsBackAndTheOthersStand() throws {
+        let dir = try TestSupport.tempDir(self)
+        // visits.ip is NOT NULL: masking it with NULL fails in the middle of the app store's transaction.
+        let config = try makeConfig(dir) { stores in
+            var ds = stores[0]["datasets"] as! [[String: Any]]
+            for i in ds.indices where ds[i]["name"] as? String == "visits" {
+                ds[i]["erasure"] = ["action": "anonymize", "fields": ["user_id": "null", "cookie_id": "null", "ip": "null"]]
+            }
+            stores[0]["datasets"] = ds
+        }
+        let db = dir.appendingPathComponent("app.db").path, csv = dir.appendingPathComponent("newsletter.csv").path
+        let dump = try sqliteDump(db), csvHash = try sha256(csv)
+        let receipt = dir.appendingPathComponent("r.zip").path
+        let (r, doc) = try erase(config, ["--receipt", receipt])
+        XCTAssertEqual(r.code, 4, r.stderr)
+        XCTAssertTrue(r.stderr.contains("store app failed and was rolled back; the other stores' erasures stand"), r.stderr)
+        XCTAssertEqual(try sqliteDump(db), dump, "the failed store was not rolled back")
+        XCTAssertNotEqual(try sha256(csv), csvHash, "the CSV store's erasure should stand")
+        let stores = Dictionary(uniqueKeysWithValues: (doc["stores"] as? [[String: Any]] ?? []).map { ($0["name"] as! String, $0["status"] as! String) })
+        XCTAssertEqual(stores["app"], "failed")
+        XCTAssertEqual(stores["newsletter"], "erased")
+        XCTAssertTrue(datasets(doc)["account"]?["remaining"] is NSNull, "a failed store's datasets are not claimed")
+        XCTAssertEqual(try TestSupport.dataport("verify", receipt).code, 0)
+        let inspect = try TestSupport.dataport("inspect", receipt)
+        XCTAssertTrue(inspect.stdout.contains("store app: failed, rolled back"), inspect.stdout)
+    }
+
+    /// A row that comes back (a trigger here; another writer in life) fails the proof: exit 10, naming the dataset.
+    func testTheProofCatchesARowLeftBehind() throws {
+        let dir = try TestSupport.tempDir(self)
+        let config = try makeConfig(dir, sql: "CREATE TRIGGER comes_back AFTER DELETE ON sessions BEGIN INSERT INTO sessions (user_id, token, created_at) VALUES (OLD.user_id, NULL, OLD.created_at); END;")
+        let (r, doc) = try erase(config)
+        XCTAssertEqual(r.code, 10, r.stderr)
+        XCTAssertTrue(r.stderr.contains("the erasure proof found rows of the subject left in: sessions"), r.stderr)
+        XCTAssertEqual(datasets(doc)["sessions"]?["remaining"] as? Int, 1)
+        XCTAssertEqual((doc["proof"] as? [String: Any])?["failedDatasets"] as? [String], ["sessions"])
+    }
+
+    /// SIGKILL at several moments of an erasure of a big store: afterwards the database is
+    /// exactly as before or exactly as after a complete run, never in between.
+    func testSIGKILLLeavesTheStoreBeforeOrAfter() throws {
+        let dir = try TestSupport.tempDir(self)
+        let many = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000) INSERT INTO page_views (visit_id, viewed_at, path) SELECT 1, '2024-07-07 07:00:00', '/p' || i FROM n;"
+        let config = try makeConfig(dir, sql: many) { stores in stores = [stores[0]] }
+        let db = dir.appendingPathComponent("app.db").path
+        let pristine = dir.appendingPathComponent("pristine.db").path
+        try FileManager.default.copyItem(atPath: db, toPath: pristine)
+        let before = try sqliteDump(db).joined(separator: "\n")
+        let (full, _) = try erase(config)
+        XCTAssertEqual(full.code, 0, full.stderr)
+        let after = try sqliteDump(db).joined(separator: "\n")
+        XCTAssertNotEqual(before, after)
+        // Each run is killed once its write transaction has begun (SQLite's journal exists), after
+        // a few more milliseconds of writing.
+        var midway = 0, seen = Set<String>()
+        for extra in [0.0, 0.002, 0.005, 0.01, 0.02, 0.05] {
+            try? FileManager.default.removeItem(atPath: db)
+            try FileManager.default.copyItem(atPath: pristine, toPath: db)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestSupport.binary)
+            p.arguments = ["erase", "--config", config, "--subject", Self.ana, "--requested-at", Self.at, "--quiet"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let deadline = Date().addingTimeInterval(60)
+            while p.isRunning, !FileManager.default.fileExists(atPath: db + "-journal"), Date() < deadline { usleep(200) }
+            if extra > 0 { Thread.sleep(forTimeInterval: extra) }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            if p.terminationReason == .uncaughtSignal && FileManager.default.fileExists(atPath: db + "-journal") { midway += 1 }
+            let state = try sqliteDump(db).joined(separator: "\n")
+            XCTAssertTrue(state == before || state == after, "killed \(extra) s into writing: the store is neither before nor after")
+            seen.insert(state == before ? "before" : "after")
+        }
+        XCTAssertGreaterThan(midway, 0, "no run was killed inside its write transaction: the test proved nothing")
+        print("SIGKILL runs: \(midway) landed inside the write transaction; states seen: \(seen.sorted())")
+    }
+
+    /// The same for a file store: a big CSV killed while its new version is being written (the
+    /// hidden partial file exists) is exactly the old file or exactly the new one.
+    func testSIGKILLLeavesAFileStoreBeforeOrAfter() throws {
+        let dir = try TestSupport.tempDir(self)
+        var text = "email,list,subscribed_at,status\n"
+        for i in 0..<60_000 { text += (i % 3 == 0 ? "ana.nunez@example.com" : "customer\(i)@example.com") + ",news,2024-01-01T00:00:00Z,subscribed\n" }
+        let csv = dir.appendingPathComponent("newsletter.csv").path
+        let json = """
+        {"version": "1", "controller": {"name": "T", "contact": "t@example.com"}, "stores": [{"name": "mail", "type": "csv", "options": {"path": "\(dir.path)"},
+         "datasets": [{"name": "list", "file": "newsletter.csv", "category": "subscriptions", "description": "d", "purposes": [], "legalBasis": "consent", "origin": "provided",
+           "match": [{"field": "email", "identity": "email"}], "fields": [{"name": "email", "type": "string"}, {"name": "list", "type": "string"}, {"name": "subscribed_at", "type": "timestamp"}, {"name": "status", "type": "string"}],
+           "erasure": {"action": "delete"}}]}]}
+        """
+        let config = dir.appendingPathComponent("c.json").path
+        try Data(json.utf8).write(to: URL(fileURLWithPath: config))
+        try Data(text.utf8).write(to: URL(fileURLWithPath: csv))
+        let before = try sha256(csv)
+        let (full, _) = try erase(config)
+        XCTAssertEqual(full.code, 0, full.stderr)
+        let after = try sha256(csv)
+        XCTAssertNotEqual(before, after)
+        var midway = 0
+        for extra in [0.0, 0.002] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: csv))
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestSupport.binary)
+            p.arguments = ["erase", "--config", config, "--subject", Self.ana, "--requested-at", Self.at, "--quiet"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let deadline = Date().addingTimeInterval(60)
+            func partial() -> Bool { ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).contains { $0.contains(".partial-") } }
+            while p.isRunning, !partial(), Date() < deadline { usleep(200) }
+            if extra > 0 { Thread.sleep(forTimeInterval: extra) }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            if p.terminationReason == .uncaughtSignal && partial() { midway += 1 }
+            let state = try sha256(csv)
+            XCTAssertTrue(state == before || state == after, "killed \(extra) s into rewriting: the file is neither before nor after")
+            // What SIGKILL leaves is the hidden partial file, never the store's file half-written.
+            for f in try FileManager.default.contentsOfDirectory(atPath: dir.path) where f.contains(".partial-") {
+                try FileManager.default.removeItem(atPath: dir.appendingPathComponent(f).path)
+            }
+        }
+        XCTAssertGreaterThan(midway, 0, "no run was killed while the file was being rewritten: the test proved nothing")
+    }
+
+    // MARK: - The receipt
+
+    func testTheReceiptIsAValidBagWithASchemaAndARenderedPage() throws {
+        let dir = try TestSupport.tempDir(self)
+        let config = try makeConfig(dir, sample: "stores.json")
+        let receipt = dir.appendingPathComponent("receipt.zip").path
+        let (r, doc) = try erase(config, ["--receipt", receipt])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(doc["receipt"] as? String, receipt)
+        XCTAssertEqual(try TestSupport.dataport("verify", receipt).code, 0)
+        let inspect = try TestSupport.dataport("inspect", receipt)
+        XCTAssertTrue(inspect.stdout.contains("erasure receipt") && inspect.stdout.contains("invoices"), inspect.stdout)
+        let x = dir.appendingPathComponent("x")
+        try TestSupport.unzip(receipt, into: x)
+        let top = try XCTUnwrap(try FileManager.default.contentsOfDirectory(at: x, includingPropertiesForKeys: nil).first)
+        if TestSupport.has("bagit.py") {
+            let bag = try TestSupport.shell("bagit.py --validate '\(top.path)' 2>&1")
+            XCTAssertEqual(bag.code, 0, bag.stdout)
+        }
+        let schema = TestSupport.root.appendingPathComponent("formats/receipt.schema.json").path
+        let check = try TestSupport.shell("python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), cls=jsonschema.Draft202012Validator)' '\(top.path)/data/receipt.json' '\(schema)' 2>&1")
+        XCTAssertEqual(check.code, 0, check.stdout)
+        // The embedded schema is the published one.
+        XCTAssertEqual(try String(contentsOf: top.appendingPathComponent("schemas/receipt.schema.json"), encoding: .utf8),
+                       try String(contentsOfFile: schema, encoding: .utf8))
+        // No erased personal data: no identity value, no name, no address, no email of the subject anywhere.
+        let all = try TestSupport.shell("cat '\(top.path)'/*.* '\(top.path)'/data/* '\(top.path)'/*.txt").stdout.lowercased()
+        for value in ["ana.nunez@example.com", "núñez", "nunez", "203.0.113.7", "c-7f3a9e", "argon2"] {
+            XCTAssertFalse(all.contains(value), "the receipt holds \(value)")
+        }
+        XCTAssertTrue(all.contains(SHA256Text.of("ana.nunez@example.com")), "the identity's SHA-256 is there")
+        let receiptDoc = try JSONSerialization.jsonObject(with: Data(contentsOf: top.appendingPathComponent("data/receipt.json"))) as! [String: Any]
+        let invoices = try XCTUnwrap(datasets(receiptDoc)["invoices"])
+        let retention = try XCTUnwrap(invoices["retention"] as? [String: Any])
+        XCTAssertEqual(retention["ground"] as? String, "legal-obligation")
+        XCTAssertNotNil((retention["until"] as? [String: Any])?["last"])
+        // The page renders in a real browser.
+        guard let browser = ["chromium", "chromium-browser"].first(where: TestSupport.has) else {
+            throw XCTSkip("chromium is not installed")
+        }
+        let flags = "--headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking --disable-component-update --disable-sync"
+        let dom = try TestSupport.shell("timeout 60 \(browser) \(flags) --user-data-dir='\(dir.path)/profile' --dump-dom 'file://\(top.path)/index.html' 2>/dev/null")
+        XCTAssertEqual(dom.code, 0)
+        XCTAssertTrue(dom.stdout.contains("Receipt of your erasure request"), dom.stdout)
+        XCTAssertTrue(dom.stdout.contains("a legal obligation to keep it"), dom.stdout)
+        XCTAssertTrue(dom.stdout.contains("Invoices are kept for 10 years (tax law)"), dom.stdout)
+    }
+
+    // MARK: - Objection and rectification
+
+    /// An objection to marketing: the subject's newsletter rows get `unsubscribed_at` (SQLite) and
+    /// `status` (CSV) set, nobody else's line changes, the proof finds the new values, the receipt verifies.
+    func testObjectionToMarketingStopsItAndChangesNothingElse() throws {
+        let dir = try TestSupport.tempDir(self)
+        let config = try makeConfig(dir)
+        let db = dir.appendingPathComponent("app.db").path, csv = dir.appendingPathComponent("newsletter.csv").path
+        let dump = try sqliteDump(db)
+        let csvBefore = try String(contentsOfFile: csv, encoding: .utf8).components(separatedBy: "\n")
+        let receipt = dir.appendingPathComponent("objection.zip").path
+        let r = try TestSupport.run(TestSupport.binary, ["object", "--config", config, "--subject", Self.ana, "--purpose", "marketing",
+                                                          "--requested-at", Self.at, "--receipt", receipt, "--json"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(doc["request"] as? String, "objection")
+        XCTAssertEqual(datasets(doc)["newsletter_subscriptions"]?["anonymized"] as? Int, 2)
+        XCTAssertEqual(datasets(doc)["newsletter_subscriptions"]?["fields"] as? [String], ["unsubscribed_at"])
+        let removed = minus(dump, try sqliteDump(db)), added = minus(try sqliteDump(db), dump)
+        XCTAssertEqual(removed.count, 2)
+        XCTAssertEqual(added.count, 2)
+        for line in added { XCTAssertTrue(line.hasPrefix("INSERT INTO newsletter_subscriptions VALUES(") && line.contains("2026-12-01"), line) }
+        let csvAfter = try String(contentsOfFile: csv, encoding: .utf8).components(separatedBy: "\n")
+        for (old, new) in zip(csvBefore, csvAfter) where old != new {
+            XCTAssertTrue(old.lowercased().hasPrefix("ana.nunez@example.com,"), old)
+            XCTAssertTrue(new.hasSuffix(",unsubscribed"), new)
+        }
+        XCTAssertEqual(zip(csvBefore, csvAfter).filter { $0 != $1 }.count, 1, "one of the two rows was unsubscribed already")
+        XCTAssertEqual(try TestSupport.dataport("verify", receipt).code, 0)
+        // Twice is a no-op: the rows hold the values already.
+        let again = try TestSupport.run(TestSupport.binary, ["object", "--config", config, "--subject", Self.ana, "--purpose", "marketing", "--requested-at", Self.at, "--json"])
+        XCTAssertEqual(again.code, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("\"unchanged\""), again.stdout)
+        let unknown = try TestSupport.dataport("object", "--config", config, "--subject", Self.ana, "--purpose", "profiling")
+        XCTAssertEqual(unknown.code, 2, unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("declares: marketing"), unknown.stderr)
+    }
+
+    /// A rectification: only the named row of the subject changes; values typed; another
+    /// person's key is refused before anything is written; old and new values only on stdout.
+    func testRectifyChangesOnlyTheNamedRowOfTheSubject() throws {
+        let dir = try TestSupport.tempDir(self)
+        let config = try makeConfig(dir, sample: "stores.json")
+        let db = dir.appendingPathComponent("app.db").path
+        let dump = try sqliteDump(db)
+        // Row 2 of contact_details is another person's.
+        let other = try TestSupport.dataport("rectify", "--config", config, "--subject", Self.ana, "--set", "contact_details.city=Lisboa", "--where", "contact_details.id=2")
+        XCTAssertEqual(other.code, 2, other.stderr)
+        XCTAssertTrue(other.stderr.contains("holds no row of the subject with that key; nothing was changed"), other.stderr)
+        XCTAssertFalse(other.stderr.contains("Lisboa"))
+        XCTAssertEqual(try sqliteDump(db), dump)
+        let badType = try TestSupport.dataport("rectify", "--config", config, "--subject", Self.ana, "--set", "newsletter_subscriptions.confirmed=maybe", "--where", "newsletter_subscriptions.id=1")
+        XCTAssertEqual(badType.code, 2, badType.stderr)
+        XCTAssertFalse(badType.stderr.contains("maybe"))
+        let linked = try TestSupport.dataport("rectify", "--config", config, "--subject", Self.ana, "--set", "contact_details.user_id=2", "--where", "contact_details.id=1")
+        XCTAssertEqual(linked.code, 2, linked.stderr)
+        let r = try TestSupport.run(TestSupport.binary, ["rectify", "--config", config, "--subject", Self.ana, "--set", "contact_details.city=Lisboa",
+                                                          "--where", "contact_details.id=1", "--requested-at", Self.at, "--receipt", dir.appendingPathComponent("r.zip").path, "--json"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertFalse(r.stderr.contains("Lisboa") || r.stderr.contains("Madrid"))
+        let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let changes = try XCTUnwrap(doc["changes"] as? [[String: Any]])
+        XCTAssertEqual(changes.count, 1)
+        XCTAssertEqual(changes[0]["old"] as? String, "Madrid")
+        XCTAssertEqual(changes[0]["new"] as? String, "Lisboa")
+        let removed = minus(dump, try sqliteDump(db)), added = minus(try sqliteDump(db), dump)
+        XCTAssertEqual(removed, ["INSERT INTO contact_details VALUES(1,1,'+34 600 000 001','Calle de Alcalá, 42, 3º izq.','Madrid','28014','ES');"])
+        XCTAssertEqual(added, ["INSERT INTO contact_details VALUES(1,1,'+34 600 000 001','Calle de Alcalá, 42, 3º izq.','Lisboa','28014','ES');"])
+        // The receipt names the field, never the values.
+        let x = dir.appendingPathComponent("x")
+        try TestSupport.unzip(dir.appendingPathComponent("r.zip").path, into: x)
+        let all = try TestSupport.shell("cat '\(x.path)'/*/data/receipt.json '\(x.path)'/*/index.html").stdout
+        XCTAssertTrue(all.contains("city"))
+        XCTAssertFalse(all.contains("Lisboa") || all.contains("Madrid"))
+        // The same through --changes, typed JSON values.
+        let file = dir.appendingPathComponent("changes.json")
+        try Data(#"[{"dataset": "newsletter_subscriptions", "key": 1, "field": "confirmed", "value": false}]"#.utf8).write(to: file)
+        let c = try TestSupport.dataport("rectify", "--config", config, "--subject", Self.ana, "--changes", file.path, "--json")
+        XCTAssertEqual(c.code, 0, c.stderr)
+        XCTAssertEqual(try TestSupport.shell("sqlite3 '\(db)' 'SELECT confirmed FROM newsletter_subscriptions WHERE id = 1'").stdout, "0\n")
+    }
+
+    func testEmbeddedReceiptSchemaIsThePublishedOne() throws {
+        XCTAssertEqual(ReceiptSchema.text + "\n", try String(contentsOf: TestSupport.root.appendingPathComponent("formats/receipt.schema.json"), encoding: .utf8))
+    }
+}
+
+/// SHA-256 of text, as lower-case hex (for checks of what a receipt holds).
+enum SHA256Text {
+    static func of(_ s: String) -> String {
+        String(try! TestSupport.shell("printf %s '\(s)' | sha256sum").stdout.prefix(64))
+    }
+}
