@@ -316,11 +316,31 @@ public enum ConfigCheck {
         return out
     }
 
-    /// What Art. 15(1) says the person must be told about each dataset: purposes (a), recipients
-    /// (c), retention (d). (A source for data not collected from the subject (g) needs a config
-    /// field the config does not have yet; a rule for it belongs here.)
+    /// What Art. 15 says the person must be told: per dataset purposes (1)(a), recipients (c),
+    /// retention (d), the source of data not collected from them (g), automated decisions and
+    /// profiling (h); for the controller, the supervisory authority to complain to (f) and the DPO
+    /// (Art. 13(1)(b): only where one is designated, so a note, not a warning).
     @Sendable static func art15(_ c: CheckContext) throws -> [ConfigProblem] {
         var out: [ConfigProblem] = []
+        if c.config.controller.supervisoryAuthority == nil {
+            out.append(ConfigProblem(c.advisory, "authority.missing",
+                                     "controller gives no supervisoryAuthority: the person must be told where they can lodge a complaint (Art. 15(1)(f))"))
+        }
+        if (c.config.controller.dpoContact ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            out.append(ConfigProblem(.info, "dpo.missing",
+                                     "controller names no dpo: if a data protection officer is designated (Art. 37), the page should give their contact"))
+        }
+        for d in c.config.datasets {
+            let m = d.metadata
+            if m.automatedDecisions == nil && d.automatedDecisions == nil && (m.origin == .derived || m.category == .profiling) {
+                out.append(ConfigProblem(c.advisory, "automatedDecisions.missing", store: d.store, dataset: d.name,
+                                         "dataset \(d.name) is derived or profiling but gives no automatedDecisions: the person must be told of automated decisions and profiling, the logic involved and the consequences (Art. 15(1)(h)), or that there are none"))
+            }
+            if m.origin == .derived && (d.collectedFrom == nil && (m.collectedFrom ?? "").isEmpty) {
+                out.append(ConfigProblem(c.advisory, "source.missing", store: d.store, dataset: d.name,
+                                         "dataset \(d.name) is not collected from the person but gives no collectedFrom: the person must be told its source (Art. 15(1)(g))"))
+            }
+        }
         for d in c.config.datasets {
             let m = d.metadata
             if m.purposes.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
