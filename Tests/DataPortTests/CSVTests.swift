@@ -314,11 +314,11 @@ final class CSVTests: XCTestCase {
     }
 
     /// Art. 20 receivers using standard tools get the data as it is: in an exported bundle, every CSV
-    /// cell read by Python's csv module is the JSON file's value text, and every value frictionless
-    /// reads through datapackage.json equals the JSON value, with no added characters (no `'`).
-    func testCSVValuesEqualJSONValuesInPythonCSVAndFrictionless() throws {
-        guard TestSupport.has("python3"), (try TestSupport.shell("python3 -c 'import frictionless'")).code == 0 else {
-            return XCTFail("python3 with frictionless is needed (.ci/run installs it)")
+    /// cell read by Python's csv module and by pandas is the JSON file's value text, and every value
+    /// frictionless reads through datapackage.json equals the JSON value, with no added characters (no `'`).
+    func testCSVValuesEqualJSONValuesInPythonCSVPandasAndFrictionless() throws {
+        guard TestSupport.has("python3"), (try TestSupport.shell("python3 -c 'import frictionless, pandas'")).code == 0 else {
+            return XCTFail("python3 with frictionless and pandas is needed (.ci/run installs them)")
         }
         let dir = try TestSupport.tempDir(self)
         let bundle = try TestSupport.exportSample(dir, formats: "json,csv", extra: ["--scope", "access"])
@@ -327,6 +327,7 @@ final class CSVTests: XCTestCase {
         let top = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: files.path).first)
         let script = """
             import csv, datetime, decimal, json, os, sys
+            import pandas
             from frictionless import Package
             top = sys.argv[1]
             problems, cells, typed = [], 0, 0
@@ -343,6 +344,12 @@ final class CSVTests: XCTestCase {
                     for k, v in w.items():
                         cells += 1
                         if g[k] != ("" if v is None else v): problems.append(resource.name + "." + k + " (csv)")
+                frame = pandas.read_csv(os.path.join(top, resource.path), dtype=str, keep_default_na=False, encoding="utf-8")
+                if len(frame) != len(want): problems.append(resource.name + ": row count (pandas)")
+                for w, g in zip(want, frame.to_dict("records")):
+                    for k, v in w.items():
+                        cells += 1
+                        if g[k] != ("" if v is None else v): problems.append(resource.name + "." + k + " (pandas)")
                 for w, row in zip(want, resource.read_rows()):
                     for field in resource.schema.fields:
                         v, x = w[field.name], row[field.name]
