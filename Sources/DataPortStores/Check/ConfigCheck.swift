@@ -382,6 +382,9 @@ public enum ConfigCheck {
                     out.append(ConfigProblem(.warning, "match.scan", store: d.store, dataset: d.name, field: m.field,
                                              "dataset \(d.name), field \(m.field): no index serves the match on \(what), so every lookup reads the whole table; create: \(fix)",
                                              fix: fix))
+                case .scansColumn(let why):
+                    out.append(ConfigProblem(.warning, "match.columnScan", store: d.store, dataset: d.name, field: m.field,
+                                             "dataset \(d.name), field \(m.field): the match on \(what) reads the whole column: \(why)"))
                 case .unknown(let why):
                     out.append(ConfigProblem(.info, "match.unchecked", store: d.store, dataset: d.name, field: m.field,
                                              "dataset \(d.name), field \(m.field): whether an index serves the match cannot be told (\(why))"))

@@ -86,7 +86,14 @@ public final class MySQLIntrospector: StoreIntrospector {
         let first = try rows("""
             SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ? AND SEQ_IN_INDEX = 1
             """, [.text(schema), .text(name), .text(column)])
-        if let n = first.first?.first ?? nil, let count = Int(n), count > 0 { return .indexed }
+        if let n = first.first?.first ?? nil, let count = Int(n), count > 0 {
+            // A text identity is looked up by its stored spellings first (SQLQueryBuilder's
+            // spellingLookups), a comparison under another collation that no index serves.
+            if case .identity = match, field?.type != .integer {
+                return .scansColumn(why: "MySQL computes no normal form, so the stored spellings of the subject's values are found by reading the column once per lookup; the rows are then found through the index")
+            }
+            return .indexed
+        }
         let type = try rows("SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?",
                             [.text(schema), .text(name), .text(column)]).first?.first ?? nil
         let needsPrefix = ["tinytext", "text", "mediumtext", "longtext", "blob"].contains((type ?? "").lowercased())

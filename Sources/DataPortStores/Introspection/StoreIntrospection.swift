@@ -24,6 +24,9 @@ public enum IndexCheck: Sendable, Hashable {
     case indexed
     /// Every lookup reads the whole table; `fix` is the index that would serve it.
     case scans(fix: String)
+    /// The rows are found through an index, but a step before it reads the whole column (MySQL's
+    /// lookup of the stored spellings of a text identity); `why` says so.
+    case scansColumn(why: String)
     /// The store cannot tell (a query dataset, a file store).
     case unknown(String)
 }
