@@ -15,8 +15,15 @@ struct BulkUpsert {
 
     /// The bulk session to write `m` through, if it can be written set-based.
     static func session(for m: DatasetMapping, _ session: any SQLSession) -> (any BulkWritingSession)? {
-        guard let bulk = session as? any BulkWritingSession, !m.keyGenerated, m.columns.allSatisfy({ $0.mapsThrough == nil }) else { return nil }
+        guard let bulk = session as? any BulkWritingSession, !m.keyGenerated, m.columns.allSatisfy({ $0.mapsThrough == nil }),
+              bulk.stages(target(m)) else { return nil }
         return bulk
+    }
+
+    private static func target(_ m: DatasetMapping) -> BulkTarget {
+        var path: [String] = []
+        if case .table(let t) = m.target.source { path = t.split(separator: ".").map(String.init) }
+        return BulkTarget(table: m.table, path: path, columns: m.columns.map { .init(name: $0.field.column, type: $0.field.type) }, key: m.keyPosition)
     }
 
     func write(_ ahead: ReadAheadRecords, counter: ProgressCounter, _ r: inout DatasetReconciliation) throws {
@@ -24,7 +31,7 @@ struct BulkUpsert {
         var empty = true
         try session.query("SELECT 1 FROM \(m.table) LIMIT 1", [], rows: { _ in empty = false })
         let key = m.keyPosition
-        let target = BulkTarget(table: m.table, columns: m.columns.map { .init(name: $0.field.column, type: $0.field.type) }, key: key)
+        let target = Self.target(m)
         let yields = key == nil ? [] : m.target.yields.compactMap { y in m.columns.firstIndex { $0.field.name == y.field }.map { (column: $0, kind: y.kind) } }
         let tracked = key != nil && ownership.tracks(m.name)
         // Each record's digest over the imported fields, by record number - 1: the target agrees

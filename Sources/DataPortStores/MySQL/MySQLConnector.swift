@@ -175,8 +175,10 @@ public final class MySQLConnector: WritableStoreConnector {
 /// dialect pieces MySQL needs (no `RETURNING`, no `ON CONFLICT`; comparisons exact, not by the
 /// columns' case-insensitive collations).
 public final class MySQLSession: SQLSession {
-    private let connection: MySQLConnection
-    private let dateTimes: MySQLDateTimes
+    let connection: MySQLConnection
+    let dateTimes: MySQLDateTimes
+    /// Staging tables made so far (`MySQLBulk.swift`), for their names.
+    var stagingTables = 0
     /// The advisory lock that serialises imports into one database.
     private let lockName: String
     private var locked = false
@@ -209,7 +211,7 @@ public final class MySQLSession: SQLSession {
 
     /// A value as the server parses it for a column of its type: booleans as 0/1, timestamps as
     /// wall-clock text in the store's zone, binary as bytes, the rest as canonical text.
-    private func parameter(_ v: Value) -> MySQLParameter {
+    func parameter(_ v: Value) -> MySQLParameter {
         switch v {
         case .null: .null
         case .integer(let i): .integer(i)

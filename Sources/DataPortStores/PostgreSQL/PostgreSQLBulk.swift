@@ -8,6 +8,8 @@ import DataPortModel
 /// the bundle's canonical text with the staged text; only rows that do not compare equal come back
 /// to be typed and hashed (usually none), so a million rows are never read one by one.
 extension PostgreSQLSession: BulkWritingSession {
+    public func stages(_ target: BulkTarget) -> Bool { true }
+
     public func stage(_ target: BulkTarget, rows: (_ add: ([Value]) throws -> Void) throws -> Void) throws -> any StagedRows {
         let types = try columnTypes(target)
         stagingTables += 1
@@ -49,73 +51,29 @@ extension PostgreSQLSession: BulkWritingSession {
     }
 }
 
-/// COPY's text format: tab between columns, newline after each row, `\N` for NULL, and backslash,
-/// tab, newline and carriage return escaped with a backslash. Text cannot hold NUL: a value is cut
-/// there (as libpq cuts a bound parameter) and noted, so the import reports it and keeps nothing.
+/// PostgreSQL's COPY text rows: record number, then each value in the text the server parses for
+/// its column (bytea as `\x` hex). Text cannot hold NUL: a value is cut there (as libpq cuts a
+/// bound parameter) and noted, so the import reports it and keeps nothing.
 struct CopyTextEncoder {
-    var bytes: [UInt8] = []
-    private(set) var altered: [(record: Int64, column: Int)] = []
-
-    init() { bytes.reserveCapacity(1 << 20 + 4096) }
+    var text = TabSeparatedText(nul: .cut)
+    var bytes: [UInt8] { text.bytes }
+    var altered: [(record: Int64, column: Int)] { text.altered }
 
     mutating func row(_ number: Int64, _ values: [Value]) {
-        appendDigits(number)
+        text.integer(number)
         for (column, v) in values.enumerated() {
-            bytes.append(9)
+            text.separate()
             switch v {
-            case .null: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "N"))
-            case .integer(let i): appendDigits(i)
-            case .string(let s): if !escape(s) { altered.append((number, column)) }
-            default: if !escape(PostgreSQLConnection.parameterText(of: v) ?? "") { altered.append((number, column)) }
+            case .null: text.null()
+            case .integer(let i): text.integer(i)
+            case .string(let s): text.field(s, record: number, column: column)
+            default: text.field(PostgreSQLConnection.parameterText(of: v) ?? "", record: number, column: column)
             }
         }
-        bytes.append(10)
+        text.endRow()
     }
 
-    mutating func flush(_ send: (UnsafeRawBufferPointer) throws -> Void) throws {
-        try bytes.withUnsafeBytes { try send($0) }
-        bytes.removeAll(keepingCapacity: true)
-    }
-
-    private mutating func appendDigits(_ n: Int64) {
-        if n < 0 { bytes.append(UInt8(ascii: "-")) }
-        var m = n.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat { d[count] = UInt8(48 + m % 10); m /= 10; count += 1 } while m > 0
-            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(d[i]) }
-        }
-    }
-
-    /// Appends `s` escaped; `false` if it was cut at a NUL.
-    private mutating func escape(_ s: String) -> Bool {
-        var s = s
-        return s.withUTF8 { u in
-            var start = 0
-            for (i, b) in u.enumerated() {
-                let escaped: UInt8
-                switch b {
-                case UInt8(ascii: "\\"): escaped = UInt8(ascii: "\\")
-                case 9: escaped = UInt8(ascii: "t")
-                case 10: escaped = UInt8(ascii: "n")
-                case 13: escaped = UInt8(ascii: "r")
-                case 0:
-                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i]))
-                    return false
-                default: continue
-                }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i]))
-                bytes.append(UInt8(ascii: "\\"))
-                bytes.append(escaped)
-                start = i + 1
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<u.count]))
-            return true
-        }
-    }
+    mutating func flush(_ send: (UnsafeRawBufferPointer) throws -> Void) throws { try text.flush(send) }
 }
 
 /// A staging table on a PostgreSQL session, and the set-based statements between it and the target.

@@ -13,12 +13,14 @@ public struct BulkTarget: Sendable {
 
     /// The table, quoted already (`"schema"."table"`).
     public var table: String
+    /// The same name unquoted, in its parts (`["schema", "table"]`).
+    public var path: [String]
     public var columns: [Column]
     /// The position in `columns` of the key, if rows are upserted by one; `nil` for keyless rows.
     public var key: Int?
 
-    public init(table: String, columns: [Column], key: Int?) {
-        self.table = table; self.columns = columns; self.key = key
+    public init(table: String, path: [String], columns: [Column], key: Int?) {
+        self.table = table; self.path = path; self.columns = columns; self.key = key
     }
 }
 
@@ -27,6 +29,8 @@ public struct BulkTarget: Sendable {
 /// into the target by a few statements, and read back by a join. Everything dialect-specific of a
 /// bulk import lives behind this protocol; a session without it is written row by row.
 public protocol BulkWritingSession: SQLSession {
+    /// Whether `target` can be written set-based (else the importer writes it row by row).
+    func stages(_ target: BulkTarget) -> Bool
     /// Creates a staging table for `target` and loads the rows `rows` adds (each `target.columns.count`
     /// values), numbered 1, 2, ... in that order: the record numbers of messages.
     func stage(_ target: BulkTarget, rows: (_ add: ([Value]) throws -> Void) throws -> Void) throws -> any StagedRows
