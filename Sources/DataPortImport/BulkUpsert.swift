@@ -60,11 +60,12 @@ struct BulkUpsert {
         r.inBundle += staged.count
         for d in digests { r.importedChecksum.add(digest: d) }
         if let key {
-            if try staged.firstRepeatedKey() != nil {
-                throw DataPortError(.invalidBundle, "dataset \(m.name) holds two records with the same key")
-            }
+            let repeated = DataPortError(.invalidBundle, "dataset \(m.name) holds two records with the same key")
+            if try staged.firstRepeatedKey(targetEmpty: empty) != nil { throw repeated }
             if !empty { try refuseOtherPeoplesRows(staged) }
-            let (inserted, updated) = try staged.upsert(targetEmpty: empty)
+            let written: (inserted: Int64, updated: Int64)
+            do { written = try staged.upsert(targetEmpty: empty) } catch is RepeatedKey { throw repeated }
+            let (inserted, updated) = written
             r.inserted += inserted
             r.updated += updated
             r.unchanged += staged.count - inserted - updated
@@ -73,7 +74,7 @@ struct BulkUpsert {
             r.inserted += inserted
             r.unchanged += staged.count - inserted
         }
-        try readBack(staged, digests, &r)
+        try readBack(staged, digests, targetEmpty: empty, &r)
         // These rows are the subject's now (see `RecordUpsert.write`).
         if tracked { ownership.add(m.name, keys: keys) }
         for (j, y) in yields.enumerated() { ownership.add(y.kind, identities: yielded[j]) }
@@ -100,12 +101,12 @@ struct BulkUpsert {
     /// The rows the target does not hold exactly as staged, typed and hashed as stored: each that
     /// differs from its bundle record replaces that record's digest and is reported (the first one,
     /// by record number, is the report's mismatch).
-    private func readBack(_ staged: any StagedRows, _ digests: [UInt64], _ r: inout DatasetReconciliation) throws {
+    private func readBack(_ staged: any StagedRows, _ digests: [UInt64], targetEmpty: Bool, _ r: inout DatasetReconciliation) throws {
         let changed = "the target stored another value than the bundle's"
         var problems: [(record: Int64, field: String?, reason: String)] = staged.altered.map { ($0.record, m.columns[$0.column].field.name, changed) }
         var seen = Set<Int64>()
         var digester = RecordDigester()
-        try staged.differences { record, row, column in
+        try staged.differences(targetEmpty: targetEmpty) { record, row, column in
             guard seen.insert(record).inserted else { return }
             let bundleDigest = digests[Int(record - 1)]
             guard let row else {

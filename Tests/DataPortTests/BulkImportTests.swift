@@ -1,3 +1,5 @@
+import DataPortModel
+@testable import DataPortStores
 import Foundation
 import XCTest
 
@@ -275,5 +277,78 @@ extension MySQLTests {
         XCTAssertEqual(vals["unchanged"] as? Int, 6, "\(vals)")
         XCTAssertEqual(report["agrees"] as? Bool, true)
         XCTAssertEqual(try bulkDump(url), before)
+    }
+}
+
+/// Staging through the sessions directly: the text that reaches the staging table is exactly the
+/// bundle's, every column type with a canonical rendering compares equal in the server (no row
+/// comes back to be hashed in Swift), and a NUL that PostgreSQL text cannot hold is reported.
+enum StagingFixture {
+    static let texts = ["a\tb", "a\nb", "a\r\nb", "\\", "\\N", "\\.", "", "x\\ty\\n", "Grüße 🎉", "\\\\N\t\\"]
+    static let columns: [BulkTarget.Column] = [
+        .init(name: "id", type: .integer), .init(name: "name", type: .string), .init(name: "amount", type: .decimal),
+        .init(name: "at", type: .timestamp), .init(name: "flag", type: .boolean), .init(name: "doc", type: .binary), .init(name: "day", type: .date),
+    ]
+    static var rows: [[Value]] {
+        texts.enumerated().map { i, s in
+            [.integer(Int64(i + 1)), .string(s), .decimal(ExactDecimal(i % 2 == 0 ? "12345678901234567890.123456789" : "-0.000000001")!),
+             .timestamp(Timestamp(i % 2 == 0 ? "2024-06-30T07:30:00.25Z" : "1999-12-31T23:59:59Z")!), .boolean(i % 2 == 0),
+             .binary(i % 2 == 0 ? Array(0...255) : []), .date(CalendarDate("2024-02-29")!)]
+        } + [[.integer(Int64(texts.count + 1)), .null, .null, .null, .null, .null, .null]]
+    }
+
+    static func check(_ session: any SQLSession, cutsNUL: Bool) throws {
+        let bulk = try XCTUnwrap(session as? any BulkWritingSession)
+        try session.begin()
+        defer { session.rollback() }
+        let target = BulkTarget(table: "\"typed\"", path: ["typed"], columns: columns, key: 0)
+        XCTAssertTrue(bulk.stages(target))
+        let staged = try bulk.stage(target) { add in for r in rows { try add(r) } }
+        XCTAssertEqual(staged.count, Int64(rows.count))
+        XCTAssertTrue(staged.altered.isEmpty)
+        var seen: [String?] = []
+        try session.query("SELECT c1 FROM dataport_stage_1 ORDER BY dataport_n", []) { cells in
+            if case .text(let t) = cells[0] { seen.append(t) } else { seen.append(nil) }
+        }
+        XCTAssertEqual(seen, texts + [nil])
+        XCTAssertNil(try staged.firstRepeatedKey(targetEmpty: false))
+        let written = try staged.upsert(targetEmpty: true)
+        XCTAssertEqual(written.inserted, Int64(rows.count))
+        for empty in [true, false] {
+            var differing: [Int64] = []
+            try staged.differences(targetEmpty: empty) { record, _, _ in differing.append(record) }
+            XCTAssertEqual(differing, [], "every column type used here has a canonical rendering (empty: \(empty))")
+        }
+        XCTAssertEqual(try staged.upsert(targetEmpty: false).updated, 0, "nothing differs the second time")
+        try staged.drop()
+
+        let cut = try bulk.stage(BulkTarget(table: "\"typed\"", path: ["typed"], columns: Array(columns.prefix(2)), key: 0)) { add in
+            try add([.integer(100), .string("cut\u{0}here")])
+        }
+        XCTAssertEqual(cut.altered.map(\.record), cutsNUL ? [1] : [])
+        XCTAssertEqual(cut.altered.map(\.column), cutsNUL ? [1] : [])
+    }
+}
+
+extension PostgreSQLImportTests {
+    func testStagingThroughCOPYIsExact() throws {
+        let t = try makeTarget("CREATE TABLE typed (id integer PRIMARY KEY, name text, amount numeric, at timestamptz, flag boolean, doc bytea, day date);")
+        let json = """
+            {"version": "1", "controller": {"name": "Test", "contact": "t@example.com"},
+             "stores": [{"name": "target", "type": "postgresql", "options": {"url": "\(t.url)"}, "datasets": []}]}
+            """
+        let connector = try PostgreSQLConnector(config: try StoresConfig.parse(Array(json.utf8), file: "test.json", baseDirectory: "/tmp").stores[0])
+        defer { connector.close() }
+        try StagingFixture.check(try connector.openSession(), cutsNUL: true)
+    }
+}
+
+extension MySQLTests {
+    func testStagingThroughLoadDataIsExact() throws {
+        let db = try freshDatabase()
+        _ = try sql(db.url, "CREATE TABLE typed (id INT PRIMARY KEY, name TEXT, amount DECIMAL(40,9), at DATETIME(6), flag TINYINT(1), doc LONGBLOB, day DATE)")
+        let connector = try MySQLConnector(config: try store(db.url, []))
+        defer { connector.close() }
+        try StagingFixture.check(try connector.openSession(), cutsNUL: false)
     }
 }

@@ -118,7 +118,7 @@ final class MySQLStagedRows: StagedRows {
         rendered(e, i).map { "(\($0) <=> CAST(s.c\(i) AS BINARY))" } ?? "FALSE"
     }
 
-    func firstRepeatedKey() throws -> Int64? {
+    func firstRepeatedKey(targetEmpty: Bool) throws -> Int64? {
         var first: Int64?
         try connection.run("SELECT MIN(dataport_n) AS n FROM \(name) GROUP BY dataport_key HAVING COUNT(*) > 1 ORDER BY n LIMIT 1", []) { row in
             if case .integer(let n) = row.cell(0) { first = n }
@@ -146,14 +146,14 @@ final class MySQLStagedRows: StagedRows {
         let missing = targetEmpty ? "" : " WHERE NOT EXISTS (SELECT 1 FROM \(target.table) t WHERE \(keyJoin))"
         let inserted = try connection.run("""
             INSERT INTO \(target.table) (\(quoted.joined(separator: ", "))) SELECT \(target.columns.indices.map { "s.c\($0)" }.joined(separator: ", ")) \
-            FROM \(name) s\(missing) ORDER BY s.dataport_n
+            FROM \(name) s\(missing)
             """, [], row: { _ in }).changed
         return (Int64(inserted), Int64(updated))
     }
 
     func insertMissingCopies() throws -> Int64 { 0 }
 
-    func differences(_ body: (_ record: Int64, _ row: (any SQLRow)?, _ column: Int?) throws -> Void) throws {
+    func differences(targetEmpty: Bool, _ body: (_ record: Int64, _ row: (any SQLRow)?, _ column: Int?) throws -> Void) throws {
         guard let k = target.key else { return }
         let n = target.columns.count
         let order = target.columns.indices.filter { rendered("x", $0) != nil } + target.columns.indices.filter { rendered("x", $0) == nil }

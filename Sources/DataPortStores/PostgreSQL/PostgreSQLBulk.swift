@@ -15,6 +15,8 @@ extension PostgreSQLSession: BulkWritingSession {
         stagingTables += 1
         let name = "dataport_stage_\(stagingTables)"
         let columns = target.columns.indices.map { "c\($0)" }
+        // Hash joins and aggregates over a dataset's rows stay in memory (this transaction only).
+        try connection.execute("SET LOCAL work_mem = '128MB'")
         try connection.execute("CREATE TEMP TABLE \(name) (dataport_n bigint NOT NULL, \(columns.map { "\($0) text" }.joined(separator: ", ")))")
         var encoder = CopyTextEncoder()
         var count: Int64 = 0
@@ -137,8 +139,27 @@ final class PostgreSQLStagedRows: StagedRows {
         return "CASE " + order.map { "WHEN NOT \(holdsStaged(value($0), $0)) THEN \($0)" }.joined(separator: " ") + " END"
     }
 
-    func firstRepeatedKey() throws -> Int64? {
+    /// Whether a unique index (not partial) on the key column alone refuses a repeated key.
+    private func keyIsUnique() throws -> Bool {
+        guard let k = target.key else { return false }
+        var unique = false
+        try connection.run("""
+            SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+            WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL AND a.attname = $2
+            """, values: [.string(target.table), .string(target.columns[k].name)]) { _ in unique = true }
+        return unique
+    }
+
+    /// Into an empty table with a unique key, the insert itself finds a repeated key (then
+    /// `upsert` throws `RepeatedKey`): no pass over the staged keys first.
+    private var checkedByInsert = false
+
+    func firstRepeatedKey(targetEmpty: Bool) throws -> Int64? {
         guard let k = target.key else { return nil }
+        if targetEmpty, try keyIsUnique() {
+            checkedByInsert = true
+            return nil
+        }
         var first: Int64?
         try connection.run("SELECT min(dataport_n) FROM \(name) GROUP BY c\(k) HAVING count(*) > 1 ORDER BY 1 LIMIT 1", values: []) { row in
             if case .integer(let n) = row.cell(0) { first = n }
@@ -166,11 +187,23 @@ final class PostgreSQLStagedRows: StagedRows {
             updated = try connection.run("UPDATE \(target.table) AS t SET \(sets) FROM \(name) s WHERE \(keyJoin) AND NOT (\(same))", values: [])
         }
         let missing = targetEmpty ? "" : " WHERE NOT EXISTS (SELECT 1 FROM \(target.table) t WHERE \(keyJoin))"
-        let inserted = try connection.run("""
+        let insert = """
             INSERT INTO \(target.table) (\(quoted.joined(separator: ", "))) SELECT \(target.columns.indices.map { cast($0) }.joined(separator: ", ")) \
-            FROM \(name) s\(missing) ORDER BY s.dataport_n
-            """, values: [])
-        return (Int64(inserted), Int64(updated))
+            FROM \(name) s\(missing)
+            """
+        guard checkedByInsert else { return (Int64(try connection.run(insert, values: [])), Int64(updated)) }
+        try connection.execute("SAVEPOINT dataport_insert")
+        do {
+            let inserted = try connection.run(insert, values: [])
+            try connection.execute("RELEASE SAVEPOINT dataport_insert")
+            return (Int64(inserted), Int64(updated))
+        } catch {
+            // A unique violation may be a repeated key of the bundle: that is the error to report.
+            try connection.execute("ROLLBACK TO SAVEPOINT dataport_insert")
+            checkedByInsert = false
+            if try firstRepeatedKey(targetEmpty: false) != nil { throw RepeatedKey() }
+            throw error
+        }
     }
 
     /// Staged rows cast to the target's types (`v0`, ...), numbered per distinct row (`copy`), beside
@@ -195,7 +228,27 @@ final class PostgreSQLStagedRows: StagedRows {
         return Int64(n)
     }
 
-    func differences(_ body: (_ record: Int64, _ row: (any SQLRow)?, _ column: Int?) throws -> Void) throws {
+    /// Into a table that was empty, every row of it is one of the staged ones: when the target and
+    /// the staging table hold the same multiset of rows (count and sum of each row's MD5 prefix,
+    /// the stored values rendered as the staged text), no row differs, found with two scans
+    /// instead of a join. Only column types with a rendering qualify.
+    private func sameMultiset() throws -> Bool {
+        guard target.key != nil, target.columns.indices.allSatisfy({ canonical("x", $0) != nil }) else { return false }
+        func digest(_ values: [String], from table: String) -> String {
+            let row = values.map { "coalesce('v' || length(\($0)) || ':' || \($0), 'n')" }.joined(separator: " || ")
+            return "SELECT count(*)::text || '/' || coalesce(sum(('x' || left(md5(\(row)), 16))::bit(64)::bigint::numeric), 0)::text FROM \(table)"
+        }
+        let stored = target.columns.indices.map { canonical("t.\(quoted[$0])", $0)! }
+        let staged = target.columns.indices.map { "s.c\($0)" }
+        var sums: [String] = []
+        try connection.run("SELECT (\(digest(stored, from: "\(target.table) t"))), (\(digest(staged, from: "\(name) s")))", values: []) { row in
+            for i in 0..<2 { if case .text(let t) = row.cell(i) { sums.append(t) } }
+        }
+        return sums.count == 2 && sums[0] == sums[1]
+    }
+
+    func differences(targetEmpty: Bool, _ body: (_ record: Int64, _ row: (any SQLRow)?, _ column: Int?) throws -> Void) throws {
+        if targetEmpty, try sameMultiset() { return }
         let n = target.columns.count
         func isTrue(_ c: StoreCell) -> Bool { if case .text("t") = c { true } else { false } }
         func report(_ row: PostgreSQLRow, missing: Bool) throws {

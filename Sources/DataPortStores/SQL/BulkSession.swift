@@ -44,22 +44,31 @@ public protocol StagedRows: AnyObject {
     /// Values the store cannot hold as given (PostgreSQL text holds no NUL: the value was cut, as
     /// a bound parameter would be): record and column of each, in record order.
     var altered: [(record: Int64, column: Int)] { get }
-    /// The first record whose key another staged record has too; `nil` when keys are unique.
-    func firstRepeatedKey() throws -> Int64?
+    /// The first record whose key another staged record has too; `nil` when keys are unique. Where
+    /// the target was empty and its unique key refuses a repeated one anyway, a session may leave
+    /// the check to `upsert`, which then throws `RepeatedKey`.
+    func firstRepeatedKey(targetEmpty: Bool) throws -> Int64?
     /// For the target rows whose key is staged: each distinct combination of `columns` (target
     /// column names, unquoted) as a row of that many cells, with the first record that meets it.
     func existingRows(distinct columns: [String], _ body: (any SQLRow, Int64) throws -> Void) throws
     /// Keyed rows: updates the target rows whose key is staged and whose values differ, then inserts
-    /// the staged rows whose key the target lacks (all of them when `targetEmpty`), in record order.
+    /// the staged rows whose key the target lacks (all of them when `targetEmpty`).
     func upsert(targetEmpty: Bool) throws -> (inserted: Int64, updated: Int64)
     /// Keyless rows: inserts each distinct staged row as often as it is staged beyond the identical
     /// rows the target holds already (the multiset rule), in record order; returns how many.
     func insertMissingCopies() throws -> Int64
-    /// The staged records the target does not hold exactly as staged, in record order: keyed ones
+    /// The staged records the target does not hold exactly as staged (`targetEmpty`: the target
+    /// held none of its rows before, so a comparison of whole tables may stand in for the join
+    /// when it finds them equal), in record order: keyed ones
     /// with the stored row (`nil` when no row has the key), keyless ones with the row as the store
     /// converts it, or `nil` when there are fewer identical rows than copies; and the first column
     /// that looks different (`nil` if unknown). The caller decides through the row's typed values.
-    func differences(_ body: (_ record: Int64, _ row: (any SQLRow)?, _ column: Int?) throws -> Void) throws
+    func differences(targetEmpty: Bool, _ body: (_ record: Int64, _ row: (any SQLRow)?, _ column: Int?) throws -> Void) throws
     /// Drops the staging table.
     func drop() throws
+}
+
+/// Thrown by `StagedRows.upsert` when the target refused a repeated staged key.
+public struct RepeatedKey: Error {
+    public init() {}
 }
