@@ -45,13 +45,17 @@ enum BulkFixture {
         return path
     }
 
+    /// The source with vals' key 4 twice (records 4 and 5 of the bundle, which lists records in key order).
+    static let repeatedKeySQL = sourceSQL.replacingOccurrences(of: "vals (id INTEGER PRIMARY KEY,", with: "vals (id INTEGER NOT NULL,")
+        + "INSERT INTO vals VALUES (4, 1, 'again', NULL, NULL, NULL, NULL, NULL);"
+
     /// The bundle of user 1 exported from the SQLite source.
-    static func bundle(_ dir: URL) throws -> String {
-        let db = dir.appendingPathComponent("source.db").path
-        let r = try TestSupport.run("/usr/bin/sqlite3", [db, sourceSQL])
+    static func bundle(_ dir: URL, sql: String = sourceSQL) throws -> String {
+        let db = dir.appendingPathComponent("source-\(UUID().uuidString).db").path
+        let r = try TestSupport.run("/usr/bin/sqlite3", [db, sql])
         XCTAssertEqual(r.code, 0, r.stderr)
         let config = try write(config(type: "sqlite", options: #"{"path": "\#(db)"}"#), dir, "source.json")
-        let bundle = dir.appendingPathComponent("source.zip").path
+        let bundle = dir.appendingPathComponent("source-\(UUID().uuidString).zip").path
         let e = try TestSupport.dataport("export", "--config", config, "--subject", "email=a@example.com", "--generated-at", "2026-01-01T00:00:00Z", "--output", bundle)
         XCTAssertEqual(e.code, 0, e.stderr)
         return bundle
@@ -169,6 +173,22 @@ extension PostgreSQLImportTests {
         XCTAssertEqual(try dump(other), otherBefore)
     }
 
+    /// A key twice in the bundle is refused (exit 5) and nothing is kept: into an empty table whose
+    /// primary key finds it (the insert fails, a savepoint turns that back into the bundle's
+    /// fault), into one without a unique key (checked on the staged keys), into a non-empty one.
+    func testBulkImportRefusesARepeatedKey() throws {
+        let dir = try TestSupport.tempDir(self)
+        let bundle = try BulkFixture.bundle(dir, sql: BulkFixture.repeatedKeySQL)
+        for extra in ["", "ALTER TABLE vals DROP CONSTRAINT vals_pkey;", "INSERT INTO vals (id, user_id) VALUES (100, 1);"] {
+            let (t, config) = try bulkTarget(dir, extra: extra)
+            let before = try dump(t)
+            let r = try TestSupport.dataport("import", bundle, "--config", config)
+            XCTAssertEqual(r.code, 5, "\(extra): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("dataset vals holds two records with the same key"), r.stderr)
+            XCTAssertEqual(try dump(t), before)
+        }
+    }
+
     /// A row of the subject's changed in the target is put back by the next import: counted as
     /// updated, the rest unchanged.
     func testBulkImportUpdatesOnlyWhatDiffers() throws {
@@ -259,6 +279,20 @@ extension MySQLTests {
         XCTAssertEqual(o.code, 10, o.stderr)
         XCTAssertTrue(o.stderr.contains("dataset vals, record 3: its key id is held in the target by a row that does not belong"), o.stderr)
         XCTAssertEqual(try bulkDump(other), otherBefore)
+    }
+
+    /// A key twice in the bundle is refused (exit 5), nothing kept, with or without a primary key.
+    func testBulkImportRefusesARepeatedKey() throws {
+        let dir = try TestSupport.tempDir(self)
+        let bundle = try BulkFixture.bundle(dir, sql: BulkFixture.repeatedKeySQL)
+        for extra in ["", "ALTER TABLE vals DROP PRIMARY KEY;"] {
+            let (url, config) = try bulkTarget(dir, extra: extra)
+            let before = try bulkDump(url)
+            let r = try TestSupport.dataport("import", bundle, "--config", config)
+            XCTAssertEqual(r.code, 5, "\(extra): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("dataset vals holds two records with the same key"), r.stderr)
+            XCTAssertEqual(try bulkDump(url), before)
+        }
     }
 
     /// A changed row is put back by the next import: counted as updated, the rest unchanged.
