@@ -23,7 +23,12 @@ extension MySQLSession: BulkWritingSession {
         let text = "LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
         let columns = target.columns.indices.map { "c\($0) \(target.columns[$0].type == .binary ? "LONGBLOB" : text)" }
         let keyType = types[k].column + (types[k].collation.map { " COLLATE \($0)" } ?? "")
-        try connection.execute("CREATE TEMPORARY TABLE \(name) (dataport_n BIGINT NOT NULL, \(columns.joined(separator: ", ")), dataport_key \(keyType))")
+        // Not InnoDB: a staging table needs no undo log (it is dropped, never rolled back), and
+        // loads into Aria (MariaDB) or MyISAM (MySQL) in about half the time.
+        try connection.execute("""
+            CREATE TEMPORARY TABLE \(name) (dataport_n BIGINT NOT NULL, \(columns.joined(separator: ", ")), dataport_key \(keyType)) \
+            ENGINE=\(connection.isMariaDB ? "Aria" : "MyISAM")
+            """)
         let load = """
             LOAD DATA LOCAL INFILE 'dataport-rows' INTO TABLE \(name) CHARACTER SET binary \
             (dataport_n, \(target.columns.indices.map { "c\($0)" }.joined(separator: ", "))) SET dataport_key = c\(k)

@@ -346,8 +346,11 @@ struct MySQLDateTimes: Sendable {
     func wallClock(_ t: Timestamp) -> String {
         var seconds = t.seconds
         if let zone { seconds += Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t.seconds)))) }
-        let text = Timestamp(seconds: seconds, fraction: t.fraction)?.text ?? t.text
-        // 2024-05-01T10:00:00.5Z -> 2024-05-01 10:00:00.5
-        return String(text.dropLast()).replacingOccurrences(of: "T", with: " ")
+        let text = zone == nil ? t.text : Timestamp(seconds: seconds, fraction: t.fraction)?.text ?? t.text
+        // 2024-05-01T10:00:00.5Z -> 2024-05-01 10:00:00.5 (a bulk import does this a million times)
+        var bytes = Array(text.utf8)
+        if bytes.last == UInt8(ascii: "Z") { bytes.removeLast() }
+        for i in bytes.indices where bytes[i] == UInt8(ascii: "T") { bytes[i] = UInt8(ascii: " ") }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
