@@ -112,16 +112,21 @@ public enum Importer {
                 reading = try reader.file(of: md)
                 do {
                     let records = try reader.records(of: md, registry: formats)
-                    let writer = try RecordUpsert(session: session, mapping: mapping, ownership: ownership)
+                    let bulk = BulkUpsert.session(for: mapping, session)
+                    let writer = bulk == nil ? try RecordUpsert(session: session, mapping: mapping, ownership: ownership) : nil
                     counter.begin(md.dataset.name)
                     let ahead = ReadAheadRecords(records, fieldCount: mapping.bundleFieldCount, importedFields: mapping.importedFields,
                                                  chunkSize: RecordUpsert.chunkSize)
                     defer { ahead.stop() }
-                    while let chunk = try ahead.nextChunk() {
-                        try writer.write(chunk, &r)
-                        for _ in chunk.records { counter.record() }
+                    if let bulk {
+                        try BulkUpsert(session: bulk, m: mapping, ownership: ownership).write(ahead, counter: counter, &r)
+                    } else if let writer {
+                        while let chunk = try ahead.nextChunk() {
+                            try writer.write(chunk, &r)
+                            for _ in chunk.records { counter.record() }
+                        }
+                        try writer.finish()
                     }
-                    try writer.finish()
                     (r.bundleChecksum, r.mappedChecksum) = ahead.checksums
                     r.droppedFields = mapping.droppedFields
                 }

@@ -16,6 +16,13 @@ public struct RecordChecksum: Sendable, Equatable {
         count += 1
     }
 
+    /// Takes back a record added before (a bulk import adds every record first, then replaces
+    /// those the target holds otherwise).
+    mutating func remove(digest: UInt64) {
+        sum &-= digest
+        count -= 1
+    }
+
     /// The checksum as 16 hex digits.
     public var hex: String {
         let h = String(sum, radix: 16)

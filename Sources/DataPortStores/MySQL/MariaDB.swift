@@ -59,6 +59,10 @@ final class MySQLConnection {
         mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4")
         // No ~/.my.cnf or /etc/mysql: the config says everything.
         var on: my_bool = 1, off: my_bool = 0
+        // `LOAD DATA LOCAL INFILE` only for an import's session, and only from memory: the handler
+        // set below never opens a file, whatever name a statement or the server asks for.
+        var localInfile: UInt32 = readOnly ? 0 : 1
+        mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &localInfile)
         switch endpoint.tls {
         case .disabled:
             mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &off)
@@ -84,6 +88,7 @@ final class MySQLConnection {
             throw DataPortError(.store, "MySQL: the connection is not encrypted (options.tls is \(endpoint.tls.rawValue))", at: location)
         }
         isMariaDB = String(cString: mysql_get_server_info(m)).contains("MariaDB")
+        if !readOnly { installLocalInfileHandler(m) }
         guard mysql_set_character_set(m, "utf8mb4") == 0,
               String(cString: mysql_character_set_name(m)) == "utf8mb4" else {
             close()
@@ -112,6 +117,44 @@ final class MySQLConnection {
                 mysql_free_result(r)
             }
         } while mysql_next_result(m) == 0
+    }
+
+    /// What `LOAD DATA LOCAL INFILE` reads on this connection: bytes in memory, never a file.
+    private final class LocalInfile {
+        var bytes: [UInt8] = []
+        var offset = 0
+    }
+    private let infile = LocalInfile()
+
+    private func installLocalInfileHandler(_ m: UnsafeMutablePointer<MYSQL>) {
+        mysql_set_local_infile_handler(m, { state, _, userdata in
+            state?.pointee = userdata
+            return 0
+        }, { state, buffer, length in
+            guard let state, let buffer else { return -1 }
+            let source = Unmanaged<LocalInfile>.fromOpaque(state).takeUnretainedValue()
+            let n = min(Int(length), source.bytes.count - source.offset)
+            source.bytes.withUnsafeBytes { b in
+                if n > 0 { UnsafeMutableRawPointer(buffer).copyMemory(from: b.baseAddress! + source.offset, byteCount: n) }
+            }
+            source.offset += n
+            return Int32(n)
+        }, { _ in }, { _, buffer, length in
+            if let buffer, length > 0 { buffer[0] = 0 }
+            return 0
+        }, Unmanaged.passUnretained(infile).toOpaque())
+    }
+
+    /// Runs a `LOAD DATA LOCAL INFILE` statement (text protocol, no parameters) that reads `data`;
+    /// returns the rows it loaded.
+    @discardableResult
+    func loadLocal(_ sql: String, _ data: [UInt8]) throws -> Int {
+        let m = try open()
+        infile.bytes = data
+        infile.offset = 0
+        defer { infile.bytes = []; infile.offset = 0 }
+        guard mysql_real_query(m, sql, UInt(sql.utf8.count)) == 0 else { throw connectionError("MySQL", parameters: []) }
+        return Int(bitPattern: UInt(truncatingIfNeeded: mysql_affected_rows(m)))
     }
 
     /// The first column of the first row of a parameterless query, as text (server settings).

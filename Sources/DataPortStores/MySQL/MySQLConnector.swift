@@ -186,8 +186,10 @@ public final class MySQLConnector: WritableStoreConnector {
 /// dialect pieces MySQL needs (no `RETURNING`, no `ON CONFLICT`; comparisons exact, not by the
 /// columns' case-insensitive collations).
 public final class MySQLSession: SQLSession {
-    private let connection: MySQLConnection
-    private let dateTimes: MySQLDateTimes
+    let connection: MySQLConnection
+    let dateTimes: MySQLDateTimes
+    /// Staging tables made so far (`MySQLBulk.swift`), for their names.
+    var stagingTables = 0
     /// The advisory lock that serialises imports into one database.
     private let lockName: String
     private var locked = false
@@ -227,7 +229,7 @@ public final class MySQLSession: SQLSession {
 
     /// A value as the server parses it for a column of its type: booleans as 0/1, timestamps as
     /// wall-clock text in the store's zone, binary as bytes, the rest as canonical text.
-    private func parameter(_ v: Value) -> MySQLParameter {
+    func parameter(_ v: Value) -> MySQLParameter {
         switch v {
         case .null: .null
         case .integer(let i): .integer(i)
@@ -384,8 +386,11 @@ struct MySQLDateTimes: Sendable {
     func wallClock(_ t: Timestamp) -> String {
         var seconds = t.seconds
         if let zone { seconds += Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t.seconds)))) }
-        let text = Timestamp(seconds: seconds, fraction: t.fraction)?.text ?? t.text
-        // 2024-05-01T10:00:00.5Z -> 2024-05-01 10:00:00.5
-        return String(text.dropLast()).replacingOccurrences(of: "T", with: " ")
+        let text = zone == nil ? t.text : Timestamp(seconds: seconds, fraction: t.fraction)?.text ?? t.text
+        // 2024-05-01T10:00:00.5Z -> 2024-05-01 10:00:00.5 (a bulk import does this a million times)
+        var bytes = Array(text.utf8)
+        if bytes.last == UInt8(ascii: "Z") { bytes.removeLast() }
+        for i in bytes.indices where bytes[i] == UInt8(ascii: "T") { bytes[i] = UInt8(ascii: " ") }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

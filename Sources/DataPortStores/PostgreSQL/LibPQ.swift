@@ -109,6 +109,46 @@ final class PostgreSQLConnection {
         return try run(sql, texts, types: [UInt32](repeating: 0, count: texts.count), prepare: true, row: body).changed
     }
 
+    /// Runs `COPY ... FROM STDIN` (`sql`), handing `body` a function that sends bytes of COPY data
+    /// (already in the statement's format). If `body` throws, the COPY is aborted and the error
+    /// rethrown; a row the server refuses fails as any statement does (by its shape, no value).
+    func copyIn(_ sql: String, _ body: (_ send: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        let conn = try open()
+        let start = PQexec(conn, sql)
+        let status = PQresultStatus(start)
+        guard status == PGRES_COPY_IN else {
+            defer { PQclear(start) }
+            throw failure(start, phase: .run, parameters: [])
+        }
+        PQclear(start)
+        var failed: (any Error)?
+        do {
+            try body { bytes in
+                guard bytes.count > 0 else { return }
+                let sent = bytes.withMemoryRebound(to: CChar.self) { PQputCopyData(conn, $0.baseAddress, Int32($0.count)) }
+                guard sent == 1 else { throw self.error("PostgreSQL: COPY", parameters: []) }
+            }
+        } catch {
+            failed = error
+        }
+        // Ending with an error message makes the server abort the COPY (nothing is kept).
+        let ended = failed == nil ? PQputCopyEnd(conn, nil) : PQputCopyEnd(conn, "aborted by dataport")
+        var serverFailure: DataPortError?
+        while let result = PQgetResult(conn) {
+            defer { PQclear(result) }
+            let s = PQresultStatus(result)
+            if s != PGRES_COMMAND_OK && serverFailure == nil && failed == nil {
+                serverFailure = failure(result, phase: .run, parameters: [])
+            }
+        }
+        if let failed { throw failed }
+        if let serverFailure { throw serverFailure }
+        guard ended == 1 else { throw error("PostgreSQL: COPY", parameters: []) }
+    }
+
+    /// The text form the server parses for a value of each type (bytea as `\x` hex).
+    static func parameterText(of value: Value) -> String? { text(of: value) }
+
     /// The text form the server parses for a value of each type.
     private static func text(of value: Value) -> String? {
         guard case .binary(let bytes) = value else { return value.canonicalText }

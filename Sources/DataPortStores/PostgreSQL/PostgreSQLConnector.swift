@@ -117,7 +117,9 @@ public final class PostgreSQLConnector: WritableStoreConnector {
 /// A read-write PostgreSQL session for imports: `$n` placeholders, values bound as parameters of
 /// type `unknown` (the server types each from its column), statements prepared once per connection.
 public final class PostgreSQLSession: SQLSession {
-    private let connection: PostgreSQLConnection
+    let connection: PostgreSQLConnection
+    /// Staging tables made so far (`PostgreSQLBulk.swift`), for their names.
+    var stagingTables = 0
 
     init(_ connection: PostgreSQLConnection) { self.connection = connection }
 

@@ -1,0 +1,130 @@
+import DataPortIO
+import DataPortModel
+import DataPortStores
+
+/// Applies one dataset's records set-based, on a session that can (`BulkWritingSession`): all
+/// records are staged in one stream, checked (repeated keys, other people's rows), moved into the
+/// target by a few statements and read back by a join. The guarantees are those of
+/// `RecordUpsert`, which writes row by row where this cannot: keys the target generates, foreign
+/// keys rewritten through the id map, a session without bulk writes (SQLite, whose row path is
+/// as fast).
+struct BulkUpsert {
+    let session: any BulkWritingSession
+    let m: DatasetMapping
+    let ownership: SubjectOwnership
+
+    /// The bulk session to write `m` through, if it can be written set-based.
+    static func session(for m: DatasetMapping, _ session: any SQLSession) -> (any BulkWritingSession)? {
+        guard let bulk = session as? any BulkWritingSession, !m.keyGenerated, m.columns.allSatisfy({ $0.mapsThrough == nil }),
+              bulk.stages(target(m)) else { return nil }
+        return bulk
+    }
+
+    private static func target(_ m: DatasetMapping) -> BulkTarget {
+        var path: [String] = []
+        if case .table(let t) = m.target.source { path = t.split(separator: ".").map(String.init) }
+        return BulkTarget(table: m.table, path: path, columns: m.columns.map { .init(name: $0.field.column, type: $0.field.type) }, key: m.keyPosition)
+    }
+
+    func write(_ ahead: ReadAheadRecords, counter: ProgressCounter, _ r: inout DatasetReconciliation) throws {
+        // Also the first statement on the table: a missing one fails here, named in the message.
+        var empty = true
+        try session.query("SELECT 1 FROM \(m.table) LIMIT 1", [], rows: { _ in empty = false })
+        let key = m.keyPosition
+        let target = Self.target(m)
+        let yields = key == nil ? [] : m.target.yields.compactMap { y in m.columns.firstIndex { $0.field.name == y.field }.map { (column: $0, kind: y.kind) } }
+        let tracked = key != nil && ownership.tracks(m.name)
+        // Each record's digest over the imported fields, by record number - 1: the target agrees
+        // when it holds every record as staged, and the few rows it does not are replaced below.
+        var digests: [UInt64] = []
+        var keys: [String] = []
+        var yielded: [[String]] = yields.map { _ in [] }
+        let staged = try session.stage(target) { add in
+            while let chunk = try ahead.nextChunk() {
+                for (i, record) in chunk.records.enumerated() {
+                    let values = m.columns.map { record.values[$0.bundleIndex] }
+                    if let key {
+                        guard let text = values[key].canonicalText else {
+                            throw DataPortError(.invalidBundle, "dataset \(m.name) has a record without a key")
+                        }
+                        if tracked { keys.append(text) }
+                    }
+                    for (j, y) in yields.enumerated() { if let t = values[y.column].canonicalText { yielded[j].append(t) } }
+                    try add(values)
+                    digests.append(chunk.digests[i])
+                    counter.record()
+                }
+            }
+        }
+        defer { try? staged.drop() }
+        r.inBundle += staged.count
+        for d in digests { r.importedChecksum.add(digest: d) }
+        if let key {
+            let repeated = DataPortError(.invalidBundle, "dataset \(m.name) holds two records with the same key")
+            if try staged.firstRepeatedKey(targetEmpty: empty) != nil { throw repeated }
+            if !empty { try refuseOtherPeoplesRows(staged) }
+            let written: (inserted: Int64, updated: Int64)
+            do { written = try staged.upsert(targetEmpty: empty) } catch is RepeatedKey { throw repeated }
+            let (inserted, updated) = written
+            r.inserted += inserted
+            r.updated += updated
+            r.unchanged += staged.count - inserted - updated
+        } else {
+            let inserted = try staged.insertMissingCopies()
+            r.inserted += inserted
+            r.unchanged += staged.count - inserted
+        }
+        try readBack(staged, digests, targetEmpty: empty, &r)
+        // These rows are the subject's now (see `RecordUpsert.write`).
+        if tracked { ownership.add(m.name, keys: keys) }
+        for (j, y) in yields.enumerated() { ownership.add(y.kind, identities: yielded[j]) }
+    }
+
+    /// An existing row with a staged key is overwritten only if it is the subject's: one of the
+    /// dataset's match fields ties it to the subject (checked per distinct combination of them).
+    private func refuseOtherPeoplesRows(_ staged: any StagedRows) throws {
+        let checks: [(column: String, type: FieldType, match: Match)] = m.target.matches.compactMap { match in
+            m.target.field(named: match.field).map { ($0.column, $0.type, match) }
+        }
+        var foreign: Int64?
+        try staged.existingRows(distinct: checks.map(\.column)) { row, record in
+            let mine = checks.enumerated().contains { j, check in
+                row.cell(j).value(as: check.type)?.canonicalText.map { ownership.holds(check.match, $0) } ?? false
+            }
+            if !mine { foreign = min(foreign ?? record, record) }
+        }
+        if let record = foreign, let k = m.keyPosition {
+            throw DataPortError(.reconciliation, "dataset \(m.name), record \(record): its key \(m.columns[k].field.name) is held in the target by a row that does not belong to the bundle's subject (none of its match fields ties it to the subject); the import was rolled back")
+        }
+    }
+
+    /// The rows the target does not hold exactly as staged, typed and hashed as stored: each that
+    /// differs from its bundle record replaces that record's digest and is reported (the first one,
+    /// by record number, is the report's mismatch).
+    private func readBack(_ staged: any StagedRows, _ digests: [UInt64], targetEmpty: Bool, _ r: inout DatasetReconciliation) throws {
+        let changed = "the target stored another value than the bundle's"
+        var problems: [(record: Int64, field: String?, reason: String)] = staged.altered.map { ($0.record, m.columns[$0.column].field.name, changed) }
+        var seen = Set<Int64>()
+        var digester = RecordDigester()
+        try staged.differences(targetEmpty: targetEmpty) { record, row, column in
+            guard seen.insert(record).inserted else { return }
+            let bundleDigest = digests[Int(record - 1)]
+            guard let row else {
+                if let k = m.keyPosition {
+                    throw DataPortError(.reconciliation, "dataset \(m.name), field \(m.columns[k].field.name), record \(record): the row written is not found again by its key (the target changed it); the import was rolled back")
+                }
+                r.importedChecksum.remove(digest: bundleDigest)
+                problems.append((record, nil, "the target changed the row after it was written"))
+                return
+            }
+            let values = try m.columns.enumerated().map { j, c in try row.cell(j).value(of: c.field, in: m.name, at: "table \(m.table)") }
+            let d = digester.digest(m.digestOrder.lazy.map { values[$0] })
+            guard d != bundleDigest else { return }
+            r.importedChecksum.remove(digest: bundleDigest)
+            // A keyless row stored otherwise leaves its record out, as `RecordUpsert` does.
+            if m.keyPosition != nil { r.importedChecksum.add(digest: d) }
+            problems.append((record, column.map { m.columns[$0].field.name }, changed))
+        }
+        for p in problems.sorted(by: { $0.record < $1.record }) { r.disagree(record: p.record, field: p.field, p.reason) }
+    }
+}
