@@ -30,10 +30,11 @@ enum CheckCommand {
                     console.out("\(p.level.rawValue): \(p.code): \(p.message)")
                 }
                 if !args.flag("quiet") {
-                    console.out("\(errors) errors, \(report.count(.warning)) warnings, \(report.count(.info)) notes (\(report.stores.count) stores)")
+                    func n(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
+                    console.out("\(n(errors, "error")), \(n(report.count(.warning), "warning")), \(n(report.count(.info), "note")) (\(n(report.stores.count, "store")))")
                 }
             }
-            if errors > 0 { throw ReportedFailure(code: .invalidConfig, message: "the config has \(errors) errors") }
+            if errors > 0 { throw ReportedFailure(code: .invalidConfig, message: "the config has \(errors) error\(errors == 1 ? "" : "s")") }
         })
 }
 

@@ -333,7 +333,7 @@ public enum ConfigCheck {
         for d in c.config.datasets {
             let m = d.metadata
             if m.automatedDecisions == nil && d.automatedDecisions == nil && (m.origin == .derived || m.category == .profiling) {
-                out.append(ConfigProblem(c.advisory, "automatedDecisions.missing", store: d.store, dataset: d.name,
+                out.append(ConfigProblem(c.advisory, "decisions.missing", store: d.store, dataset: d.name,
                                          "dataset \(d.name) is derived or profiling but gives no automatedDecisions: the person must be told of automated decisions and profiling, the logic involved and the consequences (Art. 15(1)(h)), or that there are none"))
             }
             if m.origin == .derived && (d.collectedFrom == nil && (m.collectedFrom ?? "").isEmpty) {
