@@ -637,8 +637,74 @@ final class EraseTests: XCTestCase {
         let dom = try TestSupport.shell("timeout 60 \(browser) \(flags) --user-data-dir='\(dir.path)/profile' --dump-dom 'file://\(top.path)/index.html' 2>/dev/null")
         XCTAssertEqual(dom.code, 0)
         XCTAssertTrue(dom.stdout.contains("Receipt of your erasure request"), dom.stdout)
-        XCTAssertTrue(dom.stdout.contains("a legal obligation to keep it"), dom.stdout)
+        XCTAssertTrue(dom.stdout.contains("for compliance with a legal obligation (Art. 17(3)(b) GDPR)"), dom.stdout)
         XCTAssertTrue(dom.stdout.contains("Invoices are kept for 10 years (tax law)"), dom.stdout)
+    }
+
+    /// The receipt speaks the person's language: the config's `language` (Lithuanian here), its
+    /// dates in that language and time zone, the GDPR's own Lithuanian terms; `--language` overrides
+    /// it and a refused value is not echoed; the manifest records the language; the page renders.
+    func testTheReceiptIsInThePersonsLanguage() throws {
+        let dir = try TestSupport.tempDir(self)
+        let path = try makeConfig(dir, sample: "stores.json")
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        config["language"] = "lt"
+        config["timeZone"] = "Europe/Vilnius"
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
+        let db = dir.appendingPathComponent("app.db").path
+        let dump = try sqliteDump(db)
+        let refused = try TestSupport.dataport("erase", "--config", path, "--subject", Self.ana, "--language", "klingon", "--receipt", dir.appendingPathComponent("no.zip").path)
+        XCTAssertEqual(refused.code, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("--language must be one of en, lt, de, fr, es"), refused.stderr)
+        XCTAssertFalse(refused.stderr.contains("klingon"), refused.stderr)
+        XCTAssertEqual(try sqliteDump(db), dump)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("no.zip").path))
+
+        // --language overrides the config's: an objection plan in German.
+        let plan = dir.appendingPathComponent("plan.zip").path
+        let o = try TestSupport.dataport("object", "--config", path, "--subject", Self.ana, "--purpose", "marketing", "--dry-run",
+                                         "--language", "de", "--requested-at", Self.at, "--receipt", plan)
+        XCTAssertEqual(o.code, 0, o.stderr)
+        do {
+            let y = dir.appendingPathComponent("y")
+            try TestSupport.unzip(plan, into: y)
+            let page = try String(contentsOf: try XCTUnwrap(try FileManager.default.contentsOfDirectory(at: y, includingPropertiesForKeys: nil).first).appendingPathComponent("index.html"), encoding: .utf8)
+            XCTAssertTrue(page.contains("<html lang=\"de\">") && page.contains("Plan für den Widerspruch (nichts wurde geändert)") && page.contains("Widerspruchsrecht, Art. 21 DSGVO"), page)
+        }
+        XCTAssertEqual(try sqliteDump(db), dump, "a dry run changed the store")
+
+        let receipt = dir.appendingPathComponent("kvitas.zip").path
+        let (r, _) = try erase(path, ["--receipt", receipt])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(try TestSupport.dataport("verify", receipt).code, 0)
+        let x = dir.appendingPathComponent("x")
+        try TestSupport.unzip(receipt, into: x)
+        let top = try XCTUnwrap(try FileManager.default.contentsOfDirectory(at: x, includingPropertiesForKeys: nil).first)
+        if TestSupport.has("bagit.py") {
+            let bag = try TestSupport.shell("bagit.py --validate '\(top.path)' 2>&1")
+            XCTAssertEqual(bag.code, 0, bag.stdout)
+        }
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: top.appendingPathComponent("manifest.json"))) as! [String: Any]
+        XCTAssertEqual(manifest["presentation"] as? [String: String], ["language": "lt", "timeZone": "Europe/Vilnius"])
+        let html = try String(contentsOf: top.appendingPathComponent("index.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<html lang=\"lt\">"), html)
+        XCTAssertTrue(html.contains("<h1>Jūsų prašymo ištrinti duomenis kvitas</h1>"), html)
+        XCTAssertTrue(html.contains("teisė reikalauti ištrinti duomenis, BDAR 17 straipsnis"), html)
+        XCTAssertTrue(html.contains("siekiant laikytis teisinės prievolės (BDAR 17 straipsnio 3 dalies b punktas)"), html)
+        // 2026-12-01T00:00:00Z is 02:00 in Vilnius, written the Lithuanian way.
+        XCTAssertTrue(html.contains("2026 m. gruodžio 1 d. 02:00:00 (Europe/Vilnius laiku)"), html)
+        XCTAssertTrue(html.contains("<th>Duomenys</th>") && html.contains("<td>ištrinti</td>") && html.contains("<td>palikti</td>"), html)
+        for english in ["Receipt of", "What we did", "records kept", "They will be erased", "receipt.", "{1}", "{n}"] {
+            XCTAssertFalse(html.contains(english), "left in English or unfilled: \(english)")
+        }
+        // The hold's end date in Lithuanian too.
+        XCTAssertNotNil(html.range(of: #"Jie bus ištrinti (nuo )?[0-9]{4} m\. [a-ząčęėįšųūž]+ [0-9]{1,2} d\."#, options: .regularExpression), html)
+        guard let browser = ["chromium", "chromium-browser"].first(where: TestSupport.has) else { throw XCTSkip("chromium is not installed") }
+        let flags = "--headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking --disable-component-update --disable-sync"
+        let dom = try TestSupport.shell("timeout 60 \(browser) \(flags) --user-data-dir='\(dir.path)/profile' --dump-dom 'file://\(top.path)/index.html' 2>/dev/null")
+        XCTAssertEqual(dom.code, 0)
+        XCTAssertTrue(dom.stdout.contains("Jūsų prašymo ištrinti duomenis kvitas"), dom.stdout)
+
     }
 
     // MARK: - Objection and rectification

@@ -14,17 +14,6 @@ public enum ErasureGround: String, Sendable, Hashable, CaseIterable {
     case archivingResearch = "archiving-research"
     /// (e) the establishment, exercise or defence of legal claims.
     case legalClaims = "legal-claims"
-
-    /// The ground in plain words, for the receipt's page.
-    public var words: String {
-        switch self {
-        case .freedomOfExpression: "freedom of expression and information (Art. 17(3)(a))"
-        case .legalObligation: "a legal obligation to keep it (Art. 17(3)(b))"
-        case .publicHealth: "public interest in public health (Art. 17(3)(c))"
-        case .archivingResearch: "archiving, research or statistics in the public interest (Art. 17(3)(d))"
-        case .legalClaims: "establishing, exercising or defending legal claims (Art. 17(3)(e))"
-        }
-    }
 }
 
 /// An ISO 8601 duration of whole calendar units (`P10Y`, `P6M`, `P1Y6M`, `P30D`, `P2W`, `PT12H`).
