@@ -147,7 +147,7 @@ public enum Eraser {
             let policy = d.erasure!
             var result = DatasetErasure(name: d.name, title: d.metadata(language: language).title, category: d.metadata.category, store: d.store,
                                         action: ReceiptAction(rawValue: policy.action.rawValue)!, before: 0, erased: 0, anonymized: 0, retained: 0,
-                                        sharedLeft: try gathering.sharedOnlyCount(d), ground: policy.ground, reason: policy.reason)
+                                        sharedLeft: try gathering.sharedOnlyCount(d), ground: policy.ground, reason: policy.reason?.text(language))
             let untilIndex = policy.until.flatMap { u in d.exportedFields.firstIndex { $0.name == u.field } }
             var rows: [PlannedRow] = []
             var ends: [Int64] = []

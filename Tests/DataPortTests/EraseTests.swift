@@ -709,7 +709,20 @@ final class EraseTests: XCTestCase {
     func testTheReceiptIsInThePersonsLanguage() throws {
         let dir = try TestSupport.tempDir(self)
         let path = try makeConfig(dir, sample: "stores.json")
-        try editConfig(path) { $0["language"] = "lt"; $0["timeZone"] = "Europe/Vilnius" }
+        try editConfig(path) { config in
+            config["language"] = "lt"
+            config["timeZone"] = "Europe/Vilnius"
+            // A retention reason given by language.
+            var stores = config["stores"] as! [[String: Any]]
+            var ds = stores[0]["datasets"] as! [[String: Any]]
+            for i in ds.indices where ds[i]["name"] as? String == "invoices" {
+                var e = ds[i]["erasure"] as! [String: Any]
+                e["reason"] = ["en": "Invoices are kept for 10 years (tax law)", "lt": "Sąskaitos faktūros saugomos 10 metų (mokesčių įstatymas)"]
+                ds[i]["erasure"] = e
+            }
+            stores[0]["datasets"] = ds
+            config["stores"] = stores
+        }
         let db = dir.appendingPathComponent("app.db").path
         let dump = try sqliteDump(db)
         let refused = try TestSupport.dataport("erase", "--config", path, "--subject", Self.ana, "--language", "klingon", "--receipt", dir.appendingPathComponent("no.zip").path)
@@ -752,8 +765,9 @@ final class EraseTests: XCTestCase {
         XCTAssertTrue(html.contains("siekiant laikytis teisinės prievolės (BDAR 17 straipsnio 3 dalies b punktas)"), html)
         // 2026-12-01T00:00:00Z is 02:00 in Vilnius, written the Lithuanian way.
         XCTAssertTrue(html.contains("2026 m. gruodžio 1 d. 02:00:00 (Europe/Vilnius laiku)"), html)
+        XCTAssertTrue(html.contains("Sąskaitos faktūros saugomos 10 metų (mokesčių įstatymas)."), html)
         XCTAssertTrue(html.contains("<th>Duomenys</th>") && html.contains("<td>ištrinti</td>") && html.contains("<td>palikti</td>"), html)
-        for english in ["Receipt of", "What we did", "records kept", "They will be erased", "receipt.", "{1}", "{n}"] {
+        for english in ["Receipt of", "What we did", "records kept", "They will be erased", "Invoices are kept", "receipt.", "{1}", "{n}"] {
             XCTAssertFalse(html.contains(english), "left in English or unfilled: \(english)")
         }
         // The hold's end date in Lithuanian too.

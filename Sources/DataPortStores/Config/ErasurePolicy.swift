@@ -97,7 +97,8 @@ public struct ErasurePolicy: Sendable, Hashable {
     public var masks: [Mask] = []
     /// `retain`: the Art. 17(3) ground, the reason in words, and optionally when the hold ends.
     public var ground: ErasureGround?
-    public var reason: String?
+    /// The reason, as one text or by language (`{"en": "...", "lt": "..."}`), for the receipt's page.
+    public var reason: LocalizedText?
     public var until: Until?
 
     /// Parses `erasure` of a dataset whose configured fields are `fields`; every error names the
@@ -123,7 +124,8 @@ public struct ErasurePolicy: Sendable, Hashable {
             }
         case .retain:
             policy.ground = try e.enumeration("ground", ErasureGround.self)
-            policy.reason = try e.string("reason")
+            guard let reason = try StoresConfig.localized(e, "reason", in: at) else { throw e.error("\(at).reason is required") }
+            policy.reason = reason
             if let u = try e.optionalObject("until") {
                 let field = try u.string("field")
                 guard let f = fields.first(where: { $0.name == field }), !f.secret, f.type == .date || f.type == .timestamp else {
