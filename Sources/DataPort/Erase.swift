@@ -14,6 +14,10 @@ public struct EraseOptions: Sendable {
     /// Write the receipt bundle here.
     public var receipt: String?
     public var archive: ArchiveKind = .zip
+    /// The receipt page's language and time zone instead of the config's (`--language`, `--time-zone`;
+    /// checked by the caller, `StoresConfig.parsePresentation`).
+    public var language: String?
+    public var timeZone: String?
     public init(dryRun: Bool = false, requestedAt: Timestamp? = nil, receipt: String? = nil) {
         self.dryRun = dryRun; self.requestedAt = requestedAt; self.receipt = receipt
     }
@@ -78,6 +82,10 @@ public struct ErasureResult: Sendable {
     /// Datasets the proof found rows of the subject in after the erasure.
     public var proofFailures: [String]
     public var receipt: String?
+    /// The language and time zone the receipt's page speaks in (recorded in its manifest).
+    public var presentation: Presentation = .default
+    /// The categories the config defined that the datasets use, in that language.
+    public var categories: [CategoryDefinition] = []
 
     /// The error the command ends with, if any: a proof that failed (the data is not gone), else a
     /// store that failed (rolled back; the other stores' erasures stand).
@@ -105,6 +113,20 @@ public struct ErasureResult: Sendable {
 /// gather runs again for every identity the subject resolved to: a `delete` or `anonymize` dataset
 /// that still holds a row of theirs is a failed proof.
 public enum Eraser {
+    /// The receipt's language and time zone: the options', else the config's.
+    static func presentation(_ config: StoresConfig, _ options: EraseOptions) -> Presentation {
+        var p = config.presentation
+        if let l = options.language { p.language = l }
+        if let z = options.timeZone { p.timeZone = z }
+        return p
+    }
+
+    /// Adds the receipt's language and the config's category titles in it to `result`.
+    static func present(_ result: inout ErasureResult, _ config: StoresConfig, _ options: EraseOptions) {
+        result.presentation = presentation(config, options)
+        result.categories = config.categoryDefinitions(used: result.datasets.map(\.category), language: result.presentation.language)
+    }
+
     public static func erase(config: StoresConfig, identities: [Identity], options: EraseOptions,
                              stores registry: StoreRegistry = .standard) throws -> ErasureResult {
         let undecided = config.datasets.filter { $0.erasure == nil }.map(\.name)
@@ -115,15 +137,17 @@ public enum Eraser {
         if let r = options.receipt { try OutputPath.check(r, protected: config.ownFiles) }
         let requestedAt = options.requestedAt ?? Timestamp.now()
 
+        let language = presentation(config, options).language
+
         // 1. The plan, from one gather.
         let gathering = try Gathering(config: config, registry: registry, request: identities)
         var results: [DatasetErasure] = []
         var changes: [String: DatasetChanges] = [:]
         for d in config.datasets {
             let policy = d.erasure!
-            var result = DatasetErasure(name: d.name, title: d.metadata.title, category: d.metadata.category, store: d.store,
+            var result = DatasetErasure(name: d.name, title: d.metadata(language: language).title, category: d.metadata.category, store: d.store,
                                         action: ReceiptAction(rawValue: policy.action.rawValue)!, before: 0, erased: 0, anonymized: 0, retained: 0,
-                                        sharedLeft: try gathering.sharedOnlyCount(d), ground: policy.ground, reason: policy.reason)
+                                        sharedLeft: try gathering.sharedOnlyCount(d), ground: policy.ground, reason: policy.reason?.text(language))
             let untilIndex = policy.until.flatMap { u in d.exportedFields.firstIndex { $0.name == u.field } }
             var rows: [PlannedRow] = []
             var ends: [Int64] = []
@@ -175,6 +199,7 @@ public enum Eraser {
         var result = ErasureResult(controller: config.controller, requestedAt: requestedAt, dryRun: options.dryRun,
                                    identities: resolved.map { ($0.kind, SHA256.hex(of: Array($0.value.utf8))) },
                                    datasets: results, stores: stores, proofFailures: proofFailures, receipt: nil)
+        present(&result, config, options)
         if let path = options.receipt {
             try ErasureReceipt.write(result, to: path, archive: options.archive)
             result.receipt = path

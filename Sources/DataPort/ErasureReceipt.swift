@@ -13,8 +13,9 @@ public enum ErasureReceipt {
     public static let formatName = "dataport-erasure-receipt"
     public static let formatVersion = "1.0"
     public static let fileName = "data/receipt.json"
-    /// Said on every receipt, because it is how the stores are changed.
-    public static let storesNote = "Each store is erased as its own unit, in one transaction: a store that failed was rolled back and is listed as failed; the other stores' erasures stand."
+    /// Said on every receipt, because it is how the stores are changed (in English in `receipt.json`,
+    /// like the manifest's reasons; the page says it in the person's language).
+    public static var storesNote: String { Messages(.default)("receipt.stores.note") }
 
     /// The receipt document.
     public static func json(_ r: ErasureResult) -> JSONValue {
@@ -71,12 +72,14 @@ public enum ErasureReceipt {
             try add("schemas/manifest.schema.json", "application/schema+json", Array(PublishedSchemas.manifest.utf8))
             try add("index.html", "text/html", Array(ReceiptPage.render(r).utf8))
             let failed = Set(r.stores.filter { $0.status == .failed }.map(\.name))
-            let manifest = Manifest(
+            var manifest = Manifest(
                 toolVersion: dataportVersion, generatedAt: r.requestedAt, scope: .erasure, controller: r.controller,
                 subject: Subject(displayName: nil, identities: []),
                 stores: r.stores.map { ManifestStore(name: $0.name, type: $0.type, status: failed.contains($0.name) ? "failed" : "complete",
                                                      reason: $0.reason, readAt: r.requestedAt) },
                 datasets: [], excluded: [], otherFiles: files)
+            manifest.presentation = r.presentation
+            manifest.categories = r.categories
             try writer.commit(manifest: manifest)
         } catch {
             writer.discard()
@@ -85,68 +88,61 @@ public enum ErasureReceipt {
     }
 }
 
-/// The receipt's `index.html`: what was erased, what was kept and why, in plain words. Plain HTML
-/// and CSS, every text escaped (`IndexPage.escape`).
+/// The receipt's `index.html`: what was erased, what was kept and why, in plain words, in the
+/// language of `result.presentation` (the site's catalogues, `Messages`). The site's head and style,
+/// every text escaped.
 enum ReceiptPage {
     static func render(_ r: ErasureResult) -> String {
-        let e = IndexPage.escape
-        func rows(_ n: Int) -> String { n == 1 ? "1 record" : "\(n) records" }
-        let titles: (page: String, plan: String, heading: String, intro: String) = switch r.request {
-        case "objection": ("Objection receipt", "Objection plan", "Receipt of your objection",
-                           "You objected to the processing of your personal data for \(e(r.purpose ?? "a purpose")) (GDPR Art. 21). That processing has stopped: the records below were marked so.")
-        case "rectification": ("Rectification receipt", "Rectification plan", "Receipt of your rectification request",
-                               "You asked us to correct personal data we hold about you (GDPR Art. 16). The fields named below were corrected.")
-        default: ("Erasure receipt", "Erasure plan", "Receipt of your erasure request", "You asked us to erase your personal data (GDPR Art. 17).")
-        }
-        var h = """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(titles.page)</title>
-        <style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
-        table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:top}
-        th{background:#f2f2f2}.failed{color:#a00}.meta{color:#555}</style></head><body>
-        <h1>\(r.dryRun ? "\(titles.plan) (nothing was changed)" : titles.heading)</h1>
-        <p class="meta">From \(e(r.controller.name)) (\(e(r.controller.contact))), request of \(e(r.requestedAt.text)).</p>
-        <p>\(titles.intro) This receipt lists, for each kind of data we held about you, what \(r.dryRun ? "would happen" : "happened"). It holds none of your data itself.</p>
-        <h2>What we did</h2>
-        <table><tr><th>Data</th><th>Category</th><th>Action</th><th>Before</th><th>Erased</th><th>\(r.request == "erasure" ? "Anonymised" : "Changed")</th><th>Kept</th><th>Left afterwards</th></tr>
-
-        """
+        let t = Messages(r.presentation), e = IndexPage.escape
+        let request = ["erasure", "objection", "rectification"].contains(r.request) ? r.request : "erasure"
+        let heading = r.dryRun ? t("receipt.plan.unchanged", t("receipt.\(request).plan")) : t("receipt.\(request).heading")
+        let intro = request == "objection" ? t("receipt.objection.intro", r.purpose ?? "") : t("receipt.\(request).intro")
+        var h = SitePage.head(language: t.language, title: t(r.dryRun ? "receipt.\(request).plan" : "receipt.\(request).title"))
+        h += "<h1>\(e(heading))</h1>\n"
+        h += "<p class=\"meta\">\(e(t("receipt.from", r.controller.name, r.controller.contact, t.dateTime(r.requestedAt), t.timeZoneName)))</p>\n"
+        h += "<p>\(e(intro)) \(e(t(r.dryRun ? "receipt.lists.plan" : "receipt.lists")))</p>\n"
+        h += "<h2>\(e(t(r.dryRun ? "receipt.plan.heading" : "receipt.done.heading")))</h2>\n<div class=\"scroll\"><table>\n<thead><tr>"
+        let columns = ["data", "category", "action", "before", "erased", request == "erasure" ? "anonymized" : "changed", "kept", "after"]
+        h += columns.map { "<th>\(e(t("receipt.column.\($0)")))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
         for d in r.datasets {
-            h += "<tr><td>\(e(d.title))</td><td>\(e(d.category.rawValue))</td><td>\(e(d.action.rawValue))</td><td>\(d.before)</td><td>\(d.erased)</td><td>\(d.anonymized)</td><td>\(d.retained)</td><td>\(d.remaining.map(String.init) ?? "not checked")</td></tr>\n"
+            let category = r.categories.first { $0.category == d.category }?.title ?? t("category.\(d.category.rawValue).title")
+            let cells = [d.title, category, t("receipt.action.\(d.action.rawValue)"), t.number(Int64(d.before)), t.number(Int64(d.erased)),
+                         t.number(Int64(d.anonymized)), t.number(Int64(d.retained)), d.remaining.map { t.number(Int64($0)) } ?? t("receipt.not-checked")]
+            h += "<tr>" + cells.map { "<td>\(e($0))</td>" }.joined() + "</tr>\n"
         }
-        h += "</table>\n"
+        h += "</tbody></table></div>\n"
         for d in r.datasets where d.action == .update && !d.fields.isEmpty {
-            h += "<p>\(e(d.title)): \(rows(d.anonymized)) changed, fields \(e(d.fields.joined(separator: ", "))).</p>\n"
+            h += "<p>\(e(t.plural("receipt.changed", Int64(d.anonymized), d.title, d.fields.joined(separator: ", "))))</p>\n"
         }
         let kept = r.datasets.filter { $0.action == .retain && $0.retained > 0 }
         if !kept.isEmpty {
-            h += "<h2>What we kept, and why</h2>\n<ul>\n"
+            h += "<h2>\(e(t("receipt.kept.heading")))</h2>\n<ul>\n"
             for d in kept {
-                var s = "<li><strong>\(e(d.title))</strong>: \(rows(d.retained)) kept on the ground of \(e(d.ground?.words ?? "")). \(e(d.reason ?? ""))."
+                var s = "<li><strong>\(e(d.title))</strong>: \(e(t.plural("receipt.kept", Int64(d.retained))))"
+                if let g = d.ground { s += " " + e(t("receipt.kept.why", t("receipt.ground.\(g.rawValue)"))) }
+                if let reason = d.reason, !reason.isEmpty { s += " " + e(reason) + (reason.hasSuffix(".") ? "" : ".") }
                 if let u = d.retainedUntil {
-                    s += u.first == u.last ? " They will be erased on \(u.first.text)." : " They will be erased between \(u.first.text) and \(u.last.text)."
+                    s += " " + e(u.first == u.last ? t("receipt.until.day", t.date(u.first)) : t("receipt.until.range", t.date(u.first), t.date(u.last)))
                 }
                 h += s + "</li>\n"
             }
             h += "</ul>\n"
         }
-        let shared = r.datasets.filter { $0.sharedLeft > 0 }
-        if !shared.isEmpty {
-            h += "<p>\(shared.reduce(0) { $0 + $1.sharedLeft }) records were found only through an identifier (such as an IP address) that another person shares too; they were not changed, since they may not be yours.</p>\n"
-        }
+        let shared = r.datasets.reduce(0) { $0 + $1.sharedLeft }
+        if shared > 0 { h += "<p>\(e(t.plural("receipt.shared", Int64(shared))))</p>\n" }
         let failed = r.stores.filter { $0.status == .failed }
         if !failed.isEmpty {
-            h += "<h2 class=\"failed\">Not done</h2>\n<ul>\n"
-            for s in failed { h += "<li class=\"failed\">Store \(e(s.name)) could not be changed: nothing in it was erased. \(e(s.reason ?? ""))</li>\n" }
-            h += "</ul>\n"
+            h += "<div class=\"card warning\"><h2>\(e(t("receipt.failed.heading")))</h2>\n<ul>\n"
+            for s in failed { h += "<li>\(e(t("receipt.failed.store", s.name)))\(s.reason.map { " " + e($0) } ?? "")</li>\n" }
+            h += "</ul></div>\n"
         }
         if !r.proofFailures.isEmpty {
-            h += "<p class=\"failed\">Our check afterwards still found data about you in: \(e(r.proofFailures.joined(separator: ", "))).</p>\n"
+            h += "<p class=\"card warning\">\(e(t("receipt.proof.failed", r.proofFailures.joined(separator: ", "))))</p>\n"
         }
-        h += "<p class=\"meta\">\(e(ErasureReceipt.storesNote)) After the erasure the search that finds your data was run again; the last column is what it found.</p>\n"
-        h += "<p class=\"meta\">To show which request this receipt answers, it holds the SHA-256 of each identifier we used to find you, not the identifiers: \(r.identities.map { "\(e($0.kind.rawValue)) <code>\($0.sha256)</code>" }.joined(separator: ", ")).</p>\n"
-        h += "</body></html>\n"
+        h += "<p class=\"meta\">\(e(t("receipt.stores.note")))\(r.dryRun ? "" : " " + e(t("receipt.proof.note")))</p>\n"
+        let ids = r.identities.map { "\(e($0.kind.rawValue)) <code>\($0.sha256)</code>" }.joined(separator: ", ")
+        h += "<p class=\"meta\">\(t.html("receipt.identities", ids))</p>\n"
+        h += "<footer>\(e(t("footer", dataportVersion)))</footer>\n</body>\n</html>\n"
         return h
     }
 }

@@ -117,7 +117,7 @@ public enum Rectifier {
                 if !m.isEmpty && differs { rows.append(PlannedRow(ordinal: ordinal, record: r, change: .anonymize, masks: m)) }
             }
             found += ordinal
-            var result = DatasetErasure(name: d.name, title: d.metadata.title, category: d.metadata.category, store: d.store,
+            var result = DatasetErasure(name: d.name, title: d.metadata(language: Eraser.presentation(config, options).language).title, category: d.metadata.category, store: d.store,
                                         action: .update, before: ordinal, erased: 0, anonymized: rows.count, retained: 0,
                                         sharedLeft: try gathering.sharedOnlyCount(d))
             result.fields = Array(Set(rows.flatMap { $0.masks.map(\.field) })).sorted()
@@ -168,6 +168,7 @@ public enum Rectifier {
                                    datasets: results, stores: stores, proofFailures: proofFailures, receipt: nil)
         result.request = request
         result.purpose = purpose
+        Eraser.present(&result, config, options)
         if let path = options.receipt {
             try ErasureReceipt.write(result, to: path, archive: options.archive)
             result.receipt = path

@@ -56,7 +56,12 @@ final class EraseTests: XCTestCase {
 
     @discardableResult
     func erase(_ config: String, _ extra: [String] = [], subject: [String] = [ana], env: [String: String]? = nil) throws -> (TestSupport.Run, [String: Any]) {
-        let args = ["erase", "--config", config, "--requested-at", Self.at, "--json"] + subject.flatMap { ["--subject", $0] } + extra
+        try request("erase", config, extra, subject: subject, env: env)
+    }
+
+    /// Runs `command` (erase, object, rectify) with `--json`; the result document parsed.
+    func request(_ command: String, _ config: String, _ extra: [String] = [], subject: [String] = [ana], env: [String: String]? = nil) throws -> (TestSupport.Run, [String: Any]) {
+        let args = [command, "--config", config, "--requested-at", Self.at, "--json"] + subject.flatMap { ["--subject", $0] } + extra
         let r = try TestSupport.run(TestSupport.binary, args, environment: env)
         // The result comes first; an error's document may follow it.
         let first = r.stdout.range(of: "\n}\n").map { String(r.stdout[..<$0.lowerBound]) + "\n}" } ?? r.stdout
@@ -86,6 +91,42 @@ final class EraseTests: XCTestCase {
             keys[name] = Set((doc["records"] as! [[String: Any]]).compactMap { ($0["id"] as? NSNumber)?.stringValue })
         }
         return keys
+    }
+
+    /// Rewrites the config at `path` through `edit`.
+    func editConfig(_ path: String, _ edit: (inout [String: Any]) -> Void) throws {
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        edit(&config)
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// A marketing-preferences dataset on `table` (id, user_id, email_ok, opted_out_at) made from
+    /// `template`, a dataset of the same store: the subject's rows found by `match`.
+    func marketingDataset(from template: [String: Any], table: String, match: [String: String], okType: String) -> [String: Any] {
+        var d = template
+        for k in ["yields", "columns", "query"] { d.removeValue(forKey: k) }
+        d["name"] = "marketing_prefs"
+        d["table"] = table
+        d["key"] = "id"
+        d["category"] = "consents"
+        d["match"] = [match]
+        d["fields"] = [["name": "id", "type": "integer"], ["name": "user_id", "type": "integer"], ["name": "email_ok", "type": okType], ["name": "opted_out_at", "type": "timestamp"]]
+        d["erasure"] = ["action": "delete"]
+        return d
+    }
+
+    /// Asserts that `after` differs from `before` exactly by `removed` and `added` (each line
+    /// given by the prefix that names its table and key, and text it must hold).
+    func assertChanged(_ before: [String], _ after: [String], removed: [String], added: [(String, [String])], file: StaticString = #filePath, line: UInt = #line) {
+        let gone = minus(before, after), new = minus(after, before)
+        XCTAssertEqual(gone.count, removed.count, "rows removed: \(gone)", file: file, line: line)
+        XCTAssertEqual(new.count, added.count, "rows added: \(new)", file: file, line: line)
+        for prefix in removed { XCTAssertTrue(gone.contains { $0.hasPrefix(prefix) }, "\(prefix) not changed: \(gone)", file: file, line: line) }
+        for (prefix, holds) in added {
+            let row = new.first { $0.hasPrefix(prefix) }
+            XCTAssertNotNil(row, "\(prefix) not written: \(new)", file: file, line: line)
+            for h in holds { XCTAssertTrue(row?.contains(h) ?? false, "\(prefix) lacks \(h): \(row ?? "")", file: file, line: line) }
+        }
     }
 
     func sqliteDump(_ db: String) throws -> [String] {
@@ -228,11 +269,14 @@ final class EraseTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".partial-") }, [])
     }
 
-    func testEraseOnPostgreSQLChangesOnlyTheSubjectsRows() throws {
+    /// The sample config in `dir` with the billing store on the PostgreSQL server, in a schema of
+    /// its own (dropped afterwards) holding billing-postgres.sql and `sql`; `dump` lists every row of
+    /// every table of that schema, ordered.
+    func postgresStore(_ dir: URL, sql extra: String = "", edit: @escaping (inout [[String: Any]]) -> Void = { _ in }) throws -> (config: String, dump: () throws -> [String]) {
         let base: String
         switch PostgreSQLTests.server {
         case .url(let u): base = u
-        case .unavailable(let why): throw XCTSkip("PostgreSQL erase test skipped: \(why)")
+        case .unavailable(let why): throw XCTSkip("PostgreSQL test skipped: \(why)")
         case .broken(let why): throw PostgreSQLTests.ServerDown(reason: why)
         }
         // A schema of this test's own, reached through the URL's search_path.
@@ -247,21 +291,28 @@ final class EraseTests: XCTestCase {
         addTeardownBlock { _ = try? PostgreSQLTests.psqlRun(base, "DROP SCHEMA IF EXISTS \(schema) CASCADE") }
         let load = try TestSupport.run("/usr/bin/env", ["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", TestSupport.samples.appendingPathComponent("billing-postgres.sql").path])
         XCTAssertEqual(load.code, 0, load.stderr)
-        let dir = try TestSupport.tempDir(self)
+        if !extra.isEmpty { _ = try psql(url, extra) }
         let config = try makeConfig(dir, pgURL: url) { stores in
             for i in stores.indices where stores[i]["type"] as? String == "postgresql" {
                 var ds = stores[i]["datasets"] as! [[String: Any]]
                 for j in ds.indices { if let t = ds[j]["table"] as? String { ds[j]["table"] = t.replacingOccurrences(of: "public.", with: "") } }
                 stores[i]["datasets"] = ds
             }
+            edit(&stores)
         }
-        let keys = try subjectKeys(config, in: dir)
         let tables = try psql(base, "SELECT tablename FROM pg_tables WHERE schemaname = '\(schema)' ORDER BY 1").split(separator: "\n").map(String.init)
-        func dump() throws -> [String] {
+        let dump = {
             try tables.flatMap { t in
                 try psql(url, "SET TimeZone = 'UTC'; SELECT '\(t) ' || r::text FROM \"\(t)\" r ORDER BY 1").split(separator: "\n").map(String.init)
             }
         }
+        return (config, dump)
+    }
+
+    func testEraseOnPostgreSQLChangesOnlyTheSubjectsRows() throws {
+        let dir = try TestSupport.tempDir(self)
+        let (config, dump) = try postgresStore(dir)
+        let keys = try subjectKeys(config, in: dir)
         let before = try dump()
         let (dry, _) = try erase(config, ["--dry-run"])
         XCTAssertEqual(dry.code, 0, dry.stderr)
@@ -282,13 +333,15 @@ final class EraseTests: XCTestCase {
         XCTAssertGreaterThan(datasets(doc)["invoices"]?["retained"] as? Int ?? 0, 0, "invoices are retained for tax law")
     }
 
-    /// MySQL/MariaDB through the same session path: the WordPress sample's blog store, its user
-    /// deleted, their posts and comments anonymised, nobody else's row touched.
-    func testEraseOnMySQLChangesOnlyTheSubjectsRows() throws {
+    /// The WordPress sample's blog store (without wp_profile) in a database of its own on the MySQL
+    /// server (dropped afterwards) holding its schema, its data and `sql`, with erasure policies;
+    /// `datasets` are added to the store; `dump` lists every row of every table, ordered.
+    func mysqlStore(_ dir: URL, sql extra: String = "", datasets more: [[String: Any]] = [], tables extraTables: [String] = [],
+                    objections: [String: Any]? = nil) throws -> (config: String, env: [String: String], dump: () throws -> [String]) {
         var server: URLComponents
         switch MySQLTests.server {
         case .url(let u): server = URLComponents(string: u)!
-        case .unavailable(let why): throw XCTSkip("MySQL erase test skipped: \(why)")
+        case .unavailable(let why): throw XCTSkip("MySQL test skipped: \(why)")
         case .broken(let why): throw MySQLTests.ServerDown(reason: why)
         }
         let name = "dataport_e_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
@@ -303,7 +356,7 @@ final class EraseTests: XCTestCase {
             return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         for f in ["schema.sql", "sample-data.sql"] { _ = try sql("SOURCE \(MySQLTests.wordpress.appendingPathComponent(f).path)") }
-        let dir = try TestSupport.tempDir(self)
+        if !extra.isEmpty { _ = try sql(extra) }
         var wp = try JSONSerialization.jsonObject(with: Data(contentsOf: MySQLTests.wordpress.appendingPathComponent("stores.json"))) as! [String: Any]
         wp.removeValue(forKey: "$schema")
         var stores = [(wp["stores"] as! [[String: Any]])[0]]
@@ -315,16 +368,25 @@ final class EraseTests: XCTestCase {
                                                                "author_ip": ["set": ""], "user_id": ["set": 0]]],
         ]
         for i in ds.indices { ds[i]["erasure"] = policies[ds[i]["name"] as! String] }
-        stores[0]["datasets"] = ds
+        stores[0]["datasets"] = ds + more
         wp["stores"] = stores
+        wp["objections"] = objections
         let config = dir.appendingPathComponent("wp.json").path
         try JSONSerialization.data(withJSONObject: wp, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: config))
         let env = ["DATAPORT_WORDPRESS_URL": url]
-        func dump() throws -> [String] {
-            try ["wp_users", "wp_posts", "wp_comments", "wp_usermeta"].flatMap { t in
+        let dump = {
+            try (["wp_users", "wp_posts", "wp_comments", "wp_usermeta"] + extraTables).flatMap { t in
                 try sql("SELECT * FROM \(t) ORDER BY 1").split(separator: "\n").map { "\(t)\t\($0)" }
             }
         }
+        return (config, env, dump)
+    }
+
+    /// MySQL/MariaDB through the same session path: the WordPress sample's blog store, its user
+    /// deleted, their posts and comments anonymised, nobody else's row touched.
+    func testEraseOnMySQLChangesOnlyTheSubjectsRows() throws {
+        let dir = try TestSupport.tempDir(self)
+        let (config, env, dump) = try mysqlStore(dir)
         let keys = try subjectKeys(config, in: dir, env: env)
         let before = try dump()
         let (r, doc) = try erase(config, env: env)
@@ -637,8 +699,85 @@ final class EraseTests: XCTestCase {
         let dom = try TestSupport.shell("timeout 60 \(browser) \(flags) --user-data-dir='\(dir.path)/profile' --dump-dom 'file://\(top.path)/index.html' 2>/dev/null")
         XCTAssertEqual(dom.code, 0)
         XCTAssertTrue(dom.stdout.contains("Receipt of your erasure request"), dom.stdout)
-        XCTAssertTrue(dom.stdout.contains("a legal obligation to keep it"), dom.stdout)
+        XCTAssertTrue(dom.stdout.contains("for compliance with a legal obligation (Art. 17(3)(b) GDPR)"), dom.stdout)
         XCTAssertTrue(dom.stdout.contains("Invoices are kept for 10 years (tax law)"), dom.stdout)
+    }
+
+    /// The receipt speaks the person's language: the config's `language` (Lithuanian here), its
+    /// dates in that language and time zone, the GDPR's own Lithuanian terms; `--language` overrides
+    /// it and a refused value is not echoed; the manifest records the language; the page renders.
+    func testTheReceiptIsInThePersonsLanguage() throws {
+        let dir = try TestSupport.tempDir(self)
+        let path = try makeConfig(dir, sample: "stores.json")
+        try editConfig(path) { config in
+            config["language"] = "lt"
+            config["timeZone"] = "Europe/Vilnius"
+            // A retention reason given by language.
+            var stores = config["stores"] as! [[String: Any]]
+            var ds = stores[0]["datasets"] as! [[String: Any]]
+            for i in ds.indices where ds[i]["name"] as? String == "invoices" {
+                var e = ds[i]["erasure"] as! [String: Any]
+                e["reason"] = ["en": "Invoices are kept for 10 years (tax law)", "lt": "Sąskaitos faktūros saugomos 10 metų (mokesčių įstatymas)"]
+                ds[i]["erasure"] = e
+            }
+            stores[0]["datasets"] = ds
+            config["stores"] = stores
+        }
+        let db = dir.appendingPathComponent("app.db").path
+        let dump = try sqliteDump(db)
+        let refused = try TestSupport.dataport("erase", "--config", path, "--subject", Self.ana, "--language", "klingon", "--receipt", dir.appendingPathComponent("no.zip").path)
+        XCTAssertEqual(refused.code, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("--language must be one of en, lt, de, fr, es"), refused.stderr)
+        XCTAssertFalse(refused.stderr.contains("klingon"), refused.stderr)
+        XCTAssertEqual(try sqliteDump(db), dump)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("no.zip").path))
+
+        // --language overrides the config's: an objection plan in German.
+        let plan = dir.appendingPathComponent("plan.zip").path
+        let o = try TestSupport.dataport("object", "--config", path, "--subject", Self.ana, "--purpose", "marketing", "--dry-run",
+                                         "--language", "de", "--requested-at", Self.at, "--receipt", plan)
+        XCTAssertEqual(o.code, 0, o.stderr)
+        do {
+            let y = dir.appendingPathComponent("y")
+            try TestSupport.unzip(plan, into: y)
+            let page = try String(contentsOf: try XCTUnwrap(try FileManager.default.contentsOfDirectory(at: y, includingPropertiesForKeys: nil).first).appendingPathComponent("index.html"), encoding: .utf8)
+            XCTAssertTrue(page.contains("<html lang=\"de\">") && page.contains("Plan für den Widerspruch (nichts wurde geändert)") && page.contains("Widerspruchsrecht, Art. 21 DSGVO"), page)
+        }
+        XCTAssertEqual(try sqliteDump(db), dump, "a dry run changed the store")
+
+        let receipt = dir.appendingPathComponent("kvitas.zip").path
+        let (r, _) = try erase(path, ["--receipt", receipt])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual(try TestSupport.dataport("verify", receipt).code, 0)
+        let x = dir.appendingPathComponent("x")
+        try TestSupport.unzip(receipt, into: x)
+        let top = try XCTUnwrap(try FileManager.default.contentsOfDirectory(at: x, includingPropertiesForKeys: nil).first)
+        if TestSupport.has("bagit.py") {
+            let bag = try TestSupport.shell("bagit.py --validate '\(top.path)' 2>&1")
+            XCTAssertEqual(bag.code, 0, bag.stdout)
+        }
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: top.appendingPathComponent("manifest.json"))) as! [String: Any]
+        XCTAssertEqual(manifest["presentation"] as? [String: String], ["language": "lt", "timeZone": "Europe/Vilnius"])
+        let html = try String(contentsOf: top.appendingPathComponent("index.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<html lang=\"lt\">"), html)
+        XCTAssertTrue(html.contains("<h1>Jūsų prašymo ištrinti duomenis kvitas</h1>"), html)
+        XCTAssertTrue(html.contains("teisė reikalauti ištrinti duomenis, BDAR 17 straipsnis"), html)
+        XCTAssertTrue(html.contains("siekiant laikytis teisinės prievolės (BDAR 17 straipsnio 3 dalies b punktas)"), html)
+        // 2026-12-01T00:00:00Z is 02:00 in Vilnius, written the Lithuanian way.
+        XCTAssertTrue(html.contains("2026 m. gruodžio 1 d. 02:00:00 (Europe/Vilnius laiku)"), html)
+        XCTAssertTrue(html.contains("Sąskaitos faktūros saugomos 10 metų (mokesčių įstatymas)."), html)
+        XCTAssertTrue(html.contains("<th>Duomenys</th>") && html.contains("<td>ištrinti</td>") && html.contains("<td>palikti</td>"), html)
+        for english in ["Receipt of", "What we did", "records kept", "They will be erased", "Invoices are kept", "receipt.", "{1}", "{n}"] {
+            XCTAssertFalse(html.contains(english), "left in English or unfilled: \(english)")
+        }
+        // The hold's end date in Lithuanian too.
+        XCTAssertNotNil(html.range(of: #"Jie bus ištrinti (nuo )?[0-9]{4} m\. [a-ząčęėįšųūž]+ [0-9]{1,2} d\."#, options: .regularExpression), html)
+        guard let browser = ["chromium", "chromium-browser"].first(where: TestSupport.has) else { throw XCTSkip("chromium is not installed") }
+        let flags = "--headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking --disable-component-update --disable-sync"
+        let dom = try TestSupport.shell("timeout 60 \(browser) \(flags) --user-data-dir='\(dir.path)/profile' --dump-dom 'file://\(top.path)/index.html' 2>/dev/null")
+        XCTAssertEqual(dom.code, 0)
+        XCTAssertTrue(dom.stdout.contains("Jūsų prašymo ištrinti duomenis kvitas"), dom.stdout)
+
     }
 
     // MARK: - Objection and rectification
@@ -721,6 +860,131 @@ final class EraseTests: XCTestCase {
         let c = try TestSupport.dataport("rectify", "--config", config, "--subject", Self.ana, "--changes", file.path, "--json")
         XCTAssertEqual(c.code, 0, c.stderr)
         XCTAssertEqual(try TestSupport.shell("sqlite3 '\(db)' 'SELECT confirmed FROM newsletter_subscriptions WHERE id = 1'").stdout, "0\n")
+    }
+
+    /// Rectification and objection on PostgreSQL: only the named rows of the subject change, typed
+    /// (timestamp, boolean); a dry run and another person's key change nothing.
+    func testRectifyAndObjectOnPostgreSQLChangeOnlyTheSubjectsRows() throws {
+        let dir = try TestSupport.tempDir(self)
+        let (config, dump) = try postgresStore(dir, sql: """
+            CREATE TABLE marketing_prefs (id integer PRIMARY KEY, user_id integer NOT NULL, email_ok boolean NOT NULL, opted_out_at timestamptz);
+            INSERT INTO marketing_prefs VALUES (1, 1, true, NULL), (2, 2, true, NULL), (3, 1, true, '2024-01-01 00:00:00+00'), (4, 4, true, NULL);
+            """) { stores in
+            for i in stores.indices where stores[i]["type"] as? String == "postgresql" {
+                let ds = stores[i]["datasets"] as! [[String: Any]]
+                stores[i]["datasets"] = ds + [self.marketingDataset(from: ds[0], table: "marketing_prefs", match: ["field": "user_id", "identity": "user_id"], okType: "boolean")]
+            }
+        }
+        try editConfig(config) { $0["objections"] = ["marketing": [["dataset": "marketing_prefs", "set": ["email_ok": false, "opted_out_at": "$now"]]]] }
+        let before = try dump()
+        let sets = ["--set", "billing_accounts.vat_id=ESX7654321X", "--where", "billing_accounts.id=1",
+                    "--set", "billing_accounts.created_at=2021-03-04T09:00:00Z", "--where", "billing_accounts.id=1",
+                    "--set", "invoices.paid=true", "--where", "invoices.id=5"]
+        let (dry, _) = try request("rectify", config, sets + ["--dry-run"])
+        XCTAssertEqual(dry.code, 0, dry.stderr)
+        XCTAssertEqual(try dump(), before, "a rectify --dry-run changed the PostgreSQL store")
+        let other = try request("rectify", config, ["--set", "billing_accounts.vat_id=X", "--where", "billing_accounts.id=2"]).0
+        XCTAssertEqual(other.code, 2, other.stderr)
+        XCTAssertEqual(try dump(), before, "another person's key changed the store")
+        let (r, doc) = try request("rectify", config, sets)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual((doc["proof"] as? [String: Any])?["failedDatasets"] as? [String], [])
+        let rectified = try dump()
+        assertChanged(before, rectified, removed: ["billing_accounts (1,", "invoices (5,"],
+                      added: [("billing_accounts (1,", [",ESX7654321X,\"2021-03-04 09:00:00+00\",SECRET-IBAN-HASH-ANA)"]), ("invoices (5,", ["+00\",99.99,EUR,t,"])])
+
+        let (dryObject, _) = try request("object", config, ["--purpose", "marketing", "--dry-run"])
+        XCTAssertEqual(dryObject.code, 0, dryObject.stderr)
+        XCTAssertEqual(try dump(), rectified, "an object --dry-run changed the PostgreSQL store")
+        let (o, objected) = try request("object", config, ["--purpose", "marketing"])
+        XCTAssertEqual(o.code, 0, o.stderr)
+        XCTAssertEqual(datasets(objected)["marketing_prefs"]?["anonymized"] as? Int, 2)
+        assertChanged(rectified, try dump(), removed: ["marketing_prefs (1,", "marketing_prefs (3,"],
+                      added: [("marketing_prefs (1,", [",1,f,\"2026-12-01 00:00:00+00\")"]), ("marketing_prefs (3,", [",1,f,\"2026-12-01 00:00:00+00\")"])])
+    }
+
+    /// The same on MariaDB/MySQL (the WordPress sample): integer and string fields, a DATETIME set to `$now`.
+    func testRectifyAndObjectOnMySQLChangeOnlyTheSubjectsRows() throws {
+        let dir = try TestSupport.tempDir(self)
+        let wp = try JSONSerialization.jsonObject(with: Data(contentsOf: MySQLTests.wordpress.appendingPathComponent("stores.json"))) as! [String: Any]
+        let template = ((wp["stores"] as! [[String: Any]])[0]["datasets"] as! [[String: Any]])[0]
+        let prefs = marketingDataset(from: template, table: "wp_marketing", match: ["field": "user_id", "references": "wp_account.id"], okType: "integer")
+        let (config, env, dump) = try mysqlStore(dir, sql: """
+            CREATE TABLE wp_marketing (id INT PRIMARY KEY, user_id BIGINT NOT NULL, email_ok INT NOT NULL, opted_out_at DATETIME NULL);
+            INSERT INTO wp_marketing VALUES (1, 2, 1, NULL), (2, 1, 1, NULL), (3, 2, 1, '2024-01-01 00:00:00'), (4, 3, 1, NULL);
+            """, datasets: [prefs], tables: ["wp_marketing"],
+            objections: ["marketing": [["dataset": "marketing_prefs", "set": ["email_ok": 0, "opted_out_at": "$now"]]]])
+        let before = try dump()
+        let sets = ["--set", "wp_comments.author_url=https://ana.example/blog", "--where", "wp_comments.id=2",
+                    "--set", "wp_comments.karma=5", "--where", "wp_comments.id=1"]
+        let (dry, _) = try request("rectify", config, sets + ["--dry-run"], env: env)
+        XCTAssertEqual(dry.code, 0, dry.stderr)
+        XCTAssertEqual(try dump(), before, "a rectify --dry-run changed the MySQL store")
+        let other = try request("rectify", config, ["--set", "wp_comments.karma=9", "--where", "wp_comments.id=3"], env: env).0
+        XCTAssertEqual(other.code, 2, other.stderr)
+        XCTAssertEqual(try dump(), before, "another person's key changed the store")
+        let (r, doc) = try request("rectify", config, sets, env: env)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertEqual((doc["proof"] as? [String: Any])?["failedDatasets"] as? [String], [])
+        let rectified = try dump()
+        assertChanged(before, rectified, removed: ["wp_comments\t1\t", "wp_comments\t2\t"],
+                      added: [("wp_comments\t1\t", ["\tCongratulations on the new blog!\t5\t1\t"]), ("wp_comments\t2\t", ["\thttps://ana.example/blog\t198.51.100.23\t"])])
+
+        let (dryObject, _) = try request("object", config, ["--purpose", "marketing", "--dry-run"], env: env)
+        XCTAssertEqual(dryObject.code, 0, dryObject.stderr)
+        XCTAssertEqual(try dump(), rectified, "an object --dry-run changed the MySQL store")
+        let (o, objected) = try request("object", config, ["--purpose", "marketing"], env: env)
+        XCTAssertEqual(o.code, 0, o.stderr)
+        XCTAssertEqual(datasets(objected)["marketing_prefs"]?["anonymized"] as? Int, 2)
+        assertChanged(rectified, try dump(), removed: ["wp_marketing\t1\t", "wp_marketing\t3\t"],
+                      added: [("wp_marketing\t1\t", ["\t2\t0\t2026-12-01 00:00:00"]), ("wp_marketing\t3\t", ["\t2\t0\t2026-12-01 00:00:00"])])
+    }
+
+    /// The same on a JSON Lines store: only the subject's named line is rewritten (typed values),
+    /// an objection rewrites only the subject's lines, every other line byte for byte.
+    func testRectifyAndObjectOnJSONLines() throws {
+        let dir = try TestSupport.tempDir(self)
+        let lines = [
+            #"{"id": 1, "email": "ana.nunez@example.com", "event": "open", "ok": true, "n": 1}"#,
+            #"{"id":2,"email":"bo@example.org","event":"click","ok":true,"n":2}"#,
+            #"{"id": 3, "email": "Ana.Nunez@Example.com", "event": "click", "ok": true, "n": 3}"#,
+            #"{"n":4.50,"email":"  zoë@example.ie ","id":4,"event":"open","ok":true}"#,
+        ]
+        let file = dir.appendingPathComponent("events.jsonl").path
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: file))
+        let json = """
+        {"version": "1", "controller": {"name": "T", "contact": "t@example.com"}, "stores": [{"name": "mail", "type": "jsonl", "options": {"path": "\(dir.path)"},
+         "datasets": [{"name": "events", "file": "events.jsonl", "category": "subscriptions", "description": "d", "purposes": [], "legalBasis": "consent", "origin": "provided",
+           "key": "id", "match": [{"field": "email", "identity": "email"}],
+           "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}, {"name": "event", "type": "string"}, {"name": "ok", "type": "boolean"}, {"name": "n", "type": "decimal"}],
+           "erasure": {"action": "delete"}}]}],
+         "objections": {"marketing": [{"dataset": "events", "set": {"ok": false}}]}}
+        """
+        let config = dir.appendingPathComponent("c.json").path
+        try Data(json.utf8).write(to: URL(fileURLWithPath: config))
+        let hash = try sha256(file)
+        let sets = ["--set", "events.n=3.25", "--where", "events.id=3", "--set", "events.event=subscribe", "--where", "events.id=3"]
+        let (dry, _) = try request("rectify", config, sets + ["--dry-run"])
+        XCTAssertEqual(dry.code, 0, dry.stderr)
+        XCTAssertEqual(try sha256(file), hash, "a rectify --dry-run changed the file")
+        let other = try request("rectify", config, ["--set", "events.event=x", "--where", "events.id=2"]).0
+        XCTAssertEqual(other.code, 2, other.stderr)
+        XCTAssertEqual(try sha256(file), hash)
+        let (r, _) = try request("rectify", config, sets)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let rectified = [lines[0], lines[1], #"{"id":3,"email":"Ana.Nunez@Example.com","event":"subscribe","ok":true,"n":3.25}"#, lines[3]]
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), rectified.joined(separator: "\n") + "\n")
+        let afterRectify = try sha256(file)
+        let (dryObject, _) = try request("object", config, ["--purpose", "marketing", "--dry-run"])
+        XCTAssertEqual(dryObject.code, 0, dryObject.stderr)
+        XCTAssertEqual(try sha256(file), afterRectify, "an object --dry-run changed the file")
+        let (o, doc) = try request("object", config, ["--purpose", "marketing"])
+        XCTAssertEqual(o.code, 0, o.stderr)
+        XCTAssertEqual(datasets(doc)["events"]?["anonymized"] as? Int, 2)
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), [
+            #"{"id":1,"email":"ana.nunez@example.com","event":"open","ok":false,"n":1}"#, lines[1],
+            #"{"id":3,"email":"Ana.Nunez@Example.com","event":"subscribe","ok":false,"n":3.25}"#, lines[3],
+        ].joined(separator: "\n") + "\n")
     }
 
     func testEmbeddedReceiptSchemaIsThePublishedOne() throws {

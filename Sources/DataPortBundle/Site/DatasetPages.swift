@@ -27,7 +27,7 @@ public enum SitePage {
     """
 
     /// The document's start up to and including `<body>`.
-    static func head(language: String, title: String) -> String {
+    public static func head(language: String, title: String) -> String {
         """
         <!DOCTYPE html>
         <html lang="\(IndexPage.escape(language))">

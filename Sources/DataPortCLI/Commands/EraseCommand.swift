@@ -8,7 +8,7 @@ enum EraseCommand {
     static let command = Command(
         name: "erase",
         summary: "Erase one subject from the stores by the config's policies, prove it, write a receipt.",
-        usage: "dataport erase --config FILE --subject KIND=VALUE ... [--dry-run] [--receipt FILE] [--requested-at TIME] [--json]",
+        usage: "dataport erase --config FILE --subject KIND=VALUE ... [--dry-run] [--receipt FILE] [--requested-at TIME] [--language LANG] [--json]",
         options: [
             OptionSpec(name: "config", value: "FILE", help: "The stores config; every dataset needs an erasure policy (formats/stores-config.md, Erasure)."),
             OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject: email=..., user_id=..., ip=..., cookie_id=...", repeatable: true),
@@ -28,6 +28,8 @@ enum EraseCommand {
         OptionSpec(name: "dry-run", value: nil, help: "Compute the plan (and the receipt) and change nothing."),
         OptionSpec(name: "receipt", value: "FILE", help: "Write the receipt bundle here (zip or tar.gz, BagIt; formats/receipt.md): counts and field names, no personal data."),
         OptionSpec(name: "requested-at", value: "TIME", help: "The request's time (ISO 8601): the receipt's time, $now of an objection, the instant retention holds are measured against (default now)."),
+        OptionSpec(name: "language", value: "LANG", help: "The language of the receipt's page: en, lt, de, fr or es (default: the config's language, else en)."),
+        OptionSpec(name: "time-zone", value: "ZONE", help: "The time zone the receipt's page shows times in, an IANA name such as Europe/Vilnius (default: the config's timeZone, else UTC)."),
         CommonOptions.archive,
         CommonOptions.json,
         CommonOptions.quiet,
@@ -50,6 +52,14 @@ enum EraseCommand {
         if let t = args.value("requested-at") {
             guard let ts = Timestamp(t) else { throw DataPortError(.usage, "--requested-at must be an ISO 8601 time such as 2026-01-31T12:00:00Z") }
             options.requestedAt = ts
+        }
+        if args.value("language") != nil || args.value("time-zone") != nil {
+            // Checked as export checks them: the refusal names the option, never the value.
+            let p = try StoresConfig.parsePresentation(language: args.value("language"), timeZone: args.value("time-zone")) {
+                DataPortError(.usage, "--" + $0.replacingOccurrences(of: "timeZone", with: "time-zone"))
+            }
+            options.language = args.value("language").map { _ in p.language }
+            options.timeZone = args.value("time-zone").map { _ in p.timeZone }
         }
         options.archive = try CommonOptions.archiveKind(args)
         return options

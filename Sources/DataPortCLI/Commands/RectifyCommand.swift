@@ -9,7 +9,7 @@ enum ObjectCommand {
     static let command = Command(
         name: "object",
         summary: "Apply an objection to a purpose (direct marketing) as the config declares it, with a receipt.",
-        usage: "dataport object --config FILE --subject KIND=VALUE ... --purpose PURPOSE [--dry-run] [--receipt FILE] [--json]",
+        usage: "dataport object --config FILE --subject KIND=VALUE ... --purpose PURPOSE [--dry-run] [--receipt FILE] [--language LANG] [--json]",
         options: [
             OptionSpec(name: "config", value: "FILE", help: "The stores config; objections.PURPOSE says what an objection writes (formats/stores-config.md, Objections)."),
             OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject.", repeatable: true),
@@ -30,7 +30,7 @@ enum RectifyCommand {
     static let command = Command(
         name: "rectify",
         summary: "Correct fields of the subject's rows (typed, checked, one transaction per store), with a receipt.",
-        usage: "dataport rectify --config FILE --subject KIND=VALUE ... (--set DATASET.FIELD=VALUE --where DATASET.KEY=K)... | --changes FILE [--dry-run] [--receipt FILE] [--json]",
+        usage: "dataport rectify --config FILE --subject KIND=VALUE ... (--set DATASET.FIELD=VALUE --where DATASET.KEY=K)... | --changes FILE [--dry-run] [--receipt FILE] [--language LANG] [--json]",
         options: [
             OptionSpec(name: "config", value: "FILE", help: "The stores config."),
             OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject.", repeatable: true),

@@ -14,17 +14,6 @@ public enum ErasureGround: String, Sendable, Hashable, CaseIterable {
     case archivingResearch = "archiving-research"
     /// (e) the establishment, exercise or defence of legal claims.
     case legalClaims = "legal-claims"
-
-    /// The ground in plain words, for the receipt's page.
-    public var words: String {
-        switch self {
-        case .freedomOfExpression: "freedom of expression and information (Art. 17(3)(a))"
-        case .legalObligation: "a legal obligation to keep it (Art. 17(3)(b))"
-        case .publicHealth: "public interest in public health (Art. 17(3)(c))"
-        case .archivingResearch: "archiving, research or statistics in the public interest (Art. 17(3)(d))"
-        case .legalClaims: "establishing, exercising or defending legal claims (Art. 17(3)(e))"
-        }
-    }
 }
 
 /// An ISO 8601 duration of whole calendar units (`P10Y`, `P6M`, `P1Y6M`, `P30D`, `P2W`, `PT12H`).
@@ -108,7 +97,8 @@ public struct ErasurePolicy: Sendable, Hashable {
     public var masks: [Mask] = []
     /// `retain`: the Art. 17(3) ground, the reason in words, and optionally when the hold ends.
     public var ground: ErasureGround?
-    public var reason: String?
+    /// The reason, as one text or by language (`{"en": "...", "lt": "..."}`), for the receipt's page.
+    public var reason: LocalizedText?
     public var until: Until?
 
     /// Parses `erasure` of a dataset whose configured fields are `fields`; every error names the
@@ -134,7 +124,8 @@ public struct ErasurePolicy: Sendable, Hashable {
             }
         case .retain:
             policy.ground = try e.enumeration("ground", ErasureGround.self)
-            policy.reason = try e.string("reason")
+            guard let reason = try StoresConfig.localized(e, "reason", in: at) else { throw e.error("\(at).reason is required") }
+            policy.reason = reason
             if let u = try e.optionalObject("until") {
                 let field = try u.string("field")
                 guard let f = fields.first(where: { $0.name == field }), !f.secret, f.type == .date || f.type == .timestamp else {
