@@ -3,6 +3,7 @@ import DataPortBundle
 import DataPortFormats
 import DataPortIO
 import DataPortModel
+import DataPortStores
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -45,6 +46,23 @@ enum CommonOptions {
 
     /// How a summary names where the bundle went.
     static func shownOutput(_ output: String) -> String { output == "-" ? "standard output" : output }
+
+    /// An ISO 8601 time option (`--generated-at`, `--requested-at`); the refusal names the option only.
+    static func time(_ args: Arguments, _ name: String) throws -> Timestamp? {
+        guard let t = args.value(name) else { return nil }
+        guard let ts = Timestamp(t) else { throw DataPortError(.usage, "--\(name) must be an ISO 8601 time such as 2026-01-31T12:00:00Z") }
+        return ts
+    }
+
+    /// `--language` and `--time-zone`, checked as the config's are; the refusal names the option,
+    /// never the value. Each is `nil` when not given.
+    static func presentation(_ args: Arguments) throws -> (language: String?, timeZone: String?) {
+        guard args.value("language") != nil || args.value("time-zone") != nil else { return (nil, nil) }
+        let p = try StoresConfig.parsePresentation(language: args.value("language"), timeZone: args.value("time-zone")) {
+            DataPortError(.usage, "--" + $0.replacingOccurrences(of: "timeZone", with: "time-zone"))
+        }
+        return (args.value("language").map { _ in p.language }, args.value("time-zone").map { _ in p.timeZone })
+    }
 
     static func archiveKind(_ args: Arguments) throws -> ArchiveKind {
         guard let v = args.value("archive") else { return .zip }

@@ -49,18 +49,8 @@ enum EraseCommand {
     /// The options of `shared`, parsed.
     static func options(_ args: Arguments) throws -> EraseOptions {
         var options = EraseOptions(dryRun: args.flag("dry-run"), receipt: args.value("receipt"))
-        if let t = args.value("requested-at") {
-            guard let ts = Timestamp(t) else { throw DataPortError(.usage, "--requested-at must be an ISO 8601 time such as 2026-01-31T12:00:00Z") }
-            options.requestedAt = ts
-        }
-        if args.value("language") != nil || args.value("time-zone") != nil {
-            // Checked as export checks them: the refusal names the option, never the value.
-            let p = try StoresConfig.parsePresentation(language: args.value("language"), timeZone: args.value("time-zone")) {
-                DataPortError(.usage, "--" + $0.replacingOccurrences(of: "timeZone", with: "time-zone"))
-            }
-            options.language = args.value("language").map { _ in p.language }
-            options.timeZone = args.value("time-zone").map { _ in p.timeZone }
-        }
+        if let ts = try CommonOptions.time(args, "requested-at") { options.requestedAt = ts }
+        (options.language, options.timeZone) = try CommonOptions.presentation(args)
         options.archive = try CommonOptions.archiveKind(args)
         return options
     }

@@ -52,20 +52,11 @@ enum ExportCommand {
                 guard let scope = Scope(rawValue: s), scope != .erasure else { throw DataPortError(.usage, "--scope must be portability or access") }
                 options.scope = scope
             }
-            if let t = args.value("generated-at") {
-                guard let ts = Timestamp(t) else { throw DataPortError(.usage, "--generated-at must be an ISO 8601 time such as 2026-01-31T12:00:00Z") }
-                options.generatedAt = ts
-            }
+            if let ts = try CommonOptions.time(args, "generated-at") { options.generatedAt = ts }
             options.allowPartial = args.flag("allow-partial")
             options.allowEmpty = args.flag("allow-empty")
             options.includeShared = args.flag("include-shared")
-            if args.value("language") != nil || args.value("time-zone") != nil {
-                let p = try StoresConfig.parsePresentation(language: args.value("language"), timeZone: args.value("time-zone")) {
-                    DataPortError(.usage, "--" + $0.replacingOccurrences(of: "timeZone", with: "time-zone"))
-                }
-                options.language = args.value("language").map { _ in p.language }
-                options.timeZone = args.value("time-zone").map { _ in p.timeZone }
-            }
+            (options.language, options.timeZone) = try CommonOptions.presentation(args)
             options.archive = try CommonOptions.archiveKind(args)
             options.encryption = try EncryptionOptions.encryption(args)
             let progress = try CommonOptions.progressObserver(args, console: console)

@@ -23,25 +23,9 @@ public final class MySQLIntrospector: StoreIntrospector {
         })
     }
 
-    public func canonical(_ table: String) -> String {
-        let parts = table.split(separator: ".").map(String.init)
-        return parts.count == 2 && parts[0] == database ? parts[1] : table
-    }
+    public func canonical(_ table: String) -> String { SQLSearch.canonical(table, in: database) }
 
-    private func rows(_ sql: String, _ params: [SQLParameter] = []) throws -> [[String?]] {
-        var out: [[String?]] = []
-        try search.run(SQLQuery(text: sql, parameters: params)) { r in
-            out.append((0..<r.columnCount).map { i in
-                switch r.cell(i) {
-                case .text(let t): t
-                case .integer(let n): String(n)
-                case .blob(let b): String(validating: b, as: UTF8.self)
-                default: nil
-                }
-            })
-        }
-        return out
-    }
+    private func rows(_ sql: String, _ params: [SQLParameter] = []) throws -> [[String?]] { try search.textRows(sql, params) }
 
     static let textTypes: Set<String> = ["char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set"]
 

@@ -38,24 +38,9 @@ public final class PostgreSQLIntrospector: StoreIntrospector {
     }
 
     /// A config's table name as `objects()` names it.
-    public func canonical(_ table: String) -> String {
-        let parts = table.split(separator: ".").map(String.init)
-        return parts.count == 2 && parts[0] == schema ? parts[1] : table
-    }
+    public func canonical(_ table: String) -> String { SQLSearch.canonical(table, in: schema) }
 
-    private func rows(_ sql: String, _ params: [SQLParameter] = []) throws -> [[String?]] {
-        var out: [[String?]] = []
-        try search.run(SQLQuery(text: sql, parameters: params)) { r in
-            out.append((0..<r.columnCount).map { i in
-                switch r.cell(i) {
-                case .text(let t): t
-                case .integer(let n): String(n)
-                default: nil
-                }
-            })
-        }
-        return out
-    }
+    private func rows(_ sql: String, _ params: [SQLParameter] = []) throws -> [[String?]] { try search.textRows(sql, params) }
 
     public func objects() throws -> [StoreObject] {
         var out: [StoreObject] = []

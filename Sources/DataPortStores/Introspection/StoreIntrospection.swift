@@ -174,6 +174,28 @@ struct SQLSearch {
                              matches: [.identity(kind: kind, field: "c")], yields: [], fields: [field])
     }
 
+    /// Runs a catalogue query, each cell as text (`nil` for NULL and cells that are not text).
+    func textRows(_ sql: String, _ params: [SQLParameter] = []) throws -> [[String?]] {
+        var out: [[String?]] = []
+        try run(SQLQuery(text: sql, parameters: params)) { r in
+            out.append((0..<r.columnCount).map { i in
+                switch r.cell(i) {
+                case .text(let t): t
+                case .integer(let n): String(n)
+                case .blob(let b): String(validating: b, as: UTF8.self)
+                default: nil
+                }
+            })
+        }
+        return out
+    }
+
+    /// A config's table name as `objects()` names it: without the connection's own schema or database.
+    static func canonical(_ table: String, in own: String) -> String {
+        let parts = table.split(separator: ".").map(String.init)
+        return parts.count == 2 && parts[0] == own ? parts[1] : table
+    }
+
     func occurrences(in object: StoreObject, of subject: SubjectQuery) throws -> [Occurrence] {
         var out: [Occurrence] = []
         for column in object.columns where column.isText {

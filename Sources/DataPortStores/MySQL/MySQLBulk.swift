@@ -132,9 +132,7 @@ final class MySQLStagedRows: StagedRows {
     }
 
     func existingRows(distinct columns: [String], _ body: (any SQLRow, Int64) throws -> Void) throws {
-        let list = columns.map { "t.\(SQLQueryBuilder.quote($0))" }
-        let group = list.isEmpty ? "" : " GROUP BY \(list.joined(separator: ", "))"
-        try connection.run("SELECT \((list + ["MIN(s.dataport_n)"]).joined(separator: ", ")) FROM \(target.table) t JOIN \(name) s ON \(keyJoin)\(group)", []) { row in
+        try connection.run(StagingSQL.existingRows(distinct: columns, target: target.table, staging: name, keyJoin: keyJoin), []) { row in
             if case .integer(let n) = row.cell(columns.count) { try body(row, n) }
         }
     }

@@ -169,10 +169,7 @@ final class PostgreSQLStagedRows: StagedRows {
 
     func existingRows(distinct columns: [String], _ body: (any SQLRow, Int64) throws -> Void) throws {
         guard target.key != nil else { return }
-        let list = columns.map { "t.\(SQLQueryBuilder.quote($0))" }
-        let group = list.isEmpty ? "" : " GROUP BY \(list.joined(separator: ", "))"
-        try connection.run("SELECT \((list + ["min(s.dataport_n)"]).joined(separator: ", ")) FROM \(target.table) t JOIN \(name) s ON \(keyJoin)\(group)",
-                           values: []) { row in
+        try connection.run(StagingSQL.existingRows(distinct: columns, target: target.table, staging: name, keyJoin: keyJoin), values: []) { row in
             if case .integer(let n) = row.cell(columns.count) { try body(row, n) }
         }
     }

@@ -72,3 +72,14 @@ public protocol StagedRows: AnyObject {
 public struct RepeatedKey: Error {
     public init() {}
 }
+
+/// SQL the staging tables of every dialect share.
+enum StagingSQL {
+    /// The target's rows whose key a staged row holds, as `columns` (grouped: distinct values) and
+    /// the smallest staged record number among them (`dataport_n`), for `existingRows`.
+    static func existingRows(distinct columns: [String], target: String, staging: String, keyJoin: String) -> String {
+        let list = columns.map { "t.\(SQLQueryBuilder.quote($0))" }
+        let group = list.isEmpty ? "" : " GROUP BY \(list.joined(separator: ", "))"
+        return "SELECT \((list + ["MIN(s.dataport_n)"]).joined(separator: ", ")) FROM \(target) t JOIN \(staging) s ON \(keyJoin)\(group)"
+    }
+}
