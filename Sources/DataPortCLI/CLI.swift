@@ -70,7 +70,7 @@ public enum CLI {
 
     public static var help: String {
         var s = """
-        dataport \(dataportVersion): answers GDPR access (Art. 15) and portability (Art. 20) requests.
+        dataport \(dataportVersion): answers GDPR requests: access (Art. 15), rectification (16), erasure (17), portability (20), objection (21).
 
         Usage: dataport COMMAND [OPTIONS]
 
