@@ -75,65 +75,87 @@ public final class TarGzReader: ArchiveReader {
             let header = try TarHeaderFields(block, archive: path)
             switch header.type {
             case UInt8(ascii: "x"), UInt8(ascii: "g"):
-                guard header.size <= Self.maxPaxSize else {
-                    throw DataPortError(.limitExceeded, "pax header larger than \(Self.maxPaxSize) bytes", at: path)
-                }
-                let data = try readData(cursor, size: header.size, what: "pax header")
-                let records = try TarHeaderFields.paxRecords(data, archive: path)
-                if header.type == UInt8(ascii: "g") {
-                    // A global header changing names or sizes of every later entry: not in any bundle.
-                    if records.keys.contains(where: { $0 == "path" || $0 == "size" || $0.hasPrefix("GNU.sparse") }) {
-                        throw bad("global pax header overriding path or size is not supported")
-                    }
-                } else {
-                    guard pax == nil else { throw bad("two pax headers in a row") }
-                    if records.keys.contains(where: { $0.hasPrefix("GNU.sparse") }) { throw bad("sparse files are not supported") }
-                    pax = records
-                }
+                try readPaxHeader(header, cursor, pending: &pax)
             case 0, UInt8(ascii: "0"), UInt8(ascii: "5"):
-                let isDirectory = header.type == UInt8(ascii: "5")
-                var name = header.name
-                var size = header.size
-                if let p = pax {
-                    if let value = p["path"] { name = value }
-                    if let value = p["size"] {
-                        guard let s = TarHeaderFields.decimal(value) else { throw bad("bad pax size") }
-                        size = s
-                    }
-                }
+                let overrides = pax
                 pax = nil
-                if isDirectory {
-                    guard size == 0 else { throw bad("directory entry \(name) has data") }
-                    if !name.hasSuffix("/") { name += "/" }
-                } else {
-                    guard !name.hasSuffix("/") else { throw bad("file entry \(name) ends with '/'") }
-                }
-                try EntryName.check(name, archive: path)
-                let key = EntryName.collisionKey(isDirectory ? String(name.dropLast()) : name)
-                guard seen.insert(key).inserted else { throw bad("duplicate entry \(name)") }
-                guard entries.count < limits.maxEntries else {
-                    throw DataPortError(.limitExceeded, "archive has more than \(limits.maxEntries) entries", at: path)
-                }
-                total += size
-                guard total <= limits.maxTotalBytes else {
-                    throw DataPortError(.limitExceeded, "archive decompresses to more than \(limits.maxTotalBytes) bytes", at: path)
-                }
-                let offset = cursor.position
-                var crc: UInt32 = 0
-                let got = try cursor.skip(size) { crc = crc32(crc, $0) }
-                guard got == size, try cursor.skip(padding(size)) == padding(size) else {
-                    throw bad("truncated tar archive (entry \(name))")
-                }
-                byName[name] = entries.count
-                entries.append(Entry(name: name, size: size, isDirectory: isDirectory, dataOffset: offset, crc: crc))
-            case UInt8(ascii: "1"): throw bad("entry \(header.name) is a hard link")
-            case UInt8(ascii: "2"): throw bad("entry \(header.name) is a symbolic link")
-            case UInt8(ascii: "3"), UInt8(ascii: "4"): throw bad("entry \(header.name) is a device")
-            case UInt8(ascii: "6"): throw bad("entry \(header.name) is a FIFO")
+                try addEntry(header, overriddenBy: overrides, cursor, seen: &seen, total: &total)
             default:
-                let shown = header.type >= 0x20 && header.type < 0x7F ? "'\(Character(UnicodeScalar(header.type)))'" : "\(header.type)"
-                throw bad("entry \(header.name) has an unsupported type \(shown)")
+                throw unsupportedEntry(header)
             }
+        }
+    }
+
+    /// Reads a pax header's records: a local one (`x`) becomes `pending`, for the next entry; a
+    /// global one (`g`) may not change names or sizes. Sparse files are refused.
+    private func readPaxHeader(_ header: TarHeaderFields, _ cursor: TarCursor, pending: inout [String: String]?) throws {
+        guard header.size <= Self.maxPaxSize else {
+            throw DataPortError(.limitExceeded, "pax header larger than \(Self.maxPaxSize) bytes", at: path)
+        }
+        let data = try readData(cursor, size: header.size, what: "pax header")
+        let records = try TarHeaderFields.paxRecords(data, archive: path)
+        if header.type == UInt8(ascii: "g") {
+            // A global header changing names or sizes of every later entry: not in any bundle.
+            if records.keys.contains(where: { $0 == "path" || $0 == "size" || $0.hasPrefix("GNU.sparse") }) {
+                throw bad("global pax header overriding path or size is not supported")
+            }
+        } else {
+            guard pending == nil else { throw bad("two pax headers in a row") }
+            if records.keys.contains(where: { $0.hasPrefix("GNU.sparse") }) { throw bad("sparse files are not supported") }
+            pending = records
+        }
+    }
+
+    /// Records a regular file or directory entry (name and size as the pax records override them),
+    /// after checking its name, uniqueness and the limits; reads past its data, taking its CRC-32.
+    private func addEntry(_ header: TarHeaderFields, overriddenBy pax: [String: String]?, _ cursor: TarCursor,
+                          seen: inout Set<String>, total: inout Int64) throws {
+        let isDirectory = header.type == UInt8(ascii: "5")
+        var name = header.name
+        var size = header.size
+        if let p = pax {
+            if let value = p["path"] { name = value }
+            if let value = p["size"] {
+                guard let s = TarHeaderFields.decimal(value) else { throw bad("bad pax size") }
+                size = s
+            }
+        }
+        if isDirectory {
+            guard size == 0 else { throw bad("directory entry \(name) has data") }
+            if !name.hasSuffix("/") { name += "/" }
+        } else {
+            guard !name.hasSuffix("/") else { throw bad("file entry \(name) ends with '/'") }
+        }
+        try EntryName.check(name, archive: path)
+        let key = EntryName.collisionKey(isDirectory ? String(name.dropLast()) : name)
+        guard seen.insert(key).inserted else { throw bad("duplicate entry \(name)") }
+        guard entries.count < limits.maxEntries else {
+            throw DataPortError(.limitExceeded, "archive has more than \(limits.maxEntries) entries", at: path)
+        }
+        total += size
+        guard total <= limits.maxTotalBytes else {
+            throw DataPortError(.limitExceeded, "archive decompresses to more than \(limits.maxTotalBytes) bytes", at: path)
+        }
+        let offset = cursor.position
+        var crc: UInt32 = 0
+        let got = try cursor.skip(size) { crc = crc32(crc, $0) }
+        guard got == size, try cursor.skip(padding(size)) == padding(size) else {
+            throw bad("truncated tar archive (entry \(name))")
+        }
+        byName[name] = entries.count
+        entries.append(Entry(name: name, size: size, isDirectory: isDirectory, dataOffset: offset, crc: crc))
+    }
+
+    /// The error for an entry type no bundle holds: links, devices, FIFOs, anything unknown.
+    private func unsupportedEntry(_ header: TarHeaderFields) -> DataPortError {
+        switch header.type {
+        case UInt8(ascii: "1"): return bad("entry \(header.name) is a hard link")
+        case UInt8(ascii: "2"): return bad("entry \(header.name) is a symbolic link")
+        case UInt8(ascii: "3"), UInt8(ascii: "4"): return bad("entry \(header.name) is a device")
+        case UInt8(ascii: "6"): return bad("entry \(header.name) is a FIFO")
+        default:
+            let shown = header.type >= 0x20 && header.type < 0x7F ? "'\(Character(UnicodeScalar(header.type)))'" : "\(header.type)"
+            return bad("entry \(header.name) has an unsupported type \(shown)")
         }
     }
 

@@ -65,25 +65,35 @@ public final class ZipReader: ArchiveReader {
     private func u32(_ b: [UInt8], _ i: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[i + $1]) << (8 * UInt32($1)) } }
     private func u64(_ b: [UInt8], _ i: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(b[i + $1]) << (8 * UInt64($1)) } }
 
+    /// Reads and checks the central directory: every entry's name, method, type and sizes, its
+    /// local header, the limits, and that no two entries share bytes.
     private func readDirectory() throws {
+        let directory = try locateDirectory()
+        guard directory.size <= 512 << 20 else { throw DataPortError(.limitExceeded, "central directory too large", at: path) }
+        let cd = try readBytes(at: directory.offset, count: Int(directory.size))
+        var p = 0
+        var seen = Set<String>()
+        var total: Int64 = 0
+        for _ in 0..<directory.count {
+            var (e, nameBytes, recordLength) = try directoryRecord(cd, at: p)
+            guard seen.insert(EntryName.collisionKey(e.name)).inserted else { throw bad("duplicate entry \(e.name)") }
+            try checkSizes(e, decompressedSoFar: total)
+            e.dataOffset = try dataOffset(of: e, nameBytes: nameBytes)
+            total += e.size
+            index[e.name] = entries.count
+            entries.append(e)
+            p += recordLength
+        }
+        try checkNoOverlap(directoryOffset: directory.offset)
+    }
+
+    /// Where the central directory is and how many entries it holds, from the end of central
+    /// directory record (and the zip64 one when a field overflows), checked to be where it says.
+    private func locateDirectory() throws -> (count: Int64, offset: Int64, size: Int64) {
         guard fileSize >= 22 else { throw bad("not a zip archive") }
         let tailLength = Int(min(fileSize, 22 + 65535))
         let tail = try readBytes(at: fileSize - Int64(tailLength), count: tailLength)
-        var eocd = -1
-        var i = tailLength - 22
-        while i >= 0 {
-            if tail[i] == 0x50, tail[i + 1] == 0x4b, tail[i + 2] == 5, tail[i + 3] == 6 { eocd = i; break }
-            i -= 1
-        }
-        guard eocd >= 0 else {
-            // It starts as a zip (a local header) and has no end: cut short, e.g. a stream whose
-            // writer failed (`--output -`): damaged, not "something else".
-            let head = try readBytes(at: 0, count: 4)
-            if head == [0x50, 0x4B, 0x03, 0x04] {
-                throw DataPortError(.tamperedBundle, "the zip archive ends early (no end of central directory): truncated or damaged", at: path)
-            }
-            throw bad("not a zip archive (no end of central directory)")
-        }
+        let eocd = try endRecordOffset(in: tail)
         let commentLength = Int(u16(tail, eocd + 20))
         guard eocd + 22 + commentLength == tailLength else { throw bad("data after the end of the zip archive") }
         guard u16(tail, eocd + 4) == 0, u16(tail, eocd + 6) == 0 else { throw bad("multi-disk zip archives are not supported") }
@@ -93,17 +103,8 @@ public final class ZipReader: ArchiveReader {
         let eocdOffset = fileSize - Int64(tailLength) + Int64(eocd)
         var cdEndLimit = eocdOffset
         if count == 0xFFFF || cdSize == 0xFFFF_FFFF || cdOffset == 0xFFFF_FFFF {
-            guard eocdOffset >= 20 else { throw bad("zip64 locator missing") }
-            let loc = try readBytes(at: eocdOffset - 20, count: 20)
-            guard u32(loc, 0) == 0x07064b50 else { throw bad("zip64 locator missing") }
-            let z64Offset = Int64(bitPattern: u64(loc, 8))
-            let z = try readBytes(at: z64Offset, count: 56)
-            guard u32(z, 0) == 0x06064b50 else { throw bad("zip64 end record missing") }
-            count = Int64(bitPattern: u64(z, 32))
-            cdSize = Int64(bitPattern: u64(z, 40))
-            cdOffset = Int64(bitPattern: u64(z, 48))
-            guard z64Offset + 56 + 20 == eocdOffset else { throw bad("unexpected data between zip64 records") }
-            cdEndLimit = z64Offset
+            let z64 = try zip64EndRecord(before: eocdOffset)
+            (count, cdSize, cdOffset, cdEndLimit) = (z64.count, z64.size, z64.offset, z64.recordOffset)
         }
         guard count >= 0, count <= limits.maxEntries else {
             throw DataPortError(.limitExceeded, "archive has more than \(limits.maxEntries) entries", at: path)
@@ -111,76 +112,119 @@ public final class ZipReader: ArchiveReader {
         guard cdOffset >= 0, cdSize >= 0, cdSize <= cdEndLimit, cdOffset == cdEndLimit - cdSize else {
             throw bad("central directory is not where the end record says")
         }
-        guard cdSize <= 512 << 20 else { throw DataPortError(.limitExceeded, "central directory too large", at: path) }
-        let cd = try readBytes(at: cdOffset, count: Int(cdSize))
-        var p = 0
-        var seen = Set<String>()
-        var total: Int64 = 0
-        for _ in 0..<count {
-            guard p + 46 <= cd.count, u32(cd, p) == 0x02014b50 else { throw bad("corrupt central directory") }
-            let flags = u16(cd, p + 8)
-            let method = u16(cd, p + 10)
-            var e = Entry(name: "", method: method, crc: u32(cd, p + 16), compressedSize: Int64(u32(cd, p + 20)),
-                          size: Int64(u32(cd, p + 24)), headerOffset: Int64(u32(cd, p + 42)))
-            let nameLength = Int(u16(cd, p + 28)), extraLength = Int(u16(cd, p + 30)), commentLength = Int(u16(cd, p + 32))
-            guard p + 46 + nameLength + extraLength + commentLength <= cd.count else { throw bad("corrupt central directory") }
-            let nameBytes = Array(cd[p + 46..<p + 46 + nameLength])
-            guard let name = String(validating: nameBytes, as: UTF8.self) else { throw bad("entry name is not UTF-8") }
-            e.name = name
-            try EntryName.check(name, archive: path)
-            guard flags & 0x41 == 0 else { throw bad("encrypted entries are not supported") }
-            guard method == 8 || method == 0 else { throw bad("unsupported compression method \(method)") }
-            let externalType = (u32(cd, p + 38) >> 16) & 0o170000
-            let madeBy = u16(cd, p + 4) >> 8
-            if madeBy == 3, externalType != 0, externalType != 0o100000, externalType != 0o040000 {
-                throw bad("entry \(name) is a link or special file")
-            }
-            // zip64 extra field
-            var x = p + 46 + nameLength
-            let xEnd = x + extraLength
-            while x + 4 <= xEnd {
-                let id = u16(cd, x), len = Int(u16(cd, x + 2))
-                guard x + 4 + len <= xEnd else { throw bad("corrupt extra field") }
-                if id == 1 {
-                    var q = x + 4
-                    func take() throws -> Int64 {
-                        guard q + 8 <= x + 4 + len else { throw bad("corrupt zip64 field") }
-                        defer { q += 8 }
-                        return Int64(bitPattern: u64(cd, q))
-                    }
-                    if e.size == 0xFFFF_FFFF { e.size = try take() }
-                    if e.compressedSize == 0xFFFF_FFFF { e.compressedSize = try take() }
-                    if e.headerOffset == 0xFFFF_FFFF { e.headerOffset = try take() }
-                }
-                x += 4 + len
-            }
-            guard e.size >= 0, e.compressedSize >= 0, e.headerOffset >= 0 else { throw bad("corrupt sizes") }
-            guard seen.insert(EntryName.collisionKey(name)).inserted else { throw bad("duplicate entry \(name)") }
-            if method == 0, e.size != e.compressedSize { throw bad("stored entry sizes disagree") }
-            if limits.exceedsRatio(decompressed: e.size, compressed: e.compressedSize) {
-                throw DataPortError(.limitExceeded, "entry \(name) has a compression ratio over \(limits.maxRatio)", at: path)
-            }
-            guard e.size <= limits.maxTotalBytes - total else {
-                throw DataPortError(.limitExceeded, "archive decompresses to more than \(limits.maxTotalBytes) bytes", at: path)
-            }
-            // Local header must agree.
-            let local = try readBytes(at: e.headerOffset, count: 30)
-            guard u32(local, 0) == 0x04034b50 else { throw bad("local header missing for \(name)") }
-            let localName = try readBytes(at: e.headerOffset + 30, count: Int(u16(local, 26)))
-            guard localName == nameBytes else { throw bad("local header name disagrees with the central directory for \(name)") }
-            guard u16(local, 8) == method else { throw bad("local header method disagrees for \(name)") }
-            e.dataOffset = e.headerOffset + 30 + Int64(u16(local, 26)) + Int64(u16(local, 28))
-            guard e.dataOffset <= fileSize, e.compressedSize <= fileSize - e.dataOffset else { throw bad("entry \(name) runs past the end of the archive") }
-            total += e.size
-            index[name] = entries.count
-            entries.append(e)
-            p += 46 + nameLength + extraLength + commentLength
+        return (count, cdOffset, cdSize)
+    }
+
+    /// The offset in `tail` (the file's last bytes) of the end of central directory record.
+    private func endRecordOffset(in tail: [UInt8]) throws -> Int {
+        var i = tail.count - 22
+        while i >= 0 {
+            if tail[i] == 0x50, tail[i + 1] == 0x4b, tail[i + 2] == 5, tail[i + 3] == 6 { return i }
+            i -= 1
         }
-        // No two entries may share bytes (the overlapping-file zip bomb), and all lie before the directory.
+        // It starts as a zip (a local header) and has no end: cut short, e.g. a stream whose
+        // writer failed (`--output -`): damaged, not "something else".
+        let head = try readBytes(at: 0, count: 4)
+        if head == [0x50, 0x4B, 0x03, 0x04] {
+            throw DataPortError(.tamperedBundle, "the zip archive ends early (no end of central directory): truncated or damaged", at: path)
+        }
+        throw bad("not a zip archive (no end of central directory)")
+    }
+
+    /// The zip64 end record through its locator just before the end record at `eocdOffset`; it
+    /// must lie right before the locator.
+    private func zip64EndRecord(before eocdOffset: Int64) throws -> (count: Int64, size: Int64, offset: Int64, recordOffset: Int64) {
+        guard eocdOffset >= 20 else { throw bad("zip64 locator missing") }
+        let loc = try readBytes(at: eocdOffset - 20, count: 20)
+        guard u32(loc, 0) == 0x07064b50 else { throw bad("zip64 locator missing") }
+        let z64Offset = Int64(bitPattern: u64(loc, 8))
+        let z = try readBytes(at: z64Offset, count: 56)
+        guard u32(z, 0) == 0x06064b50 else { throw bad("zip64 end record missing") }
+        let result = (count: Int64(bitPattern: u64(z, 32)), size: Int64(bitPattern: u64(z, 40)),
+                      offset: Int64(bitPattern: u64(z, 48)), recordOffset: z64Offset)
+        guard z64Offset + 56 + 20 == eocdOffset else { throw bad("unexpected data between zip64 records") }
+        return result
+    }
+
+    /// The central directory record at `p`: the entry (without its data offset), its name's bytes
+    /// and the record's length. Refuses unsafe names, encryption, unknown methods, links and
+    /// special files, and corrupt sizes.
+    private func directoryRecord(_ cd: [UInt8], at p: Int) throws -> (Entry, nameBytes: [UInt8], length: Int) {
+        guard p + 46 <= cd.count, u32(cd, p) == 0x02014b50 else { throw bad("corrupt central directory") }
+        let flags = u16(cd, p + 8)
+        let method = u16(cd, p + 10)
+        var e = Entry(name: "", method: method, crc: u32(cd, p + 16), compressedSize: Int64(u32(cd, p + 20)),
+                      size: Int64(u32(cd, p + 24)), headerOffset: Int64(u32(cd, p + 42)))
+        let nameLength = Int(u16(cd, p + 28)), extraLength = Int(u16(cd, p + 30)), commentLength = Int(u16(cd, p + 32))
+        guard p + 46 + nameLength + extraLength + commentLength <= cd.count else { throw bad("corrupt central directory") }
+        let nameBytes = Array(cd[p + 46..<p + 46 + nameLength])
+        guard let name = String(validating: nameBytes, as: UTF8.self) else { throw bad("entry name is not UTF-8") }
+        e.name = name
+        try EntryName.check(name, archive: path)
+        guard flags & 0x41 == 0 else { throw bad("encrypted entries are not supported") }
+        guard method == 8 || method == 0 else { throw bad("unsupported compression method \(method)") }
+        let externalType = (u32(cd, p + 38) >> 16) & 0o170000
+        let madeBy = u16(cd, p + 4) >> 8
+        if madeBy == 3, externalType != 0, externalType != 0o100000, externalType != 0o040000 {
+            throw bad("entry \(name) is a link or special file")
+        }
+        try applyZip64Extra(&e, cd, from: p + 46 + nameLength, to: p + 46 + nameLength + extraLength)
+        guard e.size >= 0, e.compressedSize >= 0, e.headerOffset >= 0 else { throw bad("corrupt sizes") }
+        return (e, nameBytes, 46 + nameLength + extraLength + commentLength)
+    }
+
+    /// Takes the sizes and offset that overflowed 32 bits from the zip64 extra field, if any, in
+    /// the extra fields at `cd[start..<end]`.
+    private func applyZip64Extra(_ e: inout Entry, _ cd: [UInt8], from start: Int, to end: Int) throws {
+        var x = start
+        while x + 4 <= end {
+            let id = u16(cd, x), len = Int(u16(cd, x + 2))
+            guard x + 4 + len <= end else { throw bad("corrupt extra field") }
+            if id == 1 {
+                var q = x + 4
+                func take() throws -> Int64 {
+                    guard q + 8 <= x + 4 + len else { throw bad("corrupt zip64 field") }
+                    defer { q += 8 }
+                    return Int64(bitPattern: u64(cd, q))
+                }
+                if e.size == 0xFFFF_FFFF { e.size = try take() }
+                if e.compressedSize == 0xFFFF_FFFF { e.compressedSize = try take() }
+                if e.headerOffset == 0xFFFF_FFFF { e.headerOffset = try take() }
+            }
+            x += 4 + len
+        }
+    }
+
+    /// An entry's sizes against each other and the limits (ratio, total decompressed bytes).
+    private func checkSizes(_ e: Entry, decompressedSoFar total: Int64) throws {
+        if e.method == 0, e.size != e.compressedSize { throw bad("stored entry sizes disagree") }
+        if limits.exceedsRatio(decompressed: e.size, compressed: e.compressedSize) {
+            throw DataPortError(.limitExceeded, "entry \(e.name) has a compression ratio over \(limits.maxRatio)", at: path)
+        }
+        guard e.size <= limits.maxTotalBytes - total else {
+            throw DataPortError(.limitExceeded, "archive decompresses to more than \(limits.maxTotalBytes) bytes", at: path)
+        }
+    }
+
+    /// Where an entry's data starts, after its local header, which must agree with the central
+    /// directory (name, method); the data must end inside the file.
+    private func dataOffset(of e: Entry, nameBytes: [UInt8]) throws -> Int64 {
+        let local = try readBytes(at: e.headerOffset, count: 30)
+        guard u32(local, 0) == 0x04034b50 else { throw bad("local header missing for \(e.name)") }
+        let localName = try readBytes(at: e.headerOffset + 30, count: Int(u16(local, 26)))
+        guard localName == nameBytes else { throw bad("local header name disagrees with the central directory for \(e.name)") }
+        guard u16(local, 8) == e.method else { throw bad("local header method disagrees for \(e.name)") }
+        let offset = e.headerOffset + 30 + Int64(u16(local, 26)) + Int64(u16(local, 28))
+        guard offset <= fileSize, e.compressedSize <= fileSize - offset else { throw bad("entry \(e.name) runs past the end of the archive") }
+        return offset
+    }
+
+    /// No two entries may share bytes (the overlapping-file zip bomb), and all lie before the directory.
+    private func checkNoOverlap(directoryOffset: Int64) throws {
         let sorted = entries.sorted { $0.headerOffset < $1.headerOffset }
         for (k, e) in sorted.enumerated() {
             let end = e.dataOffset + e.compressedSize
-            let next = k + 1 < sorted.count ? sorted[k + 1].headerOffset : cdOffset
+            let next = k + 1 < sorted.count ? sorted[k + 1].headerOffset : directoryOffset
             guard end <= next else { throw bad("entries overlap (\(e.name))") }
         }
     }
