@@ -11,14 +11,6 @@ public protocol ArchiveReader: AnyObject {
     func open(_ name: String) throws -> any ByteSource
 }
 
-/// A bundle container being written.
-public protocol ArchiveWriter: AnyObject {
-    func addEntry(path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry
-    func finish() throws
-}
-
-extension ZipWriter: ArchiveWriter {}
-
 /// An archive file open for reading at any offset; closed when its reader goes away.
 final class OpenArchiveFile {
     let fd: Int32

@@ -1,0 +1,154 @@
+import DataPortArchive
+import DataPortFormats
+import DataPortIO
+import DataPortModel
+import Foundation
+
+/// What `verify` found.
+public struct VerificationReport: Sendable {
+    public var files: Int
+    public var bytes: Int64
+    public var records: Int64
+}
+
+extension BundleReader {
+    /// Checks every file's size and checksum, and that every data file parses to the manifest's record count.
+    /// - Parameters:
+    ///   - parseRecords: also parse every data file and check its record count (`dataport verify`);
+    ///     without it only structure, sizes and checksums are checked.
+    ///   - except: data files (paths in the bundle) left to the caller, who reads them through
+    ///     `records(of:format:)`, which checks them as it goes (an import, inside its transaction).
+    public func verify(registry: FormatRegistry = .standard, parseRecords: Bool = true, except: Set<String> = [],
+                       progress: (any ProgressObserver)? = nil) throws -> VerificationReport {
+        var report = VerificationReport(files: 1, bytes: 0, records: 0)
+        // The BagIt files first: small, and they must agree with the manifest before any data file
+        // is trusted (an import streams its data files into the store after this returns).
+        report.files += try verifyBag()
+        let total = manifest.datasets.reduce(0) { $0 + $1.recordCount * Int64($1.files.count) }
+        let counter = ProgressCounter(phase: "verify", totalRecords: total, observer: progress)
+        defer { counter.finish() }
+        for d in manifest.datasets {
+            for f in d.files where !except.contains(f.path) {
+                let source = try open(f)
+                counter.begin(f.path)
+                defer { counter.fileDone(bytes: f.size) }
+                if !parseRecords {
+                    _ = try drain(source)
+                } else if let name = f.format, let adapter = try registry.reader(named: name, encoding: f.encoding) {
+                    let reader = CheckedRecordReader(try adapter.makeReader(for: d.dataset, from: source), source: source, file: f.path, bundle: path)
+                    var count: Int64 = 0
+                    while try reader.next() != nil { count += 1; counter.record() }
+                    guard count == d.recordCount else {
+                        throw DataPortError(.tamperedBundle, "\(f.path) holds \(count) records, the manifest says \(d.recordCount)", at: path)
+                    }
+                    report.records += count
+                } else if f.format != nil {
+                    throw DataPortError(.invalidBundle, "unknown format \(f.format!) for \(f.path)", at: path)
+                } else {
+                    _ = try drain(source)
+                }
+                report.files += 1
+                report.bytes += f.size
+            }
+        }
+        for f in manifest.otherFiles {
+            _ = try drain(try open(f))
+            report.files += 1
+            report.bytes += f.size
+        }
+        return report
+    }
+
+    /// Checks the BagIt tag files against the manifest: the payload manifest lists exactly the data
+    /// files with the same checksums, Payload-Oxum agrees, and the tag manifest's checksums hold.
+    private func verifyBag() throws -> Int {
+        func text(_ name: String) throws -> (String, String) {
+            let bytes = try readAll(try archive.open("\(topFolder)/\(name)"), limit: 64 << 20, name: name)
+            guard let s = String(validating: bytes, as: UTF8.self) else { throw DataPortError(.invalidBundle, "\(name) is not UTF-8", at: path) }
+            return (s, SHA256.hex(of: bytes))
+        }
+        func bad(_ m: String) -> DataPortError { DataPortError(.tamperedBundle, m, at: path) }
+        var shas: [String: String] = ["manifest.json": manifestSHA256]
+        for f in manifest.allFiles { shas[f.path] = f.sha256 }
+        let (declaration, declarationSHA) = try text(BagIt.declarationName)
+        guard declaration == BagIt.declaration else { throw DataPortError(.invalidBundle, "bagit.txt is not a BagIt 1.0 declaration", at: path) }
+        let (info, infoSHA) = try text(BagIt.infoName)
+        let (payloadText, payloadSHA) = try text(BagIt.manifestName)
+        shas[BagIt.declarationName] = declarationSHA
+        shas[BagIt.infoName] = infoSHA
+        shas[BagIt.manifestName] = payloadSHA
+        let payload = try BagIt.parseManifest(payloadText, name: BagIt.manifestName)
+        let dataFiles = manifest.allFiles.filter { $0.path.hasPrefix("data/") }
+        guard payload.count == dataFiles.count, dataFiles.allSatisfy({ payload[$0.path] == $0.sha256 }) else {
+            throw bad("manifest-sha256.txt disagrees with manifest.json")
+        }
+        let oxum = "Payload-Oxum: \(dataFiles.reduce(0) { $0 + $1.size }).\(dataFiles.count)"
+        guard info.split(separator: "\n").contains(where: { $0 == oxum }) else { throw bad("bag-info.txt Payload-Oxum disagrees with the payload") }
+        let (tagText, _) = try text(BagIt.tagManifestName)
+        let tags = try BagIt.parseManifest(tagText, name: BagIt.tagManifestName)
+        let expectedTags = shas.filter { !$0.key.hasPrefix("data/") }
+        guard tags == expectedTags else { throw bad("tagmanifest-sha256.txt disagrees with the tag files") }
+        return BagIt.fileNames.count
+    }
+}
+
+/// A data file's records, then the check that the file ends there with its manifest size and
+/// SHA-256. When parsing fails, the rest of the file is still read: a file that fails its checksum
+/// is reported as tampered with, the cause, rather than as the parse error it led to.
+final class CheckedRecordReader: RecordReader {
+    private let inner: any RecordReader
+    private let source: any ByteSource
+    private let file: String
+    private let bundle: String
+    private var ended = false
+
+    init(_ inner: any RecordReader, source: any ByteSource, file: String, bundle: String) {
+        self.inner = inner; self.source = source; self.file = file; self.bundle = bundle
+    }
+
+    func next() throws -> Record? {
+        if ended { return nil }
+        let record: Record?
+        do {
+            record = try inner.next()
+        } catch {
+            ended = true
+            throw tamperingFound(draining: source) ?? error
+        }
+        if record != nil { return record }
+        ended = true
+        guard try drain(source) == 0 else {
+            throw DataPortError(.invalidBundle, "\(file) has data after its last record", at: bundle)
+        }
+        return nil
+    }
+}
+
+/// Reads a checked source to its end: the tampering error it meets (size or SHA-256), if any.
+func tamperingFound(draining source: any ByteSource) -> DataPortError? {
+    do { _ = try drain(source) } catch let e as DataPortError where e.kind == .tamperedBundle { return e } catch {}
+    return nil
+}
+
+/// Hashes a listed file as it is read; at its end, size and SHA-256 must match the manifest.
+final class VerifiedSource: ByteSource {
+    let inner: any ByteSource
+    let file: ManifestFile
+    let bundle: String
+    let sha = SHA256()
+    var done = false
+    init(_ inner: any ByteSource, file: ManifestFile, bundle: String) { self.inner = inner; self.file = file; self.bundle = bundle }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if done { return 0 }
+        let n = try inner.read(into: buffer)
+        if n == 0 {
+            done = true
+            guard sha.count == file.size else { throw DataPortError(.tamperedBundle, "\(file.path) has \(sha.count) bytes, the manifest says \(file.size)", at: bundle) }
+            guard sha.finalizeHex() == file.sha256 else { throw DataPortError(.tamperedBundle, "\(file.path) does not match its SHA-256 checksum", at: bundle) }
+            return 0
+        }
+        sha.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        if sha.count > file.size { throw DataPortError(.tamperedBundle, "\(file.path) is larger than the manifest says", at: bundle) }
+        return n
+    }
+}
