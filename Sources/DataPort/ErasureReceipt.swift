@@ -69,7 +69,7 @@ public enum ErasureReceipt {
         do {
             try add(fileName, "application/json", Array(json(r).serialized(pretty: true).utf8) + [0x0A])
             try add("schemas/receipt.schema.json", "application/schema+json", Array((ReceiptSchema.text + "\n").utf8))
-            try add("schemas/manifest.schema.json", "application/schema+json", Array(PublishedSchemas.manifest.utf8))
+            try add("schemas/manifest.schema.json", "application/schema+json", Array(Manifest.schema.utf8))
             try add("index.html", "text/html", Array(ReceiptPage.render(r).utf8))
             let failed = Set(r.stores.filter { $0.status == .failed }.map(\.name))
             var manifest = Manifest(

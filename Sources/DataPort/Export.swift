@@ -240,7 +240,7 @@ public enum Exporter {
     /// schemas the formats make for each dataset.
     static func writeSchemas(_ writer: BundleWriter, formats: [any FormatAdapter], datasets: [Dataset]) throws -> [ManifestFile] {
         var files: [ManifestFile] = []
-        var schemas = [SchemaFile(name: "manifest.schema.json", contents: PublishedSchemas.manifest)]
+        var schemas = [SchemaFile(name: "manifest.schema.json", contents: Manifest.schema)]
         for f in formats { schemas += f.schemaFiles }
         for f in formats { schemas += datasets.compactMap { f.schemaFile(for: $0) } }
         for s in schemas {
