@@ -35,24 +35,45 @@ public enum IndexPage {
     static let explainedFormats = ["xlsx", "csv", "json", "xml"]
 
     public static func render(_ m: Manifest) -> String {
-        let t = Messages(m.presentation), e = escape
-        let failed = m.stores.filter { $0.status != "complete" }
-        let prepared = t.dateTime(m.generatedAt)
+        let t = Messages(m.presentation)
+        let formats = explainedFormats.filter { f in m.datasets.contains { $0.files.contains { $0.format == f } } }
+        var h = introduction(m, t, formats: formats)
+        h += tableOfContents(m, t)
+        h += controllerSection(m, t)
+        h += personSection(m, t)
+        h += dataSection(m, t)
+        h += leftOutSection(m, t)
+        h += rightsSection(m, t)
+        h += openingSection(formats, t)
+        h += technicalSection(m, t)
+        return h
+    }
+
+    /// The stores that could not be read completely.
+    static func failedStores(_ m: Manifest) -> [ManifestStore] { m.stores.filter { $0.status != "complete" } }
+
+    /// The head, the heading, who holds the data since when, the scope, a warning when stores
+    /// failed, and the spreadsheet hint when there are workbooks.
+    static func introduction(_ m: Manifest, _ t: Messages, formats: [String]) -> String {
+        let e = escape
+        let failed = failedStores(m)
         var h = SitePage.head(language: t.language, title: t("index.title", m.controller.name))
         h += "<h1>\(e(t("index.heading")))</h1>\n"
-        h += "<p class=\"meta\">\(t.html("index.held", "<strong>\(e(m.controller.name))</strong>", e(prepared), e(t.timeZoneName)))\n"
+        h += "<p class=\"meta\">\(t.html("index.held", "<strong>\(e(m.controller.name))</strong>", e(t.dateTime(m.generatedAt)), e(t.timeZoneName)))\n"
         h += e(t(m.scope == .access ? "index.scope.access" : "index.scope.portability")) + "</p>\n"
         if !failed.isEmpty {
             h += "<p class=\"card warning\"><strong>\(e(t("index.partial.heading")))</strong> "
             h += e(t.plural("index.partial", Int64(failed.count), failed.map(\.name).joined(separator: ", "))) + "</p>\n"
         }
-        let formats = explainedFormats.filter { f in m.datasets.contains { $0.files.contains { $0.format == f } } }
         if formats.contains("xlsx") {
             h += "<p class=\"spreadsheets\">\(t.html("open.xlsx.recommend", "<strong>xlsx</strong>"))</p>\n"
         }
+        return h
+    }
 
-        // Table of contents.
-        h += "\n<nav aria-labelledby=\"contents\">\n<h2 id=\"contents\">\(e(t("toc.heading")))</h2>\n<ol>\n"
+    static func tableOfContents(_ m: Manifest, _ t: Messages) -> String {
+        let e = escape
+        var h = "\n<nav aria-labelledby=\"contents\">\n<h2 id=\"contents\">\(e(t("toc.heading")))</h2>\n<ol>\n"
         h += "<li><a href=\"#controller\">\(e(t("controller.heading")))</a></li>\n"
         h += "<li><a href=\"#you\">\(e(t("you.heading")))</a></li>\n"
         h += "<li><a href=\"#data\">\(e(t("data.heading")))</a>\n<ul>\n"
@@ -62,9 +83,12 @@ public enum IndexPage {
         h += "<li><a href=\"#rights\">\(e(t("rights.heading")))</a></li>\n"
         h += "<li><a href=\"#open\">\(e(t("open.heading")))</a></li>\n"
         h += "<li><a href=\"#technical\">\(e(t("technical.heading")))</a></li>\n</ol>\n</nav>\n"
+        return h
+    }
 
-        // The controller.
-        h += "\n<h2 id=\"controller\">\(e(t("controller.heading")))</h2>\n<dl>\n"
+    static func controllerSection(_ m: Manifest, _ t: Messages) -> String {
+        let e = escape
+        var h = "\n<h2 id=\"controller\">\(e(t("controller.heading")))</h2>\n<dl>\n"
         h += "<dt>\(e(t("controller.name")))</dt><dd>\(e(m.controller.name))</dd>\n"
         h += "<dt>\(e(t("controller.contact")))</dt><dd>\(e(m.controller.contact))</dd>\n"
         if let a = m.controller.address { h += "<dt>\(e(t("controller.address")))</dt><dd>\(e(a))</dd>\n" }
@@ -74,10 +98,13 @@ public enum IndexPage {
             let parts = [a.name, a.address, a.website.map { t("controller.authority.website", $0) }].compactMap { $0 }
             h += "<dt>\(e(t("controller.authority")))</dt><dd>\(parts.map(e).joined(separator: "<br>"))</dd>\n"
         }
-        h += "</dl>\n"
+        return h + "</dl>\n"
+    }
 
-        // The person.
-        h += "\n<h2 id=\"you\">\(e(t("you.heading")))</h2>\n<dl>\n"
+    /// The person: name, identities and where each was found, and what shared identities withheld or included.
+    static func personSection(_ m: Manifest, _ t: Messages) -> String {
+        let e = escape
+        var h = "\n<h2 id=\"you\">\(e(t("you.heading")))</h2>\n<dl>\n"
         if let n = m.subject.displayName { h += "<dt>\(e(t("you.name")))</dt><dd>\(e(n))</dd>\n" }
         for i in m.subject.identities {
             let found = t("you.found", i.foundIn.joined(separator: ", ")) + (i.shared ? t("you.shared") : "")
@@ -96,45 +123,61 @@ public enum IndexPage {
             if !included.isEmpty { h += " " + e(t("shared.included", included)) }
             h += "</p>\n"
         }
+        return h
+    }
 
-        // The data.
-        h += "\n<h2 id=\"data\">\(e(t("data.heading")))</h2>\n"
+    /// The datasets by category; when there are none, the confirmation that nothing is held.
+    static func dataSection(_ m: Manifest, _ t: Messages) -> String {
+        let e = escape
+        var h = "\n<h2 id=\"data\">\(e(t("data.heading")))</h2>\n"
         if m.datasets.allSatisfy({ $0.recordCount == 0 && $0.sharedWithheld == 0 }) {
             let read = m.stores.filter { $0.status == "complete" }.map(\.name)
-            h += "<p class=\"card\"><strong>\(e(t("data.none.heading")))</strong> \(e(t("data.none", read.joined(separator: ", "), prepared)))</p>\n"
+            let failed = failedStores(m)
+            h += "<p class=\"card\"><strong>\(e(t("data.none.heading")))</strong> \(e(t("data.none", read.joined(separator: ", "), t.dateTime(m.generatedAt))))</p>\n"
             if !failed.isEmpty { h += "<p class=\"card warning\">\(e(t("data.none.unconfirmed", failed.map(\.name).joined(separator: ", "))))</p>\n" }
         }
         for c in Category.allCases + m.categories.map(\.category) where m.datasets.contains(where: { $0.dataset.category == c }) {
             h += "<h3>\(e(title(c, m, t)))</h3>\n<p class=\"meta\">\(e(m.definition(of: c)?.definition ?? t("category.\(c.rawValue).definition")))</p>\n"
             for d in m.datasets where d.dataset.category == c { h += dataset(d, t) }
         }
+        return h
+    }
 
-        // What was left out.
-        if !m.excluded.isEmpty {
-            h += "\n<h2 id=\"left-out\">\(e(t("excluded.heading")))</h2>\n<ul>\n"
-            for x in m.excluded {
-                h += "<li><strong>\(e(x.title))</strong> (\(e(title(x.category, m, t)))): \(e(reason(x, t)))</li>\n"
-            }
-            h += "</ul>\n"
-            if m.scope == .portability { h += "<p>\(e(t("excluded.portability")))</p>\n" }
+    static func leftOutSection(_ m: Manifest, _ t: Messages) -> String {
+        guard !m.excluded.isEmpty else { return "" }
+        let e = escape
+        var h = "\n<h2 id=\"left-out\">\(e(t("excluded.heading")))</h2>\n<ul>\n"
+        for x in m.excluded {
+            h += "<li><strong>\(e(x.title))</strong> (\(e(title(x.category, m, t)))): \(e(reason(x, t)))</li>\n"
         }
+        h += "</ul>\n"
+        if m.scope == .portability { h += "<p>\(e(t("excluded.portability")))</p>\n" }
+        return h
+    }
 
-        // Rights.
-        h += "\n<h2 id=\"rights\">\(e(t("rights.heading")))</h2>\n<ul>\n"
+    static func rightsSection(_ m: Manifest, _ t: Messages) -> String {
+        let e = escape
+        var h = "\n<h2 id=\"rights\">\(e(t("rights.heading")))</h2>\n<ul>\n"
         for r in ["access", "rectification", "erasure", "restriction", "portability", "objection", "consent", "complaint"] {
             h += "<li><strong>\(e(t("rights.\(r).name")))</strong> (\(e(t("rights.\(r).article")))): \(e(t("rights.\(r).text")))</li>\n"
         }
         h += "</ul>\n<p>\(e(t("rights.contact", m.controller.contact)))"
         if let a = m.controller.supervisoryAuthority { h += " " + e(t("rights.complaint.authority", a.name)) }
-        h += "</p>\n"
+        return h + "</p>\n"
+    }
 
-        // How to open the files.
-        h += "\n<h2 id=\"open\">\(e(t("open.heading")))</h2>\n<dl>\n"
+    /// How to open the files of each format the bundle holds, and the dataset pages.
+    static func openingSection(_ formats: [String], _ t: Messages) -> String {
+        let e = escape
+        var h = "\n<h2 id=\"open\">\(e(t("open.heading")))</h2>\n<dl>\n"
         for f in formats { h += "<dt>\(e(t("open.\(f).name")))</dt><dd>\(e(t("open.\(f).text")))</dd>\n" }
-        h += "<dt>\(e(t("open.pages.name")))</dt><dd>\(e(t("open.pages.text")))</dd>\n</dl>\n"
+        return h + "<dt>\(e(t("open.pages.name")))</dt><dd>\(e(t("open.pages.text")))</dd>\n</dl>\n"
+    }
 
-        // The technical files, in one short section.
-        h += "\n<h2 id=\"technical\">\(e(t("technical.heading")))</h2>\n"
+    /// The technical files, in one short section, and the footer.
+    static func technicalSection(_ m: Manifest, _ t: Messages) -> String {
+        let e = escape
+        var h = "\n<h2 id=\"technical\">\(e(t("technical.heading")))</h2>\n"
         h += "<p>\(t.html("technical.text", "<a href=\"manifest.json\">manifest.json</a>", "<code>bagit.txt</code>, <code>bag-info.txt</code>, <code>manifest-sha256.txt</code>, <code>tagmanifest-sha256.txt</code>", "<a href=\"schemas/\">schemas/</a>"))"
         if m.otherFiles.contains(where: { $0.path == DataPackage.fileName }) {
             h += " " + t.html("technical.datapackage", "<a href=\"\(DataPackage.fileName)\">\(DataPackage.fileName)</a>")
