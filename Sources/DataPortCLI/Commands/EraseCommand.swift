@@ -1,4 +1,5 @@
 import DataPort
+import DataPortFormats
 import DataPortIO
 import DataPortModel
 import DataPortStores
@@ -64,7 +65,7 @@ enum EraseCommand {
             if let changes {
                 members.append(.init("changes", .array(changes.map { c in
                     .object(["dataset": .string(c.dataset), "key": .string(c.key), "field": .string(c.field),
-                             "old": json(c.old), "new": json(c.new)])
+                             "old": JSONValueCodec.json(c.old), "new": JSONValueCodec.json(c.new)])
                 })))
             }
             console.out(JSONValue.object(members).serialized())
@@ -80,15 +81,5 @@ enum EraseCommand {
             console.out(s)
         }
         if let failure = result.failure { throw failure }
-    }
-
-    /// A value as in JSON data files (json.md): integers and booleans as JSON, everything else its canonical text.
-    static func json(_ v: Value) -> JSONValue {
-        switch v {
-        case .null: .null
-        case .integer(let i): .number(String(i))
-        case .boolean(let b): .bool(b)
-        default: v.canonicalText.map(JSONValue.string) ?? .null
-        }
     }
 }

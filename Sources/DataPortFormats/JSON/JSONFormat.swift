@@ -56,19 +56,7 @@ final class JSONRecordWriter: RecordWriter {
         for (i, value) in record.values.enumerated() {
             if i > 0 { try out.byte(UInt8(ascii: ",")) }
             try out.bytes(keyPrefixes[i])
-            switch value {
-            case .null: try out.bytes("null")
-            case .string(let s):
-                if s.utf8.count > ValueLimits.maxValueBytes { throw tooLarge(i) }
-                try JSONText.appendQuoted(s, to: out)
-            case .integer(let n): try out.integer(n)
-            case .boolean(let b): try out.bytes(b ? "true" : "false")
-            case .binary(let b) where (b.count + 2) / 3 * 4 > ValueLimits.maxValueBytes: throw tooLarge(i)
-            case .decimal, .timestamp, .date, .binary:
-                try out.byte(UInt8(ascii: "\""))
-                try out.text(value.canonicalText!)
-                try out.byte(UInt8(ascii: "\""))
-            }
+            guard try JSONValueCodec.write(value, to: out) else { throw tooLarge(i) }
         }
         try out.byte(UInt8(ascii: "}"))
     }
@@ -149,27 +137,11 @@ final class JSONRecordReader: RecordReader {
                 guard let j = fieldIndex[k] else { throw reader.fail("unknown field in a record") }
                 i = j
             }
-            values[i] = try value(for: dataset.fields[i], event: try reader.next())
+            values[i] = try JSONValueCodec.value(of: dataset.fields[i], from: try reader.next(), reader: reader)
             seen += 1
         }
         guard seen == dataset.fields.count else { throw reader.fail("record is missing fields") }
         return Record(values)
-    }
-
-    private func value(for field: Field, event: JSONEvent) throws -> Value {
-        switch (field.type, event) {
-        case (_, .null): return .null
-        case (.string, .string(let s)): return .string(s)
-        case (.integer, .number(let n)):
-            guard let i = Int64(n) else { throw reader.fail("\(field.name) must be a 64-bit integer") }
-            return .integer(i)
-        case (.boolean, .bool(let b)): return .boolean(b)
-        case (.decimal, .string(let s)), (.timestamp, .string(let s)), (.date, .string(let s)), (.binary, .string(let s)):
-            guard let v = Value.parse(canonical: s, as: field.type) else { throw reader.fail("\(field.name) is not a valid \(field.type.rawValue)") }
-            return v
-        default:
-            throw reader.fail("\(field.name) must be a \(field.type.rawValue)")
-        }
     }
 }
 
