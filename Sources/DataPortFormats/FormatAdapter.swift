@@ -39,6 +39,12 @@ public protocol FormatAdapter: Sendable {
     var encodingNotes: [String: String] { get }
     /// Schema files that describe this format's files.
     var schemaFiles: [SchemaFile] { get }
+    /// Whether a file shows where it ends (a closing bracket, an end tag, a zip's directory), so
+    /// that its reader refuses a file cut anywhere, also just after a record, and an empty file.
+    /// `true` unless a format cannot (CSV has no end mark: cut after a record's line end, a file
+    /// reads as fewer records, and only the manifest's size, SHA-256 and record count catch it).
+    /// The conformance suite holds each adapter to what it says here.
+    var isSelfDelimiting: Bool { get }
     /// A schema made for one dataset's file (its fields, in order, with their types), written into
     /// the bundle's `schemas/` beside the published ones; `nil` when the published ones say it all.
     func schemaFile(for dataset: Dataset) -> SchemaFile?
@@ -56,6 +62,7 @@ public protocol FormatAdapter: Sendable {
 extension FormatAdapter {
     public var encodingNotes: [String: String] { [:] }
     public var schemaFiles: [SchemaFile] { [] }
+    public var isSelfDelimiting: Bool { true }
     public func schemaFile(for dataset: Dataset) -> SchemaFile? { nil }
     public func reading(encoding notes: [String: String]) throws -> any FormatAdapter { self }
 }

@@ -21,6 +21,8 @@ public struct CSVFormat: FormatAdapter {
     public var fileExtension: String { "csv" }
     public var mediaType: String { "text/csv" }
     public var summary: String { "CSV (RFC 4180): UTF-8, CRLF, header row; NULL is an empty field, \"\" the empty string" }
+    /// RFC 4180 has no end mark: a file cut after a record's CRLF is a valid file of fewer records.
+    public var isSelfDelimiting: Bool { false }
 
     /// Recorded per CSV file in the manifest: whether string values that start like a formula were neutralised.
     public var encodingNotes: [String: String] {
