@@ -30,15 +30,18 @@ let package = Package(
         // Containers and compression: zip and tar.gz writers and defensive readers, zlib, archive limits.
         // Below the formats, so that zip-based formats (xlsx) use the same zip code as bundles.
         .target(name: "DataPortArchive", dependencies: ["DataPortModel", "DataPortIO", "CZlib"], swiftSettings: strict),
-        // Format adapters (JSON, CSV, XML, XLSX) and their registry.
+        // Format adapters (JSON, CSV, XML, XLSX), their registry, the JSON value codec the JSON family shares,
+        // and the published schemas of the data files.
         .target(name: "DataPortFormats", dependencies: ["DataPortModel", "DataPortIO", "DataPortArchive", "CLibXML2"], swiftSettings: strict),
         // Store connectors (SQLite, PostgreSQL, MySQL/MariaDB, files, access logs), the stores config, the gather.
         .target(name: "DataPortStores", dependencies: ["DataPortModel", "DataPortIO", "CSQLite", "CPostgres", "CMariaDB"], swiftSettings: strict),
-        // Bundles: the layout in a zip or tar.gz container, the manifest, verification.
+        // Bundles: the layout in a zip or tar.gz container, the manifest and its schema, verification, BagIt,
+        // the Data Package, the offline site (index and dataset pages, message catalogues).
         .target(name: "DataPortBundle", dependencies: ["DataPortModel", "DataPortIO", "DataPortArchive", "DataPortFormats"], swiftSettings: strict),
         // The reverse path: a bundle into a store (id map, idempotent upserts, reconciliation).
         .target(name: "DataPortImport", dependencies: ["DataPortModel", "DataPortIO", "DataPortFormats", "DataPortStores", "DataPortBundle"], swiftSettings: strict),
-        // The library API: export, convert, import pipelines.
+        // The library API: export (one subject or a batch), convert, transfer (export into an import), the erasure,
+        // objection and rectification requests with their receipts, encrypted input. Import itself is DataPortImport.
         .target(name: "DataPort", dependencies: ["DataPortModel", "DataPortIO", "DataPortAge", "DataPortFormats", "DataPortStores", "DataPortBundle", "DataPortImport"], swiftSettings: strict),
         // The command line: one file per command, exit codes in one place.
         .target(name: "DataPortCLI", dependencies: ["DataPort", "DataPortAge"], swiftSettings: strict),
