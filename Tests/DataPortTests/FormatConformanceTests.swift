@@ -168,6 +168,36 @@ final class FormatConformanceTests: XCTestCase {
         }
     }
 
+    /// The public JSON value codec, for every value of the generated dataset: what `write` writes
+    /// parses to what `json` builds, and `value(of:from:reader:)` reads it back as the same value.
+    /// Too large a value is declined with nothing written; a value of another JSON type is refused
+    /// naming the field.
+    func testJSONValueCodecWritesItsJSONFormAndReadsItBack() throws {
+        for record in Self.records {
+            for (field, value) in zip(Self.dataset.fields, record.values) {
+                let sink = MemorySink()
+                let out = OutputBuffer(sink)
+                XCTAssertTrue(try JSONValueCodec.write(value, to: out), field.name)
+                try out.flush()
+                XCTAssertEqual(try JSONValue.parse(sink.bytes, name: "value"), JSONValueCodec.json(value), field.name)
+                let reader = JSONReader(InputBuffer(MemorySource(sink.bytes)), name: "value")
+                XCTAssertEqual(try JSONValueCodec.value(of: field, from: try reader.next(), reader: reader), value, field.name)
+            }
+        }
+        let sink = MemorySink()
+        let out = OutputBuffer(sink)
+        XCTAssertFalse(try JSONValueCodec.write(.string(String(repeating: "x", count: ValueLimits.maxValueBytes + 1)), to: out))
+        XCTAssertFalse(try JSONValueCodec.write(.binary([UInt8](repeating: 7, count: ValueLimits.maxValueBytes)), to: out))
+        try out.flush()
+        XCTAssertEqual(sink.bytes, [])
+        let reader = JSONReader(InputBuffer(MemorySource(Array("\"12\"".utf8))), name: "value")
+        XCTAssertThrowsError(try JSONValueCodec.value(of: Field(name: "amount", type: .integer), from: try reader.next(), reader: reader)) { e in
+            XCTAssertEqual((e as? DataPortError)?.kind, .invalidBundle)
+            XCTAssertTrue((e as? DataPortError)?.message.contains("amount must be a integer") == true, "\(e)")
+            XCTAssertFalse("\(e)".contains("12"), "the value is not shown")
+        }
+    }
+
     /// Through every adapter in turn and back to the first: the first adapter's bytes are identical.
     func testCrossFormatChainIsIdentical() throws {
         let adapters = Self.adapters
