@@ -28,8 +28,7 @@ struct BulkUpsert {
 
     func write(_ ahead: ReadAheadRecords, counter: ProgressCounter, _ r: inout DatasetReconciliation) throws {
         // Also the first statement on the table: a missing one fails here, named in the message.
-        var empty = true
-        try session.query("SELECT 1 FROM \(m.table) LIMIT 1", [], rows: { _ in empty = false })
+        let empty = try session.isEmpty(m.table)
         let key = m.keyPosition
         let target = Self.target(m)
         let yields = key == nil ? [] : m.target.yields.compactMap { y in m.columns.firstIndex { $0.field.name == y.field }.map { (column: $0, kind: y.kind) } }

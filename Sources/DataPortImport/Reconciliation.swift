@@ -1,3 +1,4 @@
+import Foundation
 import DataPortIO
 import DataPortModel
 
@@ -184,5 +185,3 @@ public struct ImportReport: Sendable {
         return s
     }
 }
-
-import Foundation

@@ -16,12 +16,12 @@ final class SubjectOwnership {
     /// Target keys (canonical text) of the rows of each referenced dataset in this import.
     private var keys: [String: Set<String>] = [:]
 
-    init(subject: Subject, plans: [DatasetConfig]) {
+    init(subject: Subject, plans targets: [DatasetConfig]) {
         identities = Dictionary(grouping: subject.identities, by: \.kind).mapValues { Set($0.map(\.value)) }
         // Only references to a parent's key: that is what this import knows of the parent's rows.
-        referenced = Set(plans.flatMap { d in
-            d.matches.compactMap { m -> String? in
-                guard case .reference(_, let parent, let key) = m, plans.first(where: { $0.name == parent })?.key == key else { return nil }
+        referenced = Set(targets.flatMap { target in
+            target.matches.compactMap { match -> String? in
+                guard case .reference(_, let parent, let key) = match, targets.first(where: { $0.name == parent })?.key == key else { return nil }
                 return parent
             }
         })

@@ -241,23 +241,19 @@ public final class MySQLSession: SQLSession {
     }
 
     public func execute(_ sql: String, _ parameters: [Value]) throws -> Int {
-        let created = try tableCreated(by: sql)
-        let changed = try connection.run(sql, parameters.map(parameter), row: { _ in }).changed
-        if let created { createdTables.append(created) }
-        return changed
+        try connection.run(sql, parameters.map(parameter), row: { _ in }).changed
     }
 
-    /// The table a `CREATE TABLE IF NOT EXISTS` (the importer's id map) will create, if it does not
-    /// exist yet. MySQL commits DDL at once, so `rollback` drops it again: a dry run or a failed
-    /// import leaves nothing behind, as on PostgreSQL and SQLite.
-    private func tableCreated(by sql: String) throws -> String? {
-        let prefix = "CREATE TABLE IF NOT EXISTS "
-        guard sql.hasPrefix(prefix) else { return nil }
-        let name = String(sql.dropFirst(prefix.count).prefix { $0 != " " && $0 != "(" })
-        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else { return nil }
-        var exists = false
-        try connection.run("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", [.text(name)]) { _ in exists = true }
-        return exists ? nil : name
+    /// MySQL commits DDL at once, so the session notes a table it created (the id map, when it did
+    /// not exist yet) and `rollback` drops it again: a dry run or a failed import leaves nothing
+    /// behind, as on PostgreSQL and SQLite. Temporary tables go with the session anyway.
+    public func createImportTable(_ table: ImportTable) throws {
+        var exists = table.temporary
+        if !exists {
+            try connection.run("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", [.text(table.name)]) { _ in exists = true }
+        }
+        try execute(createStatement(table), [])
+        if !exists { createdTables.append(table.name) }
     }
 
     public func query(_ sql: String, _ parameters: [Value], rows row: (any SQLRow) throws -> Void) throws {
@@ -299,9 +295,8 @@ public final class MySQLSession: SQLSession {
 
     /// Waits (up to a minute) for the database's import lock, then starts the transaction. DDL
     /// commits implicitly in MySQL; the session runs with `autocommit = 0`, so the statements after
-    /// the importer's `CREATE TABLE IF NOT EXISTS` (which comes before any write) are still one
-    /// transaction, ended by `commit()` or `rollback()`; `rollback()` drops a table that DDL
-    /// created (`tableCreated(by:)`).
+    /// the importer's `createImportTable` (which comes before any write) are still one
+    /// transaction, ended by `commit()` or `rollback()`; `rollback()` drops a table that it created.
     public func begin() throws {
         var got: String?
         try connection.run("SELECT GET_LOCK(?, 60)", [.text(lockName)]) { row in

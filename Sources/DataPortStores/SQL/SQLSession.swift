@@ -1,7 +1,9 @@
 import Foundation
 import DataPortModel
 
-/// A read-write session on a SQL store, for imports: statements with bound values, one transaction.
+/// A read-write session on a SQL store, for imports and erasure: statements with bound values, one
+/// transaction, and every write of a row-at-a-time import as an operation in the store's dialect,
+/// so that the importer writes no SQL and a new SQL store needs no importer change.
 public protocol SQLSession: AnyObject {
     /// The placeholder for the n-th parameter (1-based).
     var placeholder: @Sendable (Int) -> String { get }
@@ -21,65 +23,54 @@ public protocol SQLSession: AnyObject {
     /// (how keyless rows are counted). Default: `column nullSafeEquals placeholder`.
     func nullSafeEquals(_ column: String, _ placeholder: String, as type: FieldType) -> String
 
-    // Dialect pieces of the importer's SQL. The defaults are the SQL SQLite and PostgreSQL share;
-    // a store whose SQL differs (MySQL: no `RETURNING`, no `ON CONFLICT`) overrides them.
+    // The import's writes, row by row (`BulkWritingSession` writes a dataset set-based). Table and
+    // column names are quoted already. The defaults (`SQL/ImportSQL.swift`) are the SQL SQLite and
+    // PostgreSQL share; a store whose SQL differs (MySQL: no `RETURNING`, no `ON CONFLICT`, DDL
+    // that commits) overrides them.
 
     /// The words after `CREATE` for a table that lives as long as the session (`TEMP TABLE`).
     var temporaryTable: String { get }
     /// The column type of the importer's own text keys (id map, occurrence counts): `TEXT`.
     var keyTextType: String { get }
+    /// Creates one of the import's own tables unless it exists. Default: `CREATE ... IF NOT EXISTS`.
+    func createImportTable(_ table: ImportTable) throws
+    /// Whether `table` holds no row; also the first statement on it, so a missing table fails here.
+    /// Default: `SELECT 1 ... LIMIT 1`.
+    func isEmpty(_ table: String) throws -> Bool
     /// Inserts one row and hands the `returning` columns of the row as stored to `row` (nothing
     /// when `returning` is empty). A returned column that is not inserted is a generated key.
-    /// Names are quoted already. Default: `INSERT ... VALUES ... [RETURNING ...]`.
+    /// Default: `INSERT ... VALUES ... [RETURNING ...]`.
     func insert(into table: String, columns: [String], _ values: [Value], returning: [String],
                 row: (any SQLRow) throws -> Void) throws
+    /// Sets `columns` to `values` in the row whose `keyColumn` holds `key`. Default: `UPDATE`.
+    func update(_ table: String, setting columns: [String], to values: [Value], keyColumn: String, key: Value) throws
+    /// Visits the rows of `table` (as `columns`) whose `keyColumn` holds one of `keys` (at most a
+    /// few hundred). Default: `SELECT ... WHERE key IN (...)`.
+    func readRows(of table: String, columns: [String], keyColumn: String, keys: [Value],
+                  _ row: (any SQLRow) throws -> Void) throws
+    /// A counter of the rows of `table` equal to given values in `columns` (of `types`), NULL equal
+    /// to NULL: how keyless rows are compared. Made once per dataset, called once or twice per
+    /// record. Default: `SELECT count(*) ... WHERE` with `nullSafeEquals(_:_:as:)`.
+    func rowCounter(of table: String, columns: [String], types: [FieldType]) -> ([Value]) throws -> Int64
+    /// Whether two rows of `table` hold the same value in `column`. Default: `GROUP BY ... HAVING`.
+    func hasRepeatedValue(in table: String, column: String) throws -> Bool
     /// Inserts rows of `columns.count` values each (flattened), skipping those whose key exists;
     /// returns how many were inserted. Default: `INSERT ... ON CONFLICT DO NOTHING`.
     func insertSkippingDuplicates(into table: String, columns: [String], _ values: [Value]) throws -> Int
     /// Adds one to the counter `n` of `key` (the values of `keyColumns`) in `table`, starting at 1;
     /// returns the new count. Default: `INSERT ... ON CONFLICT (...) DO UPDATE ... RETURNING n`.
     func incrementCounter(in table: String, keyColumns: [String], _ key: [Value]) throws -> Int64
+    /// The id map's entries of `dataset` for `keys`: bundle key -> target key (`reverse`: target
+    /// key -> bundle key). Default: `SELECT ... IN (...)`, a few hundred keys at a time.
+    func idMapEntries(of dataset: String, keys: [String], reverse: Bool) throws -> [String: String]
+    /// Maps `bundleKey` of `dataset` to `targetKey` in the id map, replacing an older entry.
+    /// Default: `DELETE`, then `INSERT`.
+    func mapKey(of dataset: String, bundleKey: String, to targetKey: String) throws
 
     // Erasure (`dataport erase`, Erase/StoreErasure.swift).
     /// What makes a SELECT lock the rows it reads until the transaction ends: ` FOR UPDATE`
     /// (PostgreSQL, MySQL); SQLite's `BEGIN IMMEDIATE` holds the whole database already.
     var lockingRead: String { get }
-}
-
-extension SQLSession {
-    public var temporaryTable: String { "TEMP TABLE" }
-    public func nullSafeEquals(_ column: String, _ placeholder: String, as type: FieldType) -> String {
-        "\(column) \(nullSafeEquals) \(placeholder)"
-    }
-    public var keyTextType: String { "TEXT" }
-
-    private func marks(_ count: Int, from first: Int = 1) -> String {
-        (first..<(first + count)).map(placeholder).joined(separator: ", ")
-    }
-
-    public func insert(into table: String, columns: [String], _ values: [Value], returning: [String],
-                       row: (any SQLRow) throws -> Void) throws {
-        let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(marks(columns.count)))"
-        if returning.isEmpty {
-            try execute(sql, values)
-        } else {
-            try query(sql + " RETURNING \(returning.joined(separator: ", "))", values, rows: row)
-        }
-    }
-
-    public func insertSkippingDuplicates(into table: String, columns: [String], _ values: [Value]) throws -> Int {
-        let n = columns.count
-        let rows = (0..<(values.count / n)).map { "(\(marks(n, from: $0 * n + 1)))" }.joined(separator: ", ")
-        return try execute("INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES \(rows) ON CONFLICT DO NOTHING", values)
-    }
-
-    public func incrementCounter(in table: String, keyColumns: [String], _ key: [Value]) throws -> Int64 {
-        let cols = keyColumns.joined(separator: ", ")
-        var n: Int64 = 0
-        try query("INSERT INTO \(table) (\(cols), n) VALUES (\(marks(key.count)), 1) ON CONFLICT (\(cols)) DO UPDATE SET n = \(table).n + 1 RETURNING n",
-                  key, rows: { row in if case .integer(let i) = row.cell(0) { n = i } })
-        return n
-    }
 }
 
 extension SQLSession {
@@ -102,10 +93,4 @@ public protocol SQLRow {
 
 extension SQLRow {
     public func holds(_ value: Value, at column: Int) -> Bool { false }
-}
-
-/// A store that can receive records (the reverse path).
-public protocol WritableStoreConnector: StoreConnector {
-    /// Opens a read-write session on the store.
-    func openSession() throws -> any SQLSession
 }

@@ -1,3 +1,4 @@
+import Foundation
 import DataPortModel
 
 /// A raw cell as a store returns it, before it is typed by the config.
@@ -71,8 +72,6 @@ public enum StoreCell: Sendable {
         }
     }
 }
-
-import Foundation
 
 extension String {
     /// The bytes as a string if they are valid UTF-8, else `nil` (never repaired with U+FFFD).
