@@ -10,7 +10,7 @@ extension StoresConfig {
         _ = root.value("$schema")
         let version = try root.string("version")
         guard version == "1" || root.isAbsent("version") else { throw root.error("unsupported config version \(version); this DataPort reads version 1") }
-        let controller = try parseController(try root.object("controller"))
+        let controller = try root.object("controller").controller()
         var subjectName: (String, String)?
         if let s = try root.optionalObject("subjectName") {
             subjectName = (try s.string("dataset"), try s.string("field"))
@@ -33,18 +33,6 @@ extension StoresConfig {
         config.categories = categories
         config.objections = objections
         return config
-    }
-
-    static func parseController(_ c: JSONObjectReader) throws -> Controller {
-        var controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
-                                    address: try c.optionalString("address"), dpoContact: try c.optionalString("dpo"))
-        if let a = try c.optionalObject("supervisoryAuthority") {
-            controller.supervisoryAuthority = SupervisoryAuthority(name: try a.string("name"), address: try a.optionalString("address"),
-                                                                   website: try a.optionalString("website"))
-            try a.finish()
-        }
-        try c.finish()
-        return controller
     }
 
     /// `identityKinds`: the form and strength of kinds the config declares.
