@@ -34,6 +34,8 @@ public struct Command: Sendable {
     public var usage: String
     public var options: [OptionSpec]
     public var examples: [String]
+    /// Printed after the examples (`check` lists the store options).
+    public var notes: String = ""
     public var run: @Sendable (Arguments, Console) throws -> Void
 
     /// `--help` text.
@@ -45,6 +47,7 @@ public struct Command: Sendable {
             s += left.padding(toLength: max(28, left.count + 2), withPad: " ", startingAt: 0) + o.help + "\n"
         }
         s += "\nExamples:\n" + examples.map { "  \($0)" }.joined(separator: "\n") + "\n"
+        if !notes.isEmpty { s += "\n" + notes }
         return s
     }
 }

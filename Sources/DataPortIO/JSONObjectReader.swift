@@ -1,5 +1,13 @@
 import DataPortModel
 
+/// Problems a reader collects instead of throwing the first (the stores config reports every
+/// missing required member in one error).
+public final class ProblemList {
+    public private(set) var messages: [String] = []
+    public init() {}
+    public func add(_ message: String) { messages.append(message) }
+}
+
 /// Reads the members of a JSON object into typed values, and refuses members nobody asked for.
 ///
 /// Used by the stores config and the manifest: every error names the member's path.
@@ -9,9 +17,11 @@ public final class JSONObjectReader {
     private var used: Set<String> = []
     private let errorKind: DataPortError.Kind
     private let file: String
+    /// Where a missing required member is recorded (a placeholder returned) instead of thrown.
+    private let collected: ProblemList?
 
-    public init(_ value: JSONValue, path: String, file: String, errorKind: DataPortError.Kind) throws {
-        self.path = path; self.file = file; self.errorKind = errorKind
+    public init(_ value: JSONValue, path: String, file: String, errorKind: DataPortError.Kind, collecting: ProblemList? = nil) throws {
+        self.path = path; self.file = file; self.errorKind = errorKind; collected = collecting
         guard case .object(let m) = value else {
             throw DataPortError(errorKind, "\(path.isEmpty ? "the document" : path) must be an object", at: file)
         }
@@ -25,13 +35,29 @@ public final class JSONObjectReader {
 
     private func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
+    private func reader(_ value: JSONValue, _ path: String, collecting: ProblemList?) throws -> JSONObjectReader {
+        try JSONObjectReader(value, path: path, file: file, errorKind: errorKind, collecting: collecting)
+    }
+
+    /// A required member is absent: recorded when collecting (the caller returns a placeholder), else thrown.
+    private func missing(_ key: String) throws {
+        guard let collected else { throw error("\(child(key)) is required") }
+        collected.add("\(child(key)) is required")
+    }
+
+    /// Whether the member is absent or `null` (a required one then read as a placeholder while collecting).
+    public func isAbsent(_ key: String) -> Bool {
+        guard let v = value(key) else { return true }
+        return v == .null
+    }
+
     public func value(_ key: String) -> JSONValue? {
         used.insert(key)
         return members.first { $0.key == key }?.value
     }
 
     public func string(_ key: String) throws -> String {
-        guard let v = try optionalString(key) else { throw error("\(child(key)) is required") }
+        guard let v = try optionalString(key) else { try missing(key); return "" }
         return v
     }
 
@@ -58,7 +84,7 @@ public final class JSONObjectReader {
     }
 
     public func integer(_ key: String) throws -> Int64 {
-        guard let v = try optionalInteger(key) else { throw error("\(child(key)) is required") }
+        guard let v = try optionalInteger(key) else { try missing(key); return 0 }
         return v
     }
 
@@ -70,7 +96,11 @@ public final class JSONObjectReader {
 
     /// An enumeration member given by its raw string value.
     public func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E where E.RawValue == String {
-        let s = try string(key)
+        guard let s = try optionalString(key) else {
+            try missing(key)
+            guard let placeholder = E.allCases.first else { throw error("\(child(key)) is required") }
+            return placeholder
+        }
         guard let e = E(rawValue: s) else {
             throw error("\(child(key)) must be one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -78,20 +108,24 @@ public final class JSONObjectReader {
     }
 
     public func object(_ key: String) throws -> JSONObjectReader {
-        guard let v = value(key) else { throw error("\(child(key)) is required") }
-        return try JSONObjectReader(v, path: child(key), file: file, errorKind: errorKind)
+        guard let v = value(key) else {
+            try missing(key)
+            // Its own members are not reported: the object is.
+            return try reader(.object([]), child(key), collecting: ProblemList())
+        }
+        return try reader(v, child(key), collecting: collected)
     }
 
     public func optionalObject(_ key: String) throws -> JSONObjectReader? {
         guard let v = value(key), v != .null else { return nil }
-        return try JSONObjectReader(v, path: child(key), file: file, errorKind: errorKind)
+        return try reader(v, child(key), collecting: collected)
     }
 
     /// The objects of a list member (empty when absent).
     public func objects(_ key: String) throws -> [JSONObjectReader] {
         guard let v = value(key), v != .null else { return [] }
         guard case .array(let items) = v else { throw error("\(child(key)) must be a list") }
-        return try items.enumerated().map { try JSONObjectReader($1, path: "\(child(key))[\($0)]", file: file, errorKind: errorKind) }
+        return try items.enumerated().map { try reader($1, "\(child(key))[\($0)]", collecting: collected) }
     }
 
     /// Throws if the object has members that were never read (a typo in a config, an unknown manifest field).

@@ -66,10 +66,15 @@ public typealias StoreConnectorFactory = @Sendable (StoreConfig) throws -> any S
 /// The connector types a run knows, by the `type` named in the config.
 public struct StoreRegistry: Sendable {
     public var factories: [String: StoreConnectorFactory]
+    /// The options each type accepts (its connector's `options` declaration): a config's stores
+    /// are checked against them when it loads, and `formats/stores-config.md` lists them.
+    public var options: [String: [StoreOption]]
 
-    public init(factories: [String: StoreConnectorFactory]) { self.factories = factories }
+    public init(factories: [String: StoreConnectorFactory], options: [String: [StoreOption]] = [:]) {
+        self.factories = factories; self.options = options
+    }
 
-    /// The built-in connectors. Registering a connector is one line here.
+    /// The built-in connectors. Registering a connector is one line in each list.
     public static let standard = StoreRegistry(factories: [
         "sqlite": { try SQLiteConnector(config: $0) },
         "postgresql": { try PostgreSQLConnector(config: $0) },
@@ -77,6 +82,13 @@ public struct StoreRegistry: Sendable {
         "accesslog": { try AccessLogConnector(config: $0) },
         "csv": { try CSVFileConnector(config: $0) },
         "jsonl": { try JSONLinesConnector(config: $0) },
+    ], options: [
+        "sqlite": SQLiteConnector.options,
+        "postgresql": PostgreSQLConnector.options,
+        "mysql": MySQLConnector.options,
+        "accesslog": AccessLogConnector.options,
+        "csv": CSVFileConnector.options,
+        "jsonl": JSONLinesConnector.options,
     ])
 
     public func connector(for store: StoreConfig) throws -> any StoreConnector {

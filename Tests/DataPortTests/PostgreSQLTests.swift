@@ -240,7 +240,11 @@ final class PostgreSQLTests: XCTestCase {
         assertThrows(.invalidConfig, { try PostgreSQLConnector(config: store).validate() }) {
             XCTAssertTrue($0.message.contains("billing_accounts") && $0.message.contains("\"name\""), $0.message)
         }
-        store = try billingStore(url: url, datasets: Self.invoicesDataset, options: #"{"url": "\#(url)", "schema": "public"}"#)
+        // An unknown option: refused when the config loads, and by the connector itself.
+        assertThrows(.invalidConfig, { _ = try self.billingStore(url: url, datasets: Self.invoicesDataset, options: #"{"url": "\#(url)", "schema": "public"}"#) }) {
+            XCTAssertTrue($0.message.contains("schema"), $0.message)
+        }
+        store.options["schema"] = "public"
         assertThrows(.invalidConfig, { _ = try PostgreSQLConnector(config: store) }) { XCTAssertTrue($0.message.contains("schema"), $0.message) }
     }
 

@@ -19,6 +19,7 @@ enum CheckCommand {
             "dataport check --config stores.json --strict --json | jq '.problems[] | select(.level == \"error\")'",
             "dataport check --config stores.json --quiet; echo $?   # 0: no errors (warnings allowed), 3: errors",
         ],
+        notes: StoreRegistry.standard.optionsHelp(),
         run: { args, console in
             guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
             let report = ConfigCheck.run(configPath: try args.required("config"), strict: args.flag("strict"))

@@ -4,8 +4,7 @@ import Foundation
 
 /// A folder of CSV files, such as a mailing tool's audience export: one file per dataset, with a header row.
 ///
-/// Options: `path` (the folder; relative to the config file), `delimiter` (one character, default `,`;
-/// `tab` or `\t` for tab-separated files). Each dataset names its file (`"file": "audience.csv"`), maps
+/// Each dataset names its file (`"file": "audience.csv"`), maps
 /// fields to header columns with `column`, and is matched by identity only. Rows come in file order.
 /// An empty unquoted cell is NULL; a quoted empty cell (`""`) is the empty string for string fields and
 /// NULL otherwise. A leading byte-order mark is skipped. Specified in `formats/csv.md`.
@@ -14,14 +13,16 @@ public final class CSVFileConnector: RowScanningConnector {
     var storeName: String { store.name }
     let delimiter: UInt8
 
+    /// The options a csv store accepts.
+    public static let options: [StoreOption] = [
+        FileStore.folderOption,
+        StoreOption("delimiter", .delimiter, default: ",", help: "The character between cells; `tab` (or `\\t`) for tab-separated files."),
+    ]
+
     public init(config: StoreConfig) throws {
-        store = try FileStore(config: config, options: ["path", "delimiter"])
-        let raw = config.options["delimiter"] ?? ","
-        let text = raw == "tab" || raw == "\\t" ? "\t" : raw
-        guard text.utf8.count == 1, let byte = text.utf8.first, CSVParser.isValidDelimiter(byte) else {
-            throw DataPortError(.invalidConfig, "options.delimiter must be one ASCII character other than a quote or a line break (or \"tab\")", at: "store \(config.name)")
-        }
-        delimiter = byte
+        store = try FileStore(config: config, options: Self.options)
+        // The check made sure it is one.
+        delimiter = store.options.text("delimiter").flatMap(StoreOption.delimiter) ?? UInt8(ascii: ",")
     }
 
     /// An open file positioned after its header, with the header column of each configured field.

@@ -41,34 +41,41 @@ extension RowScanningConnector {
     }
 }
 
-// MARK: - Shared by the file connectors (csv, jsonl)
+// MARK: - Shared by the file connectors (csv, jsonl, accesslog)
 
 /// What the file-based connectors share: their options, the folder, and each dataset's file in it.
 struct FileStore {
     let config: StoreConfig
     let folder: String
+    let options: StoreOptionValues
     var name: String { config.name }
 
-    /// Checks the options and datasets: a folder, files inside it, identity matches only.
-    init(config: StoreConfig, options known: Set<String>) throws {
+    /// The `path` option every file store has.
+    static let folderOption = StoreOption("path", .path, required: true, help: "The folder that holds the store's files.")
+
+    /// Checks the options and datasets: a folder (that exists, unless `checkingFolder` is false:
+    /// then `checkFolder` does), files inside it, identity matches only.
+    init(config: StoreConfig, options declared: [StoreOption], checkingFolder: Bool = true) throws {
         self.config = config
         let type = config.type
         func fail(_ message: String) -> DataPortError { DataPortError(.invalidConfig, message, at: "store \(config.name)") }
-        if let unknown = config.options.keys.sorted().first(where: { !known.contains($0) }) {
-            throw fail("unknown option \(unknown) for a \(type) store")
-        }
-        guard let folder = config.path("path") else { throw fail("a \(type) store needs options.path (the folder that holds its files)") }
-        self.folder = folder
+        options = try StoreOptionValues(config, declared)
+        folder = try options.requiredPath("path")
         for d in config.datasets {
-            guard case .file(let f) = d.source else { throw fail("dataset \(d.name): a \(type) store reads files; give file instead of table or query") }
+            guard case .file(let f) = d.source else { throw fail("dataset \(d.name): \(StoreOption.aStore(type)) reads files; give file instead of table or query") }
             let parts = f.split(separator: "/", omittingEmptySubsequences: false)
             guard !f.isEmpty, !f.hasPrefix("/"), !parts.contains(".."), !parts.contains("") else {
                 throw fail("dataset \(d.name): file must name a file inside the store's folder")
             }
             for case .reference(let field, _, _) in d.matches {
-                throw fail("dataset \(d.name): match on \(field) uses references, but a \(type) store matches by identity only")
+                throw fail("dataset \(d.name): match on \(field) uses references, but \(StoreOption.aStore(type)) matches by identity only")
             }
         }
+        if checkingFolder { try checkFolder() }
+    }
+
+    /// A store error unless the folder exists.
+    func checkFolder() throws {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
             throw DataPortError(.store, "the store's folder does not exist", at: "store \(config.name): \(folder)")

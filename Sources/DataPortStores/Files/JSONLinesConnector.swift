@@ -3,7 +3,7 @@ import DataPortModel
 
 /// A folder of JSON Lines files (one JSON object per line), such as a mailing tool's event log.
 ///
-/// Options: `path` (the folder; relative to the config file). Each dataset names its file
+/// Each dataset names its file
 /// (`"file": "events.jsonl"`), maps fields to top-level keys with `column`, and is matched by identity
 /// only. Every line is parsed strictly (RFC 8259, no duplicate keys) and must hold exactly one object;
 /// a missing key or `null` is NULL; integers are integers, other numbers keep their exact text;
@@ -13,8 +13,11 @@ public final class JSONLinesConnector: RowScanningConnector {
     let store: FileStore
     var storeName: String { store.name }
 
+    /// The options a jsonl store accepts.
+    public static let options: [StoreOption] = [FileStore.folderOption]
+
     public init(config: StoreConfig) throws {
-        store = try FileStore(config: config, options: ["path"])
+        store = try FileStore(config: config, options: Self.options)
     }
 
     /// The cells of the current line, one per configured field, with where each value starts.

@@ -17,12 +17,9 @@ public final class FileIntrospector: StoreIntrospector {
 
     public init(config: StoreConfig) throws {
         self.config = config
-        guard let folder = config.path("path") else {
-            throw DataPortError(.invalidConfig, "a \(config.type) store needs options.path", at: "store \(config.name)")
-        }
-        self.folder = folder
-        let raw = config.type == "csv" ? (config.options["delimiter"] ?? ",") : ","
-        delimiter = (raw == "tab" || raw == "\\t" ? "\t" : raw).utf8.first ?? UInt8(ascii: ",")
+        let options = try StoreOptionValues(config, StoreRegistry.standard.options[config.type] ?? [])
+        folder = try options.requiredPath("path")
+        delimiter = options.text("delimiter").flatMap(StoreOption.delimiter) ?? UInt8(ascii: ",")
     }
 
     static func isSearchable(_ name: String) -> Bool {

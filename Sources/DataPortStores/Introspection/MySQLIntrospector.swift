@@ -13,8 +13,9 @@ public final class MySQLIntrospector: StoreIntrospector {
 
     public init(config: StoreConfig) throws {
         let location = "store \(config.name)"
-        let endpoint = try MySQLConnector.endpoint(config, environment: ProcessInfo.processInfo.environment)
-        let connection = try MySQLConnector.connect(endpoint, try MySQLDateTimes(config.options["timeZone"], location: location),
+        let options = try StoreOptionValues(config, MySQLConnector.options)
+        let endpoint = try MySQLConnector.endpoint(options, environment: ProcessInfo.processInfo.environment)
+        let connection = try MySQLConnector.connect(endpoint, try MySQLDateTimes(options.text("timeZone"), location: location),
                                                     location: location, readOnly: true)
         self.connection = connection
         database = endpoint.database

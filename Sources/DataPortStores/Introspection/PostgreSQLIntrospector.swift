@@ -18,7 +18,7 @@ public final class PostgreSQLIntrospector: StoreIntrospector {
 
     public init(config: StoreConfig) throws {
         let location = "store \(config.name)"
-        let connection = try PostgreSQLConnection(conninfo: try PostgreSQLConnector.connectionString(config.options["url"], location: location),
+        let connection = try PostgreSQLConnection(conninfo: try PostgreSQLConnector.connectionString(StoreOptionValues(config, PostgreSQLConnector.options).text("url"), location: location),
                                                   location: location)
         self.connection = connection
         datasets = config.datasets

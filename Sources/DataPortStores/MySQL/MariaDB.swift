@@ -22,7 +22,8 @@ struct MySQLEndpoint: Sendable {
     var tlsCA: String?
 }
 
-/// A thin, safe wrapper over a MariaDB Connector/C connection: the only file that touches its C API.
+/// A thin, safe wrapper over a MariaDB Connector/C connection: with `MariaDBRow.swift` (the rows of
+/// a result), the only code that touches its C API. Error numbers are read by `MySQLErrors`.
 ///
 /// Every statement is a server-side prepared statement, values always bound as parameters, and
 /// results are fetched unbuffered (a row at a time from the socket, never the whole result in
@@ -177,26 +178,7 @@ final class MySQLConnection {
     @discardableResult
     func run(_ sql: String, _ parameters: [MySQLParameter],
              row body: (MySQLRow) throws -> Void) throws -> (rows: Int, changed: Int, insertID: UInt64) {
-        let m = try open()
-        let stmt: UnsafeMutablePointer<MYSQL_STMT>
-        if cacheStatements, let s = prepared[sql] {
-            stmt = s
-        } else {
-            guard let s = mysql_stmt_init(m) else { throw connectionError("MySQL", parameters: []) }
-            guard mysql_stmt_prepare(s, sql, UInt(sql.utf8.count)) == 0 else {
-                let e = failure(s, parameters: [])
-                mysql_stmt_close(s)
-                throw e
-            }
-            stmt = s
-            if cacheStatements {
-                if prepared.count >= Self.preparedLimit {
-                    for s in prepared.values { mysql_stmt_close(s) }
-                    prepared.removeAll()
-                }
-                prepared[sql] = s
-            }
-        }
+        let stmt = try statement(sql)
         defer {
             if cacheStatements { mysql_stmt_free_result(stmt); mysql_stmt_reset(stmt) } else { mysql_stmt_close(stmt) }
         }
@@ -213,6 +195,40 @@ final class MySQLConnection {
         // Parameter buffers live until the statement has run.
         var storage: [UnsafeMutableRawPointer] = []
         defer { storage.forEach { $0.deallocate() } }
+        try bind(parameters, to: stmt, storage: &storage, scrubbed: scrubbed)
+        guard mysql_stmt_execute(stmt) == 0 else { throw failure(stmt, parameters: scrubbed) }
+        let changed = Int(bitPattern: UInt(truncatingIfNeeded: mysql_stmt_affected_rows(stmt)))
+        let insertID = mysql_stmt_insert_id(stmt)
+        guard let meta = mysql_stmt_result_metadata(stmt) else { return (0, max(changed, 0), insertID) }
+        defer { mysql_free_result(meta) }
+        return (try fetch(stmt, meta, scrubbed: scrubbed, body), 0, insertID)
+    }
+
+    /// The statement for `sql`: the one kept from an earlier run (import sessions), else prepared now.
+    private func statement(_ sql: String) throws -> UnsafeMutablePointer<MYSQL_STMT> {
+        if cacheStatements, let s = prepared[sql] { return s }
+        let m = try open()
+        guard let s = mysql_stmt_init(m) else { throw connectionError("MySQL", parameters: []) }
+        guard mysql_stmt_prepare(s, sql, UInt(sql.utf8.count)) == 0 else {
+            let e = failure(s, parameters: [])
+            mysql_stmt_close(s)
+            throw e
+        }
+        if cacheStatements {
+            if prepared.count >= Self.preparedLimit {
+                for s in prepared.values { mysql_stmt_close(s) }
+                prepared.removeAll()
+            }
+            prepared[sql] = s
+        }
+        return s
+    }
+
+    /// Binds `parameters` to `stmt`, their bytes copied into buffers added to `storage` (which the
+    /// caller frees once the statement has run).
+    private func bind(_ parameters: [MySQLParameter], to stmt: UnsafeMutablePointer<MYSQL_STMT>,
+                      storage: inout [UnsafeMutableRawPointer], scrubbed: [String]) throws {
+        guard !parameters.isEmpty else { return }
         func buffer(_ bytes: [UInt8]) -> UnsafeMutableRawPointer {
             let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
             bytes.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: bytes.count) } }
@@ -241,16 +257,14 @@ final class MySQLConnection {
             }
         }
         // `length` left nil: the library then reads `length_value`.
-        if !binds.isEmpty {
-            guard binds.withUnsafeMutableBufferPointer({ mysql_stmt_bind_param(stmt, $0.baseAddress) }) == 0 else {
-                throw failure(stmt, parameters: scrubbed)
-            }
+        guard binds.withUnsafeMutableBufferPointer({ mysql_stmt_bind_param(stmt, $0.baseAddress) }) == 0 else {
+            throw failure(stmt, parameters: scrubbed)
         }
-        guard mysql_stmt_execute(stmt) == 0 else { throw failure(stmt, parameters: scrubbed) }
-        let changed = Int(bitPattern: UInt(truncatingIfNeeded: mysql_stmt_affected_rows(stmt)))
-        let insertID = mysql_stmt_insert_id(stmt)
-        guard let meta = mysql_stmt_result_metadata(stmt) else { return (0, max(changed, 0), insertID) }
-        defer { mysql_free_result(meta) }
+    }
+
+    /// Hands each row of the executed statement's result (`meta`) to `body`; returns how many.
+    private func fetch(_ stmt: UnsafeMutablePointer<MYSQL_STMT>, _ meta: UnsafeMutablePointer<MYSQL_RES>, scrubbed: [String],
+                       _ body: (MySQLRow) throws -> Void) throws -> Int {
         let row = MySQLRow(stmt: stmt, fields: mysql_fetch_fields(meta), count: Int(mysql_num_fields(meta)))
         defer { row.release() }
         row.dateTimes = dateTimes
@@ -265,7 +279,7 @@ final class MySQLConnection {
             try body(row)
             count += 1
         }
-        return (count, 0, insertID)
+        return count
     }
 
     // MARK: - Errors
@@ -303,188 +317,3 @@ final class MySQLConnection {
     }
 }
 
-/// What the connector knows about server error numbers (see MySQL's and MariaDB's error references).
-enum MySQLErrors {
-    /// Errors whose message names only objects (database, table, column, user, host), never values.
-    static let namesOnly: Set<UInt32> = [
-        1044, 1045, 1046, 1049, 1051, 1054, 1064, 1109, 1142, 1143, 1146, 1149, 1205, 1213, 1227, 1449, 1792, 1048,
-    ]
-    /// Errors whose message quotes values: a fixed text instead.
-    static let description: [UInt32: String] = [
-        1062: "a row with the same unique key exists",
-        1586: "a row with the same unique key exists",
-        1264: "a value is out of range for its column",
-        1265: "a value was truncated for its column",
-        1292: "a value is not a valid date, time or number for its column",
-        1366: "a value is not valid for its column",
-        1406: "a value is too long for its column",
-        1451: "a row is referenced by another table (foreign key)",
-        1452: "a referenced row does not exist (foreign key)",
-        3140: "a value is not valid JSON",
-        4025: "a value violates a CHECK constraint",
-        3819: "a value violates a CHECK constraint",
-    ]
-    /// Reading: the config names a table, column or privilege the server does not have.
-    static let configWhenReading: Set<UInt32> = [1049, 1054, 1064, 1109, 1142, 1143, 1146, 1149]
-    /// Writing: only a missing table or column is the config's fault.
-    static let configWhenWriting: Set<UInt32> = [1054, 1146]
-}
-
-/// One row of an unbuffered result, valid only inside the `run` callback.
-///
-/// Integers and floating-point columns are fetched as numbers, everything else (DECIMAL, dates
-/// and times, strings, ENUM/SET, JSON, BLOB) in the text or bytes the server sends: columns of the
-/// `binary` character set (BLOB, BINARY, VARBINARY, BIT, geometry) become bytes.
-final class MySQLRow: SQLRow {
-    /// `dateTime`: DATETIME and TIMESTAMP fetched as their parts (`MYSQL_TIME`) and written as the
-    /// library would write them as text, without its `sprintf` per value; `dateTimeText`: other
-    /// date-time types, fetched as the library's text.
-    private enum Kind { case integer, unsigned, float, double, text, bytes, dateTime, dateTimeText }
-    private let stmt: UnsafeMutablePointer<MYSQL_STMT>
-    private var binds: [MYSQL_BIND]
-    private var kinds: [Kind] = []
-    private var lengths: UnsafeMutablePointer<UInt>
-    private var nulls: UnsafeMutablePointer<my_bool>
-    private var buffers: [UnsafeMutableRawPointer]
-    private var capacities: [Int]
-    /// Each column's fraction digits (DATETIME(3): 3).
-    private var decimals: [UInt32] = []
-    /// How DATETIME and TIMESTAMP text is turned into an instant (set by the connector).
-    var dateTimes: MySQLDateTimes = .utc
-    let columnCount: Int
-
-    fileprivate init(stmt: UnsafeMutablePointer<MYSQL_STMT>, fields: UnsafeMutablePointer<MYSQL_FIELD>?, count: Int) {
-        self.stmt = stmt
-        columnCount = count
-        binds = [MYSQL_BIND](repeating: MYSQL_BIND(), count: count)
-        lengths = .allocate(capacity: max(count, 1)); lengths.initialize(repeating: 0, count: max(count, 1))
-        nulls = .allocate(capacity: max(count, 1)); nulls.initialize(repeating: 0, count: max(count, 1))
-        buffers = []
-        capacities = []
-        for i in 0..<count {
-            let f = fields![i]
-            let unsigned = f.flags & UInt32(UNSIGNED_FLAG) != 0
-            let kind: Kind
-            switch f.type {
-            case MYSQL_TYPE_TINY, MYSQL_TYPE_SHORT, MYSQL_TYPE_LONG, MYSQL_TYPE_INT24, MYSQL_TYPE_LONGLONG, MYSQL_TYPE_YEAR:
-                kind = unsigned ? .unsigned : .integer
-            case MYSQL_TYPE_FLOAT: kind = .float
-            case MYSQL_TYPE_DOUBLE: kind = .double
-            case MYSQL_TYPE_DATETIME, MYSQL_TYPE_TIMESTAMP: kind = .dateTime
-            case MYSQL_TYPE_DATETIME2, MYSQL_TYPE_TIMESTAMP2: kind = .dateTimeText
-            case MYSQL_TYPE_BIT, MYSQL_TYPE_GEOMETRY: kind = .bytes
-            case MYSQL_TYPE_STRING, MYSQL_TYPE_VAR_STRING, MYSQL_TYPE_VARCHAR, MYSQL_TYPE_BLOB,
-                 MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB:
-                kind = f.charsetnr == 63 ? .bytes : .text
-            default: kind = .text
-            }
-            kinds.append(kind)
-            decimals.append(f.decimals)
-            let size: Int
-            switch kind {
-            case .integer, .unsigned, .double: size = 8; binds[i].buffer_type = kind == .double ? MYSQL_TYPE_DOUBLE : MYSQL_TYPE_LONGLONG
-            case .float: size = 4; binds[i].buffer_type = MYSQL_TYPE_FLOAT
-            case .dateTime: size = MemoryLayout<MYSQL_TIME>.size; binds[i].buffer_type = MYSQL_TYPE_DATETIME
-            case .text, .dateTimeText: size = 64; binds[i].buffer_type = MYSQL_TYPE_STRING
-            case .bytes: size = 64; binds[i].buffer_type = MYSQL_TYPE_BLOB
-            }
-            let b = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
-            buffers.append(b)
-            capacities.append(size)
-            binds[i].buffer = b
-            binds[i].buffer_length = UInt(size)
-            binds[i].is_unsigned = kind == .unsigned ? 1 : 0
-            binds[i].length = lengths + i
-            binds[i].is_null = nulls + i
-        }
-    }
-
-    fileprivate func bind() -> Bool {
-        columnCount == 0 || binds.withUnsafeMutableBufferPointer { mysql_stmt_bind_result(stmt, $0.baseAddress) } == 0
-    }
-
-    /// Fetches the columns that did not fit their buffers (long strings), growing the buffers.
-    fileprivate func complete() -> Bool {
-        var grown = false
-        for i in 0..<columnCount where nulls[i] == 0 && (kinds[i] == .text || kinds[i] == .bytes || kinds[i] == .dateTimeText) {
-            let n = Int(lengths[i])
-            guard n > capacities[i] else { continue }
-            buffers[i].deallocate()
-            let size = max(n, capacities[i] * 2)
-            buffers[i] = .allocate(byteCount: size, alignment: 8)
-            capacities[i] = size
-            binds[i].buffer = buffers[i]
-            binds[i].buffer_length = UInt(size)
-            let ok = withUnsafeMutablePointer(to: &binds[i]) { mysql_stmt_fetch_column(stmt, $0, UInt32(i), 0) } == 0
-            guard ok else { return false }
-            grown = true
-        }
-        // The grown buffers serve the next rows too.
-        return !grown || bind()
-    }
-
-    /// Ends the result (discarding rows still on the way) before the buffers bound to it go.
-    fileprivate func release() {
-        mysql_stmt_free_result(stmt)
-        buffers.forEach { $0.deallocate() }
-        buffers.removeAll()
-        lengths.deallocate()
-        nulls.deallocate()
-    }
-
-    private func bytes(_ i: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: buffers[i], count: Int(lengths[i]))
-    }
-
-    /// A column as a raw cell. Text that is not UTF-8 comes as bytes (a `string` field refuses it).
-    func cell(_ i: Int) -> StoreCell {
-        guard nulls[i] == 0 else { return .null }
-        switch kinds[i] {
-        case .integer: return .integer(buffers[i].load(as: Int64.self))
-        case .unsigned:
-            let u = buffers[i].load(as: UInt64.self)
-            // Beyond Int64 (BIGINT UNSIGNED): exact text, which a `decimal` or `string` field takes.
-            return u <= UInt64(Int64.max) ? .integer(Int64(u)) : .text(String(u))
-        case .double: return .real(buffers[i].load(as: Double.self))
-        case .float:
-            // The float's shortest text, not the longer expansion of its double.
-            let f = buffers[i].load(as: Float.self)
-            return .real(Double(String(f)) ?? Double(f))
-        case .bytes: return .blob(Array(bytes(i)))
-        case .text:
-            return StoreCell(text: UnsafeBufferPointer(start: buffers[i].assumingMemoryBound(to: UInt8.self), count: Int(lengths[i])))
-        case .dateTime:
-            return .text(dateTimes.instantText(Self.text(of: buffers[i].load(as: MYSQL_TIME.self), decimals: decimals[i])))
-        case .dateTimeText:
-            return .text(dateTimes.instantText(String(decoding: bytes(i), as: UTF8.self)))
-        }
-    }
-
-    /// The text Connector/C writes for a DATETIME or TIMESTAMP fetched as a string:
-    /// `YYYY-MM-DD HH:MM:SS`, then `.` and the fraction cut to the column's 1 to 6 decimals.
-    static func text(of t: MYSQL_TIME, decimals: UInt32) -> String {
-        let fraction = decimals >= 1 && decimals <= 6
-        guard t.year <= 9999, t.month <= 99, t.day <= 99, t.hour <= 99, t.minute <= 99, t.second <= 99, t.second_part < 1_000_000 else {
-            // Out of the fixed widths (never from a server): the library's own format.
-            let text = String(format: "%04u-%02u-%02u %02u:%02u:%02u", t.year, t.month, t.day, t.hour, t.minute, t.second)
-            return fraction ? text + String(String(format: ".%06lu", t.second_part).prefix(Int(decimals) + 1)) : text
-        }
-        let count = 19 + (fraction ? 1 + Int(decimals) : 0)
-        return String(unsafeUninitializedCapacity: count) { out in
-            func digits(_ v: UInt, _ width: Int, at i: Int) {
-                var v = v
-                for k in stride(from: width - 1, through: 0, by: -1) { out[i + k] = UInt8(48 + v % 10); v /= 10 }
-            }
-            digits(UInt(t.year), 4, at: 0); out[4] = UInt8(ascii: "-"); digits(UInt(t.month), 2, at: 5); out[7] = UInt8(ascii: "-")
-            digits(UInt(t.day), 2, at: 8); out[10] = UInt8(ascii: " "); digits(UInt(t.hour), 2, at: 11); out[13] = UInt8(ascii: ":")
-            digits(UInt(t.minute), 2, at: 14); out[16] = UInt8(ascii: ":"); digits(UInt(t.second), 2, at: 17)
-            if fraction {
-                out[19] = UInt8(ascii: ".")
-                // The first `decimals` of the six digits of the microseconds.
-                var unit: UInt = 100_000
-                for k in 0..<Int(decimals) { out[20 + k] = UInt8(48 + UInt(t.second_part) / unit % 10); unit /= 10 }
-            }
-            return count
-        }
-    }
-}

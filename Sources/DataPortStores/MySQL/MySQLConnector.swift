@@ -2,18 +2,8 @@ import DataPortModel
 import Foundation
 
 /// A MySQL 8 or MariaDB 10.11+ database, read and (by imports) written through MariaDB
-/// Connector/C (see `MariaDB.swift`). Documented in `formats/stores-config.md`.
-///
-/// Options:
-/// - `url`: `mysql://user[:password]@host[:port]/database` (port 3306 by default; `localhost`
-///   means the server's Unix socket, `127.0.0.1` TCP), or `env:VARNAME` to read it from the
-///   environment. The password is never printed.
-/// - `passwordEnv`: the environment variable holding the password (instead of the URL's).
-/// - `tls`: `disabled`, `preferred` (default: TLS when the server offers it), `required`, or
-///   `verify-identity` (a certificate signed by `tlsCA` for the host); `tlsCA`: a CA file.
-/// - `timeZone`: the zone of DATETIME values (which carry none), an IANA name or `UTC` (default).
-///   The session's `time_zone` is set to it too, so TIMESTAMP columns agree; a zone other than UTC
-///   needs the server's time zone tables.
+/// Connector/C (see `MariaDB.swift`). Documented in `formats/stores-config.md` (options) and
+/// `formats/adding-a-store.md`.
 ///
 /// The session uses utf8mb4 and `ANSI_QUOTES` (identifiers in double quotes, as the shared SQL
 /// writes them), and allows zero dates as WordPress does. The export reads everything in one
@@ -31,21 +21,26 @@ public final class MySQLConnector: WritableStoreConnector {
     private var inSnapshot = false
 
     /// The options a mysql store accepts.
-    public static let options: Set<String> = ["url", "passwordEnv", "tls", "tlsCA", "timeZone"]
+    public static let options: [StoreOption] = [
+        StoreOption("url", .text, required: true, help: "`mysql://user[:password]@host[:port]/database` (port 3306 by default; user and password percent-encoded). `localhost` means the server's Unix socket, `127.0.0.1` TCP. No query parameters: the settings below are options. `env:VARNAME` reads the URL from the environment (an unset variable is a `.store` error, exit 4). The password is never printed."),
+        StoreOption("passwordEnv", .text, help: "The environment variable holding the password, for a URL without one (both is `invalidConfig`)."),
+        StoreOption("tls", .oneOf(MySQLEndpoint.TLS.allCases.map(\.rawValue)), default: MySQLEndpoint.TLS.preferred.rawValue,
+                    help: "`preferred`: TLS when the server offers it; `disabled`; `required`: refuse an unencrypted connection; `verify-identity`: also check the certificate against `tlsCA` and the host name."),
+        StoreOption("tlsCA", .path, help: "A CA certificate file; required by `verify-identity`."),
+        StoreOption("timeZone", .text, default: "UTC", help: "The zone of DATETIME values, which carry none: `UTC`, a fixed offset `+02:00`, or an IANA name (`Europe/Madrid`; the server then needs its time zone tables, `mysql_tzinfo_to_sql`). The session's `time_zone` is set to it, so TIMESTAMP columns (stored in UTC) are converted by the server and agree."),
+    ]
 
     public init(config: StoreConfig, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.config = config
         let location = "store \(config.name)"
-        if let unknown = config.options.keys.sorted().first(where: { !Self.options.contains($0) }) {
-            throw DataPortError(.invalidConfig, "unknown option \(unknown) for a mysql store (known: \(Self.options.sorted().joined(separator: ", ")))", at: location)
-        }
+        let options = try StoreOptionValues(config, Self.options)
         for d in config.datasets {
             if case .file = d.source {
                 throw DataPortError(.invalidConfig, "dataset \(d.name): a mysql dataset names a table or a query, not a file", at: location)
             }
         }
-        endpoint = try Self.endpoint(config, environment: environment)
-        dateTimes = try MySQLDateTimes(config.options["timeZone"], location: location)
+        endpoint = try Self.endpoint(options, environment: environment)
+        dateTimes = try MySQLDateTimes(options.text("timeZone"), location: location)
         connection = try Self.connect(endpoint, dateTimes, location: location, readOnly: true)
         builder = SQLQueryBuilder(datasets: config.datasets, dialect: .mysql)
         builder.mysqlCollation = try Self.caselessCollation(connection)
@@ -63,12 +58,9 @@ public final class MySQLConnector: WritableStoreConnector {
     }
 
     /// Where the server is, from the options. Errors name options, never their values.
-    static func endpoint(_ config: StoreConfig, environment: [String: String]) throws -> MySQLEndpoint {
-        let location = "store \(config.name)"
-        guard config.options["url"] != nil else {
-            throw DataPortError(.invalidConfig, "a mysql store needs options.url (mysql://user@host:port/database)", at: location)
-        }
-        let text = try PostgreSQLConnector.connectionString(config.options["url"], location: location, environment: environment)
+    static func endpoint(_ options: StoreOptionValues, environment: [String: String]) throws -> MySQLEndpoint {
+        let location = "store \(options.config.name)"
+        let text = try PostgreSQLConnector.connectionString(options.text("url"), location: location, environment: environment)
         guard let u = URLComponents(string: text), u.scheme == "mysql" || u.scheme == "mariadb",
               let host = u.host, !host.isEmpty, let user = u.user, !user.isEmpty else {
             throw DataPortError(.invalidConfig, "options.url must look like mysql://user@host:port/database", at: location)
@@ -81,7 +73,7 @@ public final class MySQLConnector: WritableStoreConnector {
             throw DataPortError(.invalidConfig, "options.url takes no query parameters; use the store's options (tls, tlsCA, timeZone)", at: location)
         }
         var password = u.password
-        if let name = config.options["passwordEnv"] {
+        if let name = options.text("passwordEnv") {
             guard password == nil else {
                 throw DataPortError(.invalidConfig, "give the password in options.url or options.passwordEnv, not both", at: location)
             }
@@ -90,11 +82,9 @@ public final class MySQLConnector: WritableStoreConnector {
             }
             password = value
         }
-        let tlsText = config.options["tls"] ?? MySQLEndpoint.TLS.preferred.rawValue
-        guard let tls = MySQLEndpoint.TLS(rawValue: tlsText) else {
-            throw DataPortError(.invalidConfig, "options.tls must be one of \(MySQLEndpoint.TLS.allCases.map(\.rawValue).joined(separator: ", "))", at: location)
-        }
-        var ca = config.path("tlsCA")
+        // Checked against the declared words already.
+        let tls = options.text("tls").flatMap(MySQLEndpoint.TLS.init(rawValue:)) ?? .preferred
+        var ca = options.path("tlsCA")
         if let c = ca, !FileManager.default.isReadableFile(atPath: c) {
             throw DataPortError(.invalidConfig, "options.tlsCA: cannot read the file", at: location)
         }

@@ -3,13 +3,6 @@ import Foundation
 
 /// A PostgreSQL database, read and (by imports) written through libpq (see `LibPQ.swift`).
 ///
-/// Options:
-/// - `url` (optional): a libpq connection URI or `key=value` string, e.g.
-///   `postgresql://dataport@db.internal:5432/billing?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem`.
-///   `env:VARNAME` reads that URI from the environment variable `VARNAME` instead, so the config can
-///   be committed without credentials. Absent or empty: libpq's `PGHOST`, `PGPORT`, `PGUSER`,
-///   `PGDATABASE`, `PGPASSWORD`, `PGSSLMODE`, ... environment variables and `~/.pgpass`.
-///
 /// Datasets name a `table` (optionally `schema.table`) or a `query`. The export reads everything in
 /// one `REPEATABLE READ READ ONLY` transaction, so all datasets come from one snapshot. An import
 /// writes on a connection of its own (`openSession()`), in one `READ WRITE` transaction that first
@@ -24,20 +17,20 @@ public final class PostgreSQLConnector: WritableStoreConnector {
     private var spellingCache: [String: [String]] = [:]
 
     /// The options a postgresql store accepts.
-    public static let options: Set<String> = ["url"]
+    public static let options: [StoreOption] = [
+        StoreOption("url", .text, help: "A libpq connection URI or `key=value` string: `postgresql://user@host:5432/db?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem`. TLS, timeouts and every other libpq setting go in it. `env:VARNAME` reads that string from the environment variable `VARNAME`, so a config can be committed without credentials; an unset or empty variable is a `.store` error (exit 4). Absent or empty: libpq's own `PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGPASSWORD`, `PGSSLMODE`, ... variables and `~/.pgpass`."),
+    ]
 
     public init(config: StoreConfig) throws {
         self.config = config
         let location = "store \(config.name)"
-        if let unknown = config.options.keys.sorted().first(where: { !Self.options.contains($0) }) {
-            throw DataPortError(.invalidConfig, "unknown option \(unknown) for a postgresql store (known: url)", at: location)
-        }
+        let options = try StoreOptionValues(config, Self.options)
         for d in config.datasets {
             if case .file = d.source {
                 throw DataPortError(.invalidConfig, "dataset \(d.name): a postgresql dataset names a table or a query, not a file", at: location)
             }
         }
-        conninfo = try Self.connectionString(config.options["url"], location: location)
+        conninfo = try Self.connectionString(options.text("url"), location: location)
         connection = try PostgreSQLConnection(conninfo: conninfo, location: location)
         builder = SQLQueryBuilder(datasets: config.datasets, dialect: .postgresql)
     }

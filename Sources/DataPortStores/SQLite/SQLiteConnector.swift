@@ -2,10 +2,13 @@ import DataPortModel
 import Foundation
 
 /// The embedded default store: a SQLite database file.
-///
-/// Options: `path` (the database file), `initScript` (a SQL file that builds the database on first
-/// use when the file does not exist yet).
 public final class SQLiteConnector: WritableStoreConnector {
+    /// The options a sqlite store accepts.
+    public static let options: [StoreOption] = [
+        StoreOption("path", .path, required: true, help: "The database file."),
+        StoreOption("initScript", .path, help: "A SQL script that builds the database on first use, when the file is missing; it can build that one file only (no ATTACH, no extensions)."),
+    ]
+
     private let config: StoreConfig
     private let db: SQLiteDatabase
     private let path: String
@@ -17,14 +20,9 @@ public final class SQLiteConnector: WritableStoreConnector {
 
     public init(config: StoreConfig) throws {
         self.config = config
-        let known: Set<String> = ["path", "initScript"]
-        if let unknown = config.options.keys.sorted().first(where: { !known.contains($0) }) {
-            throw DataPortError(.invalidConfig, "unknown option \(unknown) for a sqlite store", at: "store \(config.name)")
-        }
-        guard let path = config.path("path") else {
-            throw DataPortError(.invalidConfig, "a sqlite store needs options.path", at: "store \(config.name)")
-        }
-        if !FileManager.default.fileExists(atPath: path), let script = config.path("initScript") {
+        let options = try StoreOptionValues(config, Self.options)
+        let path = try options.requiredPath("path")
+        if !FileManager.default.fileExists(atPath: path), let script = options.path("initScript") {
             try Self.build(path: path, script: script)
         }
         guard FileManager.default.fileExists(atPath: path) else {
