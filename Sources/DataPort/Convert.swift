@@ -18,39 +18,31 @@ public enum Converter {
         // read (size, SHA-256, record count), and any failure discards the half-written output.
         let streamed = Set(try reader.manifest.datasets.map { try reader.file(of: $0).path })
         _ = try reader.verify(registry: registry, except: streamed, progress: progress)
-        let total = reader.manifest.datasets.reduce(0) { $0 + $1.recordCount } * Int64(formats.count)
-        let counter = ProgressCounter(phase: "convert", totalRecords: total, observer: progress)
         let source = reader.manifest
         let writer = try BundleWriter(output: output, kind: archive, generatedAt: source.generatedAt, layer: encryption?.layer)
+        let passes = DataFiles.readsOnce(formats, into: writer) ? 1 : formats.count
+        let total = source.datasets.reduce(0) { $0 + $1.recordCount } * Int64(passes)
+        let counter = ProgressCounter(phase: "convert", totalRecords: total, observer: progress)
         var datasets: [ManifestDataset] = []
         var pageFiles: [ManifestFile] = []
         for d in source.datasets {
-            var files: [ManifestFile] = []
             // The pages are made again from the records, in the bundle's language: never read back.
             let pages = try DatasetPages(dataset: d.dataset, presentation: source.presentation)
-            for format in formats {
-                let path = "data/\(format.name)/\(d.dataset.name).\(format.fileExtension)"
-                var n: Int64 = 0
-                let first = files.isEmpty
-                counter.begin("\(d.dataset.name).\(format.fileExtension)")
-                // A file that fails its checksum is the cause of whatever its records led to.
-                let entry = try reader.blamingTampering(of: try reader.file(of: d)) { try writer.addFile(path) { sink in
+            // A file that fails its checksum is the cause of whatever its records led to.
+            let files = try reader.blamingTampering(of: try reader.file(of: d)) {
+                try DataFiles.write(d.dataset, formats: formats, to: writer, pages: pages, counter: counter, read: { body in
                     let records = try reader.records(of: d, registry: registry)
-                    let w = try format.makeWriter(for: d.dataset, to: sink)
+                    var n = 0
                     while let r = try records.next() {
-                        try w.write(r)
+                        try body(r)
                         n += 1
-                        counter.record()
-                        if first { try pages.add(r) }
                     }
-                    try w.finish()
-                } }
-                counter.fileDone(bytes: entry.size)
-                guard n == d.recordCount else {
-                    throw DataPortError(.tamperedBundle, "dataset \(d.dataset.name) holds \(n) records, the manifest says \(d.recordCount)", at: input)
+                    return n
+                }) { n in
+                    guard Int64(n) == d.recordCount else {
+                        throw DataPortError(.tamperedBundle, "dataset \(d.dataset.name) holds \(n) records, the manifest says \(d.recordCount)", at: input)
+                    }
                 }
-                files.append(ManifestFile(path: path, format: format.name, mediaType: format.mediaType, size: entry.size,
-                                          sha256: entry.sha256, encoding: format.encodingNotes))
             }
             pageFiles += try pages.write(to: writer, controller: source.controller.name)
             datasets.append(ManifestDataset(dataset: d.dataset, recordCount: d.recordCount, files: files, skippedLines: d.skippedLines))

@@ -97,98 +97,72 @@ public enum Exporter {
                                       generatedAt: generatedAt, layer: options.encryption?.layer, cache: cache)
         var datasets: [ManifestDataset] = []
         var excluded: [ExcludedDataset] = []
-        var total: Int64 = 0
         var pageFiles: [ManifestFile] = []
-        var presentation = config.presentation
-        if let l = options.language { presentation.language = l }
-        if let z = options.timeZone { presentation.timeZone = z }
+        let presentation = presentation(config, options)
         for d in config.datasets {
             let meta = d.metadata(language: presentation.language)
-            if let reason = options.scope.exclusionReason(origin: meta.origin, legalBasis: meta.legalBasis) {
+            if let reason = exclusionReason(d, meta, gathering, options) {
                 excluded.append(ExcludedDataset(name: meta.name, title: meta.title, category: meta.category, reason: reason))
                 continue
             }
-            guard gathering.isAvailable(d) else {
-                excluded.append(ExcludedDataset(name: meta.name, title: meta.title, category: meta.category,
-                                                reason: "store \(d.store) could not be read"))
-                continue
-            }
-            var files: [ManifestFile] = []
-            var count: Int64 = -1
             let pages = try DatasetPages(dataset: meta, presentation: presentation)
-            if options.formats.count > 1 && writer.acceptsSpools {
-                // Several formats: read the store once, encode and compress every format in parallel.
-                counter.begin(meta.name)
-                let lanes = try FormatLanes(formats: options.formats, dataset: meta)
-                let n = try gathering.read(d) { r in
-                    try lanes.write(r)
-                    try pages.add(r)
-                    counter.record()
-                }
-                try lanes.finish()
-                for lane in lanes.lanes {
-                    let path = "data/\(lane.format.name)/\(meta.name).\(lane.format.fileExtension)"
-                    let entry = try writer.addFile(path, spool: lane.spool)
-                    counter.fileDone(bytes: entry.size)
-                    files.append(ManifestFile(path: path, format: lane.format.name, mediaType: lane.format.mediaType,
-                                              size: entry.size, sha256: entry.sha256, encoding: lane.format.encodingNotes))
-                }
-                pageFiles += try pages.write(to: writer, controller: config.controller.name)
-                total += Int64(n)
-                datasets.append(try shared(ManifestDataset(dataset: meta, recordCount: Int64(n), files: files, skippedLines: skipped(gathering, d)), d))
-                continue
-            }
-            for format in options.formats {
-                let path = "data/\(format.name)/\(meta.name).\(format.fileExtension)"
-                var n = 0
-                counter.begin("\(meta.name).\(format.fileExtension)")
-                let first = files.isEmpty
-                let entry = try writer.addFile(path) { sink in
-                    let w = try format.makeWriter(for: meta, to: sink)
-                    n = try gathering.read(d) { r in
-                        try w.write(r)
-                        counter.record()
-                        if first { try pages.add(r) }
-                    }
-                    try w.finish()
-                }
-                counter.fileDone(bytes: entry.size)
-                if count >= 0 && Int64(n) != count {
-                    throw DataPortError(.store, "dataset \(meta.name) changed while it was read", at: "store \(d.store)")
-                }
-                count = Int64(n)
-                files.append(ManifestFile(path: path, format: format.name, mediaType: format.mediaType,
-                                          size: entry.size, sha256: entry.sha256, encoding: format.encodingNotes))
-            }
+            let (files, count) = try writeData(of: d, meta, gathering, formats: options.formats, to: writer, pages: pages, counter: counter)
             pageFiles += try pages.write(to: writer, controller: config.controller.name)
-            total += count
-            datasets.append(try shared(ManifestDataset(dataset: meta, recordCount: count, files: files, skippedLines: skipped(gathering, d)), d))
-        }
-        /// Adds how many of the dataset's rows match only through shared identities.
-        func shared(_ m: ManifestDataset, _ d: DatasetConfig) throws -> ManifestDataset {
-            var m = m
-            let n = Int64(try gathering.sharedOnlyCount(d))
-            if options.includeShared { m.sharedIncluded = n } else { m.sharedWithheld = n }
-            return m
+            var m = ManifestDataset(dataset: meta, recordCount: count, files: files, skippedLines: skipped(gathering, d))
+            // How many of the dataset's rows match only through shared identities.
+            let shared = Int64(try gathering.sharedOnlyCount(d))
+            if options.includeShared { m.sharedIncluded = shared } else { m.sharedWithheld = shared }
+            datasets.append(m)
         }
         // Records withheld as shared are held about the subject: the bundle must say so.
+        let total = datasets.reduce(Int64(0)) { $0 + $1.recordCount }
         let withheld = datasets.reduce(Int64(0)) { $0 + $1.sharedWithheld }
         guard total > 0 || withheld > 0 || options.allowEmpty else {
             writer.discard()
             throw DataPortError(.subjectNotFound, "no store holds any record about the given identities")
         }
-        let manifest = Manifest(
+        var manifest = Manifest(
             toolVersion: dataportVersion, generatedAt: generatedAt, scope: options.scope, controller: config.controller,
             subject: Subject(displayName: gathering.displayName, identities: gathering.identities),
             stores: gathering.statuses.map { ManifestStore(name: $0.name, type: $0.type, status: $0.state.rawValue, reason: $0.reason.map(forThePerson), readAt: generatedAt) },
             datasets: datasets, excluded: excluded, otherFiles: pageFiles)
-        var withPresentation = manifest
-        withPresentation.presentation = presentation
-        withPresentation.categories = config.categoryDefinitions(used: datasets.map(\.dataset.category) + excluded.map(\.category),
-                                                                 language: presentation.language)
-        let result = try complete(writer, manifest: withPresentation, formats: options.formats)
+        manifest.presentation = presentation
+        manifest.categories = config.categoryDefinitions(used: datasets.map(\.dataset.category) + excluded.map(\.category),
+                                                         language: presentation.language)
+        let result = try complete(writer, manifest: manifest, formats: options.formats)
         counter.finish()
         return result
+    }
+
+    /// The config's presentation, with the options' language and time zone where given.
+    private static func presentation(_ config: StoresConfig, _ options: ExportOptions) -> Presentation {
+        var presentation = config.presentation
+        if let l = options.language { presentation.language = l }
+        if let z = options.timeZone { presentation.timeZone = z }
+        return presentation
+    }
+
+    /// Why a dataset is left out of the bundle (the scope, or its store could not be read); `nil` to include it.
+    private static func exclusionReason(_ d: DatasetConfig, _ meta: Dataset, _ gathering: Gathering, _ options: ExportOptions) -> String? {
+        if let reason = options.scope.exclusionReason(origin: meta.origin, legalBasis: meta.legalBasis) { return reason }
+        return gathering.isAvailable(d) ? nil : "store \(d.store) could not be read"
+    }
+
+    /// The dataset's data files and record count. Each format that reads the store again must find
+    /// the same number of records: a store written to meanwhile is a store error, not a bundle whose
+    /// files disagree.
+    private static func writeData(of d: DatasetConfig, _ meta: Dataset, _ gathering: Gathering, formats: [any FormatAdapter],
+                                  to writer: BundleWriter, pages: DatasetPages, counter: ProgressCounter) throws -> ([ManifestFile], Int64) {
+        var count: Int?
+        let files = try DataFiles.write(meta, formats: formats, to: writer, pages: pages, counter: counter,
+                                        read: { try gathering.read(d, into: $0) }) { n in
+            if let count, n != count {
+                throw DataPortError(.store, "dataset \(meta.name) changed while it was read", at: "store \(d.store)")
+            }
+            count = n
+        }
+        // No format at all: nothing was read (the manifest has always said -1 then).
+        return (files, count.map(Int64.init) ?? -1)
     }
 
     /// A store's failure as the manifest, which the person receives, words it: the name of an

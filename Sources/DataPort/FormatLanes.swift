@@ -1,61 +1,66 @@
+import DataPortArchive
 import DataPortBundle
 import DataPortFormats
+import DataPortIO
 import DataPortModel
-import Dispatch
 import Foundation
 
-/// Encodes and compresses one dataset in several formats at once: the store is read once, and
+/// Encodes and compresses one dataset in several formats at once: the records are read once, and
 /// each format runs on its own thread into a compressed spool, so a multi-format export uses every
 /// core. The spools are then copied into the archive in order, giving the same bytes as one
 /// format after another.
-final class FormatLanes: @unchecked Sendable {
-    final class Lane: @unchecked Sendable {
+final class FormatLanes {
+    /// One format: its writer on a thread of its own, fed chunks of records; the writer's bytes go
+    /// on through a pipelined sink (checksums and deflate on a second thread) into the spool.
+    final class Lane {
         let format: any FormatAdapter
-        let spool: CompressedSpool
-        /// Encoding runs on the lane's queue, compression on the pipeline's: two stages per format.
-        let pipeline: PipelinedSink
-        let writer: any RecordWriter
-        let queue: DispatchQueue
-        // Deep enough that the fast formats run ahead while the slowest (XML) catches up.
-        let slots = DispatchSemaphore(value: 32)
-        let lock = NSLock()
-        var failure: (any Error)?
+        /// Lent to the lane's thread: read only after `finish()`.
+        private let spool: CompressedSpool
+        private let chunks: HandOff<[Record]>
+        private let worker: WorkerThread<Void>
 
         init(format: any FormatAdapter, dataset: Dataset) throws {
             self.format = format
             let spool = try CompressedSpool()
             self.spool = spool
-            pipeline = PipelinedSink { try spool.sink.write($0) }
-            writer = try format.makeWriter(for: dataset, to: pipeline)
-            queue = DispatchQueue(label: "dataport.format.\(format.name)")
-        }
-
-        func submit(_ chunk: [Record]) throws {
-            lock.lock(); let f = failure; lock.unlock()
-            if let f { throw f }
-            slots.wait()
-            queue.async { [self] in
-                defer { slots.signal() }
-                lock.lock(); let failed = failure != nil; lock.unlock()
-                guard !failed else { return }
-                do { for r in chunk { try writer.write(r) } } catch {
-                    lock.lock(); failure = error; lock.unlock()
+            let pipeline = PipelinedSink { try spool.sink.write($0) }
+            let writer = try format.makeWriter(for: dataset, to: pipeline)
+            // Deep enough that the fast formats run ahead while the slowest (XML) catches up.
+            let chunks = HandOff<[Record]>(capacity: 31)
+            self.chunks = chunks
+            worker = WorkerThread("dataport.format.\(format.name)", lending: {
+                do {
+                    while let chunk = try chunks.receive() {
+                        for r in chunk { try writer.write(r) }
+                    }
+                    try writer.finish()
+                    try pipeline.finish()
+                    try spool.finish()
+                } catch {
+                    // The next `submit` throws it: the read stops.
+                    chunks.cancel(throwing: error)
+                    throw error
                 }
-            }
+            })
         }
 
-        func finish() throws {
-            try queue.sync {
-                lock.lock(); let f = failure; lock.unlock()
-                if let f { throw f }
-                try writer.finish()
-                try pipeline.finish()
-                try spool.finish()
-            }
+        /// Stops the lane's thread if the read ended early (another lane or the store failed).
+        deinit {
+            chunks.cancel()
+            _ = try? worker.join()
+        }
+
+        func submit(_ chunk: [Record]) throws { try chunks.send(chunk) }
+
+        /// Waits for the format to be written and compressed; its spool.
+        func finish() throws -> CompressedSpool {
+            chunks.finish()
+            try worker.join()
+            return spool
         }
     }
 
-    let lanes: [Lane]
+    private let lanes: [Lane]
     private var chunk: [Record] = []
     private static let chunkSize = 512
 
@@ -75,13 +80,15 @@ final class FormatLanes: @unchecked Sendable {
         chunk.removeAll(keepingCapacity: true)
     }
 
-    /// Sends the last records and waits for every format to finish.
-    func finish() throws {
+    /// Sends the last records and waits for every format to finish: each format's spool, in order.
+    func finish() throws -> [(format: any FormatAdapter, spool: CompressedSpool)] {
         try flush()
+        var spools: [(format: any FormatAdapter, spool: CompressedSpool)] = []
         var firstError: (any Error)?
         for lane in lanes {
-            do { try lane.finish() } catch { if firstError == nil { firstError = error } }
+            do { spools.append((lane.format, try lane.finish())) } catch { if firstError == nil { firstError = error } }
         }
         if let firstError { throw firstError }
+        return spools
     }
 }

@@ -4,13 +4,19 @@ import DataPortModel
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Where a command writes: results to stdout, errors to stderr.
-public final class Console: @unchecked Sendable {
+public final class Console: Sendable {
     public init() {}
     /// Set when stdout carries a bundle (`--output -`): results (the summary, `--json`, an error's
     /// JSON) go to stderr instead, so that nothing but the bundle reaches the stream.
-    public var stdoutCarriesBundle = false
+    public var stdoutCarriesBundle: Bool {
+        get { carriesBundle.load(ordering: .relaxed) }
+        set { carriesBundle.store(newValue, ordering: .relaxed) }
+    }
+    // Its one piece of state: set before a command runs, read by whichever batch job prints.
+    private let carriesBundle = Atomic(false)
     public func out(_ text: String) { emit(text, fd: stdoutCarriesBundle ? 2 : 1) }
     public func err(_ text: String) { emit(text, fd: 2) }
     /// Writes to stderr without adding a newline (for a progress line redrawn in place).

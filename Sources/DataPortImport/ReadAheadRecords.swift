@@ -1,4 +1,5 @@
 import DataPortFormats
+import DataPortIO
 import DataPortModel
 import Foundation
 
@@ -10,22 +11,18 @@ struct RecordChunk {
 
 /// Reads records on a second thread, in chunks, while the caller writes them to the store: parsing
 /// and inserting use both cores. Order is kept; at most `depth` chunks wait, so memory stays bounded.
-final class ReadAheadRecords: @unchecked Sendable {
+final class ReadAheadRecords {
+    typealias Checksums = (full: RecordChecksum, imported: RecordChecksum)
+
+    /// Lent to the reading thread once it starts.
     private let reader: any RecordReader
-    private let lock = NSCondition()
-    private var ready: [RecordChunk] = []
-    private var done = false
-    private var failure: (any Error)?
-    private var stopped = false
-    private var running = false
     private let chunkSize: Int
     private let depth: Int
     /// The fields (by position, in bundle order) that are imported: each record's digest covers these.
     private let importedFields: [Int]
     /// Whether every field is imported: the full digest is then the imported one, computed once.
     private let whole: Bool
-    private var fullDigest = RecordChecksum()
-    private var importedDigest = RecordChecksum()
+    private var reading: (chunks: HandOff<RecordChunk>, reader: WorkerThread<Checksums>)?
 
     /// - Parameter importedFields: positions of the fields that are imported, in bundle order; of
     ///   `fieldCount` in all. The checksums of the records read are computed on the reading thread too.
@@ -38,79 +35,59 @@ final class ReadAheadRecords: @unchecked Sendable {
     }
 
     /// Once `nextChunk()` has returned `nil`: the checksum of every record read over all its fields
-    /// (the bundle's), and over the imported fields only (what the target can agree with).
-    var checksums: (full: RecordChecksum, imported: RecordChecksum) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (fullDigest, importedDigest)
+    /// (the bundle's), and over the imported fields only (what the target can agree with). Asked
+    /// earlier, reading stops there, and these cover the records read so far.
+    var checksums: Checksums {
+        stop()
+        return (try? reading?.reader.join()) ?? (RecordChecksum(), RecordChecksum())
     }
 
     deinit { stop() }
 
     /// Stops the reading thread and waits for it.
     func stop() {
-        lock.lock()
-        stopped = true
-        lock.broadcast()
-        while running { lock.wait() }
-        lock.unlock()
+        guard let reading else { return }
+        reading.chunks.cancel()
+        _ = try? reading.reader.join()
     }
 
-    private func start() {
-        running = true
-        Thread.detachNewThread { [self] in
-            var chunk = RecordChunk()
-            var finished = false
-            var local = RecordChecksum(), localFull = RecordChecksum()
+    private func start() -> HandOff<RecordChunk> {
+        let chunks = HandOff<RecordChunk>(capacity: depth)
+        let (reader, importedFields, whole, chunkSize) = (reader, importedFields, whole, chunkSize)
+        reading = (chunks, WorkerThread("dataport.import.read-ahead", lending: {
+            var sums: Checksums = (RecordChecksum(), RecordChecksum())
             var digester = RecordDigester()
-            while !finished {
+            var failure: (any Error)?
+            var full = false
+            repeat {
+                var chunk = RecordChunk()
+                chunk.records.reserveCapacity(chunkSize)
+                chunk.digests.reserveCapacity(chunkSize)
                 do {
-                    chunk.records.reserveCapacity(chunkSize)
-                    chunk.digests.reserveCapacity(chunkSize)
                     while chunk.records.count < chunkSize, let r = try reader.next() {
                         let d = digester.digest(importedFields.lazy.map { r.values[$0] })
-                        local.add(digest: d)
-                        localFull.add(digest: whole ? d : digester.digest(r.values))
+                        sums.imported.add(digest: d)
+                        sums.full.add(digest: whole ? d : digester.digest(r.values))
                         chunk.records.append(r)
                         chunk.digests.append(d)
                     }
-                    finished = chunk.records.count < chunkSize
                 } catch {
-                    lock.lock()
                     failure = error
-                    lock.unlock()
-                    finished = true
                 }
-                lock.lock()
-                while ready.count >= depth && !stopped { lock.wait() }
-                if stopped { lock.unlock(); break }
-                if !chunk.records.isEmpty { ready.append(chunk) }
-                lock.broadcast()
-                lock.unlock()
-                chunk = RecordChunk()
-            }
-            lock.lock()
-            importedDigest = local
-            fullDigest = localFull
-            done = true
-            running = false
-            lock.broadcast()
-            lock.unlock()
-        }
+                full = chunk.records.count == chunkSize
+                // The records read before a failure are delivered before it. Cancelled: no one listens.
+                if !chunk.records.isEmpty {
+                    do { try chunks.send(chunk) } catch { return sums }
+                }
+            } while full && failure == nil
+            chunks.finish(throwing: failure)
+            return sums
+        }))
+        return chunks
     }
 
     /// The next chunk of records, or `nil` at the end; rethrows the reader's error in order.
     func nextChunk() throws -> RecordChunk? {
-        lock.lock()
-        defer { lock.unlock() }
-        if !running && !done { start() }
-        while ready.isEmpty && !done { lock.wait() }
-        if !ready.isEmpty {
-            let c = ready.removeFirst()
-            lock.broadcast()
-            return c
-        }
-        if let f = failure { throw f }
-        return nil
+        try (reading?.chunks ?? start()).receive()
     }
 }

@@ -8,7 +8,7 @@ import Foundation
 /// An entry compressed ahead of its place in the archive: raw deflate into an unlinked temporary
 /// file, with CRC-32, size and SHA-256 of the uncompressed bytes. Lets the files of a multi-format
 /// bundle be encoded and compressed in parallel, then copied into the zip in order.
-public final class CompressedSpool: @unchecked Sendable {
+public final class CompressedSpool {
     private let file: TemporaryFile
     private let deflater: DeflateSink
     private let entry: EntrySink

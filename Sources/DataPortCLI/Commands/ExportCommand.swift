@@ -6,6 +6,7 @@ import DataPortIO
 import DataPortModel
 import DataPortStores
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -168,17 +169,19 @@ enum ExportCommand {
         let exporter = BatchExporter(config: config, options: options)
         let printLines = !args.flag("json") && !args.flag("quiet")
         let shared = progress.map(SerialProgress.init)
-        let report = BatchReport()
+        let report = Locked(BatchReport())
         BatchJobs.run(count: lines.count, jobs: jobs, makeWorker: { exporter.makeWorker() }) { worker, k in
             exportLine(lines[k].line, number: lines[k].number, outputDir: outputDir, worker: worker, printLines: printLines, progress: shared)
         } deliver: { o in
             // In line order, one at a time: the report and console are a sequential run's.
-            report.outcomes.append(o.report)
-            if o.ok { report.succeeded += 1 } else { report.failed += 1 }
+            report.withLock { r in
+                r.outcomes.append(o.report)
+                if o.ok { r.succeeded += 1 } else { r.failed += 1 }
+            }
             if let out = o.out { console.out(out) }
             if let err = o.err { console.err(err) }
         }
-        let (outcomes, succeeded, failed) = (report.outcomes, report.succeeded, report.failed)
+        let (outcomes, succeeded, failed) = report.withLock { ($0.outcomes, $0.succeeded, $0.failed) }
         if args.flag("json") {
             console.out(JSONValue.object(["subjects": .array(outcomes), "succeeded": .integer(succeeded), "failed": .integer(failed)]).serialized())
         } else if !args.flag("quiet") {
@@ -224,32 +227,31 @@ enum ExportCommand {
 /// Runs a batch's tasks on `jobs` threads, each with its own worker, and hands the results to
 /// `deliver` in task order, one at a time (on whichever job finished the next one due).
 enum BatchJobs {
-    private final class State<Outcome>: @unchecked Sendable {
-        let lock = NSLock()
+    private struct Schedule<Outcome> {
         var next = 0
         var done: [Int: Outcome] = [:]
         var delivered = 0
     }
 
-    static func run<Worker, Outcome>(count: Int, jobs: Int, makeWorker: @escaping @Sendable () -> Worker,
-                                     task: @escaping @Sendable (Worker, Int) -> Outcome, deliver: @escaping @Sendable (Outcome) -> Void) {
-        let state = State<Outcome>()
+    static func run<Worker, Outcome: Sendable>(count: Int, jobs: Int, makeWorker: @escaping @Sendable () -> Worker,
+                                               task: @escaping @Sendable (Worker, Int) -> Outcome, deliver: @escaping @Sendable (Outcome) -> Void) {
+        let schedule = Locked(Schedule<Outcome>())
         let job: @Sendable (Int) -> Void = { _ in
             let worker = makeWorker()
             while true {
-                state.lock.lock()
-                let k = state.next
-                state.next += 1
-                state.lock.unlock()
+                let k = schedule.withLock { s in
+                    defer { s.next += 1 }
+                    return s.next
+                }
                 guard k < count else { return }
                 let outcome = task(worker, k)
-                state.lock.lock()
-                state.done[k] = outcome
-                while let o = state.done.removeValue(forKey: state.delivered) {
-                    deliver(o)
-                    state.delivered += 1
+                schedule.withLock { s in
+                    s.done[k] = outcome
+                    while let o = s.done.removeValue(forKey: s.delivered) {
+                        deliver(o)
+                        s.delivered += 1
+                    }
                 }
-                state.lock.unlock()
             }
         }
         let n = max(1, min(jobs, count))
@@ -258,21 +260,21 @@ enum BatchJobs {
 }
 
 /// What a batch's lines came to; filled by `BatchJobs.run`'s deliveries, one at a time.
-private final class BatchReport: @unchecked Sendable {
+private struct BatchReport {
     var outcomes: [JSONValue] = []
     var succeeded = 0
     var failed = 0
 }
 
-/// A progress observer that several jobs may report to: one event at a time.
+/// A progress observer that several jobs may report to: one event at a time. Still unchecked:
+/// `ProgressObserver` is not `Sendable`, and the printer the CLI passes shares its region with the
+/// command's arguments, so it cannot be sent into a `Locked`; it is reached only under `lock`.
 final class SerialProgress: ProgressObserver, @unchecked Sendable {
     private let inner: any ProgressObserver
-    private let lock = NSLock()
+    private let lock = Mutex(())
     init(_ inner: any ProgressObserver) { self.inner = inner }
     func report(_ event: ProgressEvent) {
-        lock.lock()
-        defer { lock.unlock() }
-        inner.report(event)
+        lock.withLock { _ in inner.report(event) }
     }
 }
 
