@@ -15,6 +15,7 @@ let package = Package(
     targets: [
         // System libraries (C), wrapped by one Swift file each.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
@@ -27,9 +28,10 @@ let package = Package(
         .target(name: "DataPortIO", dependencies: ["DataPortModel", "CCrypto"], swiftSettings: strict),
         // Encryption in the age v1 format (formats/encryption.md): an encrypting sink, a decrypting source.
         .target(name: "DataPortAge", dependencies: ["DataPortModel", "DataPortIO", "CCrypto"], swiftSettings: strict),
-        // Containers and compression: zip and tar.gz writers and defensive readers, zlib, archive limits.
+        // Containers and compression: zip and tar.gz writers and defensive readers, deflate (ISA-L, in
+        // blocks on every core) and inflate (zlib), archive limits.
         // Below the formats, so that zip-based formats (xlsx) use the same zip code as bundles.
-        .target(name: "DataPortArchive", dependencies: ["DataPortModel", "DataPortIO", "CZlib"], swiftSettings: strict),
+        .target(name: "DataPortArchive", dependencies: ["DataPortModel", "DataPortIO", "CZlib", "CISAL"], swiftSettings: strict),
         // Format adapters (JSON, CSV, XML, XLSX), their registry, the JSON value codec the JSON family shares,
         // and the published schemas of the data files.
         .target(name: "DataPortFormats", dependencies: ["DataPortModel", "DataPortIO", "DataPortArchive", "CLibXML2"], swiftSettings: strict),

@@ -44,9 +44,10 @@ build_target() {
     swiftc -O -sanitize=fuzzer,address -parse-as-library -use-ld=lld \
         -I "$lib/Modules" \
         -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
+        -Xcc -fmodule-map-file=Sources/CISAL/module.modulemap \
         -Xcc -fmodule-map-file=Sources/CCrypto/module.modulemap \
         -Xcc -fmodule-map-file=Sources/CLibXML2/module.modulemap "${cflags[@]}" \
-        "Fuzz/${sources[$t]}" "${shared[@]}" "${objects[@]}" -lz -lcrypto -lxml2 \
+        "Fuzz/${sources[$t]}" "${shared[@]}" "${objects[@]}" -lz -lisal -lcrypto -lxml2 \
         -o "$scratch/bin/$t" >&2 || return 1
 }
 

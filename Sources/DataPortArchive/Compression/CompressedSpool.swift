@@ -19,7 +19,7 @@ public final class CompressedSpool {
     /// Where the entry's uncompressed bytes go. Use from one thread at a time.
     public var sink: any ByteSink { entry }
 
-    public init(level: Int32 = 6) throws {
+    public init(level: Int32 = 1) throws {
         file = try TemporaryFile()
         deflater = DeflateSink(file, level: level)
         entry = EntrySink(deflater)
@@ -28,7 +28,7 @@ public final class CompressedSpool {
     /// Completes compression; call once, after the last write.
     public func finish() throws {
         try deflater.finish()
-        crc = entry.crc
+        crc = deflater.crc
         size = entry.count
         sha256 = entry.sha.finalizeHex()
     }

@@ -1,9 +1,8 @@
 import CZlib
 import DataPortIO
 import DataPortModel
-import Synchronization
 
-/// zlib framing: raw deflate (zip entries) or gzip (tar.gz).
+/// Deflate framing: raw deflate (zip entries) or gzip (tar.gz).
 public enum DeflateFraming: Sendable, Equatable {
     case raw, gzip
     var windowBits: Int32 { self == .raw ? -MAX_WBITS : MAX_WBITS + 16 }
@@ -15,92 +14,10 @@ public func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
     return UInt32(CZlib.crc32(uLong(crc), base.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
 }
 
-/// A zlib deflate stream and its output buffer, kept for reuse: setting one up (about 400 KB to
-/// allocate and clear) costs more than compressing a small file, and a batch of bundles writes
-/// many small files. A stream taken again is reset (`deflateReset`), which compresses exactly as
-/// a new stream with the same settings does.
-private final class Deflater: @unchecked Sendable {
-    let stream: UnsafeMutablePointer<z_stream>
-    var out: [UInt8]
-    let level: Int32
-    let framing: DeflateFraming
-
-    init(level: Int32, framing: DeflateFraming) {
-        self.level = level
-        self.framing = framing
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        out = [UInt8](repeating: 0, count: 1 << 17)
-        deflateInit2_(stream, level, Z_DEFLATED, framing.windowBits, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-    }
-
-    deinit {
-        deflateEnd(stream)
-        stream.deallocate()
-    }
-
-    /// Idle streams; at most `maxIdle` are kept (one per concurrent entry is all a batch needs).
-    private static let idle = Mutex<[Deflater]>([])
-    private static let maxIdle = 16
-
-    static func take(level: Int32, framing: DeflateFraming) -> Deflater {
-        let found = idle.withLock { list -> Deflater? in
-            guard let i = list.lastIndex(where: { $0.level == level && $0.framing == framing }) else { return nil }
-            return list.remove(at: i)
-        }
-        return found ?? Deflater(level: level, framing: framing)
-    }
-
-    static func giveBack(_ d: Deflater) {
-        guard deflateReset(d.stream) == Z_OK else { return }
-        idle.withLock { list in if list.count < maxIdle { list.append(d) } }
-    }
-}
-
-/// Compresses what is written to it into `next`. Call `finish()` after the last write.
-public final class DeflateSink: ByteSink {
-    private let next: any ByteSink
-    private let deflater: Deflater
-    private var stream: UnsafeMutablePointer<z_stream> { deflater.stream }
-    private var finished = false
-
-    public init(_ next: any ByteSink, level: Int32 = 6, framing: DeflateFraming = .raw) {
-        self.next = next
-        deflater = Deflater.take(level: level, framing: framing)
-    }
-
-    deinit { Deflater.giveBack(deflater) }
-
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard bytes.count > 0 else { return }
-        stream.pointee.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: Bytef.self))
-        stream.pointee.avail_in = uInt(bytes.count)
-        try run(flush: Z_NO_FLUSH)
-    }
-
-    public func finish() throws {
-        guard !finished else { return }
-        finished = true
-        stream.pointee.next_in = nil
-        stream.pointee.avail_in = 0
-        try run(flush: Z_FINISH)
-    }
-
-    private func run(flush: Int32) throws {
-        let outCount = deflater.out.count
-        while true {
-            let (rc, produced): (Int32, Int) = deflater.out.withUnsafeMutableBytes { buf in
-                stream.pointee.next_out = buf.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                stream.pointee.avail_out = uInt(outCount)
-                let rc = deflate(stream, flush)
-                return (rc, outCount - Int(stream.pointee.avail_out))
-            }
-            if produced > 0 { try deflater.out.withUnsafeBytes { try next.write(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) } }
-            if rc == Z_STREAM_END { return }
-            guard rc == Z_OK || rc == Z_BUF_ERROR else { throw DataPortError(.internal, "deflate failed (\(rc))") }
-            if flush == Z_NO_FLUSH && stream.pointee.avail_in == 0 && produced < outCount { return }
-        }
-    }
+/// Combines the CRC-32 of two consecutive pieces: `crcB` of the `lengthB` bytes after the piece
+/// whose CRC-32 is `crcA`. Lets blocks compressed in parallel keep one checksum.
+func crc32Combine(_ crcA: UInt32, _ crcB: UInt32, _ lengthB: Int) -> UInt32 {
+    UInt32(crc32_combine(uLong(crcA), uLong(crcB), off_t(lengthB)))
 }
 
 /// Decompresses a deflate or gzip stream, counting output and refusing more than `limit` bytes.

@@ -76,7 +76,7 @@ extension ZipWriter {
             let sums = EntrySink(deflater)
             try sums.write(contents)
             try deflater.finish()
-            entry = EntryCache.Compressed(deflated: deflated.bytes, crc: sums.crc, sha256: sums.sha.finalizeHex())
+            entry = EntryCache.Compressed(deflated: deflated.bytes, crc: deflater.crc, sha256: sums.sha.finalizeHex())
             if keep { cache?.keep(contents, entry) }
         }
         return try addCompressed(path: path, deflated: entry.deflated, crc: entry.crc, size: Int64(contents.count), sha256: entry.sha256)

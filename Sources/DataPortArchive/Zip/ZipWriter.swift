@@ -28,7 +28,7 @@ public final class ZipWriter {
     private var entries: [Central] = []
     let level: Int32
 
-    public init(sink: any ByteSink, date: Timestamp, level: Int32 = 6) {
+    public init(sink: any ByteSink, date: Timestamp, level: Int32 = 1) {
         out = CountingSink(sink)
         self.level = level
         // MS-DOS date and time, in UTC; zip cannot express dates before 1980.
@@ -81,7 +81,8 @@ public final class ZipWriter {
             compressedStart = writer.out.count
             deflater = DeflateSink(writer.out, level: writer.level)
             entrySink = EntrySink(deflater)
-            // Checksums and deflate run on a second thread while the caller encodes on this one.
+            // SHA-256 runs on a second thread while the caller encodes on this one; deflate and CRC-32
+            // on the deflater's threads.
             pipeline = PipelinedSink { [entrySink] in try entrySink.write($0) }
         }
 
@@ -93,7 +94,7 @@ public final class ZipWriter {
             try pipeline.finish()
             try deflater.finish()
             let compressed = writer.out.count - compressedStart
-            try writer.finishEntry(name: name, offset: offset, crc: entrySink.crc, compressed: compressed, size: entrySink.count)
+            try writer.finishEntry(name: name, offset: offset, crc: deflater.crc, compressed: compressed, size: entrySink.count)
             return WrittenEntry(path: String(decoding: name, as: UTF8.self), size: entrySink.count, sha256: entrySink.sha.finalizeHex(),
                                 compressedSize: compressed)
         }
@@ -215,15 +216,14 @@ public final class ZipWriter {
     }
 }
 
-/// Counts, CRCs and hashes an entry's uncompressed bytes on their way to the compressor.
+/// Counts and hashes an entry's uncompressed bytes on their way to the compressor (which computes
+/// the CRC-32 per block, in parallel).
 final class EntrySink: ByteSink {
     let next: any ByteSink
-    @exclusivity(unchecked) var crc: UInt32 = 0
     @exclusivity(unchecked) var count: Int64 = 0
     let sha = SHA256()
     init(_ next: any ByteSink) { self.next = next }
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        crc = crc32(crc, bytes)
         count += Int64(bytes.count)
         sha.write(bytes)
         try next.write(bytes)
