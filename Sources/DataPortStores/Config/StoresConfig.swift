@@ -180,15 +180,7 @@ public struct StoresConfig: Sendable {
         _ = root.value("$schema")
         let version = try root.string("version")
         guard version == "1" else { throw root.error("unsupported config version \(version); this DataPort reads version 1") }
-        let c = try root.object("controller")
-        var controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
-                                    address: try c.optionalString("address"), dpoContact: try c.optionalString("dpo"))
-        if let a = try c.optionalObject("supervisoryAuthority") {
-            controller.supervisoryAuthority = SupervisoryAuthority(name: try a.string("name"), address: try a.optionalString("address"),
-                                                                   website: try a.optionalString("website"))
-            try a.finish()
-        }
-        try c.finish()
+        let controller = try root.controller()
         var subjectName: (String, String)?
         if let s = try root.optionalObject("subjectName") {
             subjectName = (try s.string("dataset"), try s.string("field"))
