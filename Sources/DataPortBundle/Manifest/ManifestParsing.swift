@@ -13,7 +13,7 @@ extension Manifest {
         let generatedAt = try timestamp(r, "generatedAt")
         let scope = try r.enumeration("scope", Scope.self)
         let presentation = try self.presentation(r)
-        let controller = try self.controller(r)
+        let controller = try r.controller()
         let subject = try self.subject(r)
         let stores = try r.objects("stores").map(store)
         let categories = try r.objects("categories").map(categoryDefinition)
@@ -91,19 +91,6 @@ extension Manifest {
         guard Presentation.languages.contains(presentation.language) else { throw p.error("unknown presentation language \(presentation.language)") }
         try p.finish()
         return presentation
-    }
-
-    private static func controller(_ r: JSONObjectReader) throws -> Controller {
-        let c = try r.object("controller")
-        var controller = Controller(name: try c.string("name"), contact: try c.string("contact"),
-                                    address: try c.optionalString("address"), dpoContact: try c.optionalString("dpo"))
-        if let a = try c.optionalObject("supervisoryAuthority") {
-            controller.supervisoryAuthority = SupervisoryAuthority(name: try a.string("name"), address: try a.optionalString("address"),
-                                                                   website: try a.optionalString("website"))
-            try a.finish()
-        }
-        try c.finish()
-        return controller
     }
 
     private static func subject(_ r: JSONObjectReader) throws -> Subject {

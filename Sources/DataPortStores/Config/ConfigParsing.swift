@@ -10,7 +10,7 @@ extension StoresConfig {
         _ = root.value("$schema")
         let version = try root.string("version")
         guard version == "1" || root.isAbsent("version") else { throw root.error("unsupported config version \(version); this DataPort reads version 1") }
-        let controller = try root.object("controller").controller()
+        let controller = try root.controller()
         var subjectName: (String, String)?
         if let s = try root.optionalObject("subjectName") {
             subjectName = (try s.string("dataset"), try s.string("field"))
