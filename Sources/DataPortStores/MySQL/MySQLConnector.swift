@@ -242,7 +242,7 @@ public final class MySQLSession: SQLSession {
         if !exists {
             try connection.run("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", [.text(table.name)]) { _ in exists = true }
         }
-        try execute(createStatement(table), [])
+        _ = try execute(createStatement(table), [])
         if !exists { createdTables.append(table.name) }
     }
 

@@ -50,7 +50,7 @@ extension SQLSession {
     }
 
     /// The `CREATE ... IF NOT EXISTS` statement of `table`, in this session's dialect.
-    public func createStatement(_ table: ImportTable) -> String {
+    func createStatement(_ table: ImportTable) -> String {
         "CREATE \(table.temporary ? temporaryTable : "TABLE") IF NOT EXISTS \(table.name) (\(table.definition(text: keyTextType)))"
     }
 
@@ -143,14 +143,14 @@ private let importKeysPerStatement = 500
 extension SQLSession {
     /// Enters the bundle keys of `dataset` in `ImportTable.generatedKeys`; returns how many were
     /// not there yet.
-    public func addGeneratedKeys(of dataset: String, _ keys: [String]) throws -> Int {
+    package func addGeneratedKeys(of dataset: String, _ keys: [String]) throws -> Int {
         try insertSkippingDuplicates(into: ImportTable.generatedKeys.name, columns: ["dataset", "bundle_key"],
                                      keys.flatMap { [Value.string(dataset), .string($0)] })
     }
 
     /// Counts one more copy of a keyless record of `dataset` (`record`: its digest) in
     /// `ImportTable.occurrences`; returns how many have come so far, this one included.
-    public func countOccurrence(of dataset: String, record: String) throws -> Int64 {
+    package func countOccurrence(of dataset: String, record: String) throws -> Int64 {
         try incrementCounter(in: ImportTable.occurrences.name, keyColumns: ["dataset", "record"], [.string(dataset), .string(record)])
     }
 }
