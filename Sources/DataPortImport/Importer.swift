@@ -115,11 +115,14 @@ public enum Importer {
                     let bulk = BulkUpsert.session(for: mapping, session)
                     let writer = bulk == nil ? try RecordUpsert(session: session, mapping: mapping, ownership: ownership) : nil
                     counter.begin(md.dataset.name)
-                    let ahead = ReadAheadRecords(records, fieldCount: mapping.bundleFieldCount, importedFields: mapping.importedFields,
-                                                 chunkSize: RecordUpsert.chunkSize)
+                    let read = { ReadAheadRecords($0, fieldCount: mapping.bundleFieldCount, importedFields: mapping.importedFields,
+                                                  chunkSize: RecordUpsert.chunkSize) }
+                    var ahead = read(records)
                     defer { ahead.stop() }
                     if let bulk {
-                        try BulkUpsert(session: bulk, m: mapping, ownership: ownership).write(ahead, counter: counter, &r)
+                        // Its fast path may read the file a second time (then those checksums count).
+                        ahead = try BulkUpsert(session: bulk, m: mapping, ownership: ownership)
+                            .write(ahead, reopen: { read(try reader.records(of: md, registry: formats)) }, counter: counter, &r)
                     } else if let writer {
                         while let chunk = try ahead.nextChunk() {
                             try writer.write(chunk, &r)
