@@ -137,13 +137,15 @@ struct BulkUpsert {
         for d in seen.digests { r.importedChecksum.add(digest: d) }
         if m.keyPosition != nil {
             let repeated = DataPortError(.invalidBundle, "dataset \(m.name) holds two records with the same key")
-            if try staged.firstRepeatedKey(targetEmpty: empty) != nil { throw repeated }
-            if !empty { try refuseOtherPeoplesRows(staged) }
+            // A target holding exactly the staged rows under a unique key holds no key twice.
             if !empty, try staged.targetHoldsOnlyStaged() {
+                try refuseOtherPeoplesRows(staged)
                 r.unchanged += staged.count
                 own(seen)
                 return
             }
+            if try staged.firstRepeatedKey(targetEmpty: empty) != nil { throw repeated }
+            if !empty { try refuseOtherPeoplesRows(staged) }
             let written: (inserted: Int64, updated: Int64)
             do { written = try staged.upsert(targetEmpty: empty) } catch is RepeatedKey { throw repeated }
             let (inserted, updated) = written

@@ -45,7 +45,7 @@ extension MySQLSession: BulkWritingSession {
     /// that text. (LOCAL makes the server skip a repeated key or convert a value it cannot take with
     /// a warning instead of failing: both change the digest, and the caller stages the rows instead.)
     public func loadEmpty(_ target: BulkTarget, rows: (_ add: ([Value]) throws -> Void) throws -> Void) throws -> (count: Int64, exact: Bool)? {
-        guard let k = target.key, try isTransactionalWithUniqueKey(target, column: target.columns[k].name) else { return nil }
+        guard let k = target.key, try MySQLStagedRows.hasUniqueKey(connection, target, column: target.columns[k].name, innoDB: true) else { return nil }
         let types = try columnTypes(target)
         let stored = target.columns.indices.compactMap { i in
             MySQLStagedRows.rendered("t.\(SQLQueryBuilder.quote(target.columns[i].name))", target.columns[i].type, types[i].data)
@@ -59,20 +59,6 @@ extension MySQLSession: BulkWritingSession {
         let count = try send(load, numbered: false, &digest, rows)
         let held = try MySQLStagedRows.digest(connection, stored, from: "\(target.table) t")
         return (count, held == digest?.text)
-    }
-
-    /// Whether `target` is InnoDB (a savepoint takes back what was loaded) with a unique index on
-    /// `column` alone (a repeated key cannot slip in: the server skips it and the digest differs).
-    private func isTransactionalWithUniqueKey(_ target: BulkTarget, column: String) throws -> Bool {
-        let schema = target.path.count > 1 ? target.path[target.path.count - 2] : nil
-        var found = false
-        try connection.run("""
-            SELECT 1 FROM information_schema.TABLES t JOIN information_schema.STATISTICS s ON s.TABLE_SCHEMA = t.TABLE_SCHEMA AND s.TABLE_NAME = t.TABLE_NAME \
-            WHERE t.TABLE_SCHEMA = COALESCE(?, DATABASE()) AND t.TABLE_NAME = ? AND t.ENGINE = 'InnoDB' AND s.NON_UNIQUE = 0 AND s.COLUMN_NAME = ? \
-            AND NOT EXISTS (SELECT 1 FROM information_schema.STATISTICS o WHERE o.TABLE_SCHEMA = s.TABLE_SCHEMA AND o.TABLE_NAME = s.TABLE_NAME \
-            AND o.INDEX_NAME = s.INDEX_NAME AND o.SEQ_IN_INDEX > 1)
-            """, [schema.map(MySQLParameter.text) ?? .null, .text(target.path.last ?? ""), .text(column)]) { _ in found = true }
-        return found
     }
 
     /// Sends the rows `rows` adds as `LOAD DATA` text (`sql`), record number first if `numbered`,
@@ -168,6 +154,25 @@ final class MySQLStagedRows: StagedRows {
         }
     }
 
+    /// Whether `target` has a unique index on `column` alone (a repeated key cannot slip in: the
+    /// server skips it and the digest differs), and if `innoDB`, is InnoDB (a savepoint takes
+    /// back what was loaded).
+    static func hasUniqueKey(_ connection: MySQLConnection, _ target: BulkTarget, column: String, innoDB: Bool) throws -> Bool {
+        let schema = target.path.count > 1 ? target.path[target.path.count - 2] : nil
+        var found = false
+        try connection.run("""
+            SELECT 1 FROM information_schema.TABLES t JOIN information_schema.STATISTICS s ON s.TABLE_SCHEMA = t.TABLE_SCHEMA AND s.TABLE_NAME = t.TABLE_NAME \
+            WHERE t.TABLE_SCHEMA = COALESCE(?, DATABASE()) AND t.TABLE_NAME = ? \(innoDB ? "AND t.ENGINE = 'InnoDB' " : "")AND s.NON_UNIQUE = 0 AND s.COLUMN_NAME = ? \
+            AND NOT EXISTS (SELECT 1 FROM information_schema.STATISTICS o WHERE o.TABLE_SCHEMA = s.TABLE_SCHEMA AND o.TABLE_NAME = s.TABLE_NAME \
+            AND o.INDEX_NAME = s.INDEX_NAME AND o.SEQ_IN_INDEX > 1)
+            """, [schema.map(MySQLParameter.text) ?? .null, .text(target.path.last ?? ""), .text(column)]) { _ in found = true }
+        return found
+    }
+
+    private func isUnique(_ target: BulkTarget, column: String) throws -> Bool {
+        try Self.hasUniqueKey(connection, target, column: column, innoDB: false)
+    }
+
     private func holdsStaged(_ e: String, _ i: Int) -> String {
         rendered(e, i).map { "(\($0) <=> CAST(s.c\(i) AS BINARY))" } ?? "FALSE"
     }
@@ -212,7 +217,7 @@ final class MySQLStagedRows: StagedRows {
         try connection.run("SELECT COUNT(*) FROM \(target.table)", []) { row in
             if case .integer(let n) = row.cell(0) { held = n }
         }
-        guard held == count else { return false }
+        guard held == count, let k = target.key, try isUnique(target, column: target.columns[k].name) else { return false }
         let staged = target.columns.indices.map { "CAST(s.c\($0) AS BINARY)" }
         let a = try Self.digest(connection, stored, from: "\(target.table) t"), b = try Self.digest(connection, staged, from: "\(name) s")
         return a != nil && a == b

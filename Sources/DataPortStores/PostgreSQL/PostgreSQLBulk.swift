@@ -271,14 +271,13 @@ final class PostgreSQLStagedRows: StagedRows {
 
     /// Into a table that was empty, every row of it is one of the staged ones: when the target and
     /// the staging table hold the same multiset of rows (`RowDigest`, the stored values rendered
-    /// as the staged text, timestamps as the same value), no row differs, found with two scans
+    /// as the staged text), no row differs, found with two scans
     /// instead of a join. Only column types with a rendering qualify.
     private func sameMultiset() throws -> Bool {
         guard target.key != nil, target.columns.indices.allSatisfy({ canonical("x", $0) != nil }) else { return false }
-        // A timestamptz compared as its own text, on both sides (cheaper than `canonical`'s to_char).
-        let plain = target.columns.indices.map { target.columns[$0].type == .timestamp && types[$0].name == "timestamptz" }
-        let stored = target.columns.indices.map { plain[$0] ? "t.\(quoted[$0])::text" : canonical("t.\(quoted[$0])", $0)! }
-        let staged = target.columns.indices.map { plain[$0] ? "s.c\($0)::timestamptz::text" : "s.c\($0)" }
+        // The staged text itself, never its cast: a value the column rounds (nanoseconds) must differ.
+        let stored = target.columns.indices.map { canonical("t.\(quoted[$0])", $0)! }
+        let staged = target.columns.indices.map { "s.c\($0)" }
         var sums: [String] = []
         try connection.run("SELECT (\(Self.digest(stored, from: "\(target.table) t"))), (\(Self.digest(staged, from: "\(name) s")))", values: []) { row in
             for i in 0..<2 { if case .text(let t) = row.cell(i) { sums.append(t) } }
@@ -291,7 +290,7 @@ final class PostgreSQLStagedRows: StagedRows {
         try connection.run("SELECT count(*) FROM \(target.table)", values: []) { row in
             if case .integer(let n) = row.cell(0) { held = n }
         }
-        guard held == count, altered.isEmpty else { return false }
+        guard held == count, altered.isEmpty, try Self.keyIsUnique(connection, target) else { return false }
         return try sameMultiset()
     }
 

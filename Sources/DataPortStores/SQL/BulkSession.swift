@@ -62,9 +62,11 @@ public protocol StagedRows: AnyObject {
     /// For the target rows whose key is staged: each distinct combination of `columns` (target
     /// column names, unquoted) as a row of that many cells, with the first record that meets it.
     func existingRows(distinct columns: [String], _ body: (any SQLRow, Int64) throws -> Void) throws
-    /// Whether the target holds exactly the staged rows and no other, each value rendered as the
-    /// staged text (a `RowDigest` of each table, after a count): then there is nothing to update,
-    /// insert or report, and a second import of an unchanged dataset ends here, without a join.
+    /// Whether the target, whose key has a unique index of its own, holds exactly the staged rows
+    /// and no other, each value rendered as the staged text (a `RowDigest` of each table, after a
+    /// count): then no staged key is repeated and there is nothing to update, insert or report,
+    /// and a second import of an unchanged dataset ends here (after the ownership check), without
+    /// the aggregate over the staged keys or a join.
     func targetHoldsOnlyStaged() throws -> Bool
     /// Keyed rows: updates the target rows whose key is staged and whose values differ, then inserts
     /// the staged rows whose key the target lacks (all of them when `targetEmpty`).
