@@ -137,11 +137,14 @@ struct ImportRun {
         let bulk = BulkUpsert.session(for: mapping, session)
         let upsert = bulk == nil ? try RecordUpsert(session: session, mapping: mapping, ownership: ownership) : nil
         counter.begin(mapping.name)
-        let ahead = ReadAheadRecords(records, fieldCount: mapping.bundleFieldCount, importedFields: mapping.importedFields,
-                                     chunkSize: RecordUpsert.chunkSize)
+        let read = { ReadAheadRecords($0, fieldCount: mapping.bundleFieldCount, importedFields: mapping.importedFields,
+                                      chunkSize: RecordUpsert.chunkSize) }
+        var ahead = read(records)
         defer { ahead.stop() }
         if let bulk {
-            try BulkUpsert(session: bulk, m: mapping, ownership: ownership).write(ahead, counter: counter, &reconciliation)
+            // Its fast path may read the file a second time (then those checksums count).
+            ahead = try BulkUpsert(session: bulk, m: mapping, ownership: ownership)
+                .write(ahead, reopen: { read(try reader.records(of: dataset.bundle, registry: formats)) }, counter: counter, &reconciliation)
         } else if let upsert {
             while let chunk = try ahead.nextChunk() {
                 try upsert.write(chunk, &reconciliation)

@@ -189,6 +189,39 @@ extension PostgreSQLImportTests {
         }
     }
 
+    /// Into an empty table the rows go straight in by COPY: a statement trigger sees one COPY and
+    /// no `INSERT ... SELECT` from a staging table. When that COPY fails in the middle (a trigger
+    /// refuses one row of a COPY), it is rolled back to its savepoint and the dataset is read again
+    /// and staged: every row exactly once, the report agrees.
+    func testBulkImportIntoAnEmptyTableCopiesStraightIn() throws {
+        let dir = try TestSupport.tempDir(self)
+        let bundle = try BulkFixture.bundle(dir)
+        let log = """
+            CREATE TABLE seen (statement text);
+            CREATE FUNCTION seen() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN INSERT INTO seen VALUES (split_part(ltrim(current_query()), ' ', 1)); RETURN NULL; END $$;
+            CREATE TRIGGER seen AFTER INSERT ON vals FOR EACH STATEMENT EXECUTE FUNCTION seen();
+            """
+        let (t, config) = try bulkTarget(dir, extra: log)
+        let r = try report(try TestSupport.dataport("import", bundle, "--config", config, "--json"))
+        XCTAssertEqual(r["agrees"] as? Bool, true, "\(r)")
+        XCTAssertEqual(try psql(t.url, "SELECT string_agg(statement, ',') FROM seen"), "COPY")
+        XCTAssertEqual(try psql(t.url, "SELECT count(*) FROM vals"), "8")
+
+        let (f, failing) = try bulkTarget(dir, extra: log + """
+            CREATE FUNCTION no_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+              BEGIN IF NEW.id = 5 AND ltrim(current_query()) LIKE 'COPY%' THEN RAISE EXCEPTION 'not by COPY'; END IF; RETURN NEW; END $$;
+            CREATE TRIGGER no_copy BEFORE INSERT ON vals FOR EACH ROW EXECUTE FUNCTION no_copy();
+            """)
+        let fr = try report(try TestSupport.dataport("import", bundle, "--config", failing, "--json"))
+        XCTAssertEqual(fr["agrees"] as? Bool, true, "\(fr)")
+        let vals = try XCTUnwrap(datasets(fr).first { $0["name"] as? String == "vals" })
+        XCTAssertEqual(vals["inserted"] as? Int, 8, "\(vals)")
+        XCTAssertEqual(try psql(f.url, "SELECT string_agg(statement, ',') FROM seen"), "INSERT", "the failed COPY left nothing")
+        XCTAssertEqual(try psql(f.url, "SELECT count(*) || '/' || count(DISTINCT id) FROM vals"), "8/8")
+        XCTAssertEqual(try dump(f), try dump(t).replacingOccurrences(of: "COPY", with: "INSERT"))
+    }
+
     /// A row of the subject's changed in the target is put back by the next import: counted as
     /// updated, the rest unchanged.
     func testBulkImportUpdatesOnlyWhatDiffers() throws {
@@ -296,6 +329,33 @@ extension MySQLTests {
     }
 
     /// A changed row is put back by the next import: counted as updated, the rest unchanged.
+    /// Into an empty table the rows go straight in by LOAD DATA; when that fails in the middle (a
+    /// trigger refuses one row, the first time only: its MyISAM counter survives the rollback), it
+    /// is rolled back to its savepoint and the dataset read again and staged: every row exactly
+    /// once, the report agrees. (Before, the one attempt was the staged one, and the import failed.)
+    func testBulkImportIntoAnEmptyTableLoadsStraightIn() throws {
+        let dir = try TestSupport.tempDir(self)
+        let bundle = try BulkFixture.bundle(dir)
+        let (plain, plainConfig) = try bulkTarget(dir)
+        XCTAssertEqual(try TestSupport.dataport("import", bundle, "--config", plainConfig).code, 0)
+        let (url, config) = try bulkTarget(dir, extra: """
+            CREATE TABLE tries (n INT NOT NULL) ENGINE=MyISAM; INSERT INTO tries VALUES (0);
+            DELIMITER //
+            CREATE TRIGGER once BEFORE INSERT ON vals FOR EACH ROW BEGIN
+              IF NEW.id = 5 AND (SELECT n FROM tries) = 0 THEN UPDATE tries SET n = 1; SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused once'; END IF;
+            END//
+            DELIMITER ;
+            """)
+        let r = try TestSupport.dataport("import", bundle, "--config", config, "--json")
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["agrees"] as? Bool, true, r.stdout)
+        let vals = try XCTUnwrap((report["datasets"] as? [[String: Any]])?.first { $0["name"] as? String == "vals" })
+        XCTAssertEqual(vals["inserted"] as? Int, 8, "\(vals)")
+        XCTAssertEqual(try sql(url, "SELECT n FROM tries"), "1", "the first attempt was refused")
+        XCTAssertEqual(try bulkDump(url), try bulkDump(plain))
+    }
+
     func testBulkImportUpdatesOnlyWhatDiffers() throws {
         let dir = try TestSupport.tempDir(self)
         let bundle = try BulkFixture.bundle(dir)
@@ -353,6 +413,15 @@ enum StagingFixture {
             try staged.differences(targetEmpty: empty) { record, _, _ in differing.append(record) }
             XCTAssertEqual(differing, [], "every column type used here has a canonical rendering (empty: \(empty))")
         }
+        XCTAssertTrue(try staged.targetHoldsOnlyStaged(), "the target holds the staged rows and no other")
+        try bulk.runUnprepared("SAVEPOINT held")
+        _ = try session.execute("UPDATE typed SET flag = NOT flag WHERE id = 2", [])
+        XCTAssertFalse(try staged.targetHoldsOnlyStaged(), "a changed value")
+        try bulk.runUnprepared("ROLLBACK TO SAVEPOINT held")
+        XCTAssertTrue(try staged.targetHoldsOnlyStaged())
+        _ = try session.execute("INSERT INTO typed (id) VALUES (1000)", [])
+        XCTAssertFalse(try staged.targetHoldsOnlyStaged(), "one more row")
+        _ = try session.execute("DELETE FROM typed WHERE id = 1000", [])
         XCTAssertEqual(try staged.upsert(targetEmpty: false).updated, 0, "nothing differs the second time")
         try staged.drop()
 
@@ -361,6 +430,37 @@ enum StagingFixture {
         }
         XCTAssertEqual(cut.altered.map(\.record), cutsNUL ? [1] : [])
         XCTAssertEqual(cut.altered.map(\.column), cutsNUL ? [1] : [])
+    }
+
+    /// Straight into the empty table: the digest the client computes over the text it loads is the
+    /// one the server computes over the stored values (every column type here, NULLs, 256 bytes);
+    /// one more row, or a NUL cut from a text, makes it differ (a value the target changes: the
+    /// trigger tests of the CLI).
+    static func checkLoad(_ session: any SQLSession, cutsNUL: Bool) throws {
+        let bulk = try XCTUnwrap(session as? any BulkWritingSession)
+        let target = BulkTarget(table: "\"typed\"", path: ["typed"], columns: columns, key: 0)
+        try session.begin()
+        defer { session.rollback() }
+        let loaded = try XCTUnwrap(try bulk.loadEmpty(target) { add in for r in rows { try add(r) } })
+        XCTAssertEqual(loaded.count, Int64(rows.count))
+        XCTAssertTrue(loaded.exact, "the client's digest is the server's")
+        var held = 0
+        try session.query("SELECT count(*) FROM typed", []) { cells in if case .integer(let n) = cells[0] { held = Int(n) } }
+        XCTAssertEqual(held, rows.count)
+        // A row the table holds besides them (a target that was not empty after all).
+        try bulk.runUnprepared("SAVEPOINT t")
+        _ = try session.execute("DELETE FROM typed", [])
+        _ = try session.execute("INSERT INTO typed (id) VALUES (1000)", [])
+        XCTAssertFalse(try XCTUnwrap(try bulk.loadEmpty(target) { add in for r in rows { try add(r) } }).exact)
+        try bulk.runUnprepared("ROLLBACK TO SAVEPOINT t")
+        _ = try session.execute("DELETE FROM typed", [])
+        let cut = try XCTUnwrap(try bulk.loadEmpty(BulkTarget(table: "\"typed\"", path: ["typed"], columns: Array(columns.prefix(2)), key: 0)) { add in
+            try add([.integer(100), .string("cut\u{0}here")])
+        })
+        XCTAssertEqual(cut.exact, !cutsNUL)
+        // Keyless rows, or a key the table does not hold unique: staged, never loaded straight in.
+        XCTAssertNil(try bulk.loadEmpty(BulkTarget(table: "\"typed\"", path: ["typed"], columns: columns, key: nil)) { _ in XCTFail("read") })
+        XCTAssertNil(try bulk.loadEmpty(BulkTarget(table: "\"typed\"", path: ["typed"], columns: columns, key: 1)) { _ in XCTFail("read") })
     }
 }
 
@@ -374,6 +474,7 @@ extension PostgreSQLImportTests {
         let connector = try PostgreSQLConnector(config: try StoresConfig.parse(Array(json.utf8), file: "test.json", baseDirectory: "/tmp").stores[0])
         defer { connector.close() }
         try StagingFixture.check(try connector.openSession(), cutsNUL: true)
+        try StagingFixture.checkLoad(try connector.openSession(), cutsNUL: true)
     }
 }
 
@@ -384,5 +485,6 @@ extension MySQLTests {
         let connector = try MySQLConnector(config: try store(db.url, []))
         defer { connector.close() }
         try StagingFixture.check(try connector.openSession(), cutsNUL: false)
+        try StagingFixture.checkLoad(try connector.openSession(), cutsNUL: false)
     }
 }

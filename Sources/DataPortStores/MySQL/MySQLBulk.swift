@@ -12,6 +12,8 @@ import DataPortModel
 extension MySQLSession: BulkWritingSession {
     public func stages(_ target: BulkTarget) -> Bool { target.key != nil }
 
+    public func runUnprepared(_ sql: String) throws { try connection.execute(sql) }
+
     /// Rows are loaded in statements of about this many bytes (each one `LOAD DATA`).
     static let loadBytes = 8 << 20
 
@@ -33,28 +35,59 @@ extension MySQLSession: BulkWritingSession {
             LOAD DATA LOCAL INFILE 'dataport-rows' INTO TABLE \(name) CHARACTER SET binary \
             (dataport_n, \(target.columns.indices.map { "c\($0)" }.joined(separator: ", "))) SET dataport_key = c\(k)
             """
+        var none: RowDigest?
+        let count = try send(load, numbered: true, &none, rows)
+        return MySQLStagedRows(connection: connection, target: target, types: types, name: name, count: count)
+    }
+
+    /// Into an empty table: `LOAD DATA` into the table itself, then one scan of it for the
+    /// `RowDigest` of every stored value rendered as the text that was loaded, against the digest of
+    /// that text. (LOCAL makes the server skip a repeated key or convert a value it cannot take with
+    /// a warning instead of failing: both change the digest, and the caller stages the rows instead.)
+    public func loadEmpty(_ target: BulkTarget, rows: (_ add: ([Value]) throws -> Void) throws -> Void) throws -> (count: Int64, exact: Bool)? {
+        guard let k = target.key, try MySQLStagedRows.hasUniqueKey(connection, target, column: target.columns[k].name, innoDB: true) else { return nil }
+        let types = try columnTypes(target)
+        let stored = target.columns.indices.compactMap { i in
+            MySQLStagedRows.rendered("t.\(SQLQueryBuilder.quote(target.columns[i].name))", target.columns[i].type, types[i].data)
+        }
+        guard stored.count == target.columns.count else { return nil }
+        let load = """
+            LOAD DATA LOCAL INFILE 'dataport-rows' INTO TABLE \(target.table) CHARACTER SET binary \
+            (\(target.columns.map { SQLQueryBuilder.quote($0.name) }.joined(separator: ", ")))
+            """
+        var digest: RowDigest? = RowDigest(signed: false)
+        let count = try send(load, numbered: false, &digest, rows)
+        let held = try MySQLStagedRows.digest(connection, stored, from: "\(target.table) t")
+        return (count, held == digest?.text)
+    }
+
+    /// Sends the rows `rows` adds as `LOAD DATA` text (`sql`), record number first if `numbered`,
+    /// in statements of about `loadBytes`, each value added to `digest` too; returns how many.
+    private func send(_ sql: String, numbered: Bool, _ digest: inout RowDigest?, _ rows: (_ add: ([Value]) throws -> Void) throws -> Void) throws -> Int64 {
         var encoder = TabSeparatedText(nul: .escape, capacity: Self.loadBytes)
         var count: Int64 = 0
         try rows { values in
             count += 1
-            encoder.integer(count)
+            if numbered { encoder.integer(count) }
             for (column, v) in values.enumerated() {
-                encoder.separate()
+                if numbered || column > 0 { encoder.separate() }
                 switch parameter(v) {
-                case .null: encoder.null()
-                case .integer(let i): encoder.integer(i)
-                case .text(let s): encoder.field(s, record: count, column: column)
-                case .bytes(let b): b.withUnsafeBufferPointer { encoder.field(bytes: $0, record: count, column: column) }
+                case .null: encoder.null(); digest?.null()
+                case .integer(let i): encoder.integer(i); digest?.integer(i)
+                case .text(let s): encoder.field(s, record: count, column: column); digest?.text(s)
+                case .bytes(let b):
+                    b.withUnsafeBufferPointer { encoder.field(bytes: $0, record: count, column: column); digest?.bytes($0) }
                 }
             }
             encoder.endRow()
+            digest?.endRow()
             if encoder.bytes.count >= Self.loadBytes {
-                try connection.loadLocal(load, encoder.bytes)
+                try connection.loadLocal(sql, encoder.bytes)
                 try encoder.flush { _ in }
             }
         }
-        if !encoder.bytes.isEmpty { try connection.loadLocal(load, encoder.bytes) }
-        return MySQLStagedRows(connection: connection, target: target, types: types, name: name, count: count)
+        if !encoder.bytes.isEmpty { try connection.loadLocal(sql, encoder.bytes) }
+        return count
     }
 
     /// Each target column's `DATA_TYPE` (`datetime`), full type (`datetime(6)`) and collation.
@@ -103,9 +136,11 @@ final class MySQLStagedRows: StagedRows {
 
     /// A stored value as the session's text for the bundle value would spell it, where the
     /// connector reads that text back as exactly that value; `nil` where no such rendering is known.
-    private func rendered(_ e: String, _ i: Int) -> String? {
-        let data = types[i].data
-        switch target.columns[i].type {
+    private func rendered(_ e: String, _ i: Int) -> String? { Self.rendered(e, target.columns[i].type, types[i].data) }
+
+    /// `rendered` for a field of type `field` stored in a column whose `DATA_TYPE` is `data`.
+    static func rendered(_ e: String, _ field: FieldType, _ data: String) -> String? {
+        switch field {
         case .string where Self.strings.contains(data), .integer where Self.integers.contains(data),
              .decimal where data == "decimal" || Self.integers.contains(data), .boolean where data == "tinyint",
              .date where data == "date":
@@ -117,6 +152,25 @@ final class MySQLStagedRows: StagedRows {
         default:
             return nil
         }
+    }
+
+    /// Whether `target` has a unique index on `column` alone (a repeated key cannot slip in: the
+    /// server skips it and the digest differs), and if `innoDB`, is InnoDB (a savepoint takes
+    /// back what was loaded).
+    static func hasUniqueKey(_ connection: MySQLConnection, _ target: BulkTarget, column: String, innoDB: Bool) throws -> Bool {
+        let schema = target.path.count > 1 ? target.path[target.path.count - 2] : nil
+        var found = false
+        try connection.run("""
+            SELECT 1 FROM information_schema.TABLES t JOIN information_schema.STATISTICS s ON s.TABLE_SCHEMA = t.TABLE_SCHEMA AND s.TABLE_NAME = t.TABLE_NAME \
+            WHERE t.TABLE_SCHEMA = COALESCE(?, DATABASE()) AND t.TABLE_NAME = ? \(innoDB ? "AND t.ENGINE = 'InnoDB' " : "")AND s.NON_UNIQUE = 0 AND s.COLUMN_NAME = ? \
+            AND NOT EXISTS (SELECT 1 FROM information_schema.STATISTICS o WHERE o.TABLE_SCHEMA = s.TABLE_SCHEMA AND o.TABLE_NAME = s.TABLE_NAME \
+            AND o.INDEX_NAME = s.INDEX_NAME AND o.SEQ_IN_INDEX > 1)
+            """, [schema.map(MySQLParameter.text) ?? .null, .text(target.path.last ?? ""), .text(column)]) { _ in found = true }
+        return found
+    }
+
+    private func isUnique(_ target: BulkTarget, column: String) throws -> Bool {
+        try Self.hasUniqueKey(connection, target, column: column, innoDB: false)
     }
 
     private func holdsStaged(_ e: String, _ i: Int) -> String {
@@ -155,6 +209,35 @@ final class MySQLStagedRows: StagedRows {
     }
 
     func insertMissingCopies() throws -> Int64 { 0 }
+
+    func targetHoldsOnlyStaged() throws -> Bool {
+        let stored = target.columns.indices.compactMap { rendered("t.\(quoted[$0])", $0) }
+        guard stored.count == target.columns.count else { return false }
+        var held: Int64 = -1
+        try connection.run("SELECT COUNT(*) FROM \(target.table)", []) { row in
+            if case .integer(let n) = row.cell(0) { held = n }
+        }
+        guard held == count, let k = target.key, try isUnique(target, column: target.columns[k].name) else { return false }
+        let staged = target.columns.indices.map { "CAST(s.c\($0) AS BINARY)" }
+        let a = try Self.digest(connection, stored, from: "\(target.table) t"), b = try Self.digest(connection, staged, from: "\(name) s")
+        return a != nil && a == b
+    }
+
+    /// The `RowDigest` (unsigned) of `values` (binary string expressions, one per column) over `table`, as `count/sum`.
+    static func digest(_ connection: MySQLConnection, _ values: [String], from table: String) throws -> String? {
+        let row = values.map { "COALESCE(CONCAT('v', LENGTH(\($0)), ':', \($0)), 'n')" }.joined(separator: ", ")
+        var held: String?
+        try connection.run("""
+            SELECT CONCAT(COUNT(*), '/', COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT(\(row))), 16), 16, 10) AS UNSIGNED)), 0)) FROM \(table)
+            """, []) { row in
+            switch row.cell(0) {
+            case .text(let t): held = t
+            case .blob(let b): held = String(decoding: b, as: UTF8.self)
+            default: break
+            }
+        }
+        return held
+    }
 
     func differences(targetEmpty: Bool, _ body: (_ record: Int64, _ row: (any SQLRow)?, _ column: Int?) throws -> Void) throws {
         guard let k = target.key else { return }

@@ -10,6 +10,8 @@ import DataPortModel
 extension PostgreSQLSession: BulkWritingSession {
     public func stages(_ target: BulkTarget) -> Bool { true }
 
+    public func runUnprepared(_ sql: String) throws { try connection.execute(sql) }
+
     public func stage(_ target: BulkTarget, rows: (_ add: ([Value]) throws -> Void) throws -> Void) throws -> any StagedRows {
         let types = try columnTypes(target)
         stagingTables += 1
@@ -19,8 +21,39 @@ extension PostgreSQLSession: BulkWritingSession {
         try connection.execute("SET LOCAL work_mem = '128MB'")
         try connection.execute("CREATE TEMP TABLE \(name) (dataport_n bigint NOT NULL, \(columns.map { "\($0) text" }.joined(separator: ", ")))")
         var encoder = CopyTextEncoder()
+        let count = try copy("COPY \(name) (dataport_n, \(columns.joined(separator: ", "))) FROM STDIN", &encoder, rows)
+        return PostgreSQLStagedRows(connection: connection, target: target, types: types, name: name, count: count, altered: encoder.altered)
+    }
+
+    /// Into an empty table: COPY into the table itself, then one scan of it for the `RowDigest` of
+    /// every stored value rendered as the bundle's canonical text, against the digest of the text
+    /// sent. The rows' values go through the column types' input functions as COPY into the staging
+    /// table and its cast do, minus the staging table and the `INSERT ... SELECT`.
+    public func loadEmpty(_ target: BulkTarget, rows: (_ add: ([Value]) throws -> Void) throws -> Void) throws -> (count: Int64, exact: Bool)? {
+        guard target.key != nil, try PostgreSQLStagedRows.keyIsUnique(connection, target) else { return nil }
+        let types = try columnTypes(target)
+        // As `canonical`, but a timestamptz as its own text (the digest spells it so too).
+        let stored = target.columns.indices.compactMap { i in
+            let e = "t.\(SQLQueryBuilder.quote(target.columns[i].name))"
+            return target.columns[i].type == .timestamp && types[i].name == "timestamptz"
+                ? "\(e)::text" : PostgreSQLStagedRows.canonical(e, target.columns[i].type, types[i].name)
+        }
+        guard stored.count == target.columns.count else { return nil }
+        var encoder = CopyTextEncoder(numbered: false, digest: RowDigest(signed: true))
+        let columns = target.columns.map { SQLQueryBuilder.quote($0.name) }.joined(separator: ", ")
+        let count = try copy("COPY \(target.table) (\(columns)) FROM STDIN", &encoder, rows)
+        guard encoder.altered.isEmpty, let sent = encoder.digest?.text else { return (count, false) }
+        var held: String?
+        try connection.run(PostgreSQLStagedRows.digest(stored, from: "\(target.table) t"), values: []) { row in
+            if case .text(let t) = row.cell(0) { held = t }
+        }
+        return (count, held == sent)
+    }
+
+    /// Streams the rows `rows` adds through `encoder` into `COPY ... FROM STDIN` (`sql`); returns how many.
+    private func copy(_ sql: String, _ encoder: inout CopyTextEncoder, _ rows: (_ add: ([Value]) throws -> Void) throws -> Void) throws -> Int64 {
         var count: Int64 = 0
-        try connection.copyIn("COPY \(name) (dataport_n, \(columns.joined(separator: ", "))) FROM STDIN") { send in
+        try connection.copyIn(sql) { send in
             try withoutActuallyEscaping(send) { send in
                 try rows { values in
                     count += 1
@@ -30,7 +63,7 @@ extension PostgreSQLSession: BulkWritingSession {
             }
             try encoder.flush(send)
         }
-        return PostgreSQLStagedRows(connection: connection, target: target, types: types, name: name, count: count, altered: encoder.altered)
+        return count
     }
 
     /// Each target column's type as SQL (`numeric(12,2)`) and its base name (`numeric`).
@@ -53,26 +86,35 @@ extension PostgreSQLSession: BulkWritingSession {
     }
 }
 
-/// PostgreSQL's COPY text rows: record number, then each value in the text the server parses for
-/// its column (bytea as `\x` hex). Text cannot hold NUL: a value is cut there (as libpq cuts a
-/// bound parameter) and noted, so the import reports it and keeps nothing.
+/// PostgreSQL's COPY text rows: record number (if `numbered`), then each value in the text the
+/// server parses for its column (bytea as `\x` hex), added to `digest` as well if there is one.
+/// Text cannot hold NUL: a value is cut there (as libpq cuts a bound parameter) and noted, so the
+/// import reports it and keeps nothing.
 struct CopyTextEncoder {
     var text = TabSeparatedText(nul: .cut)
+    var numbered = true
+    private(set) var digest: RowDigest?
     var bytes: [UInt8] { text.bytes }
     var altered: [(record: Int64, column: Int)] { text.altered }
 
+    init(numbered: Bool = true, digest: RowDigest? = nil) { self.numbered = numbered; self.digest = digest }
+
     mutating func row(_ number: Int64, _ values: [Value]) {
-        text.integer(number)
+        if numbered { text.integer(number) }
         for (column, v) in values.enumerated() {
-            text.separate()
+            if numbered || column > 0 { text.separate() }
             switch v {
-            case .null: text.null()
-            case .integer(let i): text.integer(i)
-            case .string(let s): text.field(s, record: number, column: column)
-            default: text.field(PostgreSQLConnection.parameterText(of: v) ?? "", record: number, column: column)
+            case .null: text.null(); digest?.null()
+            case .integer(let i): text.integer(i); digest?.integer(i)
+            case .string(let s): text.field(s, record: number, column: column); digest?.text(s)
+            default:
+                let t = PostgreSQLConnection.parameterText(of: v) ?? ""
+                text.field(t, record: number, column: column)
+                if case .timestamp = v { digest?.postgreSQLTimestamp(t) } else { digest?.text(t) }
             }
         }
         text.endRow()
+        digest?.endRow()
     }
 
     mutating func flush(_ send: (UnsafeRawBufferPointer) throws -> Void) throws { try text.flush(send) }
@@ -107,9 +149,11 @@ final class PostgreSQLStagedRows: StagedRows {
     /// A stored value as the bundle's canonical text would spell it, where the text the connector
     /// reads for that column type converts to exactly that value of the field's type; `nil` where
     /// no such rendering is known (the row is then always typed and compared in Swift).
-    private func canonical(_ e: String, _ i: Int) -> String? {
-        let type = types[i].name
-        switch (target.columns[i].type, type) {
+    private func canonical(_ e: String, _ i: Int) -> String? { Self.canonical(e, target.columns[i].type, types[i].name) }
+
+    /// `canonical` for a field of type `field` stored in a column of base type `type`.
+    static func canonical(_ e: String, _ field: FieldType, _ type: String) -> String? {
+        switch (field, type) {
         case (.string, "text"), (.string, "varchar"), (.string, "json"), (.string, "jsonb"), (.string, "uuid"),
              (.integer, "int2"), (.integer, "int4"), (.integer, "int8"),
              (.decimal, "numeric"), (.decimal, "int2"), (.decimal, "int4"), (.decimal, "int8"),
@@ -140,7 +184,7 @@ final class PostgreSQLStagedRows: StagedRows {
     }
 
     /// Whether a unique index (not partial) on the key column alone refuses a repeated key.
-    private func keyIsUnique() throws -> Bool {
+    static func keyIsUnique(_ connection: PostgreSQLConnection, _ target: BulkTarget) throws -> Bool {
         guard let k = target.key else { return false }
         var unique = false
         try connection.run("""
@@ -156,7 +200,7 @@ final class PostgreSQLStagedRows: StagedRows {
 
     func firstRepeatedKey(targetEmpty: Bool) throws -> Int64? {
         guard let k = target.key else { return nil }
-        if targetEmpty, try keyIsUnique() {
+        if targetEmpty, try Self.keyIsUnique(connection, target) {
             checkedByInsert = true
             return nil
         }
@@ -226,22 +270,39 @@ final class PostgreSQLStagedRows: StagedRows {
     }
 
     /// Into a table that was empty, every row of it is one of the staged ones: when the target and
-    /// the staging table hold the same multiset of rows (count and sum of each row's MD5 prefix,
-    /// the stored values rendered as the staged text), no row differs, found with two scans
+    /// the staging table hold the same multiset of rows (`RowDigest`, the stored values rendered
+    /// as the staged text), no row differs, found with two scans
     /// instead of a join. Only column types with a rendering qualify.
     private func sameMultiset() throws -> Bool {
         guard target.key != nil, target.columns.indices.allSatisfy({ canonical("x", $0) != nil }) else { return false }
-        func digest(_ values: [String], from table: String) -> String {
-            let row = values.map { "coalesce('v' || length(\($0)) || ':' || \($0), 'n')" }.joined(separator: " || ")
-            return "SELECT count(*)::text || '/' || coalesce(sum(('x' || left(md5(\(row)), 16))::bit(64)::bigint::numeric), 0)::text FROM \(table)"
-        }
+        // The staged text itself, never its cast: a value the column rounds (nanoseconds) must differ.
         let stored = target.columns.indices.map { canonical("t.\(quoted[$0])", $0)! }
         let staged = target.columns.indices.map { "s.c\($0)" }
         var sums: [String] = []
-        try connection.run("SELECT (\(digest(stored, from: "\(target.table) t"))), (\(digest(staged, from: "\(name) s")))", values: []) { row in
+        try connection.run("SELECT (\(Self.digest(stored, from: "\(target.table) t"))), (\(Self.digest(staged, from: "\(name) s")))", values: []) { row in
             for i in 0..<2 { if case .text(let t) = row.cell(i) { sums.append(t) } }
         }
         return sums.count == 2 && sums[0] == sums[1]
+    }
+
+    func targetHoldsOnlyStaged() throws -> Bool {
+        var held: Int64 = -1
+        try connection.run("SELECT count(*) FROM \(target.table)", values: []) { row in
+            if case .integer(let n) = row.cell(0) { held = n }
+        }
+        guard held == count, altered.isEmpty, try Self.keyIsUnique(connection, target) else { return false }
+        return try sameMultiset()
+    }
+
+    /// The `RowDigest` (signed) of `values` (text expressions, one per column) over `table`, as `count/sum`.
+    /// (Each value is rendered once, in a subquery the planner may not flatten: `OFFSET 0`.)
+    static func digest(_ values: [String], from table: String) -> String {
+        let row = values.indices.map { "coalesce('v' || octet_length(x\($0)) || ':' || x\($0), 'n')" }.joined(separator: " || ")
+        let rendered = values.enumerated().map { "\($1) AS x\($0)" }.joined(separator: ", ")
+        return """
+            SELECT count(*)::text || '/' || coalesce(sum(('x' || left(md5(\(row)), 16))::bit(64)::bigint::numeric), 0)::text \
+            FROM (SELECT \(rendered) FROM \(table) OFFSET 0) r
+            """
     }
 
     func differences(targetEmpty: Bool, _ body: (_ record: Int64, _ row: (any SQLRow)?, _ column: Int?) throws -> Void) throws {

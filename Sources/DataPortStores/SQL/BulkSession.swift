@@ -34,6 +34,17 @@ public protocol BulkWritingSession: SQLSession {
     /// Creates a staging table for `target` and loads the rows `rows` adds (each `target.columns.count`
     /// values), numbered 1, 2, ... in that order: the record numbers of messages.
     func stage(_ target: BulkTarget, rows: (_ add: ([Value]) throws -> Void) throws -> Void) throws -> any StagedRows
+    /// Loads the rows `rows` adds straight into `target`, which holds no row yet (keyed rows; one
+    /// `COPY` / `LOAD DATA` into the table itself, no staging table, no statement moving rows), then
+    /// compares a `RowDigest` of what the table holds, each value rendered as the text that was
+    /// loaded, with the digest of that text. `nil`, having read no row, where the target's column
+    /// types have no such rendering. `exact` false or a throw leaves the target to the caller to roll
+    /// back (a savepoint taken before) and to stage the rows instead, which finds and reports what
+    /// differs or fails as it always did: this is only the fast way to the same outcome.
+    func loadEmpty(_ target: BulkTarget, rows: (_ add: ([Value]) throws -> Void) throws -> Void) throws -> (count: Int64, exact: Bool)?
+    /// Runs a statement without parameters, unprepared: `SAVEPOINT` and its kin (MySQL prepares few
+    /// statements of that kind).
+    func runUnprepared(_ sql: String) throws
 }
 
 /// Rows loaded into a staging table by `BulkWritingSession.stage`, and the set-based steps on them.
@@ -51,6 +62,12 @@ public protocol StagedRows: AnyObject {
     /// For the target rows whose key is staged: each distinct combination of `columns` (target
     /// column names, unquoted) as a row of that many cells, with the first record that meets it.
     func existingRows(distinct columns: [String], _ body: (any SQLRow, Int64) throws -> Void) throws
+    /// Whether the target, whose key has a unique index of its own, holds exactly the staged rows
+    /// and no other, each value rendered as the staged text (a `RowDigest` of each table, after a
+    /// count): then no staged key is repeated and there is nothing to update, insert or report,
+    /// and a second import of an unchanged dataset ends here (after the ownership check), without
+    /// the aggregate over the staged keys or a join.
+    func targetHoldsOnlyStaged() throws -> Bool
     /// Keyed rows: updates the target rows whose key is staged and whose values differ, then inserts
     /// the staged rows whose key the target lacks (all of them when `targetEmpty`).
     func upsert(targetEmpty: Bool) throws -> (inserted: Int64, updated: Int64)

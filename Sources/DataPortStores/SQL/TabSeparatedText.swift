@@ -21,7 +21,10 @@ struct TabSeparatedText {
     mutating func endRow() { bytes.append(10) }
     mutating func null() { bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "N")) }
 
-    mutating func integer(_ n: Int64) {
+    mutating func integer(_ n: Int64) { Self.appendDecimal(n, to: &bytes) }
+
+    /// `n` in decimal digits (a leading `-` if negative).
+    static func appendDecimal(_ n: Int64, to bytes: inout [UInt8]) {
         if n < 0 { bytes.append(UInt8(ascii: "-")) }
         var m = n.magnitude
         let start = bytes.count
