@@ -131,7 +131,9 @@ public final class JSONObjectReader {
     /// Throws if the object has members that were never read (a typo in a config, an unknown manifest field).
     public func finish() throws {
         if let unknown = members.first(where: { !used.contains($0.key) }) {
-            throw error("unknown key \(child(unknown.key))")
+            // Every key the reader asked for is known: a near one is the likely meaning.
+            let hint = Spelling.nearest(to: unknown.key, among: used.sorted()).map { " (did you mean \($0)?)" } ?? ""
+            throw error("unknown key \(child(unknown.key))\(hint)")
         }
     }
 }

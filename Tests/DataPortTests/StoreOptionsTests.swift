@@ -91,6 +91,14 @@ final class StoreOptionsTests: XCTestCase {
         assertThrows(.invalidConfig, { _ = try self.parse(one) }) { XCTAssertEqual($0.message, "controller.name is required") }
     }
 
+    func testAMisspeltConfigKeyGetsTheNearestKnownOne() {
+        let json = Self.config([#""name": "app", "type": "sqlite", "options": {"path": "a.db"}"#])
+            .replacingOccurrences(of: #""purposes""#, with: #""purpose""#)
+        assertThrows(.invalidConfig, { _ = try self.parse(json) }) {
+            XCTAssertEqual($0.message, "unknown key stores[0].datasets[0].purpose (did you mean purposes?)")
+        }
+    }
+
     /// Through the CLI: exit 3, one line on stderr naming both stores' options.
     func testExportRefusesEveryBadOptionAtOnce() throws {
         let dir = try TestSupport.tempDir(self)

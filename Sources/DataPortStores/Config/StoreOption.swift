@@ -41,7 +41,7 @@ public struct StoreOption: Sendable, Hashable {
     }
 
     /// The byte a `delimiter` option's text stands for, or `nil` if it is not one.
-    public static func delimiter(_ text: String) -> UInt8? {
+    static func delimiter(_ text: String) -> UInt8? {
         let t = text == "tab" || text == "\\t" ? "\t" : text
         guard t.utf8.count == 1, let byte = t.utf8.first, CSVParser.isValidDelimiter(byte) else { return nil }
         return byte
@@ -66,7 +66,7 @@ public struct StoreOption: Sendable, Hashable {
     /// unknown options (with the nearest declared name, for a typo), values of the wrong kind,
     /// required options left out. `notText` are options the config gave as a list or an object.
     /// Messages name options and the type, never a value.
-    public static func problems(_ options: [String: String], declared: [StoreOption], type: String, notText: Set<String> = []) -> [String] {
+    static func problems(_ options: [String: String], declared: [StoreOption], type: String, notText: Set<String> = []) -> [String] {
         var found: [String] = []
         let names = declared.map(\.name)
         for unknown in Set(options.keys).union(notText).sorted() where !names.contains(unknown) {

@@ -10,7 +10,7 @@ extension StoreRegistry {
     }
 
     /// One Markdown table per store type.
-    public var optionsMarkdown: String {
+    package var optionsMarkdown: String {
         documentedTypes.map { type, options in
             var s = "### `\(type)`\n\n| option | kind | required | default | meaning |\n| --- | --- | --- | --- | --- |\n"
             for o in options {
@@ -22,7 +22,7 @@ extension StoreRegistry {
     }
 
     /// The same as plain text for a terminal, wrapped at `width` columns.
-    public func optionsHelp(width: Int = 100) -> String {
+    package func optionsHelp(width: Int = 100) -> String {
         var s = "Store types and their options (formats/stores-config.md, \"Store types\"):\n"
         for (type, options) in documentedTypes {
             s += "  \(type)\n"
