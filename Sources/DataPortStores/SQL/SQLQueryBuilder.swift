@@ -297,7 +297,10 @@ public struct SQLQueryBuilder: Sendable {
         var params: [SQLParameter] = []
         let cond = condition(d, subject, &params)
         let col = column(d, field)
-        return SQLQuery(text: "SELECT DISTINCT \(col) FROM \(from(d)) WHERE \(cond) AND \(col) IS NOT NULL ORDER BY \(col) LIMIT \(limit)", parameters: params)
+        // MySQL's DISTINCT follows the column's collation, which would fold `Ana@x` and `ana@x`
+        // (or a cookie id's two cases) into one value: distinct by bytes instead.
+        let value = dialect == .mysql ? Self.mysqlBytes(col) : col
+        return SQLQuery(text: "SELECT DISTINCT \(value) FROM \(from(d)) WHERE \(cond) AND \(col) IS NOT NULL ORDER BY \(value) LIMIT \(limit)", parameters: params)
     }
 
     /// A query that fails to prepare when the table or any configured column (secrets included) is missing.

@@ -6,6 +6,7 @@ import Foundation
 /// Options: `path` (the database file), `initScript` (a SQL file that builds the database on first
 /// use when the file does not exist yet).
 public final class SQLiteConnector: WritableStoreConnector {
+    public static let capabilities = StoreCapabilities.sql
     private let config: StoreConfig
     private let db: SQLiteDatabase
     private let path: String
