@@ -80,7 +80,6 @@ public struct StoreRegistry: Sendable {
         "accesslog": { try AccessLogConnector(config: $0) },
         "csv": { try CSVFileConnector(config: $0) },
         "jsonl": { try JSONLinesConnector(config: $0) },
-        "tsv": { try TSVConnector(config: $0) },
     ])
 
     public func connector(for store: StoreConfig) throws -> any StoreConnector {
