@@ -138,24 +138,21 @@ final class AccessLogTests: XCTestCase {
 
     // MARK: - Matching
 
-    func testMatchesWholeValuesOnly() throws {
+    /// An exact kind (cookie ids) matches whole values too, and a line matching two identities
+    /// comes once (IP near misses: the store conformance suite).
+    func testCookieIDsMatchWholeValuesAndEachLineComesOnce() throws {
         let log = [
             #"203.0.113.7 - - [07/Jul/2024:09:00:00 +0000] "GET /ana HTTP/1.1" 200 1 "-" "-" "c-ana""#,
-            #"203.0.113.77 - - [07/Jul/2024:09:00:01 +0000] "GET /other HTTP/1.1" 200 1 "-" "-" "c-other""#,
             #"203.0.113.70 - - [07/Jul/2024:09:00:02 +0000] "GET /other HTTP/1.1" 200 1 "-" "-" "c-ana-2""#,
             #"1203.0.113.7 - - [07/Jul/2024:09:00:03 +0000] "GET /other HTTP/1.1" 200 1 "-" "-" "xc-ana""#,
             #"203.0.113.7 - - [07/Jul/2024:09:00:04 +0000] "GET /ana2 HTTP/1.1" 200 1 "-" "-" "-""#,
             #"198.51.100.23 - - [07/Jul/2024:09:00:05 +0000] "GET /ana-phone HTTP/1.1" 200 1 "-" "-" "c-ana""#,
         ].joined(separator: "\n")
         let (store, _) = try makeStore(log: log)
-        XCTAssertEqual(try read(store, [.ip: ["203.0.113.7"]]).map { $0["path"]! }, [.string("/ana"), .string("/ana2")],
-                       "203.0.113.7 must not match 203.0.113.77, 203.0.113.70 or 1203.0.113.7")
-        XCTAssertEqual(try read(store, [.ip: ["203.0.113.77"]]).map { $0["path"]! }, [.string("/other")])
         XCTAssertEqual(try read(store, [.cookieID: ["c-ana"]]).map { $0["path"]! }, [.string("/ana"), .string("/ana-phone")],
                        "cookie ids match exactly too")
+        XCTAssertEqual(try read(store, [.cookieID: ["C-ANA"]]).count, 0, "an exact kind keeps its case")
         XCTAssertEqual(try read(store, [.ip: ["203.0.113.7"], .cookieID: ["c-ana"]]).count, 3, "either identity matches, each line once")
-        XCTAssertEqual(try read(store, [.ip: ["203.0.113"]]).count, 0, "no prefix matching")
-        XCTAssertEqual(try read(store, [.email: ["203.0.113.7"]]).count, 0, "only the configured identity kinds")
     }
 
     func testDistinctValuesForIdentityResolution() throws {
@@ -217,10 +214,8 @@ final class AccessLogTests: XCTestCase {
 
     func testConfigErrors() throws {
         let log = #"192.0.2.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "-""# + "\n"
-        var (store, _) = try makeStore(log: log, options: #"{"path": ".", "glob": "*.log"}"#)
-        assertThrows(.invalidConfig, { _ = try AccessLogConnector(config: store) }) { XCTAssertTrue($0.message.contains("glob"), $0.message) }
-
-        (store, _) = try makeStore(log: log, options: "{}")
+        // Unknown options, missing files and columns, references: the store conformance suite.
+        var (store, _) = try makeStore(log: log, options: "{}")
         assertThrows(.invalidConfig, { _ = try AccessLogConnector(config: store) }) { XCTAssertTrue($0.message.contains("path"), $0.message) }
 
         (store, _) = try makeStore(log: log, extraFieldJSON: #"{"name": "agent", "column": "useragent", "type": "string"}"#)
@@ -238,35 +233,12 @@ final class AccessLogTests: XCTestCase {
         (store, _) = try makeStore(log: log, file: "../access.log")
         assertThrows(.invalidConfig, { _ = try AccessLogConnector(config: store) })
 
-        (store, _) = try makeStore(log: log, file: "missing.log")
-        let c = try AccessLogConnector(config: store)
-        assertThrows(.invalidConfig, { try c.validate() }) {
-            XCTAssertTrue($0.message.contains("web_server_log") && $0.message.contains("missing.log"), $0.message)
-        }
-
         (store, _) = try makeStore(log: log, options: #"{"path": "no-such-folder"}"#)
         let c2 = try AccessLogConnector(config: store)
         assertThrows(.store, { try c2.validate() })
     }
 
     // MARK: - Snapshot and streaming
-
-    func testSnapshotFixesTheLengthOfAGrowingLog() throws {
-        let line = #"192.0.2.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "-""# + "\n"
-        let (store, dir) = try makeStore(log: line + line)
-        let c = try AccessLogConnector(config: store)
-        try c.validate()
-        try c.beginSnapshot()
-        let q = SubjectQuery(identities: [.ip: ["192.0.2.1"]])
-        XCTAssertEqual(try c.read(store.datasets[0], for: q) { _ in }, 2)
-        let handle = try FileHandle(forWritingTo: dir.appendingPathComponent("access.log"))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data((line + line + line).utf8))
-        try handle.close()
-        XCTAssertEqual(try c.read(store.datasets[0], for: q) { _ in }, 2, "the snapshot's length holds")
-        c.close()
-        XCTAssertEqual(try read(store, [.ip: ["192.0.2.1"]]).count, 5, "a new read sees the new lines")
-    }
 
     func testLargeLogStreams() throws {
         var log = ""

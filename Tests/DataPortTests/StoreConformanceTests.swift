@@ -205,6 +205,8 @@ final class StoreConformanceTests: XCTestCase {
                 XCTAssertEqual(ids(try read(c, d, Self.query([t.identity]))), t.ids, "\(store.type): \(t.identity)")
             }
             XCTAssertEqual(try read(c, d, SubjectQuery(identities: [:])), [], store.type)
+            // Only the kinds the dataset matches on: an IP given as another kind selects nothing.
+            XCTAssertEqual(try read(c, d, Self.query([(IdentityKind("user_id"), "203.0.113.7"), (.email, "203.0.113.7")])), [], store.type)
         }
     }
 
