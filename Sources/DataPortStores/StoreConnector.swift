@@ -25,6 +25,9 @@ public struct SubjectQuery: Sendable {
 /// To add a store type: write one file with a conforming class and add one line to
 /// `StoreRegistry.standard`. See `formats/adding-a-store.md`.
 public protocol StoreConnector: AnyObject {
+    /// What this store type can do (`StoreCapabilities`); the conformance suite tests the rest is refused.
+    static var capabilities: StoreCapabilities { get }
+
     /// Checks that every configured table or file, and every column, exists. Throws `invalidConfig`
     /// naming the missing piece, or `store` if the store cannot be reached.
     func validate() throws

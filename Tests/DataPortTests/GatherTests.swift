@@ -117,20 +117,6 @@ final class GatherTests: XCTestCase {
         }
     }
 
-    func testMissingTableIsNamed() throws {
-        let err = try configError(mutateDataset("invoices") { $0["table"] = "invoicez" })
-        XCTAssertTrue(err.contains("invoices") && err.contains("invoicez"), err)
-    }
-
-    func testMissingColumnIsNamed() throws {
-        let err = try configError(mutateDataset("payments") { d in
-            var fields = d["fields"] as! [[String: Any]]
-            fields[2]["column"] = "paid_when"
-            d["fields"] = fields
-        })
-        XCTAssertTrue(err.contains("paid_when"), err)
-    }
-
     func testUnreachableDatasetIsNamed() throws {
         let err = try configError(mutateDataset("page_views") { $0["match"] = [["field": "visit_id", "references": "orphans.id"]] })
         XCTAssertTrue(err.contains("page_views"), err)

@@ -41,6 +41,8 @@ import Foundation
 /// file order. `beginSnapshot` fixes each file's length, so a log that grows during the export is read
 /// to the same line every time.
 public final class AccessLogConnector: StoreConnector {
+    /// Fixed log fields, no keys to reference, read-only; the snapshot fixes each log's length.
+    public static let capabilities: StoreCapabilities = [.snapshot]
     /// The parsed fields of a log line, by the names a config uses.
     public enum LogField: String, CaseIterable, Sendable {
         case ip, ident, user, time, method, path, `protocol`, request, status, bytes, referrer
@@ -278,5 +280,43 @@ extension AccessLogConnector: ErasableConnector {
             }
         }
         return line
+    }
+}
+
+extension AccessLogConnector: StoreFileWriting {
+    /// Combined-format lines with a cookie field, the columns naming log fields. A log field no
+    /// column gives is `-` (ip `192.0.2.1`, time `01/Mar/2024:10:15:00 +0000`, request `GET / HTTP/1.1`,
+    /// status 200); NULL is `-`.
+    package static func fileContents(columns: [String], rows: [[Value]]) throws -> [UInt8] {
+        let fields = try columns.map { c in
+            guard let f = LogField(rawValue: c) else { throw DataPortError(.invalidConfig, "column \(c) is not a log field") }
+            return f
+        }
+        let clock = DateFormatter()
+        clock.locale = Locale(identifier: "en_US_POSIX")
+        clock.timeZone = TimeZone(identifier: "UTC")
+        clock.dateFormat = "dd/MMM/yyyy:HH:mm:ss Z"
+        var text = ""
+        for row in rows {
+            var given: [LogField: Value] = [:]
+            for (f, v) in zip(fields, row) { given[f] = v }
+            func bare(_ f: LogField, _ absent: String) throws -> String {
+                guard let v = given[f] else { return absent }
+                return try v.fileText(column: f.rawValue) ?? "-"
+            }
+            func quoted(_ f: LogField, _ absent: String = "-") throws -> String {
+                guard let v = given[f], let s = try v.fileText(column: f.rawValue) else { return "\"\(given[f] == nil ? absent : "-")\"" }
+                return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\t", with: "\\t") + "\""
+            }
+            var time = "01/Mar/2024:10:15:00 +0000"
+            if case .timestamp(let t)? = given[.time] { time = clock.string(from: Date(timeIntervalSince1970: TimeInterval(t.seconds))) }
+            let request = given[.request] != nil ? try quoted(.request)
+                : "\"\(try bare(.method, "GET")) \(try bare(.path, "/")) \(try bare(.protocol, "HTTP/1.1"))\""
+            text += [try bare(.ip, "192.0.2.1"), try bare(.ident, "-"), try bare(.user, "-"), "[\(time)]", request,
+                     try bare(.status, "200"), try bare(.bytes, "-"), try quoted(.referrer), try quoted(.userAgent),
+                     try quoted(.cookieID)].joined(separator: " ") + "\n"
+        }
+        return Array(text.utf8)
     }
 }

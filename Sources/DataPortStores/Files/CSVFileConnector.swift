@@ -9,6 +9,8 @@ import Foundation
 /// An empty unquoted cell is NULL; a quoted empty cell (`""`) is the empty string for string fields and
 /// NULL otherwise. A leading byte-order mark is skipped. Specified in `formats/csv.md`.
 public final class CSVFileConnector: RowScanningConnector {
+    /// Read-only, identity matches only; every read opens the file again (no snapshot).
+    public static let capabilities: StoreCapabilities = [.namedColumns]
     let store: FileStore
     var storeName: String { store.name }
     let delimiter: UInt8
@@ -104,3 +106,17 @@ public final class CSVFileConnector: RowScanningConnector {
     public func close() {}
 }
 
+
+extension CSVFileConnector: StoreFileWriting {
+    /// A header and one line per row, `,`-separated: NULL is an empty field, the empty string `""`.
+    package static func fileContents(columns: [String], rows: [[Value]]) throws -> [UInt8] {
+        var text = columns.map { CSVText.field($0) }.joined(separator: ",") + "\n"
+        for row in rows {
+            text += try zip(columns, row).map { column, value in
+                guard let s = try value.fileText(column: column) else { return "" }
+                return s.isEmpty ? "\"\"" : CSVText.field(s)
+            }.joined(separator: ",") + "\n"
+        }
+        return Array(text.utf8)
+    }
+}

@@ -10,6 +10,8 @@ import DataPortModel
 /// `true`/`false` are the text `true`/`false`; nested arrays and objects are their compact JSON text.
 /// Rows come in file order. Specified in `formats/csv.md` (store connectors).
 public final class JSONLinesConnector: RowScanningConnector {
+    /// Read-only, identity matches only; every read opens the file again (no snapshot).
+    public static let capabilities: StoreCapabilities = [.namedColumns]
     let store: FileStore
     var storeName: String { store.name }
 
@@ -139,4 +141,24 @@ public final class JSONLinesConnector: RowScanningConnector {
     }
 
     public func close() {}
+}
+
+extension JSONLinesConnector: StoreFileWriting {
+    /// One object per row: numbers for integers and decimals, `true`/`false`, `null`, text otherwise.
+    package static func fileContents(columns: [String], rows: [[Value]]) throws -> [UInt8] {
+        var text = ""
+        for row in rows {
+            let members = try zip(columns, row).map { column, value -> JSONValue.Member in
+                switch value {
+                case .null: JSONValue.Member(column, .null)
+                case .integer(let i): JSONValue.Member(column, .number(String(i)))
+                case .decimal(let d): JSONValue.Member(column, .number(d.text))
+                case .boolean(let b): JSONValue.Member(column, .bool(b))
+                default: JSONValue.Member(column, .string(try value.fileText(column: column) ?? ""))
+                }
+            }
+            text += JSONValue.object(members).serialized(pretty: false) + "\n"
+        }
+        return Array(text.utf8)
+    }
 }

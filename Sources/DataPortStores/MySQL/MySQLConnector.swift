@@ -11,6 +11,7 @@ import Foundation
 /// snapshot. An import writes on a connection of its own, in one transaction, serialised with
 /// other imports into the same database by `GET_LOCK`.
 public final class MySQLConnector: WritableStoreConnector {
+    public static let capabilities = StoreCapabilities.sql
     private let config: StoreConfig
     private let endpoint: MySQLEndpoint
     private let dateTimes: MySQLDateTimes

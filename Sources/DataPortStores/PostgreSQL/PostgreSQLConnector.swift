@@ -8,6 +8,7 @@ import Foundation
 /// writes on a connection of its own (`openSession()`), in one `READ WRITE` transaction that first
 /// takes an advisory lock, so imports into one database run one after the other.
 public final class PostgreSQLConnector: WritableStoreConnector {
+    public static let capabilities = StoreCapabilities.sql
     private let config: StoreConfig
     private let conninfo: String
     private let connection: PostgreSQLConnection

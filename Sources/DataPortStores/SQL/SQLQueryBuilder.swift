@@ -297,6 +297,13 @@ public struct SQLQueryBuilder: Sendable {
         var params: [SQLParameter] = []
         let cond = condition(d, subject, &params)
         let col = column(d, field)
+        if dialect == .mysql {
+            // MySQL's DISTINCT follows the column's collation, which would fold `Ana@x` and `ana@x`
+            // (or a cookie id's two cases) into one value: group by the stored bytes instead (each
+            // group's values are the same bytes, so MIN is that value, in the column's own type).
+            let bytes = "CAST(\(col) AS BINARY)"
+            return SQLQuery(text: "SELECT MIN(\(col)) FROM \(from(d)) WHERE \(cond) AND \(col) IS NOT NULL GROUP BY \(bytes) ORDER BY \(bytes) LIMIT \(limit)", parameters: params)
+        }
         return SQLQuery(text: "SELECT DISTINCT \(col) FROM \(from(d)) WHERE \(cond) AND \(col) IS NOT NULL ORDER BY \(col) LIMIT \(limit)", parameters: params)
     }
 

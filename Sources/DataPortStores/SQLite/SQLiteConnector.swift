@@ -3,6 +3,7 @@ import Foundation
 
 /// The embedded default store: a SQLite database file.
 public final class SQLiteConnector: WritableStoreConnector {
+    public static let capabilities = StoreCapabilities.sql
     /// The options a sqlite store accepts.
     public static let options: [StoreOption] = [
         StoreOption("path", .path, required: true, help: "The database file."),
