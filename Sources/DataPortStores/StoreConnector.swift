@@ -28,6 +28,13 @@ public protocol StoreConnector: AnyObject {
     /// What this store type can do (`StoreCapabilities`); the conformance suite tests the rest is refused.
     static var capabilities: StoreCapabilities { get }
 
+    /// The options a store of this type accepts, declared as data: a config's stores are checked
+    /// against them when it loads, and `formats/stores-config.md` and `check --help` list them.
+    static var options: [StoreOption] { get }
+
+    /// Opens a store of this type (its options checked against `options`).
+    init(config: StoreConfig) throws
+
     /// Checks that every configured table or file, and every column, exists. Throws `invalidConfig`
     /// naming the missing piece, or `store` if the store cannot be reached.
     func validate() throws
@@ -77,21 +84,19 @@ public struct StoreRegistry: Sendable {
         self.factories = factories; self.options = options
     }
 
-    /// The built-in connectors. Registering a connector is one line in each list.
-    public static let standard = StoreRegistry(factories: [
-        "sqlite": { try SQLiteConnector(config: $0) },
-        "postgresql": { try PostgreSQLConnector(config: $0) },
-        "mysql": { try MySQLConnector(config: $0) },
-        "accesslog": { try AccessLogConnector(config: $0) },
-        "csv": { try CSVFileConnector(config: $0) },
-        "jsonl": { try JSONLinesConnector(config: $0) },
-    ], options: [
-        "sqlite": SQLiteConnector.options,
-        "postgresql": PostgreSQLConnector.options,
-        "mysql": MySQLConnector.options,
-        "accesslog": AccessLogConnector.options,
-        "csv": CSVFileConnector.options,
-        "jsonl": JSONLinesConnector.options,
+    /// A registry of connector types by the `type` name a config uses.
+    public init(types: [String: any StoreConnector.Type]) {
+        self.init(factories: types.mapValues { type in { try type.init(config: $0) } }, options: types.mapValues { $0.options })
+    }
+
+    /// The built-in connectors. Registering a connector is one line.
+    public static let standard = StoreRegistry(types: [
+        "sqlite": SQLiteConnector.self,
+        "postgresql": PostgreSQLConnector.self,
+        "mysql": MySQLConnector.self,
+        "accesslog": AccessLogConnector.self,
+        "csv": CSVFileConnector.self,
+        "jsonl": JSONLinesConnector.self,
     ])
 
     public func connector(for store: StoreConfig) throws -> any StoreConnector {

@@ -77,6 +77,8 @@ final class ImportDialectTests: XCTestCase {
         let sqlite: SQLiteConnector
         let path: String
         nonisolated(unsafe) static var sessions: [OtherDialectSession] = []
+        static let options = SQLiteConnector.options
+        static let capabilities = StoreCapabilities.sql
         init(config: StoreConfig) throws {
             sqlite = try SQLiteConnector(config: config)
             path = config.path("path")!
@@ -96,7 +98,8 @@ final class ImportDialectTests: XCTestCase {
         }
     }
 
-    let registry = StoreRegistry(factories: StoreRegistry.standard.factories.merging(["otherdialect": { try OtherDialectConnector(config: $0) }]) { a, _ in a })
+    let registry = StoreRegistry(factories: StoreRegistry.standard.factories.merging(["otherdialect": { try OtherDialectConnector(config: $0) }]) { a, _ in a },
+                                 options: StoreRegistry.standard.options.merging(["otherdialect": OtherDialectConnector.options]) { a, _ in a })
 
     /// The CRM sample (generated keys, foreign keys rewritten through the id map, a keyless
     /// dataset) and the sample app's own schema (natural keys), each imported twice through the

@@ -31,7 +31,12 @@ public final class MySQLConnector: WritableStoreConnector {
         StoreOption("timeZone", .text, default: "UTC", help: "The zone of DATETIME values, which carry none: `UTC`, a fixed offset `+02:00`, or an IANA name (`Europe/Madrid`; the server then needs its time zone tables, `mysql_tzinfo_to_sql`). The session's `time_zone` is set to it, so TIMESTAMP columns (stored in UTC) are converted by the server and agree."),
     ]
 
-    public init(config: StoreConfig, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// Opens the store, taking a password variable the URL names from this process's environment.
+    public convenience init(config: StoreConfig) throws {
+        try self.init(config: config, environment: ProcessInfo.processInfo.environment)
+    }
+
+    public init(config: StoreConfig, environment: [String: String]) throws {
         self.config = config
         let location = "store \(config.name)"
         let options = try StoreOptionValues(config, Self.options)
