@@ -1,3 +1,4 @@
+import DataPortModel
 import Dispatch
 import Foundation
 import Synchronization
@@ -43,12 +44,12 @@ package final class HandOff<Element: Sendable>: Sendable {
     }
 
     /// Queues `element`, waiting while the queue is full. Throws the cancelling error instead once
-    /// the hand-off is cancelled. Sending after `finish` is a programming error.
+    /// the hand-off is cancelled; sending after `finish` is a bug, refused as an internal error.
     package func send(_ element: Element) throws {
         slots.wait()
         let refused: (any Error)? = state.withLock { s in
             if let e = s.cancelled { return e }
-            precondition(!s.finished, "send after finish")
+            if s.finished { return DataPortError(.internal, "a value was handed on after the end of its queue") }
             s.queue.append(element)
             return nil
         }
