@@ -47,7 +47,7 @@ public enum Converter {
                 } }
                 counter.fileDone(bytes: entry.size)
                 guard n == d.recordCount else {
-                    throw DataPortError(.tamperedBundle, "dataset \(d.dataset.name) holds \(n) records, the manifest says \(d.recordCount)", at: input)
+                    throw DataPortError(.tamperedBundle, "dataset \(d.dataset.name) holds \(n) records, the manifest says \(d.recordCount)", at: input, code: .recordCountMismatch)
                 }
                 files.append(ManifestFile(path: path, format: format.name, mediaType: format.mediaType, size: entry.size,
                                           sha256: entry.sha256, encoding: format.encodingNotes))

@@ -18,7 +18,7 @@ public final class JSONObjectReader {
         members = m
     }
 
-    public func error(_ message: String) -> DataPortError { DataPortError(errorKind, message, at: file) }
+    public func error(_ message: String, code: DataPortError.Code? = nil) -> DataPortError { DataPortError(errorKind, message, at: file, code: code) }
 
     /// The member names, in document order (for objects keyed by name).
     public var keys: [String] { members.map(\.key) }
@@ -97,7 +97,7 @@ public final class JSONObjectReader {
     /// Throws if the object has members that were never read (a typo in a config, an unknown manifest field).
     public func finish() throws {
         if let unknown = members.first(where: { !used.contains($0.key) }) {
-            throw error("unknown key \(child(unknown.key))")
+            throw error("unknown key \(child(unknown.key))", code: errorKind == .invalidConfig ? .unknownKey : nil)
         }
     }
 }

@@ -132,12 +132,12 @@ public enum Importer {
                 }
                 reading = nil
                 guard r.inBundle == md.recordCount else {
-                    throw DataPortError(.tamperedBundle, "\(md.dataset.name) holds \(r.inBundle) records, the manifest says \(md.recordCount)", at: path)
+                    throw DataPortError(.tamperedBundle, "\(md.dataset.name) holds \(r.inBundle) records, the manifest says \(md.recordCount)", at: path, code: .recordCountMismatch)
                 }
                 if let produced = options.producedBy {
                     let made = produced.datasets.first { $0.dataset.name == md.dataset.name }
                     guard let made, made.recordCount == r.inBundle, made.files.map(\.sha256) == md.files.map(\.sha256) else {
-                        throw DataPortError(.reconciliation, "dataset \(md.dataset.name): the bundle read is not the one exported (record count or checksums differ); the import was rolled back", at: path)
+                        throw DataPortError(.reconciliation, "dataset \(md.dataset.name): the bundle read is not the one exported (record count or checksums differ); the import was rolled back", at: path, code: .reconciliation)
                     }
                 }
                 results.append(r)
@@ -534,7 +534,7 @@ final class RecordUpsert {
             }
         }
         if let i = foreign {
-            throw DataPortError(.reconciliation, "dataset \(m.name), record \(base + Int64(i) + 1): its key \(m.columns[k].field.name) is held in the target by a row that does not belong to the bundle's subject (none of its match fields ties it to the subject); the import was rolled back")
+            throw DataPortError(.reconciliation, "dataset \(m.name), record \(base + Int64(i) + 1): its key \(m.columns[k].field.name) is held in the target by a row that does not belong to the bundle's subject (none of its match fields ties it to the subject); the import was rolled back", code: .foreignKey)
         }
         var written: [Int] = []
         written.reserveCapacity(records.count)

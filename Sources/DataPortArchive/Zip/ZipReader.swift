@@ -80,7 +80,7 @@ public final class ZipReader: ArchiveReader {
             // writer failed (`--output -`): damaged, not "something else".
             let head = try readBytes(at: 0, count: 4)
             if head == [0x50, 0x4B, 0x03, 0x04] {
-                throw DataPortError(.tamperedBundle, "the zip archive ends early (no end of central directory): truncated or damaged", at: path)
+                throw DataPortError(.tamperedBundle, "the zip archive ends early (no end of central directory): truncated or damaged", at: path, code: .truncated)
             }
             throw bad("not a zip archive (no end of central directory)")
         }
@@ -106,7 +106,7 @@ public final class ZipReader: ArchiveReader {
             cdEndLimit = z64Offset
         }
         guard count >= 0, count <= limits.maxEntries else {
-            throw DataPortError(.limitExceeded, "archive has more than \(limits.maxEntries) entries", at: path)
+            throw DataPortError(.limitExceeded, "archive has more than \(limits.maxEntries) entries", at: path, code: .tooManyEntries)
         }
         guard cdOffset >= 0, cdSize >= 0, cdSize <= cdEndLimit, cdOffset == cdEndLimit - cdSize else {
             throw bad("central directory is not where the end record says")
@@ -133,7 +133,7 @@ public final class ZipReader: ArchiveReader {
             let externalType = (u32(cd, p + 38) >> 16) & 0o170000
             let madeBy = u16(cd, p + 4) >> 8
             if madeBy == 3, externalType != 0, externalType != 0o100000, externalType != 0o040000 {
-                throw bad("entry \(name) is a link or special file")
+                throw DataPortError(.invalidBundle, "entry \(name) is a link or special file", at: path, code: .unsafePath)
             }
             // zip64 extra field
             var x = p + 46 + nameLength
@@ -158,10 +158,10 @@ public final class ZipReader: ArchiveReader {
             guard seen.insert(EntryName.collisionKey(name)).inserted else { throw bad("duplicate entry \(name)") }
             if method == 0, e.size != e.compressedSize { throw bad("stored entry sizes disagree") }
             if limits.exceedsRatio(decompressed: e.size, compressed: e.compressedSize) {
-                throw DataPortError(.limitExceeded, "entry \(name) has a compression ratio over \(limits.maxRatio)", at: path)
+                throw DataPortError(.limitExceeded, "entry \(name) has a compression ratio over \(limits.maxRatio)", at: path, code: .compressionRatio)
             }
             guard e.size <= limits.maxTotalBytes - total else {
-                throw DataPortError(.limitExceeded, "archive decompresses to more than \(limits.maxTotalBytes) bytes", at: path)
+                throw DataPortError(.limitExceeded, "archive decompresses to more than \(limits.maxTotalBytes) bytes", at: path, code: .tooManyBytes)
             }
             // Local header must agree.
             let local = try readBytes(at: e.headerOffset, count: 30)
@@ -224,12 +224,12 @@ final class CheckedEntrySource: ByteSource {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = try inner.read(into: buffer)
         if n == 0 {
-            guard count == expectedSize else { throw DataPortError(.tamperedBundle, "entry \(name) is shorter than declared", at: archive) }
-            guard crc == expectedCRC else { throw DataPortError(.tamperedBundle, "entry \(name) fails its CRC-32 check", at: archive) }
+            guard count == expectedSize else { throw DataPortError(.tamperedBundle, "entry \(name) is shorter than declared", at: archive, code: .sizeMismatch) }
+            guard crc == expectedCRC else { throw DataPortError(.tamperedBundle, "entry \(name) fails its CRC-32 check", at: archive, code: .checksumMismatch) }
             return 0
         }
         count += Int64(n)
-        guard count <= expectedSize else { throw DataPortError(.tamperedBundle, "entry \(name) is longer than declared", at: archive) }
+        guard count <= expectedSize else { throw DataPortError(.tamperedBundle, "entry \(name) is longer than declared", at: archive, code: .sizeMismatch) }
         crc = crc32(crc, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         return n
     }

@@ -85,10 +85,10 @@ public final class AccessLogConnector: StoreConnector {
         self.config = config
         let location = "store \(config.name)"
         if let unknown = config.options.keys.sorted().first(where: { !Self.options.contains($0) }) {
-            throw DataPortError(.invalidConfig, "unknown option \(unknown) for an accesslog store (known: path)", at: location)
+            throw DataPortError(.invalidConfig, "unknown option \(unknown) for an accesslog store (known: path)", at: location, code: .unknownOption)
         }
         guard let folder = config.path("path") else {
-            throw DataPortError(.invalidConfig, "an accesslog store needs options.path (the folder of the logs)", at: location)
+            throw DataPortError(.invalidConfig, "an accesslog store needs options.path (the folder of the logs)", at: location, code: .missingOption)
         }
         self.folder = folder
         for d in config.datasets {
@@ -129,7 +129,7 @@ public final class AccessLogConnector: StoreConnector {
     public func validate() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw DataPortError(.store, "the access log folder does not exist", at: "store \(config.name): \(folder)")
+            throw DataPortError(.store, "the access log folder does not exist", at: "store \(config.name): \(folder)", code: .missingFile)
         }
         for d in config.datasets { _ = try openLog(d) }
     }
@@ -209,7 +209,7 @@ public final class AccessLogConnector: StoreConnector {
             if line.isEmpty { continue }
             guard line.count <= Self.maxLineLength, var entry = LogEntry(line, number: lines.number) else {
                 guard d.skipMalformedLines else {
-                    throw DataPortError(.store, "malformed log line", at: "\(plan.file), line \(lines.number)")
+                    throw DataPortError(.store, "malformed log line", at: "\(plan.file), line \(lines.number)", code: .malformedLine)
                 }
                 malformed += 1
                 continue

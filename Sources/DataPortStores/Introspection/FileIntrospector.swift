@@ -18,7 +18,7 @@ public final class FileIntrospector: StoreIntrospector {
     public init(config: StoreConfig) throws {
         self.config = config
         guard let folder = config.path("path") else {
-            throw DataPortError(.invalidConfig, "a \(config.type) store needs options.path", at: "store \(config.name)")
+            throw DataPortError(.invalidConfig, "a \(config.type) store needs options.path", at: "store \(config.name)", code: .missingOption)
         }
         self.folder = folder
         let raw = config.type == "csv" ? (config.options["delimiter"] ?? ",") : ","
@@ -123,7 +123,7 @@ public final class FileIntrospector: StoreIntrospector {
                     for (c, ks) in found.sorted(by: { $0.key < $1.key }) { count(c, ks) }
                 } else {
                     guard let text = String(validating: line, as: UTF8.self) else {
-                        throw DataPortError(.store, "line \(number) is not valid UTF-8", at: name)
+                        throw DataPortError(.store, "line \(number) is not valid UTF-8", at: name, code: .malformedLine)
                     }
                     var found = Set<IdentityKind>()
                     for token in text.split(whereSeparator: { " \t\r\"'[]()<>=,;".contains($0) }) {

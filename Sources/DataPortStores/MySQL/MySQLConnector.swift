@@ -37,7 +37,7 @@ public final class MySQLConnector: WritableStoreConnector {
         self.config = config
         let location = "store \(config.name)"
         if let unknown = config.options.keys.sorted().first(where: { !Self.options.contains($0) }) {
-            throw DataPortError(.invalidConfig, "unknown option \(unknown) for a mysql store (known: \(Self.options.sorted().joined(separator: ", ")))", at: location)
+            throw DataPortError(.invalidConfig, "unknown option \(unknown) for a mysql store (known: \(Self.options.sorted().joined(separator: ", ")))", at: location, code: .unknownOption)
         }
         for d in config.datasets {
             if case .file = d.source {
@@ -66,7 +66,7 @@ public final class MySQLConnector: WritableStoreConnector {
     static func endpoint(_ config: StoreConfig, environment: [String: String]) throws -> MySQLEndpoint {
         let location = "store \(config.name)"
         guard config.options["url"] != nil else {
-            throw DataPortError(.invalidConfig, "a mysql store needs options.url (mysql://user@host:port/database)", at: location)
+            throw DataPortError(.invalidConfig, "a mysql store needs options.url (mysql://user@host:port/database)", at: location, code: .missingOption)
         }
         let text = try PostgreSQLConnector.connectionString(config.options["url"], location: location, environment: environment)
         guard let u = URLComponents(string: text), u.scheme == "mysql" || u.scheme == "mariadb",
@@ -308,7 +308,7 @@ public final class MySQLSession: SQLSession {
             if case .integer(let i) = row.cell(0) { got = String(i) }
         }
         guard got == "1" else {
-            throw DataPortError(.store, "another import into this database holds its lock (waited 60 s)", at: connection.location)
+            throw DataPortError(.store, "another import into this database holds its lock (waited 60 s)", at: connection.location, code: .lockTimeout)
         }
         locked = true
         try connection.execute("START TRANSACTION")

@@ -30,7 +30,7 @@ public final class PostgreSQLConnector: WritableStoreConnector {
         self.config = config
         let location = "store \(config.name)"
         if let unknown = config.options.keys.sorted().first(where: { !Self.options.contains($0) }) {
-            throw DataPortError(.invalidConfig, "unknown option \(unknown) for a postgresql store (known: url)", at: location)
+            throw DataPortError(.invalidConfig, "unknown option \(unknown) for a postgresql store (known: url)", at: location, code: .unknownOption)
         }
         for d in config.datasets {
             if case .file = d.source {

@@ -19,16 +19,16 @@ public final class SQLiteConnector: WritableStoreConnector {
         self.config = config
         let known: Set<String> = ["path", "initScript"]
         if let unknown = config.options.keys.sorted().first(where: { !known.contains($0) }) {
-            throw DataPortError(.invalidConfig, "unknown option \(unknown) for a sqlite store", at: "store \(config.name)")
+            throw DataPortError(.invalidConfig, "unknown option \(unknown) for a sqlite store", at: "store \(config.name)", code: .unknownOption)
         }
         guard let path = config.path("path") else {
-            throw DataPortError(.invalidConfig, "a sqlite store needs options.path", at: "store \(config.name)")
+            throw DataPortError(.invalidConfig, "a sqlite store needs options.path", at: "store \(config.name)", code: .missingOption)
         }
         if !FileManager.default.fileExists(atPath: path), let script = config.path("initScript") {
             try Self.build(path: path, script: script)
         }
         guard FileManager.default.fileExists(atPath: path) else {
-            throw DataPortError(.store, "SQLite database file does not exist", at: "store \(config.name): \(path)")
+            throw DataPortError(.store, "SQLite database file does not exist", at: "store \(config.name): \(path)", code: .missingFile)
         }
         self.path = path
         db = try SQLiteDatabase(path: path, readOnly: true)
@@ -67,7 +67,7 @@ public final class SQLiteConnector: WritableStoreConnector {
     public func validate() throws {
         for d in config.datasets {
             do { _ = try db.prepare(builder.probe(d)) } catch let e as DataPortError {
-                throw DataPortError(e.kind, "dataset \(d.name): \(e.message)", at: "store \(config.name)")
+                throw DataPortError(e.kind, "dataset \(d.name): \(e.message)", at: "store \(config.name)", code: e.code)
             }
         }
     }

@@ -84,7 +84,7 @@ public final class SQLiteDatabase {
     public func waitForLocks(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
     func error(_ what: String) -> DataPortError {
-        DataPortError(.store, "\(what): \(Self.shown(String(cString: sqlite3_errmsg(handle)), code: sqlite3_extended_errcode(handle)))", at: path)
+        DataPortError(.store, "\(what): \(Self.shown(String(cString: sqlite3_errmsg(handle)), code: sqlite3_extended_errcode(handle)))", at: path, code: sqlite3_errcode(handle) == SQLITE_BUSY ? .lockTimeout : nil)
     }
 
     /// SQLite's message, unless its shape lets it carry a row's value: a trigger's `RAISE` message
