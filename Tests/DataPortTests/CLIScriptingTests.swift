@@ -1,4 +1,4 @@
-import DataPortCLI
+@testable import DataPortCLI
 import DataPortModel
 import Foundation
 import XCTest
