@@ -17,11 +17,15 @@ struct OptionSpec: Sendable {
     /// The values it takes, when they are a fixed list (completed by the shells).
     var choices: [String] = []
 
-    /// Whether a shell completes its value as a file name, a folder, or not at all.
-    var completesFiles: Bool { value.map { $0.hasSuffix("FILE") || $0.contains("FILE|") || $0 == "BUNDLE" } ?? false }
-    var completesFolders: Bool { value == "DIR" }
-    /// A comma-separated list of `choices` (`--format json,csv`).
-    var takesList: Bool { value == "LIST" && !choices.isEmpty }
+    /// What a shell completes the value with, decided once for every shell.
+    enum Completion: Equatable { case none, files, folders, words([String]), list([String]) }
+
+    var completion: Completion {
+        guard let value else { return .none }
+        if !choices.isEmpty { return value == "LIST" ? .list(choices) : .words(choices) }
+        if value == "DIR" { return .folders }
+        return value.hasSuffix("FILE") ? .files : .none
+    }
 }
 
 /// Parsed command-line arguments: option values, flags, positionals. Unknown options are usage errors.

@@ -52,12 +52,13 @@ enum CompletionsCommand {
         }
         var valueCases = ""
         for o in valueOptions {
-            let action: String
-            if o.takesList { action = "_dataport_list \(o.choices.joined(separator: " "))" }
-            else if !o.choices.isEmpty { action = "_dataport_words \(o.choices.joined(separator: " "))" }
-            else if o.completesFolders { action = "_dataport_files -d" }
-            else if o.completesFiles { action = "_dataport_files -f" }
-            else { action = "COMPREPLY=()" }
+            let action = switch o.completion {
+            case .list(let values): "_dataport_list \(values.joined(separator: " "))"
+            case .words(let values): "_dataport_words \(values.joined(separator: " "))"
+            case .folders: "_dataport_files -d"
+            case .files: "_dataport_files -f"
+            case .none: "COMPREPLY=()"
+            }
             valueCases += "    --\(o.name)) \(action); return ;;\n"
         }
         return """
@@ -119,12 +120,13 @@ enum CompletionsCommand {
         var spec = "'\(head)[\(zshDescription(o.help))]"
         if let value = o.value {
             let message = value.lowercased().replacingOccurrences(of: ":", with: " ")
-            let action: String
-            if o.takesList { action = "_sequence compadd - \(o.choices.joined(separator: " "))" }
-            else if !o.choices.isEmpty { action = "(\(o.choices.joined(separator: " ")))" }
-            else if o.completesFolders { action = "_files -/" }
-            else if o.completesFiles { action = "_files" }
-            else { action = " " }
+            let action = switch o.completion {
+            case .list(let values): "_sequence compadd - \(values.joined(separator: " "))"
+            case .words(let values): "(\(values.joined(separator: " ")))"
+            case .folders: "_files -/"
+            case .files: "_files"
+            case .none: " "
+            }
             spec += ":\(message):\(action)"
         }
         return spec + "'"
@@ -197,11 +199,11 @@ enum CompletionsCommand {
             }
             for o in c.options + [OptionSpec(name: "help", value: nil, help: "Show this help.")] {
                 var line = "complete -c dataport \(when) -l \(o.name)"
-                if o.value != nil {
-                    if o.takesList { line += " -x -a \(fishQuoted("(__dataport_list \(o.choices.joined(separator: " ")))"))" }
-                    else if !o.choices.isEmpty { line += " -x -a \(fishQuoted(o.choices.joined(separator: " ")))" }
-                    else if o.completesFiles || o.completesFolders { line += " -r -F" }
-                    else { line += " -x" }
+                switch o.completion {
+                case .list(let values): line += " -x -a \(fishQuoted("(__dataport_list \(values.joined(separator: " ")))"))"
+                case .words(let values): line += " -x -a \(fishQuoted(values.joined(separator: " ")))"
+                case .files, .folders: line += " -r -F"
+                case .none: line += o.value == nil ? "" : " -x"
                 }
                 s += line + " -d \(fishQuoted(brief(o.help)))\n"
             }
