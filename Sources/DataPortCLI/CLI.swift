@@ -104,7 +104,8 @@ package enum CLI {
         Example:
           dataport export --config Samples/stores.json --subject email=ana@example.com --output ana.zip
 
-        Run 'dataport COMMAND --help' for a command's options. Exit codes:
+        Run 'dataport COMMAND --help' for a command's options, 'dataport help --man' for the man page,
+        'dataport completions bash|zsh|fish' for shell completions. Exit codes:
 
         """
         for code in ExitCode.allCases { s += "  \(code.rawValue)".padding(toLength: 6, withPad: " ", startingAt: 0) + code.meaning + "\n" }
