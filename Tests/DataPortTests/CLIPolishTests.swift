@@ -64,6 +64,36 @@ final class CLIPolishTests: XCTestCase {
         XCTAssertEqual((line["error"] as? [String: Any])?["code"] as? String, "subject.notFound")
     }
 
+    /// A dataset whose table or column the store lacks fails with the same code in every SQL
+    /// store (each server says so its own way: SQLite's message, SQLSTATE 42P01/42703, MySQL 1146/1054).
+    func testAMissingTableOrColumnHasOneCodeInEverySQLStore() throws {
+        let dir = try TestSupport.tempDir(self)
+        var stores = [("sqlite", #"{"path": "\#(TestSupport.samples.appendingPathComponent("sample-app.db").path)"}"#, "users")]
+        if ProcessInfo.processInfo.environment["DATAPORT_PG_URL"] != nil {
+            stores.append(("postgresql", #"{"url": "env:DATAPORT_PG_URL"}"#, "pg_catalog.pg_class"))
+        }
+        if ProcessInfo.processInfo.environment["DATAPORT_MYSQL_URL"] != nil {
+            stores.append(("mysql", #"{"url": "env:DATAPORT_MYSQL_URL"}"#, "information_schema.TABLES"))
+        }
+        for (type, options, existing) in stores {
+            for (table, column, expected) in [("no_such_table_xyz", "id", "config.missingTable"), (existing, "no_such_column_xyz", "config.missingColumn")] {
+                let config = dir.appendingPathComponent("\(type).json")
+                try """
+                {"version": "1", "controller": {"name": "Test Ltd", "contact": "privacy@test.example"},
+                 "stores": [{"name": "app", "type": "\(type)", "options": \(options), "datasets": [
+                   {"name": "account", "table": "\(table)", "category": "account", "description": "Account", "purposes": ["service"],
+                    "legalBasis": "contract", "origin": "provided", "match": [{"field": "email", "identity": "email"}],
+                    "fields": [{"name": "email", "type": "string", "column": "\(column)"}]}]}]}
+                """.write(to: config, atomically: true, encoding: .utf8)
+                let r = try TestSupport.dataport("export", "--config", config.path, "--subject", "email=a@b.c",
+                                                 "--output", dir.appendingPathComponent("x.zip").path, "--json")
+                XCTAssertEqual(r.code, 3, "\(type) \(table).\(column): \(r.stderr)")
+                let doc = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+                XCTAssertEqual((doc?["error"] as? [String: Any])?["code"] as? String, expected, "\(type) \(table).\(column): \(r.stderr)")
+            }
+        }
+    }
+
     // MARK: Did you mean, everything missing at once
 
     func testMistypedCommandsAndOptionsGetASuggestion() throws {
