@@ -40,7 +40,7 @@ public enum Converter {
                     return n
                 }) { n in
                     guard Int64(n) == d.recordCount else {
-                        throw DataPortError(.tamperedBundle, "dataset \(d.dataset.name) holds \(n) records, the manifest says \(d.recordCount)", at: input)
+                        throw DataPortError(.tamperedBundle, "dataset \(d.dataset.name) holds \(n) records, the manifest says \(d.recordCount)", at: input, code: .recordCountMismatch)
                     }
                 }
             }

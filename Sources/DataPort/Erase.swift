@@ -173,7 +173,7 @@ public enum Eraser {
             if !rows.isEmpty { changes[d.name] = DatasetChanges(dataset: d, rows: rows) }
         }
         let found = results.reduce(0) { $0 + $1.before + $1.sharedLeft }
-        guard found > 0 else { throw DataPortError(.subjectNotFound, "no store holds any record about the given identities") }
+        guard found > 0 else { throw DataPortError(.subjectNotFound, "no store holds any record about the given identities", code: .subjectNotFound) }
         let resolved = gathering.identities.filter { !$0.shared }
         let subject = gathering.readSubjectQuery
         gathering.close()

@@ -119,7 +119,7 @@ public enum Exporter {
         let withheld = datasets.reduce(Int64(0)) { $0 + $1.sharedWithheld }
         guard total > 0 || withheld > 0 || options.allowEmpty else {
             writer.discard()
-            throw DataPortError(.subjectNotFound, "no store holds any record about the given identities")
+            throw DataPortError(.subjectNotFound, "no store holds any record about the given identities", code: .subjectNotFound)
         }
         var manifest = Manifest(
             toolVersion: dataportVersion, generatedAt: generatedAt, scope: options.scope, controller: config.controller,

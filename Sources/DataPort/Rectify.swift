@@ -126,7 +126,7 @@ public enum Rectifier {
         }
         var held = found > 0
         for d in config.datasets where !held && !involved.contains(where: { $0.name == d.name }) { held = try gathering.read(d) { _ in } > 0 }
-        guard held else { throw DataPortError(.subjectNotFound, "no store holds any record about the given identities") }
+        guard held else { throw DataPortError(.subjectNotFound, "no store holds any record about the given identities", code: .subjectNotFound) }
         let resolved = gathering.identities.filter { !$0.shared }
         let subject = gathering.readSubjectQuery
         gathering.close()

@@ -88,14 +88,14 @@ public struct AgeDecryption: Sendable {
                   let workFactor = Int(s.arguments[1]) else { throw bad("malformed scrypt work factor") }
             guard s.body.count == 32 else { throw bad("malformed scrypt stanza body") }
             guard let passphrase else {
-                throw DataPortError(.cannotDecrypt, "the bundle is encrypted with a passphrase; give --passphrase-file FILE", at: name)
+                throw DataPortError(.cannotDecrypt, "the bundle is encrypted with a passphrase; give --passphrase-file FILE", at: name, code: .noKey)
             }
             guard workFactor <= maxWorkFactor else {
                 throw DataPortError(.limitExceeded, "the scrypt work factor 2^\(workFactor) is above the limit 2^\(maxWorkFactor)", at: name)
             }
             let key = try Primitives.scrypt(passphrase: passphrase, salt: Array("age-encryption.org/v1/scrypt".utf8) + salt, log2N: workFactor)
             guard let k = Primitives.open(key: key, nonce: zero, s.body) else {
-                throw DataPortError(.cannotDecrypt, "wrong passphrase: it does not open this bundle", at: name)
+                throw DataPortError(.cannotDecrypt, "wrong passphrase: it does not open this bundle", at: name, code: .wrongKey)
             }
             fileKey = k
         } else {
@@ -113,14 +113,14 @@ public struct AgeDecryption: Sendable {
         }
         guard let fileKey else {
             if identities.isEmpty {
-                throw DataPortError(.cannotDecrypt, "the bundle is encrypted to age recipients; give --identity FILE", at: name)
+                throw DataPortError(.cannotDecrypt, "the bundle is encrypted to age recipients; give --identity FILE", at: name, code: .noKey)
             }
-            throw DataPortError(.cannotDecrypt, "no identity given opens this bundle (it is encrypted to other recipients)", at: name)
+            throw DataPortError(.cannotDecrypt, "no identity given opens this bundle (it is encrypted to other recipients)", at: name, code: .wrongKey)
         }
         guard fileKey.count == 16 else { throw bad("the wrapped file key is not 16 bytes") }
         let expected = try AgeHeader.mac(header, fileKey: fileKey)
         guard zip(expected, header.mac).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else {
-            throw DataPortError(.tamperedBundle, "the age header does not match its MAC (damaged or modified)", at: name)
+            throw DataPortError(.tamperedBundle, "the age header does not match its MAC (damaged or modified)", at: name, code: .checksumMismatch)
         }
         return fileKey
     }
@@ -211,7 +211,7 @@ public final class AgeDecryptingSource: ByteSource {
         let fileKey = try decryption.fileKey(from: header, name: name)
         sealed = rest
         try Self.fill(&sealed, from: source, to: 16, ended: &sourceEnded)
-        guard sealed.count >= 16 else { throw DataPortError(.tamperedBundle, "the encrypted bundle is truncated (no payload)", at: name) }
+        guard sealed.count >= 16 else { throw DataPortError(.tamperedBundle, "the encrypted bundle is truncated (no payload)", at: name, code: .truncated) }
         key = try AgeStream.payloadKey(fileKey: fileKey, nonce: Array(sealed[0..<16]))
         sealed.removeFirst(16)
     }
@@ -241,7 +241,7 @@ public final class AgeDecryptingSource: ByteSource {
         let last = sealed.count <= AgeStream.sealedChunkSize
         let size = last ? sealed.count : AgeStream.sealedChunkSize
         guard let opened = sealed.withUnsafeBytes({ Primitives.open(key: key, nonce: AgeStream.nonce(counter, last: last), UnsafeRawBufferPointer(rebasing: $0[0..<size])) }) else {
-            throw DataPortError(.tamperedBundle, "the encrypted bundle is damaged, truncated or modified (chunk \(counter + 1) does not authenticate)", at: name)
+            throw DataPortError(.tamperedBundle, "the encrypted bundle is damaged, truncated or modified (chunk \(counter + 1) does not authenticate)", at: name, code: .checksumMismatch)
         }
         if last, opened.isEmpty, counter > 0 {
             throw DataPortError(.tamperedBundle, "the encrypted bundle ends with an empty chunk (not canonical age)", at: name)

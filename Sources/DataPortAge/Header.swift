@@ -54,7 +54,7 @@ public struct AgeHeader: Sendable, Equatable {
         guard let first = try reader.line() else { throw DataPortError(.invalidBundle, "not an age file (empty)", at: name) }
         guard first.starts(with: magic) else { throw DataPortError(.invalidBundle, "not an age file", at: name) }
         guard first.elementsEqual(versionLine.utf8) else {
-            throw DataPortError(.invalidBundle, "unsupported age version (only age-encryption.org/v1 is read)", at: name)
+            throw DataPortError(.invalidBundle, "unsupported age version (only age-encryption.org/v1 is read)", at: name, code: .unknownVersion)
         }
         var stanzas: [AgeStanza] = []
         while true {

@@ -68,7 +68,7 @@ public enum AgeKeyFiles {
         guard !lines.isEmpty else { throw DataPortError(.usage, "--identity: the file holds no identity", at: path) }
         return try lines.map { line in
             do { return try X25519Identity(line.text) } catch let e as DataPortError {
-                throw DataPortError(e.kind, "--identity: \(e.message)", at: "\(path): line \(line.number)")
+                throw DataPortError(e.kind, "--identity: \(e.message)", at: "\(path): line \(line.number)", code: e.code)
             }
         }
     }
@@ -79,7 +79,7 @@ public enum AgeKeyFiles {
         guard !lines.isEmpty else { throw DataPortError(.usage, "--recipients-file: the file holds no recipient", at: path) }
         return try lines.map { line in
             do { return try X25519Recipient(line.text) } catch let e as DataPortError {
-                throw DataPortError(e.kind, "--recipients-file: \(e.message)", at: "\(path): line \(line.number)")
+                throw DataPortError(e.kind, "--recipients-file: \(e.message)", at: "\(path): line \(line.number)", code: e.code)
             }
         }
     }

@@ -31,7 +31,7 @@ public struct ArchiveLimits: Sendable {
 /// NUL, control character or empty segment.
 public enum EntryName {
     public static func check(_ name: String, archive: String) throws {
-        func bad(_ why: String) -> DataPortError { DataPortError(.invalidBundle, "unsafe entry name: \(why)", at: archive) }
+        func bad(_ why: String) -> DataPortError { DataPortError(.invalidBundle, "unsafe entry name: \(why)", at: archive, code: .unsafePath) }
         guard !name.isEmpty else { throw bad("empty name") }
         guard !name.hasPrefix("/") else { throw bad("absolute path") }
         guard !name.contains("\\") else { throw bad("backslash") }

@@ -39,7 +39,7 @@ extension BundleReader {
                     var count: Int64 = 0
                     while try reader.next() != nil { count += 1; counter.record() }
                     guard count == d.recordCount else {
-                        throw DataPortError(.tamperedBundle, "\(f.path) holds \(count) records, the manifest says \(d.recordCount)", at: path)
+                        throw DataPortError(.tamperedBundle, "\(f.path) holds \(count) records, the manifest says \(d.recordCount)", at: path, code: .recordCountMismatch)
                     }
                     report.records += count
                 } else if f.format != nil {
@@ -143,12 +143,12 @@ final class VerifiedSource: ByteSource {
         let n = try inner.read(into: buffer)
         if n == 0 {
             done = true
-            guard sha.count == file.size else { throw DataPortError(.tamperedBundle, "\(file.path) has \(sha.count) bytes, the manifest says \(file.size)", at: bundle) }
-            guard sha.finalizeHex() == file.sha256 else { throw DataPortError(.tamperedBundle, "\(file.path) does not match its SHA-256 checksum", at: bundle) }
+            guard sha.count == file.size else { throw DataPortError(.tamperedBundle, "\(file.path) has \(sha.count) bytes, the manifest says \(file.size)", at: bundle, code: .sizeMismatch) }
+            guard sha.finalizeHex() == file.sha256 else { throw DataPortError(.tamperedBundle, "\(file.path) does not match its SHA-256 checksum", at: bundle, code: .checksumMismatch) }
             return 0
         }
         sha.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        if sha.count > file.size { throw DataPortError(.tamperedBundle, "\(file.path) is larger than the manifest says", at: bundle) }
+        if sha.count > file.size { throw DataPortError(.tamperedBundle, "\(file.path) is larger than the manifest says", at: bundle, code: .sizeMismatch) }
         return n
     }
 }

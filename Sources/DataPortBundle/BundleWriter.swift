@@ -142,7 +142,7 @@ public final class BundleWriter {
                 throw DataPortError(.limitExceeded, "the bundle would exceed a reading limit (formats/bundle.md): its tar stream is over \(limits.ratioFloor >> 20) MiB and compresses more than \(limits.maxRatio):1; use --archive zip")
             }
             guard streamBytes <= limits.maxTotalBytes else {
-                throw DataPortError(.limitExceeded, "the bundle would exceed a reading limit (formats/bundle.md): more than \(limits.maxTotalBytes) bytes in all")
+                throw DataPortError(.limitExceeded, "the bundle would exceed a reading limit (formats/bundle.md): more than \(limits.maxTotalBytes) bytes in all", code: .tooManyBytes)
             }
         }
         try file.commit()

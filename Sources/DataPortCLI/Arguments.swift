@@ -1,27 +1,43 @@
+import Foundation
 import DataPortModel
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The options a command accepts, for parsing and for its help.
-public struct OptionSpec: Sendable {
-    public var name: String
+/// The options a command accepts: the one source of parsing, `--help`, the man page and the
+/// shell completions.
+struct OptionSpec: Sendable {
+    var name: String
     /// The value's placeholder (`FILE`), or `nil` for a flag.
-    public var value: String?
-    public var help: String
-    public var repeatable = false
+    var value: String?
+    var help: String
+    var repeatable = false
+    /// Always required (a command whose needs depend on other options says so in `Command.requires`).
+    var required = false
+    /// The values it takes, when they are a fixed list (completed by the shells).
+    var choices: [String] = []
+
+    /// What a shell completes the value with, decided once for every shell.
+    enum Completion: Equatable { case none, files, folders, words([String]), list([String]) }
+
+    var completion: Completion {
+        guard let value else { return .none }
+        if !choices.isEmpty { return value == "LIST" ? .list(choices) : .words(choices) }
+        if value == "DIR" { return .folders }
+        return value.hasSuffix("FILE") ? .files : .none
+    }
 }
 
 /// Parsed command-line arguments: option values, flags, positionals. Unknown options are usage errors.
-public struct Arguments {
-    public private(set) var values: [String: [String]] = [:]
-    public private(set) var flags: Set<String> = []
-    public private(set) var positionals: [String] = []
+struct Arguments {
+    private(set) var values: [String: [String]] = [:]
+    private(set) var flags: Set<String> = []
+    private(set) var positionals: [String] = []
     /// Where each positional stood among the command's arguments (1-based), for errors that
     /// describe it instead of printing it.
-    public private(set) var positionalNumbers: [Int] = []
+    private(set) var positionalNumbers: [Int] = []
 
-    public init(_ args: [String], options: [OptionSpec]) throws {
+    init(_ args: [String], options: [OptionSpec]) throws {
         var i = 0
         var onlyPositionals = false
         while i < args.count {
@@ -29,7 +45,7 @@ public struct Arguments {
             i += 1
             if onlyPositionals || !arg.hasPrefix("--") || arg == "-" {
                 if arg.hasPrefix("-") && arg != "-" && !onlyPositionals {
-                    throw DataPortError(.usage, "unknown option (argument \(i)): options start with --; run with --help")
+                    throw DataPortError(.usage, "unknown option (argument \(i)): options start with --; run with --help", code: .unknownCommandOption)
                 }
                 positionals.append(arg)
                 positionalNumbers.append(i)
@@ -43,16 +59,21 @@ public struct Arguments {
                 name = String(name[..<eq])
             }
             guard let spec = options.first(where: { $0.name == name }) else {
-                // Echo what has the shape of an option name; anything else may be a value.
-                throw DataPortError(.usage, ValueShape.isNameShaped(name) ? "unknown option --\(name)" : "unknown option (argument \(i)); run with --help")
+                // Echo what has the shape of an option name; anything else may be a value. The
+                // suggestion is one of the command's own names, never the argument.
+                guard ValueShape.isNameShaped(name) else {
+                    throw DataPortError(.usage, "unknown option (argument \(i)); run with --help", code: .unknownCommandOption)
+                }
+                let guess = Suggestion.closest(to: name, among: options.map(\.name) + ["help"]).map { "; did you mean --\($0)?" } ?? "; run with --help"
+                throw DataPortError(.usage, "unknown option --\(name)" + guess, code: .unknownCommandOption)
             }
             if spec.value == nil {
-                guard inline == nil else { throw DataPortError(.usage, "option --\(name) takes no value") }
+                guard inline == nil else { throw DataPortError(.usage, "option --\(name) takes no value", code: .unexpectedArgument) }
                 flags.insert(name)
             } else {
                 let v: String
                 if let inline { v = inline } else {
-                    guard i < args.count else { throw DataPortError(.usage, "option --\(name) needs a value (\(spec.value!))") }
+                    guard i < args.count else { throw DataPortError(.usage, "option --\(name) needs a value (\(spec.value!))", code: .missingCommandOption) }
                     v = args[i]
                     i += 1
                 }
@@ -62,26 +83,69 @@ public struct Arguments {
         }
     }
 
-    public func value(_ name: String) -> String? { values[name]?.last }
-    public func all(_ name: String) -> [String] { values[name] ?? [] }
-    public func flag(_ name: String) -> Bool { flags.contains(name) }
+    func value(_ name: String) -> String? { values[name]?.last }
+    func all(_ name: String) -> [String] { values[name] ?? [] }
+    func flag(_ name: String) -> Bool { flags.contains(name) }
 
-    public func required(_ name: String) throws -> String {
-        guard let v = value(name) else { throw DataPortError(.usage, "missing required option --\(name)") }
+    func required(_ name: String) throws -> String {
+        guard let v = value(name) else { throw DataPortError(.usage, "missing required option --\(name)", code: .missingCommandOption) }
         return v
     }
 
+    /// Every missing one of `names` (and the positional `what`, when given and absent), in one
+    /// error: a run reports all that is missing, not one thing per run.
+    func requireAll(_ names: [String], positional what: String? = nil, specs: [OptionSpec]) throws {
+        let missing = names.filter { values[$0] == nil && !flags.contains($0) }.map { name in
+            "--\(name)" + (specs.first { $0.name == name }?.value.map { " \($0)" } ?? "")
+        }
+        let noPositional = what != nil && positionals.isEmpty
+        guard !missing.isEmpty || noPositional else { return }
+        var parts: [String] = []
+        if noPositional, let what { parts.append("the \(what)") }
+        if !missing.isEmpty { parts.append((missing.count == 1 ? "required option " : "required options ") + missing.joined(separator: ", ")) }
+        throw DataPortError(.usage, "missing " + parts.joined(separator: " and "), code: .missingCommandOption)
+    }
+
     /// The error for an argument the command does not take: described, never printed.
-    public func unexpectedPositional(_ index: Int = 0) -> DataPortError {
-        DataPortError(.usage, "unexpected argument \(positionalNumbers[index]), " + ValueShape.describe(positionals[index]))
+    func unexpectedPositional(_ index: Int = 0) -> DataPortError {
+        DataPortError(.usage, "unexpected argument \(positionalNumbers[index]), " + ValueShape.describe(positionals[index]), code: .unexpectedArgument)
     }
 
     /// The single positional argument, named `what` in the error.
-    public func onePositional(_ what: String) throws -> String {
+    func onePositional(_ what: String) throws -> String {
         guard positionals.count == 1 else {
-            throw DataPortError(.usage, positionals.isEmpty ? "missing \(what)" : "expected one \(what), got \(positionals.count) arguments")
+            throw DataPortError(.usage, positionals.isEmpty ? "missing \(what)" : "expected one \(what), got \(positionals.count) arguments",
+                                code: positionals.isEmpty ? .missingCommandOption : .unexpectedArgument)
         }
         return positionals[0]
+    }
+}
+
+/// "Did you mean": the known name closest to a mistyped one, as git and cargo suggest.
+enum Suggestion {
+    /// The candidate within a small edit distance (one or two typos, transpositions counted as
+    /// one), or `nil` when none is close enough to be a likely intent.
+    static func closest(to typed: String, among candidates: [String]) -> String? {
+        let limit = max(1, min(2, typed.count / 3))
+        let scored = candidates.map { ($0, distance(typed, $0)) }.filter { $0.1 <= limit }
+        return scored.min { $0.1 < $1.1 }?.0
+    }
+
+    /// Optimal string alignment distance (Levenshtein with adjacent transpositions).
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
+            }
+        }
+        return d[a.count][b.count]
     }
 }
 

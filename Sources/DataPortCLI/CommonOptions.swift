@@ -13,13 +13,38 @@ import Glibc
 enum CommonOptions {
     static let json = OptionSpec(name: "json", value: nil, help: "Print the result as one JSON document on stdout (formats/cli-output.md).")
     static let quiet = OptionSpec(name: "quiet", value: nil, help: "Print nothing but errors (a --json document is still printed).")
-    static let progress = OptionSpec(name: "progress", value: "MODE", help: "auto (one updating line when stderr is a terminal; default), json (JSON lines on stderr), none.")
+    static let progress = OptionSpec(name: "progress", value: "MODE", help: "auto (one updating line when stderr is a terminal; default), json (JSON lines on stderr), none.",
+                                     choices: ["auto", "json", "none"])
     static let limits = [
         OptionSpec(name: "max-entries", value: "N", help: "Refuse archives with more entries (default \(ArchiveLimits.default.maxEntries))."),
         OptionSpec(name: "max-bytes", value: "N", help: "Refuse archives that decompress to more bytes (default \(ArchiveLimits.default.maxTotalBytes))."),
         OptionSpec(name: "max-ratio", value: "N", help: "Refuse entries (zip) or streams (tar.gz) over \(ArchiveLimits.default.ratioFloor >> 20) MiB compressed more than N:1 (default \(ArchiveLimits.default.maxRatio))."),
     ]
-    static let archive = OptionSpec(name: "archive", value: "KIND", help: "zip (default: opens anywhere) or tar.gz (streams well in scripts).")
+    static let archive = OptionSpec(name: "archive", value: "KIND", help: "zip (default: opens anywhere) or tar.gz (streams well in scripts).",
+                                    choices: ArchiveKind.allCases.map(\.rawValue))
+
+    /// `--config` of the commands that read a stores config.
+    static func config(_ help: String = "The stores config (JSON).") -> OptionSpec {
+        OptionSpec(name: "config", value: "FILE", help: help, required: true)
+    }
+
+    /// `--subject` of the commands that answer one subject's request.
+    static func subject(_ help: String, required: Bool = true) -> OptionSpec {
+        OptionSpec(name: "subject", value: "KIND=VALUE", help: help, repeatable: true, required: required)
+    }
+
+    /// `--format` of the commands that write data files.
+    static func format(_ help: String, required: Bool = false) -> OptionSpec {
+        OptionSpec(name: "format", value: "LIST", help: help, required: required, choices: FormatRegistry.standard.adapters.map(\.name))
+    }
+
+    static let scope = OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held).",
+                                  choices: [Scope.portability.rawValue, Scope.access.rawValue])
+
+    /// `--language` of the commands that write pages for the person.
+    static func language(_ help: String) -> OptionSpec {
+        OptionSpec(name: "language", value: "LANG", help: help, choices: Presentation.languages)
+    }
 
     static let csvFormulaGuard = OptionSpec(name: "csv-formula-guard", value: nil,
         help: "CSV: put a ' before string values that start with = + - @ TAB CR NUL or ' (guards spreadsheets; changes the data for every other tool; recorded in the manifest).")
@@ -119,7 +144,7 @@ final class ProgressPrinter: ProgressObserver {
         guard e.finished || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
         lastDraw = now
         let rate = e.elapsed > 0 ? Double(e.records) / e.elapsed : 0
-        var line = "\(e.phase)\(e.dataset.map { " \($0)" } ?? ""): \(e.records) records, \(String(format: "%.1f", Double(e.bytes) / 1_048_576)) MB, \(Int(rate)) rec/s, \(String(format: "%.1f", e.elapsed)) s"
+        var line = "\(e.phase)\(e.dataset.map { " \($0)" } ?? ""): \(counted(e.records, "record")), \(String(format: "%.1f", Double(e.bytes) / 1_048_576)) MB, \(Int(rate)) rec/s, \(String(format: "%.1f", e.elapsed)) s"
         if let total = e.totalRecords, total > 0, rate > 0, !e.finished {
             line += String(format: ", %d%%, about %.0f s left", Int(100 * e.records / total), Double(total - e.records) / rate)
         }

@@ -31,7 +31,7 @@ enum EncryptionOptions {
     static func recipients(_ args: Arguments) throws -> [X25519Recipient]? {
         var list: [X25519Recipient] = []
         for text in args.all("encrypt-to") {
-            do { list.append(try X25519Recipient(text)) } catch let e as DataPortError { throw DataPortError(e.kind, "--encrypt-to: \(e.message)") }
+            do { list.append(try X25519Recipient(text)) } catch let e as DataPortError { throw DataPortError(e.kind, "--encrypt-to: \(e.message)", code: e.code) }
         }
         for path in args.all("recipients-file") { list += try AgeKeyFiles.recipients(path: path) }
         return list.isEmpty ? nil : list

@@ -1,8 +1,10 @@
+import Foundation
 import DataPortModel
 
-/// The exit codes of `dataport`: an API for scripts. The README's table is generated from this list
-/// (a test keeps them equal); never renumber.
-public enum ExitCode: Int32, CaseIterable, Sendable {
+/// The exit codes of `dataport`: an API for scripts. This list is the source; the README's table
+/// is written from it by hand and `CLITests.testReadmeExitCodeTableMatches` keeps the two equal.
+/// Never renumber. Finer distinctions than a code are `DataPortError.Code`s (formats/cli-output.md).
+enum ExitCode: Int32, CaseIterable, Sendable {
     case success = 0
     case `internal` = 1
     case usage = 2
@@ -17,7 +19,7 @@ public enum ExitCode: Int32, CaseIterable, Sendable {
     case partialFailure = 11
     case cannotDecrypt = 12
 
-    public init(_ kind: DataPortError.Kind) {
+    init(_ kind: DataPortError.Kind) {
         switch kind {
         case .usage: self = .usage
         case .invalidConfig: self = .invalidConfig
@@ -35,7 +37,7 @@ public enum ExitCode: Int32, CaseIterable, Sendable {
     }
 
     /// What the code means, for the README and `--help`.
-    public var meaning: String {
+    var meaning: String {
         switch self {
         case .success: "success"
         case .internal: "internal error (a bug; please report it)"

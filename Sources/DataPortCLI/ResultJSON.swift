@@ -1,6 +1,8 @@
+import Foundation
 import DataPort
 import DataPortBundle
 import DataPortIO
+import DataPortModel
 import DataPortStores
 
 /// The `--json` documents of commands that write a bundle (shape in `formats/cli-output.md`).
@@ -19,6 +21,15 @@ enum ResultJSON {
                          "files": .array(d.files.map { .object(["path": .string($0.path), "format": $0.format.map(JSONValue.string), "size": .integer($0.size), "sha256": .string($0.sha256)]) })])
             }),
             "excluded": .array(m.excluded.map { .object(["name": .string($0.name), "reason": .string($0.reason)]) }),
+        ])
+    }
+
+    /// The `error` member of the document any failure prints (and of a failed batch line): the
+    /// one place its shape is built.
+    static func error(_ e: DataPortError) -> JSONValue {
+        .object([
+            "kind": .string(e.kind.rawValue), "code": .string(e.code.rawValue), "message": .string(e.message),
+            "location": e.location.map(JSONValue.string), "exitCode": .integer(Int(ExitCode(e.kind).rawValue)),
         ])
     }
 

@@ -10,11 +10,11 @@ import Glibc
 /// The signals are blocked in every thread (threads inherit the mask of the one that creates them,
 /// so this runs first) and taken by `sigwait` on one dedicated thread: ordinary Swift code, with
 /// locks, instead of an async-signal handler.
-public enum SignalCleanup {
-    public static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+package enum SignalCleanup {
+    static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
     /// Call once, before any other thread starts.
-    public static func install() {
+    package static func install() {
         var set = sigset_t()
         sigemptyset(&set)
         for s in signals { sigaddset(&set, s) }

@@ -4,8 +4,21 @@ import DataPortModel
 /// missing required member in one error).
 public final class ProblemList {
     public private(set) var messages: [String] = []
+    /// Each problem's code, where it has a specific one.
+    public private(set) var codes: [DataPortError.Code?] = []
     public init() {}
-    public func add(_ message: String) { messages.append(message) }
+    public func add(_ message: String, code: DataPortError.Code? = nil) { messages.append(message); codes.append(code) }
+    /// The code of the error that reports them all: the problems' own when they share one.
+    public var sharedCode: DataPortError.Code? { ConfigProblemCode.shared(codes) }
+}
+
+/// The one code of an error that reports several problems.
+package enum ConfigProblemCode {
+    /// Their common code when every problem has the same specific one, else none (the kind's).
+    package static func shared(_ codes: [DataPortError.Code?]) -> DataPortError.Code? {
+        guard let first = codes.first, let code = first, codes.allSatisfy({ $0 == code }) else { return nil }
+        return code
+    }
 }
 
 /// Reads the members of a JSON object into typed values, and refuses members nobody asked for.
@@ -28,7 +41,7 @@ public final class JSONObjectReader {
         members = m
     }
 
-    public func error(_ message: String) -> DataPortError { DataPortError(errorKind, message, at: file) }
+    public func error(_ message: String, code: DataPortError.Code? = nil) -> DataPortError { DataPortError(errorKind, message, at: file, code: code) }
 
     /// The member names, in document order (for objects keyed by name).
     public var keys: [String] { members.map(\.key) }
@@ -133,7 +146,7 @@ public final class JSONObjectReader {
         if let unknown = members.first(where: { !used.contains($0.key) }) {
             // Every key the reader asked for is known: a near one is the likely meaning.
             let hint = Spelling.nearest(to: unknown.key, among: used.sorted()).map { " (did you mean \($0)?)" } ?? ""
-            throw error("unknown key \(child(unknown.key))\(hint)")
+            throw error("unknown key \(child(unknown.key))\(hint)", code: errorKind == .invalidConfig ? .unknownKey : nil)
         }
     }
 }

@@ -225,9 +225,9 @@ public enum OutputPath {
             switch st.st_mode & S_IFMT {
             case S_IFREG: break
             case S_IFLNK:
-                throw DataPortError(.output, "the output is a symbolic link; DataPort never writes through one: give the file's own path", at: output)
-            case S_IFDIR: throw DataPortError(.output, "the output is a folder; give a file path", at: output)
-            default: throw DataPortError(.output, "the output is not a regular file (a FIFO, device or socket)", at: output)
+                throw DataPortError(.output, "the output is a symbolic link; DataPort never writes through one: give the file's own path", at: output, code: .unsafeOutput)
+            case S_IFDIR: throw DataPortError(.output, "the output is a folder; give a file path", at: output, code: .unsafeOutput)
+            default: throw DataPortError(.output, "the output is not a regular file (a FIFO, device or socket)", at: output, code: .unsafeOutput)
             }
         } else if errno != ENOENT {
             throw DataPortError(.output, "cannot examine the output: \(String(cString: strerror(errno)))", at: output)

@@ -174,7 +174,7 @@ struct BulkUpsert {
             if !mine { foreign = min(foreign ?? record, record) }
         }
         if let record = foreign, let k = m.keyPosition {
-            throw DataPortError(.reconciliation, "dataset \(m.name), record \(record): its key \(m.columns[k].field.name) is held in the target by a row that does not belong to the bundle's subject (none of its match fields ties it to the subject); the import was rolled back")
+            throw DataPortError(.reconciliation, "dataset \(m.name), record \(record): its key \(m.columns[k].field.name) is held in the target by a row that does not belong to the bundle's subject (none of its match fields ties it to the subject); the import was rolled back", code: .foreignKey)
         }
     }
 

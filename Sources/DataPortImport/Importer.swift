@@ -161,12 +161,12 @@ struct ImportRun {
     private func check(_ reconciliation: DatasetReconciliation, of dataset: ManifestDataset) throws {
         let name = dataset.dataset.name
         guard reconciliation.inBundle == dataset.recordCount else {
-            throw DataPortError(.tamperedBundle, "\(name) holds \(reconciliation.inBundle) records, the manifest says \(dataset.recordCount)", at: path)
+            throw DataPortError(.tamperedBundle, "\(name) holds \(reconciliation.inBundle) records, the manifest says \(dataset.recordCount)", at: path, code: .recordCountMismatch)
         }
         if let produced = options.producedBy {
             let made = produced.datasets.first { $0.dataset.name == name }
             guard let made, made.recordCount == reconciliation.inBundle, made.files.map(\.sha256) == dataset.files.map(\.sha256) else {
-                throw DataPortError(.reconciliation, "dataset \(name): the bundle read is not the one exported (record count or checksums differ); the import was rolled back", at: path)
+                throw DataPortError(.reconciliation, "dataset \(name): the bundle read is not the one exported (record count or checksums differ); the import was rolled back", at: path, code: .reconciliation)
             }
         }
     }

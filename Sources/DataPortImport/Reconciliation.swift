@@ -167,16 +167,19 @@ public struct ImportReport: Sendable {
         } else {
             what += ": the records as imported do not match the bundle's checksums"
         }
-        return DataPortError(.reconciliation, "\(what); the import was rolled back", at: bundle)
+        return DataPortError(.reconciliation, "\(what); the import was rolled back", at: bundle, code: .reconciliation)
     }
 
     public var text: String {
         let verb = !agrees ? "Rolled back (the target disagrees): import of" : dryRun ? "Dry run: would import" : "Imported"
         var s = "\(verb) \(bundle) into store \(store)\n"
-        s += "  " + ["dataset", "bundle", "inserted", "updated", "unchanged", "skipped", "checksum"].map { $0.padding(toLength: $0 == "dataset" ? 28 : 10, withPad: " ", startingAt: 0) }.joined() + "\n"
+        // Columns as wide as their longest entry (and a space): no name or count is cut.
+        let name = TextColumn(datasets.map { $0.dataset + " " }, minimum: 28)
+        let number = TextColumn(datasets.flatMap { d in [d.inBundle, d.inserted, d.updated, d.unchanged, d.skipped].map { "\($0) " } }, minimum: 10)
+        s += "  " + name.pad("dataset") + ["bundle", "inserted", "updated", "unchanged", "skipped"].map(number.pad).joined() + "checksum  \n"
         for d in datasets {
-            let cols = [d.inBundle, d.inserted, d.updated, d.unchanged, d.skipped].map { String($0).padding(toLength: 10, withPad: " ", startingAt: 0) }
-            s += "  " + d.dataset.padding(toLength: 28, withPad: " ", startingAt: 0) + cols.joined() + (d.agrees ? "ok" : "MISMATCH") + "\n"
+            let cols = [d.inBundle, d.inserted, d.updated, d.unchanged, d.skipped].map { number.pad(String($0)) }
+            s += "  " + name.pad(d.dataset) + cols.joined() + (d.agrees ? "ok" : "MISMATCH") + "\n"
         }
         for d in datasets {
             for f in d.droppedFields { s += "  dropped field \(d.dataset).\(f) (--drop-field)\n" }

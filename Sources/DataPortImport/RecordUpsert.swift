@@ -145,7 +145,7 @@ final class RecordUpsert {
             }
         }
         if let i = foreign {
-            throw DataPortError(.reconciliation, "dataset \(mapping.name), record \(before + Int64(i) + 1): its key \(mapping.columns[k].field.name) is held in the target by a row that does not belong to the bundle's subject (none of its match fields ties it to the subject); the import was rolled back")
+            throw DataPortError(.reconciliation, "dataset \(mapping.name), record \(before + Int64(i) + 1): its key \(mapping.columns[k].field.name) is held in the target by a row that does not belong to the bundle's subject (none of its match fields ties it to the subject); the import was rolled back", code: .foreignKey)
         }
         for i in rows.values.indices {
             if let same = existing[i] {

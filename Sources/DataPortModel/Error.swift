@@ -1,7 +1,8 @@
 /// The one error type DataPort throws: what went wrong, where, and which kind of failure it is.
 ///
-/// The kind decides the CLI's exit code (see `ExitCode` in DataPortCLI); the message is written
-/// for a person and never contains personal data (identity values or field values).
+/// The kind decides the CLI's exit code (see `ExitCode` in DataPortCLI); the `code` is a stable
+/// machine name a caller branches on (`bundle.checksumMismatch`); the message is written for a
+/// person, may change, and never contains personal data (identity values or field values).
 public struct DataPortError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The classes of failure a caller can branch on.
     public enum Kind: String, Sendable, CaseIterable {
@@ -36,11 +37,18 @@ public struct DataPortError: Error, Sendable, Equatable, CustomStringConvertible
     public var message: String
     /// Where: a file, a dataset, a line and column, a store. Never a value.
     public var location: String?
+    /// The code the throwing site gave, if it gave one.
+    private var specificCode: Code?
 
-    public init(_ kind: Kind, _ message: String, at location: String? = nil) {
+    /// The stable machine name of the failure: the site's own, else the kind's general code (so a
+    /// reclassified error without a code of its own takes its new kind's).
+    public var code: Code { specificCode ?? Code.general(kind) }
+
+    public init(_ kind: Kind, _ message: String, at location: String? = nil, code: Code? = nil) {
         self.kind = kind
         self.message = message
         self.location = location
+        self.specificCode = code
     }
 
     public var description: String {

@@ -20,7 +20,7 @@ public enum StoreCell: Sendable {
     public func value(of field: FieldConfig, in dataset: String, at location: @autoclosure () -> String?) throws -> Value {
         guard let v = value(as: field.type) else {
             let what = if case .blob = self, field.type == .string { "is not valid UTF-8" } else { "is not a valid \(field.type.rawValue)" }
-            throw DataPortError(.store, "dataset \(dataset), field \(field.name): a value \(what)", at: location())
+            throw DataPortError(.store, "dataset \(dataset), field \(field.name): a value \(what)", at: location(), code: .malformedCell)
         }
         return v
     }
@@ -34,7 +34,7 @@ public enum StoreCell: Sendable {
         case .text(let s): return s
         case .blob(let b):
             guard let s = String(validating: b, as: UTF8.self) else {
-                throw DataPortError(.store, "dataset \(dataset), field \(field): a value is not valid UTF-8", at: location)
+                throw DataPortError(.store, "dataset \(dataset), field \(field): a value is not valid UTF-8", at: location, code: .malformedCell)
             }
             return s
         }

@@ -1,4 +1,4 @@
-import DataPortCLI
+@testable import DataPortCLI
 import DataPortModel
 import Foundation
 import XCTest
@@ -137,13 +137,19 @@ final class CLIScriptingTests: XCTestCase {
         let dir = try TestSupport.tempDir(self)
         let good = try TestSupport.exportSample(dir, name: "good.zip")
         var reached: [Int32: String] = [:]
-        func expect(_ code: Int32, _ args: [String], _ why: String) throws {
+        /// With `error`, the run is repeated with --json and its (last) error document must carry that code.
+        func expect(_ code: Int32, _ args: [String], _ why: String, error: DataPortError.Code? = nil) throws {
             let r = try TestSupport.dataport(args)
             XCTAssertEqual(r.code, code, "\(why): \(r.stderr)")
             reached[r.code] = why
+            guard let error else { return }
+            let j = try TestSupport.dataport(args + ["--json"])
+            let start = j.stdout.range(of: "{\n  \"error\":", options: .backwards)?.lowerBound
+            let doc = start.flatMap { try? JSONSerialization.jsonObject(with: Data(j.stdout[$0...].utf8)) as? [String: Any] }
+            XCTAssertEqual((doc?["error"] as? [String: Any])?["code"] as? String, error.rawValue, "\(why): \(j.stdout)")
         }
         try expect(0, ["verify", good], "success")
-        try expect(2, ["export", "--nope"], "usage")
+        try expect(2, ["export", "--nope"], "usage", error: .unknownCommandOption)
         try expect(3, ["export", "--config", dir.appendingPathComponent("missing.json").path, "--subject", "email=a@b.c", "--output", dir.appendingPathComponent("x.zip").path], "config")
         // A store file that is not a database.
         let broken = dir.appendingPathComponent("broken")
@@ -157,7 +163,7 @@ final class CLIScriptingTests: XCTestCase {
         try expect(4, ["export", "--config", broken.appendingPathComponent("stores.json").path, "--subject", "email=a@b.c", "--output", dir.appendingPathComponent("x.zip").path], "store")
         let junk = dir.appendingPathComponent("junk.zip")
         try Data("junk".utf8).write(to: junk)
-        try expect(5, ["verify", junk.path], "invalid bundle")
+        try expect(5, ["verify", junk.path], "invalid bundle", error: .invalidBundle)
 
         // Rewrite one data file with a valid CRC but different content: only SHA-256 catches it.
         let tampered = dir.appendingPathComponent("tampered.zip").path
@@ -170,10 +176,10 @@ final class CLIScriptingTests: XCTestCase {
                     b.writestr(i, d)
             """, good, tampered])
         XCTAssertEqual(py.code, 0, py.stderr)
-        try expect(6, ["verify", tampered], "tampered")
-        try expect(7, ["export", "--config", TestSupport.sampleConfig, "--subject", "email=nobody@example.com", "--output", dir.appendingPathComponent("n.zip").path], "not found")
+        try expect(6, ["verify", tampered], "tampered", error: .checksumMismatch)
+        try expect(7, ["export", "--config", TestSupport.sampleConfig, "--subject", "email=nobody@example.com", "--output", dir.appendingPathComponent("n.zip").path], "not found", error: .subjectNotFound)
         try expect(8, ["export", "--config", TestSupport.sampleConfig, "--subject", "email=ana.nunez@example.com", "--output", dir.appendingPathComponent("no/such/dir/x.zip").path], "output")
-        try expect(9, ["verify", good, "--max-entries", "3"], "limit")
+        try expect(9, ["verify", good, "--max-entries", "3"], "limit", error: .tooManyEntries)
         // A target that alters rows as they are written: the read-back checksum disagrees.
         let target = dir.appendingPathComponent("target.db").path
         let schema = try TestSupport.run("/usr/bin/sqlite3", [TestSupport.samples.appendingPathComponent("sample-app.db").path, ".schema"]).stdout
@@ -182,13 +188,13 @@ final class CLIScriptingTests: XCTestCase {
         config["stores"] = stores
         let targetConfig = dir.appendingPathComponent("target.json")
         try JSONSerialization.data(withJSONObject: config).write(to: targetConfig)
-        try expect(10, ["import", good, "--config", targetConfig.path], "reconciliation")
+        try expect(10, ["import", good, "--config", targetConfig.path], "reconciliation", error: .reconciliation)
         let list = dir.appendingPathComponent("s.txt")
         try "email=ghost@example.com\n".write(to: list, atomically: true, encoding: .utf8)
         try expect(11, ["export", "--config", TestSupport.sampleConfig, "--subjects", list.path, "--output-dir", dir.path], "batch")
         // Encrypted to the age specification's example recipient, whose key no one is given.
         let encrypted = try TestSupport.exportSample(dir, extra: ["--encrypt-to", "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj"], name: "sealed.zip")
-        try expect(12, ["verify", encrypted + ".age"], "cannot decrypt")
+        try expect(12, ["verify", encrypted + ".age"], "cannot decrypt", error: .noKey)
         XCTAssertEqual(Set(reached.keys).union([1]), Set(ExitCode.allCases.map(\.rawValue)))
     }
 

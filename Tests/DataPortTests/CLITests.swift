@@ -1,4 +1,4 @@
-import DataPortCLI
+@testable import DataPortCLI
 import Foundation
 import XCTest
 
@@ -96,7 +96,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: current)), try Data(contentsOf: URL(fileURLWithPath: original)))
     }
 
-    /// The README's exit-code table is the single source: it must list exactly ExitCode's codes.
+    /// `ExitCode` is the source of the README's exit-code table: the table must list each of its codes.
     func testReadmeExitCodeTableMatches() throws {
         let readme = try String(contentsOf: TestSupport.root.appendingPathComponent("README.md"), encoding: .utf8)
         for code in ExitCode.allCases {

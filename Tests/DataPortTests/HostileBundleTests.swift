@@ -1,4 +1,5 @@
-import DataPortCLI
+@testable import DataPortCLI
+import DataPortModel
 import Foundation
 import XCTest
 
@@ -18,14 +19,14 @@ final class HostileBundleTests: XCTestCase {
     // MARK: Entry names
 
     func testEntryNameWithDotDotIsRefused() throws {
-        try assertRefused(code: Self.invalid, message: "unsafe entry name: '..' segment", """
+        try assertRefused(code: Self.invalid, error: .unsafePath, """
             E = entries_with(add=[{'name': TOP + '/../../dataport-hostile-escape.json', 'data': b'{}'}])
             """)
     }
 
     func testAbsoluteEntryNameIsRefused() throws {
         let marker = "/tmp/dataport-hostile-\(UUID().uuidString)/escape.json"
-        try assertRefused(code: Self.invalid, message: "unsafe entry name: absolute path", """
+        try assertRefused(code: Self.invalid, error: .unsafePath, """
             E = entries_with(add=[{'name': '\(marker)', 'data': b'{}'}])
             """)
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
@@ -33,32 +34,32 @@ final class HostileBundleTests: XCTestCase {
     }
 
     func testDriveLetterEntryNameIsRefused() throws {
-        try assertRefused(code: Self.invalid, message: "unsafe entry name: drive letter", """
+        try assertRefused(code: Self.invalid, error: .unsafePath, """
             E = entries_with(add=[{'name': 'C:/dataport-hostile-escape.json', 'data': b'{}'}])
             """)
     }
 
     func testColonInEntryNameIsRefused() throws {
         // On NTFS `account.json:hidden` is an alternate data stream of account.json.
-        try assertRefused(code: Self.invalid, message: "unsafe entry name: colon", """
+        try assertRefused(code: Self.invalid, error: .unsafePath, """
             E = entries_with(add=[{'name': TOP + '/data/json/account.json:hidden', 'data': b'{}'}])
             """)
     }
 
     func testBackslashEntryNameIsRefused() throws {
-        try assertRefused(code: Self.invalid, message: "unsafe entry name: backslash", """
+        try assertRefused(code: Self.invalid, error: .unsafePath, """
             E = entries_with(add=[{'name': TOP + '\\\\..\\\\..\\\\dataport-hostile-escape.json', 'data': b'{}'}])
             """)
     }
 
     func testNULInEntryNameIsRefused() throws {
-        try assertRefused(code: Self.invalid, message: "unsafe entry name: control character", """
+        try assertRefused(code: Self.invalid, error: .unsafePath, """
             E = entries_with(add=[{'name': (TOP + '/data/json/account.json\\x00/../../dataport-hostile-escape.json').encode(), 'data': b'{}'}])
             """)
     }
 
     func testEmptyEntryNameIsRefused() throws {
-        try assertRefused(code: Self.invalid, message: "unsafe entry name: empty name", """
+        try assertRefused(code: Self.invalid, error: .unsafePath, """
             E = entries_with(add=[{'name': b'', 'data': b'{}'}])
             """)
     }
@@ -71,7 +72,7 @@ final class HostileBundleTests: XCTestCase {
 
     func testSymlinkEntryIsRefused() throws {
         // A listed data file, unchanged, but marked as a Unix symbolic link: only the type check can refuse it.
-        try assertRefused(code: Self.invalid, message: "is a link or special file", """
+        try assertRefused(code: Self.invalid, error: .unsafePath, """
             E = entries_with(edit={TOP + '/data/json/account.json': {'attr': (0o120777 << 16), 'method': 0}})
             """)
     }
@@ -139,14 +140,14 @@ final class HostileBundleTests: XCTestCase {
 
     /// A zip that starts as one and has no end is cut short (as a stream whose writer failed): damaged, 6.
     func testTruncatedArchiveIsRefused() throws {
-        try assertRefused(code: Self.tampered, message: "the zip archive ends early", """
+        try assertRefused(code: Self.tampered, error: .truncated, """
             E = entries_with()
             POST = lambda raw: raw[:len(raw) - 10]
             """)
     }
 
     func testArchiveCutInHalfIsRefused() throws {
-        try assertRefused(code: Self.tampered, message: "the zip archive ends early", """
+        try assertRefused(code: Self.tampered, error: .truncated, """
             E = entries_with()
             POST = lambda raw: raw[:len(raw) // 2]
             """)
@@ -166,7 +167,7 @@ final class HostileBundleTests: XCTestCase {
     // MARK: Bombs and sizes
 
     func testDeflateBombIsRefusedByItsRatio() throws {
-        try assertRefused(code: Self.limit, message: "compression ratio over", Self.deflateBomb)
+        try assertRefused(code: Self.limit, error: .compressionRatio, Self.deflateBomb)
     }
 
     func testDeclaredSizeSmallerThanTheInflatedSizeIsRefused() throws {
@@ -178,14 +179,14 @@ final class HostileBundleTests: XCTestCase {
     }
 
     func testDeclaredSizeLargerThanTheInflatedSizeIsRefused() throws {
-        try assertRefused(code: Self.tampered, message: "shorter than declared", """
+        try assertRefused(code: Self.tampered, error: .sizeMismatch, """
             m = dict(ENTRIES)[MANIFEST]
             E = entries_with(edit={MANIFEST: {'usize': len(m) + 1}})
             """)
     }
 
     func testCorruptCRCIsRefused() throws {
-        try assertRefused(code: Self.tampered, message: "CRC-32", """
+        try assertRefused(code: Self.tampered, error: .checksumMismatch, """
             E = entries_with(edit={MANIFEST: {'crc_xor': 1}})
             """)
     }
@@ -229,7 +230,7 @@ final class HostileBundleTests: XCTestCase {
     // MARK: Manifest
 
     func testUnknownManifestFormatVersionIsRefused() throws {
-        try assertRefused(code: Self.invalid, message: "unsupported bundle format version 2.0", """
+        try assertRefused(code: Self.invalid, error: .unknownVersion, """
             m = manifest(); m['formatVersion'] = '2.0'
             E = entries_with(m)
             """)
@@ -315,31 +316,31 @@ final class HostileBundleTests: XCTestCase {
     func testDataFileChangedButStillValidJSONIsRefusedByItsChecksum() throws {
         // Every record parses, so an import has written them all when the checksum fails at the
         // file's end: the transaction must roll back.
-        try assertRefused(code: Self.tampered, message: "does not match its SHA-256 checksum", reach: .dataFiles,
+        try assertRefused(code: Self.tampered, error: .checksumMismatch, reach: .dataFiles,
                           Self.editDataOnly("d = d.replace(b'Website', b'Webs1te', 1); assert b'Webs1te' in d"))
     }
 
     func testDataFileChangedIntoInvalidJSONIsReportedAsTampering() throws {
         // The parse error is a consequence; the cause reported is the failed checksum.
-        try assertRefused(code: Self.tampered, message: "does not match its SHA-256 checksum", reach: .dataFiles,
+        try assertRefused(code: Self.tampered, error: .checksumMismatch, reach: .dataFiles,
                           Self.editDataOnly("d = d.replace(b'\"id\":1,', b'\"id\":1;', 1); assert b'\"id\":1;' in d"))
     }
 
     func testDataFileChangedIntoADuplicateKeyIsReportedAsTampering() throws {
         // An import meets the duplicate key before the file's end: the checksum still names the cause.
-        try assertRefused(code: Self.tampered, message: "does not match its SHA-256 checksum", reach: .dataFiles,
+        try assertRefused(code: Self.tampered, error: .checksumMismatch, reach: .dataFiles,
                           Self.editDataOnly("d = d.replace(b'{\"id\":2,', b'{\"id\":1,', 1); assert d.count(b'{\"id\":1,') == 2"))
     }
 
     func testDataFileLongerOrShorterThanTheManifestSaysIsRefused() throws {
-        try assertRefused(code: Self.tampered, message: "larger than the manifest says", reach: .dataFiles,
+        try assertRefused(code: Self.tampered, error: .sizeMismatch, reach: .dataFiles,
                           Self.editDataOnly("d = d + b'\\n'"))
         try assertRefused(code: Self.tampered, message: "the manifest says", reach: .dataFiles,
                           Self.editDataOnly("d = d[:len(d) // 2]"))
     }
 
     func testRecordCountDisagreeingWithTheManifestIsRefused() throws {
-        try assertRefused(code: Self.tampered, message: "records, the manifest says", reach: .dataFiles, """
+        try assertRefused(code: Self.tampered, error: .recordCountMismatch, reach: .dataFiles, """
             m = manifest(); next(d for d in m['datasets'] if d['name'] == 'quotation_requests')['recordCount'] += 1
             E = entries_with(m)
             """)
@@ -413,7 +414,7 @@ final class HostileBundleTests: XCTestCase {
 
     func testTarGzEntryNamesOutsideTheTopFolderAreRefused() throws {
         for name in ["TOP + '/../escape.json'", "'/tmp/dataport-hostile-escape.json'", "TOP + '/data/json/../../../escape.json'"] {
-            try assertRefused(code: Self.invalid, message: "unsafe entry name", """
+            try assertRefused(code: Self.invalid, error: .unsafePath, """
                 E = entries_with(add=[{'name': \(name), 'data': b'{}'}])
                 TAR = True
                 """)
@@ -421,18 +422,18 @@ final class HostileBundleTests: XCTestCase {
     }
 
     func testTarGzLinksAreRefused() throws {
-        try assertRefused(code: Self.invalid, message: "symbolic link", """
+        try assertRefused(code: Self.invalid, error: .unsafePath, """
             E = entries_with(add=[{'name': TOP + '/data/json/link.json', 'tartype': b'2', 'linkname': '/etc/passwd'}])
             TAR = True
             """)
-        try assertRefused(code: Self.invalid, message: "hard link", """
+        try assertRefused(code: Self.invalid, error: .unsafePath, """
             E = entries_with(add=[{'name': TOP + '/data/json/link.json', 'tartype': b'1', 'linkname': TOP + '/manifest.json'}])
             TAR = True
             """)
     }
 
     func testTarGzDataFileChangedIsRefusedAndTheStoreUnchanged() throws {
-        try assertRefused(code: Self.tampered, message: "does not match its SHA-256 checksum", reach: .dataFiles,
+        try assertRefused(code: Self.tampered, error: .checksumMismatch, reach: .dataFiles,
                           Self.editDataOnly("d = d.replace(b'Website', b'Webs1te', 1); assert b'Webs1te' in d") + "\nTAR = True")
     }
 
@@ -458,8 +459,20 @@ final class HostileBundleTests: XCTestCase {
     }
 
     /// Builds the hostile bundle described by `script`, runs verify, inspect and convert on it, and checks them.
+    func assertRefused(code: Int32, error: DataPortError.Code, reach: Reach = .manifest, _ script: String,
+                       file: StaticString = #filePath, line: UInt = #line) throws {
+        try assertRefused(code: code, expected: .code(error), reach: reach, script, file: file, line: line)
+    }
+
+    /// As above, for a refusal with no code of its own: known by its message.
     func assertRefused(code: Int32, message: String, reach: Reach = .manifest, _ script: String,
                        file: StaticString = #filePath, line: UInt = #line) throws {
+        try assertRefused(code: code, expected: .message(message), reach: reach, script, file: file, line: line)
+    }
+
+    enum Refusal { case code(DataPortError.Code), message(String) }
+
+    func assertRefused(code: Int32, expected: Refusal, reach: Reach, _ script: String, file: StaticString, line: UInt) throws {
         let work = try TestSupport.tempDir(self)
         let bundle = try makeHostile(script, in: work, name: "hostile.zip")
         let target = work.appendingPathComponent("target")
@@ -468,17 +481,24 @@ final class HostileBundleTests: XCTestCase {
         let tmpBefore = try escapeMarkers()
         let store = try emptyTargetStore()
         let storeBefore = try TestSupport.run("/usr/bin/sqlite3", [store.db, ".dump"]).stdout
+        // A code is read from the --json error document; a message from the stderr line.
+        let json: [String]
+        let message: String
+        switch expected {
+        case .code(let c): (json, message) = (["--json"], c.rawValue)
+        case .message(let m): (json, message) = ([], m)
+        }
         let runs: [(args: [String], code: Int32)] = [
-            (["verify", bundle], code),
-            (["inspect", bundle], reach == .manifest ? code : 0),
-            (["convert", bundle, "--format", "json", "--output", target.appendingPathComponent("out.zip").path], code),
-            (["import", bundle, "--config", store.config], code),
+            (["verify", bundle] + json, code),
+            (["inspect", bundle] + json, reach == .manifest ? code : 0),
+            (["convert", bundle, "--format", "json", "--output", target.appendingPathComponent("out.zip").path] + json, code),
+            (["import", bundle, "--config", store.config] + json, code),
         ]
         for run in runs {
             let started = Date()
             let r = try TestSupport.run(TestSupport.binary, run.args, cwd: target)
             let elapsed = Date().timeIntervalSince(started)
-            let what = "\(run.args[0]) (expected \(run.code), message '\(message)')"
+            let what = "\(run.args[0]) (expected \(run.code), \(json.isEmpty ? "message" : "code") '\(message)')"
             XCTAssertEqual(r.code, run.code, "\(what): \(r.stderr)", file: file, line: line)
             // A guard against hangs and blow-ups (the value bomb once took 35 s), not a benchmark: a
             // debug build on a loaded 2-core machine takes up to ~8 s for the largest refusals here.
@@ -489,7 +509,13 @@ final class HostileBundleTests: XCTestCase {
                 let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
                 XCTAssertEqual(lines.count, 1, "\(what): one line on stderr, got \(r.stderr.debugDescription)", file: file, line: line)
                 XCTAssertTrue(r.stderr.hasPrefix("dataport: error: "), "\(what): \(r.stderr)", file: file, line: line)
-                XCTAssertTrue(r.stderr.contains(message), "\(what): \(r.stderr)", file: file, line: line)
+                if json.isEmpty {
+                    XCTAssertTrue(r.stderr.contains(message), "\(what): \(r.stderr)", file: file, line: line)
+                } else {
+                    let doc = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+                    let error = doc?["error"] as? [String: Any]
+                    XCTAssertEqual(error?["code"] as? String, message, "\(what): \(r.stderr)", file: file, line: line)
+                }
             }
             XCTAssertEqual(try snapshot(work), before, "\(what): files changed next to the bundle", file: file, line: line)
             XCTAssertEqual(try escapeMarkers(), tmpBefore, "\(what): a file escaped", file: file, line: line)

@@ -60,7 +60,7 @@ public final class InflateSource: ByteSource {
             if inputStart == inputEnd {
                 let n = try input.withUnsafeMutableBytes { try source.read(into: $0) }
                 inputStart = 0; inputEnd = n
-                if n == 0 { throw DataPortError(.tamperedBundle, "compressed data ends early", at: name) }
+                if n == 0 { throw DataPortError(.tamperedBundle, "compressed data ends early", at: name, code: .truncated) }
             }
             let (rc, used, made): (Int32, Int, Int) = input.withUnsafeMutableBytes { inBuf in
                 stream.pointee.next_in = inBuf.baseAddress!.advanced(by: inputStart).assumingMemoryBound(to: Bytef.self)

@@ -130,11 +130,11 @@ public final class TarGzReader: ArchiveReader {
         let key = EntryName.collisionKey(isDirectory ? String(name.dropLast()) : name)
         guard seen.insert(key).inserted else { throw bad("duplicate entry \(name)") }
         guard entries.count < limits.maxEntries else {
-            throw DataPortError(.limitExceeded, "archive has more than \(limits.maxEntries) entries", at: path)
+            throw DataPortError(.limitExceeded, "archive has more than \(limits.maxEntries) entries", at: path, code: .tooManyEntries)
         }
         total += size
         guard total <= limits.maxTotalBytes else {
-            throw DataPortError(.limitExceeded, "archive decompresses to more than \(limits.maxTotalBytes) bytes", at: path)
+            throw DataPortError(.limitExceeded, "archive decompresses to more than \(limits.maxTotalBytes) bytes", at: path, code: .tooManyBytes)
         }
         let offset = cursor.position
         var crc: UInt32 = 0
@@ -149,8 +149,8 @@ public final class TarGzReader: ArchiveReader {
     /// The error for an entry type no bundle holds: links, devices, FIFOs, anything unknown.
     private func unsupportedEntry(_ header: TarHeaderFields) -> DataPortError {
         switch header.type {
-        case UInt8(ascii: "1"): return bad("entry \(header.name) is a hard link")
-        case UInt8(ascii: "2"): return bad("entry \(header.name) is a symbolic link")
+        case UInt8(ascii: "1"): return DataPortError(.invalidBundle, "entry \(header.name) is a hard link", at: path, code: .unsafePath)
+        case UInt8(ascii: "2"): return DataPortError(.invalidBundle, "entry \(header.name) is a symbolic link", at: path, code: .unsafePath)
         case UInt8(ascii: "3"), UInt8(ascii: "4"): return bad("entry \(header.name) is a device")
         case UInt8(ascii: "6"): return bad("entry \(header.name) is a FIFO")
         default:
@@ -177,7 +177,7 @@ public final class TarGzReader: ArchiveReader {
         var nonZero = false
         _ = try cursor.skip(Int64.max) { chunk in if !nonZero, chunk.contains(where: { $0 != 0 }) { nonZero = true } }
         guard !nonZero else { throw bad("data after the end of the tar archive") }
-        guard cursor.inflater.isComplete else { throw DataPortError(.tamperedBundle, "compressed data ends early", at: path) }
+        guard cursor.inflater.isComplete else { throw DataPortError(.tamperedBundle, "compressed data ends early", at: path, code: .truncated) }
         guard cursor.inflater.leftover.allSatisfy({ $0 == 0 }) else { throw bad("data after the end of the gzip stream") }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -330,7 +330,7 @@ final class TarCursor {
         let n = try inflater.read(into: buffer)
         position += Int64(n)
         if let ratio, ratio.exceedsRatio(decompressed: inflater.produced, compressed: fileSize) {
-            throw DataPortError(.limitExceeded, "archive has a compression ratio over \(ratio.maxRatio)", at: name)
+            throw DataPortError(.limitExceeded, "archive has a compression ratio over \(ratio.maxRatio)", at: name, code: .compressionRatio)
         }
         return n
     }

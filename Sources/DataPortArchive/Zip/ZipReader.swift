@@ -107,7 +107,7 @@ public final class ZipReader: ArchiveReader {
             (count, cdSize, cdOffset, cdEndLimit) = (z64.count, z64.size, z64.offset, z64.recordOffset)
         }
         guard count >= 0, count <= limits.maxEntries else {
-            throw DataPortError(.limitExceeded, "archive has more than \(limits.maxEntries) entries", at: path)
+            throw DataPortError(.limitExceeded, "archive has more than \(limits.maxEntries) entries", at: path, code: .tooManyEntries)
         }
         guard cdOffset >= 0, cdSize >= 0, cdSize <= cdEndLimit, cdOffset == cdEndLimit - cdSize else {
             throw bad("central directory is not where the end record says")
@@ -126,7 +126,7 @@ public final class ZipReader: ArchiveReader {
         // writer failed (`--output -`): damaged, not "something else".
         let head = try readBytes(at: 0, count: 4)
         if head == [0x50, 0x4B, 0x03, 0x04] {
-            throw DataPortError(.tamperedBundle, "the zip archive ends early (no end of central directory): truncated or damaged", at: path)
+            throw DataPortError(.tamperedBundle, "the zip archive ends early (no end of central directory): truncated or damaged", at: path, code: .truncated)
         }
         throw bad("not a zip archive (no end of central directory)")
     }
@@ -166,7 +166,7 @@ public final class ZipReader: ArchiveReader {
         let externalType = (u32(cd, p + 38) >> 16) & 0o170000
         let madeBy = u16(cd, p + 4) >> 8
         if madeBy == 3, externalType != 0, externalType != 0o100000, externalType != 0o040000 {
-            throw bad("entry \(name) is a link or special file")
+            throw DataPortError(.invalidBundle, "entry \(name) is a link or special file", at: path, code: .unsafePath)
         }
         try applyZip64Extra(&e, cd, from: p + 46 + nameLength, to: p + 46 + nameLength + extraLength)
         guard e.size >= 0, e.compressedSize >= 0, e.headerOffset >= 0 else { throw bad("corrupt sizes") }
@@ -199,10 +199,10 @@ public final class ZipReader: ArchiveReader {
     private func checkSizes(_ e: Entry, decompressedSoFar total: Int64) throws {
         if e.method == 0, e.size != e.compressedSize { throw bad("stored entry sizes disagree") }
         if limits.exceedsRatio(decompressed: e.size, compressed: e.compressedSize) {
-            throw DataPortError(.limitExceeded, "entry \(e.name) has a compression ratio over \(limits.maxRatio)", at: path)
+            throw DataPortError(.limitExceeded, "entry \(e.name) has a compression ratio over \(limits.maxRatio)", at: path, code: .compressionRatio)
         }
         guard e.size <= limits.maxTotalBytes - total else {
-            throw DataPortError(.limitExceeded, "archive decompresses to more than \(limits.maxTotalBytes) bytes", at: path)
+            throw DataPortError(.limitExceeded, "archive decompresses to more than \(limits.maxTotalBytes) bytes", at: path, code: .tooManyBytes)
         }
     }
 
@@ -268,12 +268,12 @@ final class CheckedEntrySource: ByteSource {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = try inner.read(into: buffer)
         if n == 0 {
-            guard count == expectedSize else { throw DataPortError(.tamperedBundle, "entry \(name) is shorter than declared", at: archive) }
-            guard crc == expectedCRC else { throw DataPortError(.tamperedBundle, "entry \(name) fails its CRC-32 check", at: archive) }
+            guard count == expectedSize else { throw DataPortError(.tamperedBundle, "entry \(name) is shorter than declared", at: archive, code: .sizeMismatch) }
+            guard crc == expectedCRC else { throw DataPortError(.tamperedBundle, "entry \(name) fails its CRC-32 check", at: archive, code: .checksumMismatch) }
             return 0
         }
         count += Int64(n)
-        guard count <= expectedSize else { throw DataPortError(.tamperedBundle, "entry \(name) is longer than declared", at: archive) }
+        guard count <= expectedSize else { throw DataPortError(.tamperedBundle, "entry \(name) is longer than declared", at: archive, code: .sizeMismatch) }
         crc = crc32(crc, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         return n
     }

@@ -53,7 +53,7 @@ extension Manifest {
         guard try r.string("format") == formatName else { throw r.error("not a DataPort manifest") }
         let version = try r.string("formatVersion")
         guard version.split(separator: ".").first == formatVersion.split(separator: ".").first else {
-            throw r.error("unsupported bundle format version \(version); this DataPort reads \(formatVersion)")
+            throw r.error("unsupported bundle format version \(version); this DataPort reads \(formatVersion)", code: .unknownVersion)
         }
         let tool = try r.object("tool")
         _ = try tool.string("name")

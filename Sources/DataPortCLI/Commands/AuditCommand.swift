@@ -8,8 +8,8 @@ enum AuditCommand {
         summary: "Search the tables and files the config does not cover for a subject's identities.",
         usage: "dataport audit --config FILE --subject KIND=VALUE ... [--tables LIST] [--json] [--quiet] [--progress MODE]",
         options: [
-            OptionSpec(name: "config", value: "FILE", help: "The stores config (JSON)."),
-            OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject, as for export; resolved as export resolves it.", repeatable: true),
+            CommonOptions.config(),
+            CommonOptions.subject("An identity of the subject, as for export; resolved as export resolves it."),
             OptionSpec(name: "tables", value: "LIST", help: "Search only these uncovered tables or files (comma-separated; TABLE, FILE or STORE.TABLE)."),
         ] + CommonOptions.longRunning,
         examples: [
@@ -18,10 +18,8 @@ enum AuditCommand {
             "dataport audit --config stores.json --subject email=bo@example.org --quiet; echo $?   # 0: nothing outside the config, 3: found, 4: something could not be searched (it scans: see README)",
         ],
         run: { args, console in
-            guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
             let config = try StoresConfig.load(path: try args.required("config"))
             let raw = args.all("subject")
-            guard !raw.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE") }
             let identities = try raw.map(ExportCommand.parseIdentity)
             try ExportCommand.checkKinds(identities, config: config, what: "--subject")
             let tables = args.value("tables").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
@@ -31,7 +29,7 @@ enum AuditCommand {
                 console.out(ResultJSON.audit(report).serialized())
             } else if !args.flag("quiet") {
                 for f in report.found {
-                    console.out("found: store \(f.store), \(f.type == "csv" || f.type == "jsonl" || f.type == "accesslog" ? "file" : "table") \(f.object), column \(f.column): \(f.rows) rows hold the subject's \(f.kind.rawValue)")
+                    console.out("found: store \(f.store), \(f.type == "csv" || f.type == "jsonl" || f.type == "accesslog" ? "file" : "table") \(f.object), column \(f.column): \(counted(f.rows, "row")) \(f.rows == 1 ? "holds" : "hold") the subject's \(f.kind.rawValue)")
                 }
                 for s in report.skipped { console.out("not searched: store \(s.store), \(s.object): \(s.reason)") }
                 let n = report.found.count

@@ -9,7 +9,7 @@ enum CheckCommand {
         summary: "Check a stores config against its stores and report every problem at once.",
         usage: "dataport check --config FILE [--strict] [--json] [--quiet]",
         options: [
-            OptionSpec(name: "config", value: "FILE", help: "The stores config (JSON)."),
+            CommonOptions.config(),
             OptionSpec(name: "strict", value: nil, help: "Treat what the person must be told but is missing (purposes, recipients, retention) and unmarked secrets as errors."),
             CommonOptions.json,
             CommonOptions.quiet,
@@ -21,7 +21,6 @@ enum CheckCommand {
         ],
         notes: StoreRegistry.standard.optionsHelp(),
         run: { args, console in
-            guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
             let report = ConfigCheck.run(configPath: try args.required("config"), strict: args.flag("strict"))
             let errors = report.count(.error)
             if args.flag("json") {
@@ -31,8 +30,7 @@ enum CheckCommand {
                     console.out("\(p.level.rawValue): \(p.code): \(p.message)")
                 }
                 if !args.flag("quiet") {
-                    func n(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
-                    console.out("\(n(errors, "error")), \(n(report.count(.warning), "warning")), \(n(report.count(.info), "note")) (\(n(report.stores.count, "store")))")
+                    console.out("\(counted(errors, "error")), \(counted(report.count(.warning), "warning")), \(counted(report.count(.info), "note")) (\(counted(report.stores.count, "store")))")
                 }
             }
             if errors > 0 { throw ReportedFailure(code: .invalidConfig, message: "the config has \(errors) error\(errors == 1 ? "" : "s")") }

@@ -10,13 +10,14 @@ enum ConvertCommand {
         summary: "Re-encode a bundle's datasets into other formats (no stores needed).",
         usage: "dataport convert BUNDLE --format LIST --output FILE [--identity FILE] [--encrypt-to RECIPIENT ...] [--passphrase-file FILE] [--json]",
         options: [
-            OptionSpec(name: "format", value: "LIST", help: "Formats of the new bundle, comma-separated."),
-            OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle: a new path or a regular file (mode 0600), or - for stdout (never a terminal; the summary and --json then go to stderr); not the input, a folder, FIFO, device, socket or link (\".age\" is appended to a file's name when it is encrypted)."),
+            CommonOptions.format("Formats of the new bundle, comma-separated.", required: true),
+            OptionSpec(name: "output", value: "FILE", help: "Where to write the new bundle: a new path or a regular file (mode 0600), or - for stdout (never a terminal; the summary and --json then go to stderr); not the input, a folder, FIFO, device, socket or link (\".age\" is appended to a file's name when it is encrypted).", required: true),
             CommonOptions.csvFormulaGuard,
             CommonOptions.csvBOM,
             CommonOptions.archive,
         ] + CommonOptions.longRunning + CommonOptions.limits + EncryptionOptions.converting,
         examples: ["dataport convert ana.zip --format csv --output ana-csv.zip", "dataport convert ana.zip --format json,csv,xml --output ana-all.zip"],
+        positional: "bundle path",
         run: { args, console in
             let input = try args.onePositional("bundle path")
             let formats = try CommonOptions.formats(try args.required("format"), args)
@@ -29,7 +30,7 @@ enum ConvertCommand {
             if args.flag("json") {
                 console.out(ResultJSON.export(result).serialized())
             } else if !args.flag("quiet") {
-                console.out("wrote \(CommonOptions.shownOutput(output)): \(result.manifest.datasets.count) datasets, \(result.records) records, \(result.bytes) bytes")
+                console.out("wrote \(CommonOptions.shownOutput(output)): \(counted(result.manifest.datasets.count, "dataset")), \(counted(result.records, "record")), \(counted(result.bytes, "byte"))")
             }
         })
 }

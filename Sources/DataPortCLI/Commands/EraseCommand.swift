@@ -11,8 +11,8 @@ enum EraseCommand {
         summary: "Erase one subject from the stores by the config's policies, prove it, write a receipt.",
         usage: "dataport erase --config FILE --subject KIND=VALUE ... [--dry-run] [--receipt FILE] [--requested-at TIME] [--language LANG] [--json]",
         options: [
-            OptionSpec(name: "config", value: "FILE", help: "The stores config; every dataset needs an erasure policy (formats/stores-config.md, Erasure)."),
-            OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject: email=..., user_id=..., ip=..., cookie_id=...", repeatable: true),
+            CommonOptions.config("The stores config; every dataset needs an erasure policy (formats/stores-config.md, Erasure)."),
+            CommonOptions.subject("An identity of the subject: email=..., user_id=..., ip=..., cookie_id=..."),
         ] + shared,
         examples: [
             "dataport erase --config Samples/stores.json --subject email=ana.nunez@example.com --dry-run",
@@ -29,7 +29,7 @@ enum EraseCommand {
         OptionSpec(name: "dry-run", value: nil, help: "Compute the plan (and the receipt) and change nothing."),
         OptionSpec(name: "receipt", value: "FILE", help: "Write the receipt bundle here (zip or tar.gz, BagIt; formats/receipt.md): counts and field names, no personal data."),
         OptionSpec(name: "requested-at", value: "TIME", help: "The request's time (ISO 8601): the receipt's time, $now of an objection, the instant retention holds are measured against (default now)."),
-        OptionSpec(name: "language", value: "LANG", help: "The language of the receipt's page: en, lt, de, fr or es (default: the config's language, else en)."),
+        CommonOptions.language("The language of the receipt's page: en, lt, de, fr or es (default: the config's language, else en)."),
         OptionSpec(name: "time-zone", value: "ZONE", help: "The time zone the receipt's page shows times in, an IANA name such as Europe/Vilnius (default: the config's timeZone, else UTC)."),
         CommonOptions.archive,
         CommonOptions.json,
@@ -38,10 +38,8 @@ enum EraseCommand {
 
     /// The config and the subject's identities of a request command.
     static func request(_ args: Arguments) throws -> (StoresConfig, [Identity]) {
-        guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
         let config = try StoresConfig.load(path: try args.required("config"))
         let raw = args.all("subject")
-        guard !raw.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE") }
         let identities = try raw.map(ExportCommand.parseIdentity)
         try ExportCommand.checkKinds(identities, config: config, what: "--subject")
         return (config, identities)
@@ -71,8 +69,9 @@ enum EraseCommand {
             console.out(JSONValue.object(members).serialized())
         } else if !args.flag("quiet") {
             var s = result.dryRun ? "plan (nothing changed):\n" : ""
+            let names = TextColumn(result.datasets.map(\.name), minimum: 26), actions = TextColumn(result.datasets.map(\.action.rawValue), minimum: 9)
             for d in result.datasets {
-                s += "  \(d.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(d.action.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) before \(d.before), "
+                s += "  \(names.pad(d.name)) \(actions.pad(d.action.rawValue)) before \(d.before), "
                 s += d.action == .update ? "changed \(d.anonymized)" : "erased \(d.erased), anonymized \(d.anonymized), retained \(d.retained)"
                 s += d.remaining.map { ", after \($0)\n" } ?? "\n"
             }

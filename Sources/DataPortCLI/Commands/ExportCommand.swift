@@ -18,22 +18,22 @@ enum ExportCommand {
         summary: "Gather one subject's data from the stores into a verifiable bundle.",
         usage: "dataport export --config FILE (--subject KIND=VALUE ... --output FILE|- | --subjects FILE --output-dir DIR) [options]",
         options: [
-            OptionSpec(name: "config", value: "FILE", help: "The stores config (JSON)."),
-            OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject: email=..., user_id=..., ip=..., cookie_id=...", repeatable: true),
+            CommonOptions.config(),
+            CommonOptions.subject("An identity of the subject: email=..., user_id=..., ip=..., cookie_id=...", required: false),
             OptionSpec(name: "output", value: "FILE", help: "Where to write the bundle: a new path or a regular file to replace (mode 0600), or - for stdout (a pipe or file, never a terminal; the summary and --json then go to stderr). Not a folder, FIFO, device, socket, symbolic link or a store's file (\".age\" is appended to a file's name when it is encrypted)."),
             OptionSpec(name: "subjects", value: "FILE", help: "Batch: one subject per line (KIND=VALUE pairs separated by spaces, or a JSON object); - for stdin."),
             OptionSpec(name: "output-dir", value: "DIR", help: "Batch: where to write subject-LINE.zip (or .tar.gz) for each line; a line that fails removes an earlier run's bundle for it."),
             OptionSpec(name: "shard", value: "K/N", help: "Batch: only the lines whose number is K modulo N (1 <= K <= N), to split a batch across workers."),
             OptionSpec(name: "jobs", value: "N", help: "Batch: export N subjects at a time in this process (default: the number of cores). Bundles and report are the same as with --jobs 1."),
-            OptionSpec(name: "format", value: "LIST", help: "Formats of the data files, comma-separated (default json; xlsx for spreadsheets). See 'dataport formats'."),
+            CommonOptions.format("Formats of the data files, comma-separated (default json; xlsx for spreadsheets). See 'dataport formats'."),
             CommonOptions.csvFormulaGuard,
             CommonOptions.csvBOM,
-            OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held)."),
+            CommonOptions.scope,
             OptionSpec(name: "generated-at", value: "TIME", help: "Pin the bundle's time (ISO 8601) for a byte-identical, reproducible bundle."),
             OptionSpec(name: "allow-partial", value: nil, help: "Write the bundle even if a store fails, recording the failure."),
             OptionSpec(name: "include-shared", value: nil, help: "Include records matched only through a weak identity (ip, cookie_id) that another person shares; withheld by default, counted either way."),
             OptionSpec(name: "allow-empty", value: nil, help: "When no store holds anything about the subject, write a bundle with zero records that confirms it (exit 0) instead of failing with exit 7."),
-            OptionSpec(name: "language", value: "LANG", help: "The language of the bundle's pages: en, lt, de, fr or es (default: the config's language, else en)."),
+            CommonOptions.language("The language of the bundle's pages: en, lt, de, fr or es (default: the config's language, else en)."),
             OptionSpec(name: "time-zone", value: "ZONE", help: "The time zone the pages show times in, an IANA name such as Europe/Vilnius (default: the config's timeZone, else UTC)."),
             CommonOptions.archive,
         ] + EncryptionOptions.writing + CommonOptions.longRunning,
@@ -44,8 +44,9 @@ enum ExportCommand {
             "dataport export --config stores.json --subject email=bo@example.org --encrypt-to age1... --output bo.zip   # writes bo.zip.age",
             "set -o pipefail; dataport export --config stores.json --subject email=bo@example.org --archive tar.gz --output - | ssh other dataport import - --config target.json",
         ],
+        // One subject needs its identities and a bundle path; a batch its list and a folder.
+        requires: { $0.value("subjects") == nil ? ["config", "subject", "output"] : ["config", "output-dir"] },
         run: { args, console in
-            guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
             let configPath = try args.required("config")
             var options = ExportOptions()
             options.formats = try CommonOptions.formats(args.value("format") ?? "json", args)
@@ -77,7 +78,6 @@ enum ExportCommand {
             guard args.value("jobs") == nil else { throw DataPortError(.usage, "--jobs is for a batch (--subjects)") }
             let output = CommonOptions.outputName(try args.required("output"), encrypted: options.encryption != nil)
             let rawSubjects = args.all("subject")
-            guard !rawSubjects.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE (or --subjects FILE)") }
             let identities = try rawSubjects.map(parseIdentity)
             let config = try StoresConfig.load(path: configPath)
             try checkKinds(identities, config: config, what: "--subject")
@@ -85,7 +85,7 @@ enum ExportCommand {
             if args.flag("json") {
                 console.out(ResultJSON.export(result).serialized())
             } else if !args.flag("quiet") {
-                console.out("wrote \(CommonOptions.shownOutput(output)): \(result.manifest.datasets.count) datasets, \(result.records) records, \(result.bytes) bytes")
+                console.out("wrote \(CommonOptions.shownOutput(output)): \(counted(result.manifest.datasets.count, "dataset")), \(counted(result.records, "record")), \(counted(result.bytes, "byte"))")
                 for s in result.manifest.stores where s.status != "complete" {
                     console.out("store \(s.name): \(s.status)\(s.reason.map { " (\($0))" } ?? "")")
                 }
@@ -185,7 +185,7 @@ enum ExportCommand {
         if args.flag("json") {
             console.out(JSONValue.object(["subjects": .array(outcomes), "succeeded": .integer(succeeded), "failed": .integer(failed)]).serialized())
         } else if !args.flag("quiet") {
-            console.out("\(succeeded) subjects exported, \(failed) failed")
+            console.out("\(counted(succeeded, "subject")) exported, \(failed) failed")
         }
         if failed > 0 { throw BatchFailed(failed: failed) }
     }
@@ -210,15 +210,12 @@ enum ExportCommand {
             for o in others { removeStaleBundle(o, config: config) }
             return LineOutcome(ok: true, report: .object(["line": .integer(number), "status": .string("ok"), "output": .string(output),
                                                            "records": .integer(r.records), "bytes": .integer(r.bytes)]),
-                               out: printLines ? "line \(number): ok, \(output) (\(r.records) records)" : nil)
+                               out: printLines ? "line \(number): ok, \(output) (\(counted(r.records, "record")))" : nil)
         } catch {
             // Whatever an earlier run left for this line must not pass for this run's answer.
             for o in [output] + others { removeStaleBundle(o, config: config) }
             let e = error as? DataPortError ?? DataPortError(.internal, "unexpected failure")
-            let code = ExitCode(e.kind)
-            return LineOutcome(ok: false, report: .object(["line": .integer(number), "status": .string("failed"),
-                                                            "error": .object(["kind": .string(e.kind.rawValue), "message": .string(e.message),
-                                                                              "location": e.location.map(JSONValue.string), "exitCode": .integer(Int(code.rawValue))])]),
+            return LineOutcome(ok: false, report: .object(["line": .integer(number), "status": .string("failed"), "error": ResultJSON.error(e)]),
                                err: "dataport: error: line \(number): \(e.description)")
         }
     }

@@ -10,7 +10,7 @@ enum ImportCommand {
         summary: "Import a bundle into a store (verified first, all-or-nothing, idempotent).",
         usage: "dataport import BUNDLE --config FILE [--store NAME] [--drop-field DATASET.FIELD]... [--dry-run] [--strict] [--identity FILE | --passphrase-file FILE] [--json]",
         options: [
-            OptionSpec(name: "config", value: "FILE", help: "The target's stores config: maps datasets and fields to its tables and columns."),
+            CommonOptions.config("The target's stores config: maps datasets and fields to its tables and columns."),
             OptionSpec(name: "store", value: "NAME", help: "The target store (needed when the config has several)."),
             OptionSpec(name: "dry-run", value: nil, help: "Print the plan and the report without writing."),
             OptionSpec(name: "strict", value: nil, help: "Refuse a bundle with datasets the target config does not map."),
@@ -23,6 +23,7 @@ enum ImportCommand {
                 "    --drop-field newsletter_subscriptions.id --drop-field newsletter_subscriptions.unsubscribed_at",
             "dataport import ana.zip --config target.json --store app --dry-run --json",
         ],
+        positional: "bundle path",
         run: { args, console in
             let bundle = try args.onePositional("bundle path")
             let config = try StoresConfig.load(path: try args.required("config"))

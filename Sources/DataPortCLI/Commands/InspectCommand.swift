@@ -12,6 +12,7 @@ enum InspectCommand {
         usage: "dataport inspect BUNDLE [--identity FILE | --passphrase-file FILE] [--json]",
         options: [OptionSpec(name: "json", value: nil, help: "Print the whole manifest as JSON.")] + CommonOptions.limits + EncryptionOptions.reading,
         examples: ["dataport inspect ana.zip", "dataport inspect --json ana.zip | jq '.datasets[].recordCount'"],
+        positional: "bundle path",
         run: { args, console in
             let path = try args.onePositional("bundle path")
             let input = try BundleInput(path: path, decryption: try EncryptionOptions.decryption(args), limits: try CommonOptions.archiveLimits(args),
@@ -50,12 +51,15 @@ enum InspectCommand {
             if input.encrypted { s += "  encrypted (age), opened with the key given\n" }
             s += "  generated \(m.generatedAt.text) by dataport \(m.toolVersion), scope \(m.scope.rawValue)\n"
             s += "  controller: \(m.controller.name) <\(m.controller.contact)>\n"
-            s += "  subject: \(m.subject.displayName ?? "(unnamed)"), \(m.subject.identities.count) identities\n"
+            s += "  subject: \(m.subject.displayName ?? "(unnamed)"), \(counted(m.subject.identities.count, "identity", "identities"))\n"
             for st in m.stores { s += "  store \(st.name) (\(st.type)): \(st.status)\(st.reason.map { ", \($0)" } ?? "")\n" }
             s += "  datasets:\n"
+            // Columns as wide as their longest entry: a long dataset name is never cut.
+            let names = TextColumn(m.datasets.map(\.dataset.name), minimum: 22), categories = TextColumn(m.datasets.map(\.dataset.category.rawValue), minimum: 16)
             for d in m.datasets {
                 let size = d.files.reduce(0) { $0 + $1.size }
-                s += "    \(d.dataset.name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(d.dataset.category.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) \(String(d.recordCount).leftPad(8)) records \(String(size).leftPad(10)) bytes  \(d.files.compactMap(\.format).joined(separator: ","))\n"
+                let records = String(d.recordCount).leftPadded(to: 8) + (d.recordCount == 1 ? " record " : " records")
+                s += "    \(names.pad(d.dataset.name)) \(categories.pad(d.dataset.category.rawValue)) \(records) \(String(size).leftPadded(to: 10)) \(size == 1 ? "byte " : "bytes")  \(d.files.compactMap(\.format).joined(separator: ","))\n"
             }
             for e in m.excluded { s += "  left out: \(e.name) (\(e.reason))\n" }
             console.out(s)
@@ -81,9 +85,10 @@ extension InspectCommand {
         var s = doc["dryRun"] == .bool(true) ? "  a dry run: nothing was changed\n" : ""
         s += "  identities: \(doc["identities"].flatMap { if case .array(let a) = $0 { a.count } else { nil } } ?? 0) (as SHA-256)\n  datasets:\n"
         if case .array(let ds)? = doc["datasets"] {
+            let names = TextColumn(ds.map { $0["name"]?.stringValue ?? "" }, minimum: 26), actions = TextColumn(ds.map { $0["action"]?.stringValue ?? "" }, minimum: 9)
             for d in ds {
                 let name = d["name"]?.stringValue ?? "", action = d["action"]?.stringValue ?? ""
-                s += "    \(name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(action.padding(toLength: 9, withPad: " ", startingAt: 0)) before \(int(d["before"])), erased \(int(d["erased"])), anonymized \(int(d["anonymized"])), retained \(int(d["retained"])), after \(int(d["remaining"]))\n"
+                s += "    \(names.pad(name)) \(actions.pad(action)) before \(int(d["before"])), erased \(int(d["erased"])), anonymized \(int(d["anonymized"])), retained \(int(d["retained"])), after \(int(d["remaining"]))\n"
             }
         }
         if case .array(let st)? = doc["stores"] {
@@ -93,8 +98,5 @@ extension InspectCommand {
     }
 }
 
-extension String {
-    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
-}
 
 import Foundation

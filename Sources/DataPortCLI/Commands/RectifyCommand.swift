@@ -11,9 +11,9 @@ enum ObjectCommand {
         summary: "Apply an objection to a purpose (direct marketing) as the config declares it, with a receipt.",
         usage: "dataport object --config FILE --subject KIND=VALUE ... --purpose PURPOSE [--dry-run] [--receipt FILE] [--language LANG] [--json]",
         options: [
-            OptionSpec(name: "config", value: "FILE", help: "The stores config; objections.PURPOSE says what an objection writes (formats/stores-config.md, Objections)."),
-            OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject.", repeatable: true),
-            OptionSpec(name: "purpose", value: "PURPOSE", help: "The purpose objected to, as the config names it (e.g. marketing)."),
+            CommonOptions.config("The stores config; objections.PURPOSE says what an objection writes (formats/stores-config.md, Objections)."),
+            CommonOptions.subject("An identity of the subject."),
+            OptionSpec(name: "purpose", value: "PURPOSE", help: "The purpose objected to, as the config names it (e.g. marketing).", required: true),
         ] + EraseCommand.shared,
         examples: ["dataport object --config Samples/stores.json --subject email=ana.nunez@example.com --purpose marketing --receipt ana-objection.zip"],
         run: { args, console in
@@ -32,8 +32,8 @@ enum RectifyCommand {
         summary: "Correct fields of the subject's rows (typed, checked, one transaction per store), with a receipt.",
         usage: "dataport rectify --config FILE --subject KIND=VALUE ... (--set DATASET.FIELD=VALUE --where DATASET.KEY=K)... | --changes FILE [--dry-run] [--receipt FILE] [--language LANG] [--json]",
         options: [
-            OptionSpec(name: "config", value: "FILE", help: "The stores config."),
-            OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject.", repeatable: true),
+            CommonOptions.config("The stores config."),
+            CommonOptions.subject("An identity of the subject."),
             OptionSpec(name: "set", value: "DATASET.FIELD=VALUE", help: "A new value (the field's canonical text, formats/bundle.md); paired with the --where of the same position.", repeatable: true),
             OptionSpec(name: "where", value: "DATASET.KEY=K", help: "The subject's row to change, by the dataset's key.", repeatable: true),
             OptionSpec(name: "changes", value: "FILE", help: "A JSON list of {dataset, key, field, value} (values typed as in JSON data files) instead of --set/--where."),

@@ -11,11 +11,11 @@ enum TransferCommand {
         summary: "Export a subject and import it into another system in one step, verified and reconciled.",
         usage: "dataport transfer --from SOURCE.json --subject KIND=VALUE ... --to TARGET.json [--store NAME] [--drop-field DATASET.FIELD]... [--dry-run] [--json]",
         options: [
-            OptionSpec(name: "from", value: "FILE", help: "The source's stores config (as export --config)."),
-            OptionSpec(name: "subject", value: "KIND=VALUE", help: "An identity of the subject (as export --subject).", repeatable: true),
-            OptionSpec(name: "to", value: "FILE", help: "The target's stores config (as import --config)."),
+            OptionSpec(name: "from", value: "FILE", help: "The source's stores config (as export --config).", required: true),
+            CommonOptions.subject("An identity of the subject (as export --subject)."),
+            OptionSpec(name: "to", value: "FILE", help: "The target's stores config (as import --config).", required: true),
             OptionSpec(name: "store", value: "NAME", help: "The target store (needed when the target config has several)."),
-            OptionSpec(name: "scope", value: "SCOPE", help: "portability (Art. 20, default) or access (Art. 15, everything held)."),
+            CommonOptions.scope,
             OptionSpec(name: "drop-field", value: "DATASET.FIELD",
                        help: "Allow this field to be left out (the target does not map it); repeatable. Without it such a field refuses the transfer (exit 3).",
                        repeatable: true),
@@ -28,10 +28,8 @@ enum TransferCommand {
                 "    --drop-field newsletter_subscriptions.id --drop-field newsletter_subscriptions.unsubscribed_at --json",
         ],
         run: { args, console in
-            guard args.positionals.isEmpty else { throw args.unexpectedPositional() }
             let source = try StoresConfig.load(path: try args.required("from"))
             let rawSubjects = args.all("subject")
-            guard !rawSubjects.isEmpty else { throw DataPortError(.usage, "missing required option --subject KIND=VALUE") }
             let identities = try rawSubjects.map(ExportCommand.parseIdentity)
             let target = try StoresConfig.load(path: try args.required("to"))
             var export = ExportOptions()
@@ -51,7 +49,7 @@ enum TransferCommand {
                 ]).serialized())
             } else if !args.flag("quiet") {
                 let e = result.exported
-                console.out("exported \(e.manifest.datasets.count) datasets, \(e.records) records (\(e.bytes) bytes, verified)\n" + result.imported.text)
+                console.out("exported \(counted(e.manifest.datasets.count, "dataset")), \(counted(e.records, "record")) (\(counted(e.bytes, "byte")), verified)\n" + result.imported.text)
             }
             if let mismatch = result.imported.mismatchError { throw mismatch }
         })

@@ -11,6 +11,7 @@ enum VerifyCommand {
         usage: "dataport verify BUNDLE [--identity FILE | --passphrase-file FILE] [--json] [--quiet] [--progress MODE] [limits]",
         options: CommonOptions.longRunning + CommonOptions.limits + EncryptionOptions.reading,
         examples: ["dataport verify ana.zip", "dataport verify ana.zip.age --identity key.txt", "dataport verify --json --progress json received.zip && echo intact"],
+        positional: "bundle path",
         run: { args, console in
             let path = try args.onePositional("bundle path")
             let input = try EncryptionOptions.input(path, args)
@@ -22,7 +23,7 @@ enum VerifyCommand {
                     "files": .integer(report.files), "bytes": .integer(report.bytes), "records": .integer(report.records),
                 ]).serialized())
             } else if !args.flag("quiet") {
-                console.out("\(path): OK (\(report.files) files, \(report.records) records, \(report.bytes) bytes checked)")
+                console.out("\(path): OK (\(counted(report.files, "file")), \(counted(report.records, "record")), \(counted(report.bytes, "byte")) checked)")
             }
         })
 }

@@ -134,7 +134,7 @@ final class CSVRecordWriter: RecordWriter {
     /// A value readers would refuse (`ValueLimits`): refused here first, naming dataset and field.
     private func tooLarge(_ i: Int) -> DataPortError {
         DataPortError(.limitExceeded, "a value of field \(fieldNames[i]) is larger than the JSON and CSV limit of \(ValueLimits.maxValueBytes) bytes",
-                      at: "dataset \(name), record \(count)")
+                      at: "dataset \(name), record \(count)", code: .valueTooLarge)
     }
 
     func finish() throws {

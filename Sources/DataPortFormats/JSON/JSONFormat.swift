@@ -64,7 +64,7 @@ final class JSONRecordWriter: RecordWriter {
     /// A value readers would refuse (`ValueLimits`): refused here first, naming dataset and field.
     private func tooLarge(_ i: Int) -> DataPortError {
         DataPortError(.limitExceeded, "a value of field \(fields[i].name) is larger than the JSON and CSV limit of \(ValueLimits.maxValueBytes) bytes",
-                      at: "dataset \(name), record \(count)")
+                      at: "dataset \(name), record \(count)", code: .valueTooLarge)
     }
 
     func finish() throws {
@@ -104,7 +104,7 @@ final class JSONRecordReader: RecordReader {
         try expectKey("version")
         let version = try expectString()
         guard version.split(separator: ".").first == JSONFormat.version.split(separator: ".").first else {
-            throw DataPortError(.invalidBundle, "unsupported JSON data file version \(version)", at: "\(dataset.name).json")
+            throw DataPortError(.invalidBundle, "unsupported JSON data file version \(version)", at: "\(dataset.name).json", code: .unknownVersion)
         }
         try expectKey("dataset")
         guard try expectString() == dataset.name else { throw reader.fail("dataset name differs from the manifest") }

@@ -144,7 +144,7 @@ final class XLSXSheetReader {
                 text += xml.text
                 guard text.utf8.count <= XMLFormat.maxValueBytes else {
                     throw DataPortError(.limitExceeded, "a cell in row \(row) is larger than the xlsx format's limit of \(XMLFormat.maxValueBytes) bytes",
-                                        at: "\(xml.documentName), line \(xml.line)")
+                                        at: "\(xml.documentName), line \(xml.line)", code: .valueTooLarge)
                 }
             case .ignorable: continue
             case .endElement: return text
@@ -205,7 +205,7 @@ final class XLSXRecordReader: RecordReader {
             throw DataPortError(.invalidBundle, "not a DataPort workbook: the hidden sheet \(XLSXFormat.fieldsSheetName) is missing its marker", at: file)
         }
         guard head[1].split(separator: ".", omittingEmptySubsequences: false).first.map(String.init) == XLSXFormat.version else {
-            throw DataPortError(.invalidBundle, "unsupported xlsx workbook version (this reader reads \(XLSXFormat.version).x)", at: file)
+            throw DataPortError(.invalidBundle, "unsupported xlsx workbook version (this reader reads \(XLSXFormat.version).x)", at: file, code: .unknownVersion)
         }
         guard head[2] == dataset.name else { throw DataPortError(.invalidBundle, "the workbook's dataset name differs from the manifest", at: file) }
         guard strings(try fields.nextRow()) == ["name", "type", "title"] else {

@@ -112,7 +112,7 @@ final class XLSXSheetWriter {
         let text = XLSXFormat.escapedText(value) ?? value
         guard text.utf8.count <= XMLFormat.maxValueBytes else {
             throw DataPortError(.limitExceeded, "a value of field \(field) is larger than the xlsx format's limit of \(XMLFormat.maxValueBytes) bytes",
-                                at: "\(file), row \(row)")
+                                at: "\(file), row \(row)", code: .valueTooLarge)
         }
         cellStart(column, type: "inlineStr", style: style)
         // Excel drops leading and trailing white space unless told to keep it.

@@ -175,13 +175,13 @@ final class XMLRecordWriter: RecordWriter {
     private func checkSize(_ text: String, _ field: Field) throws {
         guard text.utf8.count <= XMLFormat.maxValueBytes else {
             throw DataPortError(.limitExceeded, "a value of field \(field.name) is larger than the XML format's limit of \(XMLFormat.maxValueBytes) bytes",
-                                at: "\(dataset.name).xml, record \(count + 1)")
+                                at: "\(dataset.name).xml, record \(count + 1)", code: .valueTooLarge)
         }
     }
 
     private func mismatch(_ value: Value, _ field: Field) -> DataPortError {
         DataPortError(.internal, "a \(value.type?.rawValue ?? "null") value in field \(field.name) of type \(field.type.rawValue)",
-                      at: "\(dataset.name).xml, record \(count + 1)")
+                      at: "\(dataset.name).xml, record \(count + 1)", code: .valueTooLarge)
     }
 
     func finish() throws {
@@ -351,7 +351,7 @@ final class XMLRecordReader: RecordReader {
                     text += xml.text
                     guard text.utf8.count <= XMLFormat.maxValueBytes else {
                         throw DataPortError(.limitExceeded, "a value of field \(field.name) is larger than the XML format's limit of \(XMLFormat.maxValueBytes) bytes",
-                                            at: "\(file), line \(line)")
+                                            at: "\(file), line \(line)", code: .valueTooLarge)
                     }
                 case .ignorable: continue
                 case .endElement: break reading

@@ -191,7 +191,7 @@ public final class AccessLogConnector: StoreConnector {
             if line.isEmpty { continue }
             guard line.count <= Self.maxLineLength, var entry = LogEntry(line, number: lines.number) else {
                 guard d.skipMalformedLines else {
-                    throw DataPortError(.store, "malformed log line", at: "\(plan.file), line \(lines.number)")
+                    throw DataPortError(.store, "malformed log line", at: "\(plan.file), line \(lines.number)", code: .malformedLine)
                 }
                 malformed += 1
                 continue

@@ -66,20 +66,20 @@ public struct StoreOption: Sendable, Hashable {
     /// unknown options (with the nearest declared name, for a typo), values of the wrong kind,
     /// required options left out. `notText` are options the config gave as a list or an object.
     /// Messages name options and the type, never a value.
-    static func problems(_ options: [String: String], declared: [StoreOption], type: String, notText: Set<String> = []) -> [String] {
-        var found: [String] = []
+    static func problems(_ options: [String: String], declared: [StoreOption], type: String, notText: Set<String> = []) -> [(message: String, code: DataPortError.Code?)] {
+        var found: [(message: String, code: DataPortError.Code?)] = []
         let names = declared.map(\.name)
         for unknown in Set(options.keys).union(notText).sorted() where !names.contains(unknown) {
             let hint = Spelling.nearest(to: unknown, among: names).map { "did you mean \($0)?" } ?? "known: \(names.joined(separator: ", "))"
-            found.append("unknown option \(unknown) for \(aStore(type)) (\(hint))")
+            found.append(("unknown option \(unknown) for \(aStore(type)) (\(hint))", .unknownOption))
         }
         for option in declared {
             if notText.contains(option.name) {
-                found.append("options.\(option.name) must be a string")
+                found.append(("options.\(option.name) must be a string", nil))
             } else if let value = options[option.name] {
-                if let p = option.problem(with: value) { found.append(p) }
+                if let p = option.problem(with: value) { found.append((p, nil)) }
             } else if option.required {
-                found.append("\(aStore(type)) needs options.\(option.name)")
+                found.append(("\(aStore(type)) needs options.\(option.name)", .missingOption))
             }
         }
         return found
@@ -95,7 +95,10 @@ struct StoreOptionValues {
     /// Checks `config.options`; every problem in one `invalidConfig` error at the store.
     init(_ config: StoreConfig, _ declared: [StoreOption]) throws {
         let problems = StoreOption.problems(config.options, declared: declared, type: config.type)
-        guard problems.isEmpty else { throw DataPortError(.invalidConfig, ConfigProblems.sentence(problems), at: "store \(config.name)") }
+        guard problems.isEmpty else {
+            throw DataPortError(.invalidConfig, ConfigProblems.sentence(problems.map(\.message)), at: "store \(config.name)",
+                                code: ConfigProblemCode.shared(problems.map(\.code)))
+        }
         self.config = config; self.declared = declared
     }
 
@@ -110,7 +113,7 @@ struct StoreOptionValues {
     /// A required path option (the check has made sure it is there).
     func requiredPath(_ name: String) throws -> String {
         guard let p = config.path(name) else {
-            throw DataPortError(.invalidConfig, "\(StoreOption.aStore(config.type)) needs options.\(name)", at: "store \(config.name)")
+            throw DataPortError(.invalidConfig, "\(StoreOption.aStore(config.type)) needs options.\(name)", at: "store \(config.name)", code: .missingOption)
         }
         return p
     }

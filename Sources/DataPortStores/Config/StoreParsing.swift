@@ -11,7 +11,7 @@ extension StoresConfig {
         let (options, notText) = try parseOptions(s)
         // A type the registry does not know is refused when its connector is asked for.
         if let declared = registry.options[type] {
-            for p in StoreOption.problems(options, declared: declared, type: type, notText: notText) { problems.add("store \(name): \(p)") }
+            for p in StoreOption.problems(options, declared: declared, type: type, notText: notText) { problems.add("store \(name): \(p.message)", code: p.code) }
         }
         var datasets: [DatasetConfig] = []
         for d in try s.objects("datasets") {

@@ -72,9 +72,9 @@ public struct StoresConfig: Sendable {
             config = try parseDocument(root, file: file, baseDirectory: baseDirectory, registry: registry, problems: problems)
         } catch let e as DataPortError where !problems.messages.isEmpty {
             // What stopped the reading may follow from a key left out: name those first.
-            throw ConfigProblems.error(problems.messages + [e.message], file: file)
+            throw ConfigProblems.error(problems.messages + [e.message], file: file, code: ConfigProblemCode.shared(problems.codes + [e.code]))
         }
-        if !problems.messages.isEmpty { throw ConfigProblems.error(problems.messages, file: file) }
+        if !problems.messages.isEmpty { throw ConfigProblems.error(problems.messages, file: file, code: problems.sharedCode) }
         try config.check()
         return config
     }
@@ -104,7 +104,7 @@ enum ConfigProblems {
         problems.count == 1 ? problems[0] : "\(problems.count) problems: " + problems.joined(separator: "; ")
     }
 
-    static func error(_ problems: [String], file: String) -> DataPortError {
-        DataPortError(.invalidConfig, sentence(problems), at: file)
+    static func error(_ problems: [String], file: String, code: DataPortError.Code? = nil) -> DataPortError {
+        DataPortError(.invalidConfig, sentence(problems), at: file, code: code)
     }
 }

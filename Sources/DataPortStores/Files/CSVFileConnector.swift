@@ -47,7 +47,7 @@ public final class CSVFileConnector: RowScanningConnector {
         for (i, name) in header.enumerated() where index.updateValue(i, forKey: name) != nil { repeated.insert(name) }
         let columns = try dataset.fields.map { f in
             guard let i = index[f.column] else {
-                throw DataPortError(.invalidConfig, "dataset \(dataset.name): column \(f.column) (field \(f.name)) is not in the header of \(store.label(dataset))", at: "store \(store.name)")
+                throw DataPortError(.invalidConfig, "dataset \(dataset.name): column \(f.column) (field \(f.name)) is not in the header of \(store.label(dataset))", at: "store \(store.name)", code: .missingColumn)
             }
             guard !repeated.contains(f.column) else {
                 throw DataPortError(.invalidConfig, "dataset \(dataset.name): column \(f.column) appears more than once in the header of \(store.label(dataset))", at: "store \(store.name)")

@@ -78,7 +78,7 @@ struct FileStore {
     func checkFolder() throws {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-            throw DataPortError(.store, "the store's folder does not exist", at: "store \(config.name): \(folder)")
+            throw DataPortError(.store, "the store's folder does not exist", at: "store \(config.name): \(folder)", code: .missingFile)
         }
     }
 
@@ -107,7 +107,7 @@ struct FileStore {
         }
         func failure(_ e: Int32) -> DataPortError {
             switch e {
-            case ENOENT: DataPortError(.invalidConfig, "dataset \(dataset): file \(relative) does not exist in the store's folder", at: "store \(store)")
+            case ENOENT: DataPortError(.invalidConfig, "dataset \(dataset): file \(relative) does not exist in the store's folder", at: "store \(store)", code: .missingFile)
             case ELOOP, ENOTDIR: refuse("is or passes through a symbolic link")
             default: DataPortError(.store, "dataset \(dataset): cannot open file: \(String(cString: strerror(e)))", at: "store \(store): \(relative)")
             }

@@ -104,7 +104,7 @@ public final class JSONLinesConnector: RowScanningConnector {
             try lines(d, seen: seen) { _, _ in rows += 1; return true }
             guard rows > 0 else { continue }
             if let missing = d.fields.first(where: { !seen.keys.contains($0.column) }) {
-                throw DataPortError(.invalidConfig, "dataset \(d.name): column \(missing.column) (field \(missing.name)) occurs in no line of \(store.label(d))", at: "store \(store.name)")
+                throw DataPortError(.invalidConfig, "dataset \(d.name): column \(missing.column) (field \(missing.name)) occurs in no line of \(store.label(d))", at: "store \(store.name)", code: .missingColumn)
             }
         }
     }

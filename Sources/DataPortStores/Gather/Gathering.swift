@@ -134,7 +134,7 @@ public final class Gathering {
     }
 
     private static func tooMany(_ limits: ResolutionLimits) -> DataPortError {
-        DataPortError(.limitExceeded, "the subject resolves to more than resolution.maxIdentities (\(limits.maxIdentities)) identities; the matching is too broad, or raise the limit in the config")
+        DataPortError(.limitExceeded, "the subject resolves to more than resolution.maxIdentities (\(limits.maxIdentities)) identities; the matching is too broad, or raise the limit in the config", code: .tooManyIdentities)
     }
 
     private func resolve() throws {
@@ -146,7 +146,7 @@ public final class Gathering {
         rounds = 0
         while true {
             guard rounds < limits.maxRounds else {
-                throw DataPortError(.limitExceeded, "identity resolution reached resolution.maxRounds (\(limits.maxRounds)) and was still finding identities; raise the limit in the config")
+                throw DataPortError(.limitExceeded, "identity resolution reached resolution.maxRounds (\(limits.maxRounds)) and was still finding identities; raise the limit in the config", code: .tooManyIdentities)
             }
             rounds += 1
             let before = identities.count

@@ -120,7 +120,7 @@ public final class FileIntrospector: StoreIntrospector {
                     for (c, ks) in found.sorted(by: { $0.key < $1.key }) { count(c, ks) }
                 } else {
                     guard let text = String(validating: line, as: UTF8.self) else {
-                        throw DataPortError(.store, "line \(number) is not valid UTF-8", at: name)
+                        throw DataPortError(.store, "line \(number) is not valid UTF-8", at: name, code: .malformedLine)
                     }
                     var found = Set<IdentityKind>()
                     for token in text.split(whereSeparator: { " \t\r\"'[]()<>=,;".contains($0) }) {

@@ -12,7 +12,7 @@ public final class SQLiteIntrospector: StoreIntrospector {
 
     public init(config: StoreConfig) throws {
         guard let path = config.path("path"), FileManager.default.fileExists(atPath: path) else {
-            throw DataPortError(.store, "SQLite database file does not exist", at: "store \(config.name)")
+            throw DataPortError(.store, "SQLite database file does not exist", at: "store \(config.name)", code: .missingFile)
         }
         let db = try SQLiteDatabase(path: path, readOnly: true)
         self.db = db

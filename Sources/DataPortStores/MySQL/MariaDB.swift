@@ -313,7 +313,7 @@ final class MySQLConnection {
             text = "the server refused the statement"
         }
         let config = readOnly ? MySQLErrors.configWhenReading.contains(number) : MySQLErrors.configWhenWriting.contains(number)
-        return DataPortError(config ? .invalidConfig : .store, "\(what): \(text)\(tag)", at: location)
+        return DataPortError(config ? .invalidConfig : .store, "\(what): \(text)\(tag)", at: location, code: [1146: .missingTable, 1054: .missingColumn, 1205: .lockTimeout][number])
     }
 }
 

@@ -106,7 +106,7 @@ extension MySQLSession: BulkWritingSession {
         }
         return try target.columns.map { c in
             guard let t = found[c.name] else {
-                throw DataPortError(.invalidConfig, "table \(target.table) has no column \(c.name)", at: connection.location)
+                throw DataPortError(.invalidConfig, "table \(target.table) has no column \(c.name)", at: connection.location, code: .missingColumn)
             }
             return t
         }

@@ -299,7 +299,7 @@ public final class MySQLSession: SQLSession {
             if case .integer(let i) = row.cell(0) { got = String(i) }
         }
         guard got == "1" else {
-            throw DataPortError(.store, "another import into this database holds its lock (waited 60 s)", at: connection.location)
+            throw DataPortError(.store, "another import into this database holds its lock (waited 60 s)", at: connection.location, code: .lockTimeout)
         }
         locked = true
         try connection.execute("START TRANSACTION")

@@ -40,7 +40,7 @@ final class PostgreSQLConnection {
             let message = conn.map { Self.trimmed(PQerrorMessage($0)) } ?? "out of memory"
             PQfinish(conn)
             self.conn = nil
-            throw DataPortError(.store, "cannot connect to PostgreSQL: \(message)", at: location)
+            throw DataPortError(.store, "cannot connect to PostgreSQL: \(message)", at: location, code: .storeUnreachable)
         }
         guard PQsetClientEncoding(conn, "UTF8") == 0 else {
             throw DataPortError(.store, "PostgreSQL: cannot use the UTF8 client encoding", at: location)
@@ -258,7 +258,7 @@ final class PostgreSQLConnection {
             sqlstate: field("C"), message: field("M"), sourceFunction: field("R"), hasContext: field("W") != nil,
             schema: field("s"), table: field("t"), column: field("c"), constraint: field("n"), datatype: field("d"))
         let text = ServerErrors.describe(fields, phase: phase, scrubbing: parameters)
-        return DataPortError(isConfigError(fields.sqlstate) ? .invalidConfig : .store, text, at: location)
+        return DataPortError(isConfigError(fields.sqlstate) ? .invalidConfig : .store, text, at: location, code: ["42P01": .missingTable, "42703": .missingColumn, "55P03": .lockTimeout][fields.sqlstate ?? ""])
     }
 
     /// Whether a SQLSTATE means the config does not match the schema. Reading, all of class 42

@@ -11,7 +11,7 @@ extension SQLQueryBuilder {
             do {
                 try prepare(probe(d))
             } catch let e as DataPortError where e.kind == .invalidConfig {
-                throw DataPortError(.invalidConfig, "dataset \(d.name) (\(d.source.label)): \(e.message)", at: "store \(config.name)")
+                throw DataPortError(.invalidConfig, "dataset \(d.name) (\(d.source.label)): \(e.message)", at: "store \(config.name)", code: e.code)
             }
         }
     }

@@ -27,7 +27,7 @@ public final class SQLiteConnector: WritableStoreConnector {
             try Self.build(path: path, script: script)
         }
         guard FileManager.default.fileExists(atPath: path) else {
-            throw DataPortError(.store, "SQLite database file does not exist", at: "store \(config.name): \(path)")
+            throw DataPortError(.store, "SQLite database file does not exist", at: "store \(config.name): \(path)", code: .missingFile)
         }
         self.path = path
         db = try SQLiteDatabase(path: path, readOnly: true)
@@ -66,7 +66,7 @@ public final class SQLiteConnector: WritableStoreConnector {
     public func validate() throws {
         for d in config.datasets {
             do { _ = try db.prepare(builder.probe(d)) } catch let e as DataPortError {
-                throw DataPortError(e.kind, "dataset \(d.name): \(e.message)", at: "store \(config.name)")
+                throw DataPortError(e.kind, "dataset \(d.name): \(e.message)", at: "store \(config.name)", code: e.code)
             }
         }
     }

@@ -84,7 +84,7 @@ public final class SQLiteDatabase {
     public func waitForLocks(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
     func error(_ what: String) -> DataPortError {
-        DataPortError(.store, "\(what): \(Self.shown(String(cString: sqlite3_errmsg(handle)), code: sqlite3_extended_errcode(handle)))", at: path)
+        DataPortError(.store, "\(what): \(Self.shown(String(cString: sqlite3_errmsg(handle)), code: sqlite3_extended_errcode(handle)))", at: path, code: sqlite3_errcode(handle) == SQLITE_BUSY ? .lockTimeout : nil)
     }
 
     /// SQLite's message, unless its shape lets it carry a row's value: a trigger's `RAISE` message
@@ -124,7 +124,7 @@ public final class SQLiteDatabase {
             // A plain SQL error (no such table or column) is the config's fault; anything else
             // (not a database, locked, I/O) is the store's.
             var e = error("SQLite")
-            if sqlite3_errcode(handle) & 0xFF == SQLITE_ERROR { e.kind = .invalidConfig }
+            if sqlite3_errcode(handle) & 0xFF == SQLITE_ERROR { e = DataPortError(.invalidConfig, e.message, at: e.location, code: e.message.contains(": no such table") ? .missingTable : e.message.contains(": no such column") ? .missingColumn : nil) }
             throw e
         }
         return SQLiteStatement(stmt, database: self)
