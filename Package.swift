@@ -46,7 +46,7 @@ let package = Package(
         // objection and rectification requests with their receipts, encrypted input. Import itself is DataPortImport.
         .target(name: "DataPort", dependencies: ["DataPortModel", "DataPortIO", "DataPortAge", "DataPortFormats", "DataPortStores", "DataPortBundle", "DataPortImport"], swiftSettings: strict),
         // The command line: one file per command, exit codes in one place.
-        .target(name: "DataPortCLI", dependencies: ["DataPort", "DataPortAge"], swiftSettings: strict),
+        .target(name: "DataPortCLI", dependencies: ["DataPort"], swiftSettings: strict),
         .executableTarget(name: "dataport", dependencies: ["DataPortCLI"], swiftSettings: strict),
         // The benchmark: `swift run -c release dataport-bench --rows 1000000` (see README, Performance).
         .executableTarget(name: "dataport-bench", dependencies: ["DataPortStores"], swiftSettings: strict),

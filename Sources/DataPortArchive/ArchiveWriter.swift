@@ -6,7 +6,7 @@ import Foundation
 /// a writer of bundles never asks which container it holds. Every conformer states each one
 /// itself (no defaults): a container added later must decide, and a changed zip method cannot
 /// fall back silently to the slower path.
-public protocol ArchiveWriter: AnyObject {
+package protocol ArchiveWriter: AnyObject {
     /// Adds an entry whose bytes `body` writes as they come.
     func addEntry(path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry
     /// Adds an entry whose whole contents are at hand: a zip compresses it on this thread (small
@@ -24,20 +24,20 @@ public protocol ArchiveWriter: AnyObject {
 }
 
 extension ZipWriter: ArchiveWriter {
-    public var acceptsSpools: Bool { true }
-    public var wholeStreamBytes: Int64? { nil }
+    package var acceptsSpools: Bool { true }
+    package var wholeStreamBytes: Int64? { nil }
 }
 
 extension TarGzWriter {
-    public func addEntry(path: String, contents: [UInt8], cache: EntryCache?) throws -> WrittenEntry {
+    package func addEntry(path: String, contents: [UInt8], cache: EntryCache?) throws -> WrittenEntry {
         try addEntry(path: path) { try $0.write(contents) }
     }
 
-    public var acceptsSpools: Bool { false }
+    package var acceptsSpools: Bool { false }
 
-    public func addEntry(path: String, spool: CompressedSpool) throws -> WrittenEntry {
+    package func addEntry(path: String, spool: CompressedSpool) throws -> WrittenEntry {
         throw DataPortError(.internal, "this archive kind takes no spools")
     }
 
-    public var wholeStreamBytes: Int64? { streamBytes }
+    package var wholeStreamBytes: Int64? { streamBytes }
 }

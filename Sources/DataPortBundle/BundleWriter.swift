@@ -108,10 +108,10 @@ public final class BundleWriter {
     }
 
     /// Whether files can be compressed ahead into spools and added with `addFile(_:spool:)` (zip).
-    public var acceptsSpools: Bool { archive.acceptsSpools }
+    package var acceptsSpools: Bool { archive.acceptsSpools }
 
     /// Adds a file compressed ahead into a spool (see `acceptsSpools`).
-    public func addFile(_ path: String, spool: CompressedSpool) throws -> WrittenEntry {
+    package func addFile(_ path: String, spool: CompressedSpool) throws -> WrittenEntry {
         var entry = try archive.addEntry(path: "\(topFolder)/\(path)", spool: spool)
         entry.path = path
         try admit(entry)

@@ -1,5 +1,5 @@
 import Foundation
-import DataPortModel
+import DataPort
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,7 +1,5 @@
 import Foundation
 import DataPort
-import DataPortIO
-import DataPortModel
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,9 +1,4 @@
-import DataPortAge
-import DataPortBundle
-import DataPortFormats
-import DataPortIO
-import DataPortModel
-import DataPortStores
+import DataPort
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,4 @@
 import DataPort
-import DataPortAge
-import DataPortBundle
-import DataPortModel
 
 /// The options that encrypt a bundle being written and open an encrypted one (formats/encryption.md).
 enum EncryptionOptions {

@@ -1,5 +1,5 @@
 import Foundation
-import DataPortModel
+import DataPort
 
 /// The exit codes of `dataport`: an API for scripts. This list is the source; the README's table
 /// is written from it by hand and `CLITests.testReadmeExitCodeTableMatches` keeps the two equal.

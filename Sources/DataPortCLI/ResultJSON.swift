@@ -1,9 +1,5 @@
 import Foundation
 import DataPort
-import DataPortBundle
-import DataPortIO
-import DataPortModel
-import DataPortStores
 
 /// The `--json` documents of commands that write a bundle (shape in `formats/cli-output.md`).
 enum ResultJSON {

@@ -1,4 +1,4 @@
-import DataPortIO
+import DataPort
 import Foundation
 #if canImport(Glibc)
 import Glibc

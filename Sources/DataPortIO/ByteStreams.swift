@@ -336,13 +336,6 @@ public final class SpooledStreamDestination: BundleDestination {
     }
 }
 
-/// Passes bytes on to several sinks (e.g. a file and a hash).
-public final class TeeSink: ByteSink {
-    private let sinks: [any ByteSink]
-    public init(_ sinks: [any ByteSink]) { self.sinks = sinks }
-    public func write(_ bytes: UnsafeRawBufferPointer) throws { for s in sinks { try s.write(bytes) } }
-}
-
 /// Counts bytes passing through to another sink.
 public final class CountingSink: ByteSink {
     private let next: any ByteSink

@@ -8,25 +8,25 @@ import Foundation
 /// An entry compressed ahead of its place in the archive: raw deflate into an unlinked temporary
 /// file, with CRC-32, size and SHA-256 of the uncompressed bytes. Lets the files of a multi-format
 /// bundle be encoded and compressed in parallel, then copied into the zip in order.
-public final class CompressedSpool {
+package final class CompressedSpool {
     private let file: TemporaryFile
     private let deflater: DeflateSink
     private let entry: EntrySink
-    public private(set) var crc: UInt32 = 0
-    public private(set) var size: Int64 = 0
-    public private(set) var sha256 = ""
+    package private(set) var crc: UInt32 = 0
+    package private(set) var size: Int64 = 0
+    package private(set) var sha256 = ""
 
     /// Where the entry's uncompressed bytes go. Use from one thread at a time.
-    public var sink: any ByteSink { entry }
+    package var sink: any ByteSink { entry }
 
-    public init(level: Int32 = 1) throws {
+    package init(level: Int32 = 1) throws {
         file = try TemporaryFile()
         deflater = DeflateSink(file, level: level)
         entry = EntrySink(deflater)
     }
 
     /// Completes compression; call once, after the last write.
-    public func finish() throws {
+    package func finish() throws {
         try deflater.finish()
         crc = deflater.crc
         size = entry.count

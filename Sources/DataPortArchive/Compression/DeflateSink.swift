@@ -5,8 +5,8 @@ import Foundation
 
 /// How many threads compress one deflate stream: `DATAPORT_DEFLATE_THREADS` (1-64, for tests and
 /// measurements) or the number of active cores. The output does not depend on it.
-public enum DeflateThreads {
-    public static let count: Int = {
+package enum DeflateThreads {
+    package static let count: Int = {
         if let text = ProcessInfo.processInfo.environment["DATAPORT_DEFLATE_THREADS"], let n = Int(text), (1...64).contains(n) { return n }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
@@ -20,27 +20,23 @@ public enum DeflateThreads {
 /// the thread count and timing; at most `2 * threads` blocks are in flight, so memory is bounded.
 /// The CRC-32 of the input is computed per block and combined. Call `finish()` after the last
 /// write; use from one thread at a time.
-public final class DeflateSink: ByteSink {
-    /// One block on its way through a worker.
-    private final class Job: @unchecked Sendable {
+package final class DeflateSink: ByteSink {
+    /// One block on its way through a worker; its result comes back through `done`.
+    private struct Job: Sendable {
         let input: [UInt8]
         /// The previous block's input, whose last 32 KiB prime the window (empty for the first).
         let previous: [UInt8]
         let last: Bool
-        var output: [UInt8] = []
-        var crc: UInt32 = 0
-        var failure: (any Error)?
-        let done = DispatchSemaphore(value: 0)
-
-        init(input: [UInt8], previous: [UInt8], last: Bool) {
-            self.input = input; self.previous = previous; self.last = last
-        }
+        /// The compressed bytes and the input's CRC-32, or the failure (one slot).
+        let done = HandOff<Result<(output: [UInt8], crc: UInt32), any Error>>(capacity: 1)
 
         func run(level: Int32) {
             let compressor = CompressorPool.shared.take(level: level)
             defer { CompressorPool.shared.give(compressor) }
-            do {
+            let result = Result { () throws -> (output: [UInt8], crc: UInt32) in
+                var output: [UInt8] = []
                 output.reserveCapacity(input.count / 4 + 64)
+                var crc: UInt32 = 0
                 try input.withUnsafeBytes { block in
                     try previous.withUnsafeBytes { prev in
                         let dictionary = UnsafeRawBufferPointer(rebasing: prev[max(0, prev.count - DeflateSink.window)...])
@@ -48,7 +44,17 @@ public final class DeflateSink: ByteSink {
                     }
                     crc = crc32(0, block)
                 }
-            } catch { failure = error }
+                return (output, crc)
+            }
+            // A slot of one, sent once: never blocks, never refused.
+            try? done.send(result)
+            done.finish()
+        }
+
+        /// The result, waiting for the worker.
+        func wait() throws -> (output: [UInt8], crc: UInt32) {
+            guard let result = try done.receive() else { throw DataPortError(.internal, "a deflate block ended without a result") }
+            return try result.get()
         }
     }
 
@@ -66,11 +72,11 @@ public final class DeflateSink: ByteSink {
     private var started = false
     private var finished = false
     /// CRC-32 and length of the input so far (of the blocks written out).
-    public private(set) var crc: UInt32 = 0
-    public private(set) var count: Int64 = 0
+    package private(set) var crc: UInt32 = 0
+    package private(set) var count: Int64 = 0
 
     /// - Parameter level: ISA-L's level, 0-3 (see `ISALBlockCompressor`).
-    public init(_ next: any ByteSink, level: Int32 = 1, framing: DeflateFraming = .raw,
+    package init(_ next: any ByteSink, level: Int32 = 1, framing: DeflateFraming = .raw,
                 threads: Int = DeflateThreads.count, blockSize: Int = 1 << 18) {
         precondition(blockSize >= DeflateSink.window, "a block must hold a whole window")
         self.next = next
@@ -80,7 +86,7 @@ public final class DeflateSink: ByteSink {
         self.blockSize = blockSize
     }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws {
         var rest = bytes
         while !rest.isEmpty {
             let n = min(rest.count, blockSize - block.count)
@@ -91,7 +97,7 @@ public final class DeflateSink: ByteSink {
     }
 
     /// Compresses the last block, writes everything out (and the gzip trailer).
-    public func finish() throws {
+    package func finish() throws {
         guard !finished else { return }
         finished = true
         try submit(last: true)
@@ -119,86 +125,71 @@ public final class DeflateSink: ByteSink {
         // One thread, or an entry that fits in one block (most of them): no hand-over.
         if threads == 1 || (last && inFlight.isEmpty) {
             job.run(level: level)
-            try emit(job)
+            try emit(job, try job.wait())
             return
         }
         while inFlight.count >= 2 * threads { try drainOne() }
         inFlight.append(job)
         let level = level
-        DeflateWorkers.shared.run { job.run(level: level); job.done.signal() }
+        try DeflateWorkers.shared.run { job.run(level: level) }
     }
 
     private func drainOne() throws {
         let job = inFlight.removeFirst()
-        job.done.wait()
-        try emit(job)
+        try emit(job, try job.wait())
     }
 
-    private func emit(_ job: Job) throws {
-        if let failure = job.failure { throw failure }
-        crc = count == 0 ? job.crc : crc32Combine(crc, job.crc, job.input.count)
+    private func emit(_ job: Job, _ block: (output: [UInt8], crc: UInt32)) throws {
+        crc = count == 0 ? block.crc : crc32Combine(crc, block.crc, job.input.count)
         count += Int64(job.input.count)
-        try job.output.withUnsafeBytes { try next.write($0) }
+        try block.output.withUnsafeBytes { try next.write($0) }
     }
 
     deinit {
         // Blocks still running own their inputs; wait so that no work outlives the sink.
-        for job in inFlight { job.done.wait() }
+        for job in inFlight { _ = try? job.wait() }
     }
 }
 
 /// The threads that compress blocks, shared by every stream: a fixed number (`DeflateThreads`),
 /// running nothing but compression, so a caller waiting for its blocks never holds up another's
-/// (which Dispatch's pool, sized to the cores, could when every thread waits).
-final class DeflateWorkers: @unchecked Sendable {
+/// (which Dispatch's pool, sized to the cores, could when every thread waits). They pull work from
+/// one `HandOff`; each stream keeps at most `2 * threads` blocks in flight, so it stays short.
+final class DeflateWorkers: Sendable {
     static let shared = DeflateWorkers(threads: DeflateThreads.count)
-    private let condition = NSCondition()
     /// Waiting work only: a block's buffers are released as soon as it is taken.
-    private var queue: [@Sendable () -> Void] = []
+    private let queue = HandOff<@Sendable () -> Void>(capacity: 1024)
 
     private init(threads: Int) {
         for _ in 0..<threads {
-            let thread = Thread { [unowned self] in
-                while true { take()() }
+            let thread = Thread { [queue] in
+                // Never finished: the workers live as long as the process.
+                while let work = try? queue.receive() { work() }
             }
             thread.name = "dataport.deflate"
             thread.start()
         }
     }
 
-    func run(_ work: @escaping @Sendable () -> Void) {
-        condition.lock()
-        queue.append(work)
-        condition.signal()
-        condition.unlock()
-    }
-
-    private func take() -> @Sendable () -> Void {
-        condition.lock()
-        defer { condition.unlock() }
-        while queue.isEmpty { condition.wait() }
-        // At most a few blocks per stream wait, so removing the first is cheap.
-        return queue.removeFirst()
+    func run(_ work: @escaping @Sendable () -> Void) throws {
+        try queue.send(work)
     }
 }
 
 /// Compressors kept for reuse across blocks and entries: setting one up costs more than a small
 /// entry's compression.
-final class CompressorPool: @unchecked Sendable {
+final class CompressorPool: Sendable {
     static let shared = CompressorPool()
-    private let lock = NSLock()
-    private var idle: [ISALBlockCompressor] = []
+    private let idle = Locked<[ISALBlockCompressor]>([])
 
     func take(level: Int32) -> ISALBlockCompressor {
-        lock.lock()
-        defer { lock.unlock() }
-        if let i = idle.lastIndex(where: { $0.level == level }) { return idle.remove(at: i) }
-        return ISALBlockCompressor(level: level)
+        idle.withLock { idle in
+            if let i = idle.lastIndex(where: { $0.level == level }) { return idle.remove(at: i) }
+            return ISALBlockCompressor(level: level)
+        }
     }
 
     func give(_ compressor: ISALBlockCompressor) {
-        lock.lock()
-        defer { lock.unlock() }
-        if idle.count < 16 { idle.append(compressor) }
+        idle.withLock { idle in if idle.count < 16 { idle.append(compressor) } }
     }
 }

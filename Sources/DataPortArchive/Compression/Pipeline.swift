@@ -7,7 +7,7 @@ import Foundation
 /// Order is kept; at most `depth` chunks are on their way or in the stage, so memory stays bounded.
 /// The output is exactly what running the stage inline would give. What the stage uses is lent to
 /// its thread (see `WorkerThread`): the owner reads it (a checksum, a size) only after `finish()`.
-public final class PipelinedSink: ByteSink {
+package final class PipelinedSink: ByteSink {
     private let stage: (UnsafeRawBufferPointer) throws -> Void
     @exclusivity(unchecked) private var chunk: [UInt8] = []
     private let chunkSize: Int
@@ -18,7 +18,7 @@ public final class PipelinedSink: ByteSink {
 
     /// - Parameters:
     ///   - stage: runs on the background thread, once per chunk, in order.
-    public init(chunkSize: Int = 1 << 18, depth: Int = 4, stage: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+    package init(chunkSize: Int = 1 << 18, depth: Int = 4, stage: @escaping (UnsafeRawBufferPointer) throws -> Void) {
         self.stage = stage
         self.chunkSize = chunkSize
         self.depth = depth
@@ -32,7 +32,7 @@ public final class PipelinedSink: ByteSink {
         _ = try? running.stage.join()
     }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws {
         var rest = bytes
         while !rest.isEmpty {
             let n = min(rest.count, chunkSize - chunk.count)
@@ -66,7 +66,7 @@ public final class PipelinedSink: ByteSink {
     }
 
     /// Sends what is left and waits for the stage to finish everything; rethrows its error.
-    public func finish() throws {
+    package func finish() throws {
         guard let running else {
             // Nothing is running on the other thread: the stage runs here, on the same bytes in the same order.
             guard !chunk.isEmpty else { return }
@@ -84,7 +84,7 @@ public final class PipelinedSink: ByteSink {
 /// run there while the caller parses. Chunks arrive in order; at most `depth` wait. Dropping the
 /// source stops the thread and waits for it, also when the caller gave up half-way (the thread
 /// holds the inner source and the hand-off, never this source itself).
-public final class ReadAheadSource: ByteSource {
+package final class ReadAheadSource: ByteSource {
     /// Lent to the reading thread once it starts.
     private let inner: any ByteSource
     private let depth: Int
@@ -93,7 +93,7 @@ public final class ReadAheadSource: ByteSource {
     @exclusivity(unchecked) private var current: [UInt8] = []
     @exclusivity(unchecked) private var position = 0
 
-    public init(_ inner: any ByteSource, chunkSize: Int = 1 << 18, depth: Int = 4) {
+    package init(_ inner: any ByteSource, chunkSize: Int = 1 << 18, depth: Int = 4) {
         self.inner = inner
         self.depth = depth
         self.chunkSize = chunkSize
@@ -125,7 +125,7 @@ public final class ReadAheadSource: ByteSource {
         return chunks
     }
 
-    public func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
+    package func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
         if position == current.count {
             guard let next = try (reading?.chunks ?? start()).receive() else { return 0 }
             current = next

@@ -3,13 +3,13 @@ import DataPortIO
 import DataPortModel
 
 /// Deflate framing: raw deflate (zip entries) or gzip (tar.gz).
-public enum DeflateFraming: Sendable, Equatable {
+package enum DeflateFraming: Sendable, Equatable {
     case raw, gzip
     var windowBits: Int32 { self == .raw ? -MAX_WBITS : MAX_WBITS + 16 }
 }
 
 /// CRC-32 as zip uses it.
-public func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+package func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
     guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
     return UInt32(CZlib.crc32(uLong(crc), base.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
 }
@@ -21,7 +21,7 @@ func crc32Combine(_ crcA: UInt32, _ crcB: UInt32, _ lengthB: Int) -> UInt32 {
 }
 
 /// Decompresses a deflate or gzip stream, counting output and refusing more than `limit` bytes.
-public final class InflateSource: ByteSource {
+package final class InflateSource: ByteSource {
     private let source: any ByteSource
     private let stream: UnsafeMutablePointer<z_stream>
     private var input: [UInt8]
@@ -31,13 +31,13 @@ public final class InflateSource: ByteSource {
     private let name: String
     private let framing: DeflateFraming
     private let overLimit: DataPortError.Kind
-    public private(set) var produced: Int64 = 0
+    package private(set) var produced: Int64 = 0
     /// Compressed bytes taken from the source.
-    public private(set) var consumed: Int64 = 0
+    package private(set) var consumed: Int64 = 0
 
     /// - Parameter overLimit: the error kind when output passes `limit`: `limitExceeded` for a cap,
     ///   `tamperedBundle` when the limit is a declared size that must hold.
-    public init(_ source: any ByteSource, framing: DeflateFraming, limit: Int64, name: String,
+    package init(_ source: any ByteSource, framing: DeflateFraming, limit: Int64, name: String,
                 overLimit: DataPortError.Kind = .limitExceeded) {
         self.source = source; self.limit = limit; self.name = name; self.framing = framing; self.overLimit = overLimit
         stream = .allocate(capacity: 1)
@@ -52,9 +52,9 @@ public final class InflateSource: ByteSource {
     }
 
     /// Whether the compressed stream ended properly.
-    public var isComplete: Bool { ended }
+    package var isComplete: Bool { ended }
 
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard !ended, buffer.count > 0 else { return 0 }
         while true {
             if inputStart == inputEnd {
@@ -90,5 +90,5 @@ public final class InflateSource: ByteSource {
     }
 
     /// Compressed bytes read from the source but not used by the stream (after its end).
-    public var leftover: [UInt8] { Array(input[inputStart..<inputEnd]) }
+    package var leftover: [UInt8] { Array(input[inputStart..<inputEnd]) }
 }

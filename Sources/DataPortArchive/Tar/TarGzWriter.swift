@@ -12,7 +12,7 @@ import DataPortModel
 /// `memoryThreshold`, beyond that to an unlinked temporary file) while its size and SHA-256 are
 /// computed; then header and contents go into the gzip stream. An entry whose body throws leaves
 /// no trace in the archive.
-public final class TarGzWriter: ArchiveWriter {
+package final class TarGzWriter: ArchiveWriter {
     private let deflater: DeflateSink
     private let mtime: Int64
     private let spool: EntrySpool
@@ -20,9 +20,9 @@ public final class TarGzWriter: ArchiveWriter {
     private var finished = false
     /// Bytes of the uncompressed tar stream so far (headers, data, padding, end marker): what a
     /// reader inflates, for the limits (`ArchiveLimits`).
-    public private(set) var streamBytes: Int64 = 0
+    package private(set) var streamBytes: Int64 = 0
     /// Entries added.
-    public private(set) var entryCount = 0
+    package private(set) var entryCount = 0
 
     /// - Parameters:
     ///   - sink: where the compressed archive goes.
@@ -30,7 +30,7 @@ public final class TarGzWriter: ArchiveWriter {
     ///   - level: ISA-L deflate level, 0-3.
     ///   - memoryThreshold: entries up to this size are spooled in memory, larger ones to a temporary file.
     ///   - spoolDirectory: where temporary files go (default `$TMPDIR` or `/tmp`).
-    public init(sink: any ByteSink, date: Timestamp, level: Int32 = 1, memoryThreshold: Int = 4 << 20, spoolDirectory: String? = nil) {
+    package init(sink: any ByteSink, date: Timestamp, level: Int32 = 1, memoryThreshold: Int = 4 << 20, spoolDirectory: String? = nil) {
         deflater = DeflateSink(sink, level: level, framing: .gzip)
         mtime = date.seconds
         let directory = spoolDirectory ?? getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
@@ -38,7 +38,7 @@ public final class TarGzWriter: ArchiveWriter {
     }
 
     /// Adds a regular file whose contents `body` writes.
-    public func addEntry(path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry {
+    package func addEntry(path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry {
         guard !finished else { throw DataPortError(.internal, "entry added to a finished tar archive", at: path) }
         // Never write what our own reader would refuse.
         do { try EntryName.check(path, archive: "tar.gz") } catch let e as DataPortError { throw e.reclassified(as: .internal) }
@@ -64,7 +64,7 @@ public final class TarGzWriter: ArchiveWriter {
     }
 
     /// Writes the end-of-archive marker (two zero blocks) and the gzip trailer.
-    public func finish() throws {
+    package func finish() throws {
         guard !finished else { return }
         finished = true
         try deflater.write(TarHeader.zeroBlock + TarHeader.zeroBlock)

@@ -13,7 +13,7 @@ public struct WrittenEntry: Sendable {
 
 /// Writes a zip archive sequentially (deflate, data descriptors, zip64 where sizes, offsets or the
 /// entry count need it). Deterministic: same entries and date give the same bytes.
-public final class ZipWriter {
+package final class ZipWriter {
     private struct Central {
         var name: [UInt8]
         var crc: UInt32
@@ -28,7 +28,7 @@ public final class ZipWriter {
     private var entries: [Central] = []
     let level: Int32
 
-    public init(sink: any ByteSink, date: Timestamp, level: Int32 = 1) {
+    package init(sink: any ByteSink, date: Timestamp, level: Int32 = 1) {
         out = CountingSink(sink)
         self.level = level
         // MS-DOS date and time, in UTC; zip cannot express dates before 1980.
@@ -49,7 +49,7 @@ public final class ZipWriter {
     private func le(_ v: UInt64, _ b: inout [UInt8]) { for i in 0..<8 { b.append(UInt8(v >> (8 * UInt64(i)) & 0xFF)) } }
 
     /// Adds an entry whose contents `body` writes, streaming through deflate, CRC-32 and SHA-256.
-    public func addEntry(path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry {
+    package func addEntry(path: String, _ body: (any ByteSink) throws -> Void) throws -> WrittenEntry {
         let entry = try beginEntry(path: path)
         do {
             try body(entry.sink)
@@ -62,7 +62,7 @@ public final class ZipWriter {
 
     /// An entry being written, for contents that arrive across calls (a spreadsheet's sheet written
     /// record by record). Write to `sink`, then `close()` it before the next entry begins.
-    public final class OpenEntry {
+    package final class OpenEntry {
         fileprivate let writer: ZipWriter
         fileprivate let name: [UInt8]
         fileprivate let offset: Int64
@@ -72,7 +72,7 @@ public final class ZipWriter {
         fileprivate let pipeline: PipelinedSink
         private var closed = false
         /// Where the entry's uncompressed bytes go.
-        public var sink: any ByteSink { pipeline }
+        package var sink: any ByteSink { pipeline }
 
         fileprivate init(writer: ZipWriter, path: String) throws {
             self.writer = writer
@@ -89,7 +89,7 @@ public final class ZipWriter {
         deinit { if !closed { abandon() } }
 
         /// Completes the entry: its data descriptor, and its place in the central directory.
-        public func close() throws -> WrittenEntry {
+        package func close() throws -> WrittenEntry {
             closed = true
             try pipeline.finish()
             try deflater.finish()
@@ -100,20 +100,20 @@ public final class ZipWriter {
         }
 
         /// Stops the second thread after a failure; the archive is incomplete and is to be discarded.
-        public func abandon() {
+        package func abandon() {
             closed = true
             try? pipeline.finish()
         }
     }
 
     /// Starts an entry whose contents are written to the returned entry's `sink` until it is closed.
-    public func beginEntry(path: String) throws -> OpenEntry {
+    package func beginEntry(path: String) throws -> OpenEntry {
         try OpenEntry(writer: self, path: path)
     }
 
     /// Adds an entry already compressed (in parallel with others) into a spool. The bytes are the
     /// same as `addEntry` would have written for the same contents.
-    public func addEntry(path: String, spool: CompressedSpool) throws -> WrittenEntry {
+    package func addEntry(path: String, spool: CompressedSpool) throws -> WrittenEntry {
         try addCompressed(path: path, crc: spool.crc, size: spool.size, sha256: spool.sha256) { try spool.copyCompressed(to: $0) }
     }
 
@@ -162,7 +162,7 @@ public final class ZipWriter {
     }
 
     /// Writes the central directory and end records.
-    public func finish() throws {
+    package func finish() throws {
         let cdStart = out.count
         for e in entries {
             var extra: [UInt8] = []

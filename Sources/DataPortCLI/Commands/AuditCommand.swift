@@ -1,5 +1,4 @@
-import DataPortModel
-import DataPortStores
+import DataPort
 
 /// `dataport audit`: where the subject's identities occur in tables and files the config does not cover.
 enum AuditCommand {

@@ -1,6 +1,4 @@
-import DataPortIO
-import DataPortModel
-import DataPortStores
+import DataPort
 
 /// `dataport check`: every problem of a stores config and its stores, in one run.
 enum CheckCommand {

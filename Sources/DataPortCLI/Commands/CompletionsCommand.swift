@@ -1,5 +1,5 @@
 import Foundation
-import DataPortModel
+import DataPort
 
 /// `dataport completions`: shell completion scripts, generated from the commands' own option
 /// specs: option names, their fixed values (`--format`, `--scope`, `--archive`, `--progress`,

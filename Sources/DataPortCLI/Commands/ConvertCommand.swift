@@ -1,7 +1,4 @@
 import DataPort
-import DataPortAge
-import DataPortFormats
-import DataPortModel
 
 /// `dataport convert`: re-encodes a bundle into other formats.
 enum ConvertCommand {

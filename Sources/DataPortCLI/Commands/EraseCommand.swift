@@ -1,8 +1,4 @@
 import DataPort
-import DataPortFormats
-import DataPortIO
-import DataPortModel
-import DataPortStores
 
 /// `dataport erase`: answers an erasure request (Art. 17) as the config's `erasure` policies say.
 enum EraseCommand {

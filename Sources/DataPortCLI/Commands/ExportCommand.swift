@@ -1,10 +1,4 @@
 import DataPort
-import DataPortAge
-import DataPortBundle
-import DataPortFormats
-import DataPortIO
-import DataPortModel
-import DataPortStores
 import Foundation
 import Synchronization
 #if canImport(Glibc)

@@ -1,5 +1,4 @@
-import DataPortFormats
-import DataPortIO
+import DataPort
 
 /// `dataport formats`: the registered format adapters.
 enum FormatsCommand {

@@ -1,7 +1,4 @@
 import DataPort
-import DataPortImport
-import DataPortModel
-import DataPortStores
 
 /// `dataport import`: a bundle into a store, verified first, all-or-nothing, idempotent, reconciled before COMMIT.
 enum ImportCommand {

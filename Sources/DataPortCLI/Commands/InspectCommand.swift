@@ -1,8 +1,4 @@
 import DataPort
-import DataPortAge
-import DataPortBundle
-import DataPortIO
-import DataPortModel
 
 /// `dataport inspect`: what a bundle holds.
 enum InspectCommand {

@@ -1,7 +1,4 @@
 import DataPort
-import DataPortIO
-import DataPortModel
-import DataPortStores
 import Foundation
 
 /// `dataport object`: an objection (Art. 21) to a purpose, as the config's `objections` say.

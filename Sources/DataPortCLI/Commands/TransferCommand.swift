@@ -1,8 +1,4 @@
 import DataPort
-import DataPortImport
-import DataPortIO
-import DataPortModel
-import DataPortStores
 
 /// `dataport transfer`: one subject from one controller's stores into another's (Art. 20(2)), in one process.
 enum TransferCommand {

@@ -1,7 +1,4 @@
 import DataPort
-import DataPortBundle
-import DataPortIO
-import DataPortModel
 
 /// `dataport verify`: checks a bundle's structure, manifest, checksums and record counts.
 enum VerifyCommand {

@@ -3,12 +3,12 @@ import DataPortModel
 import Foundation
 
 /// A thin, safe wrapper over a sqlite3 connection: the only file that touches the SQLite C API.
-public final class SQLiteDatabase {
+package final class SQLiteDatabase {
     private var handle: OpaquePointer?
-    public let path: String
+    package let path: String
 
     /// Opens a database. `create` makes it if missing; otherwise a missing file is an error.
-    public init(path: String, readOnly: Bool, create: Bool = false) throws {
+    package init(path: String, readOnly: Bool, create: Bool = false) throws {
         self.path = path
         // A process killed while writing leaves a hot journal, which a read-only connection cannot
         // roll back ("attempt to write a readonly database"): recover it first, reading only.
@@ -28,7 +28,7 @@ public final class SQLiteDatabase {
     }
 
     /// The SQL name of the function that computes an identity form's normal form.
-    public static func functionName(_ form: IdentityForm) -> String { "dataport_norm_\(form.rawValue)" }
+    package static func functionName(_ form: IdentityForm) -> String { "dataport_norm_\(form.rawValue)" }
 
     /// Registers `dataport_norm_caseless(x)`, `dataport_norm_ip(x)` and `dataport_norm_exact(x)`
     /// (deterministic, so an expression index may use them) on this connection: the subject's rows
@@ -81,7 +81,7 @@ public final class SQLiteDatabase {
     }
 
     /// How long a statement waits for another connection's lock before failing as busy.
-    public func waitForLocks(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
+    package func waitForLocks(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
     func error(_ what: String) -> DataPortError {
         DataPortError(.store, "\(what): \(Self.shown(String(cString: sqlite3_errmsg(handle)), code: sqlite3_extended_errcode(handle)))", at: path, code: sqlite3_errcode(handle) == SQLITE_BUSY ? .lockTimeout : nil)
@@ -95,7 +95,7 @@ public final class SQLiteDatabase {
     }
 
     /// Runs SQL without results (several statements allowed).
-    public func execute(_ sql: String) throws {
+    package func execute(_ sql: String) throws {
         var message: UnsafeMutablePointer<CChar>?
         guard sqlite3_exec(handle, sql, nil, nil, &message) == SQLITE_OK else {
             let text = message.map { String(cString: $0) } ?? "failed"
@@ -107,7 +107,7 @@ public final class SQLiteDatabase {
     /// Runs a config's build script on a connection that can reach no other file: `ATTACH` (and so
     /// `VACUUM INTO`) and extension loading are refused. A script that SQLite rejects (syntax, a
     /// refused statement, a constraint) is the config's fault; anything else (disk full, I/O) the store's.
-    public func executeConfined(_ sql: String) throws {
+    package func executeConfined(_ sql: String) throws {
         guard dataport_sqlite_confine(handle) == SQLITE_OK else { throw error("SQLite: cannot restrict the connection") }
         do { try execute(sql) } catch var e as DataPortError {
             switch sqlite3_errcode(handle) & 0xFF {
@@ -118,7 +118,7 @@ public final class SQLiteDatabase {
         }
     }
 
-    public func prepare(_ sql: String) throws -> SQLiteStatement {
+    package func prepare(_ sql: String) throws -> SQLiteStatement {
         var stmt: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else {
             // A plain SQL error (no such table or column) is the config's fault; anything else
@@ -131,19 +131,19 @@ public final class SQLiteDatabase {
     }
 
     /// Rows changed by the last statement.
-    public var changes: Int { Int(sqlite3_changes(handle)) }
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    package var changes: Int { Int(sqlite3_changes(handle)) }
+    package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 }
 
 /// A prepared statement. Parameters are bound by position (1-based), values read by column (0-based).
-public final class SQLiteStatement: SQLRow {
+package final class SQLiteStatement: SQLRow {
     private let stmt: OpaquePointer
     private let database: SQLiteDatabase
 
     init(_ stmt: OpaquePointer, database: SQLiteDatabase) { self.stmt = stmt; self.database = database }
     deinit { sqlite3_finalize(stmt) }
 
-    public func bind(_ parameters: [SQLParameter]) throws {
+    package func bind(_ parameters: [SQLParameter]) throws {
         sqlite3_reset(stmt)
         sqlite3_clear_bindings(stmt)
         for (i, p) in parameters.enumerated() {
@@ -157,7 +157,7 @@ public final class SQLiteStatement: SQLRow {
     }
 
     /// Binds typed values (for inserts): text from the string's own UTF-8 storage, no C-string copy.
-    public func bind(values: [Value]) throws {
+    package func bind(values: [Value]) throws {
         sqlite3_reset(stmt)
         sqlite3_clear_bindings(stmt)
         for (i, v) in values.enumerated() {
@@ -190,7 +190,7 @@ public final class SQLiteStatement: SQLRow {
 
     /// Whether a column holds `value` exactly as `bind(values:)` stores it: the same integer, or the
     /// same UTF-8 bytes as the value's canonical text.
-    public func holds(_ value: Value, at column: Int) -> Bool {
+    package func holds(_ value: Value, at column: Int) -> Bool {
         let c = Int32(column)
         let type = sqlite3_column_type(stmt, c)
         func sameText(_ s: String) -> Bool {
@@ -218,9 +218,9 @@ public final class SQLiteStatement: SQLRow {
 
     /// Advances to the next row; `false` when done.
     /// Ends a run of the statement (releasing what it holds) so it can run again.
-    public func reset() { sqlite3_reset(stmt) }
+    package func reset() { sqlite3_reset(stmt) }
 
-    public func step() throws -> Bool {
+    package func step() throws -> Bool {
         switch sqlite3_step(stmt) {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
@@ -228,9 +228,9 @@ public final class SQLiteStatement: SQLRow {
         }
     }
 
-    public var columnCount: Int { Int(sqlite3_column_count(stmt)) }
+    package var columnCount: Int { Int(sqlite3_column_count(stmt)) }
 
-    public func cell(_ i: Int) -> StoreCell {
+    package func cell(_ i: Int) -> StoreCell {
         let c = Int32(i)
         switch sqlite3_column_type(stmt, c) {
         case SQLITE_NULL: return .null
@@ -249,20 +249,20 @@ public final class SQLiteStatement: SQLRow {
 }
 
 /// A read-write SQLite session for imports.
-public final class SQLiteSession: SQLSession {
+package final class SQLiteSession: SQLSession {
     let db: SQLiteDatabase
     private var statements: [String: SQLiteStatement] = [:]
 
     /// How long an import waits for another import (or an export's read) to finish with the database.
-    public static let lockWaitMilliseconds: Int32 = 300_000
+    package static let lockWaitMilliseconds: Int32 = 300_000
 
-    public init(path: String) throws {
+    package init(path: String) throws {
         db = try SQLiteDatabase(path: path, readOnly: false)
         db.waitForLocks(milliseconds: Self.lockWaitMilliseconds)
     }
 
-    public var placeholder: @Sendable (Int) -> String { { _ in "?" } }
-    public var nullSafeEquals: String { "IS" }
+    package var placeholder: @Sendable (Int) -> String { { _ in "?" } }
+    package var nullSafeEquals: String { "IS" }
 
     private func statement(_ sql: String) throws -> SQLiteStatement {
         if let s = statements[sql] { return s }
@@ -271,20 +271,20 @@ public final class SQLiteSession: SQLSession {
         return s
     }
 
-    public func execute(_ sql: String, _ parameters: [Value]) throws -> Int {
+    package func execute(_ sql: String, _ parameters: [Value]) throws -> Int {
         let s = try statement(sql)
         try s.bind(values: parameters)
         while try s.step() {}
         return db.changes
     }
 
-    public func query(_ sql: String, _ parameters: [Value], rows row: (any SQLRow) throws -> Void) throws {
+    package func query(_ sql: String, _ parameters: [Value], rows row: (any SQLRow) throws -> Void) throws {
         let s = try statement(sql)
         try s.bind(values: parameters)
         while try s.step() { try row(s) }
     }
 
-    public func begin() throws { try db.execute("BEGIN IMMEDIATE") }
-    public func commit() throws { try db.execute("COMMIT") }
-    public func rollback() { try? db.execute("ROLLBACK") }
+    package func begin() throws { try db.execute("BEGIN IMMEDIATE") }
+    package func commit() throws { try db.execute("COMMIT") }
+    package func rollback() { try? db.execute("ROLLBACK") }
 }
