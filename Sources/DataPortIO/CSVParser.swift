@@ -1,15 +1,15 @@
 import DataPortModel
 
 /// One parsed CSV field with its position, for code that is not per-byte hot (configs, tests).
-public struct CSVField: Sendable, Hashable {
-    public var text: String
+package struct CSVField: Sendable, Hashable {
+    package var text: String
     /// Whether the field was enclosed in quotes: `""` (quoted, empty) differs from nothing at all.
-    public var quoted: Bool
+    package var quoted: Bool
     /// 1-based position of the field's first byte (its opening quote when quoted).
-    public var line: Int
-    public var column: Int
+    package var line: Int
+    package var column: Int
 
-    public init(text: String, quoted: Bool, line: Int, column: Int) {
+    package init(text: String, quoted: Bool, line: Int, column: Int) {
         self.text = text; self.quoted = quoted; self.line = line; self.column = column
     }
 }
@@ -21,23 +21,23 @@ public struct CSVField: Sendable, Hashable {
 /// CRLF and LF line ends are accepted; a bare CR outside quotes is not. Every record must have as
 /// many fields as the first (the header). Malformed input throws `DataPortError` of the kind given
 /// at creation with `"<name>, line L, column C"` as location; the parser never traps.
-public final class CSVParser {
+package final class CSVParser {
     /// How the input is read.
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// The field separator: one ASCII byte other than `"`, CR, LF and NUL.
-        public var delimiter: UInt8
+        package var delimiter: UInt8
         /// Skip a leading UTF-8 byte-order mark (spreadsheet exports carry one) instead of refusing it.
-        public var allowsByteOrderMark: Bool
+        package var allowsByteOrderMark: Bool
         /// Accept NUL bytes inside quoted fields. NUL is refused everywhere else: it breaks most CSV tools.
-        public var allowsNULInQuotedFields: Bool
+        package var allowsNULInQuotedFields: Bool
         /// Require a line break after the last record (catches a file cut in the middle of a record).
-        public var requiresFinalLineBreak: Bool
+        package var requiresFinalLineBreak: Bool
         /// Longest record, in bytes.
-        public var maxRecordBytes: Int
+        package var maxRecordBytes: Int
         /// Most fields in a record.
-        public var maxFields: Int
+        package var maxFields: Int
 
-        public init(delimiter: UInt8 = UInt8(ascii: ","), allowsByteOrderMark: Bool = false,
+        package init(delimiter: UInt8 = UInt8(ascii: ","), allowsByteOrderMark: Bool = false,
                     allowsNULInQuotedFields: Bool = false, requiresFinalLineBreak: Bool = false,
                     maxRecordBytes: Int = ValueLimits.maxValueBytes, maxFields: Int = 100_000) {
             self.delimiter = delimiter; self.allowsByteOrderMark = allowsByteOrderMark
@@ -51,14 +51,14 @@ public final class CSVParser {
     private static let lf: UInt8 = 0x0A
 
     /// Whether `byte` can separate fields.
-    public static func isValidDelimiter(_ byte: UInt8) -> Bool {
+    package static func isValidDelimiter(_ byte: UInt8) -> Bool {
         byte > 0 && byte < 0x80 && byte != quote && byte != cr && byte != lf
     }
 
     private let input: InputBuffer
     /// The file name used in error locations.
-    public let name: String
-    public let options: Options
+    package let name: String
+    package let options: Options
     private let errorKind: DataPortError.Kind
     private let delimiter: UInt8
 
@@ -69,11 +69,11 @@ public final class CSVParser {
     private var lines: [Int] = []
     private var columns: [Int] = []
     /// The line the current record starts on.
-    public private(set) var recordLine = 0
+    package private(set) var recordLine = 0
     /// The number of fields every record must have (set by the first record).
-    public private(set) var expectedFieldCount: Int?
+    package private(set) var expectedFieldCount: Int?
     /// Records read so far, the header included.
-    public private(set) var recordsRead = 0
+    package private(set) var recordsRead = 0
 
     private var started = false
     // Position of the byte most recently taken, for errors about it.
@@ -88,7 +88,7 @@ public final class CSVParser {
     ///   - name: the file name used in error locations.
     ///   - errorKind: the kind of error thrown for malformed input (`invalidBundle` for bundles, `store` for stores).
     /// - Throws: `invalidConfig` when the delimiter cannot be one.
-    public init(_ input: InputBuffer, name: String, options: Options = Options(), errorKind: DataPortError.Kind = .invalidBundle) throws {
+    package init(_ input: InputBuffer, name: String, options: Options = Options(), errorKind: DataPortError.Kind = .invalidBundle) throws {
         guard Self.isValidDelimiter(options.delimiter) else {
             throw DataPortError(.invalidConfig, "a CSV delimiter must be one ASCII character other than a quote or a line break", at: name)
         }
@@ -99,51 +99,51 @@ public final class CSVParser {
     // MARK: The current record
 
     /// The number of fields of the current record.
-    public var fieldCount: Int { ends.count }
+    package var fieldCount: Int { ends.count }
 
     private func range(_ i: Int) -> Range<Int> { (i == 0 ? 0 : ends[i - 1])..<ends[i] }
 
     /// The text of field `i` of the current record (quotes removed, doubled quotes undone).
-    public func text(_ i: Int) -> String {
+    package func text(_ i: Int) -> String {
         String(decoding: bytes[range(i)], as: UTF8.self)
     }
 
     /// The text of field `i` without its first `count` bytes (which must be ASCII, e.g. an escape character).
-    public func text(_ i: Int, droppingFirst count: Int) -> String {
+    package func text(_ i: Int, droppingFirst count: Int) -> String {
         let r = range(i)
         return String(decoding: bytes[min(r.lowerBound + count, r.upperBound)..<r.upperBound], as: UTF8.self)
     }
 
     /// The UTF-8 bytes of field `i` (a slice of the parser's buffer: valid until the next record).
-    public func bytes(_ i: Int) -> ArraySlice<UInt8> { bytes[range(i)] }
+    package func bytes(_ i: Int) -> ArraySlice<UInt8> { bytes[range(i)] }
 
     /// The first byte of field `i`, or `nil` when it is empty.
-    public func firstByte(_ i: Int) -> UInt8? {
+    package func firstByte(_ i: Int) -> UInt8? {
         let r = range(i)
         return r.isEmpty ? nil : bytes[r.lowerBound]
     }
 
     /// Whether field `i` holds no characters (quoted or not).
-    public func isEmpty(_ i: Int) -> Bool { range(i).isEmpty }
+    package func isEmpty(_ i: Int) -> Bool { range(i).isEmpty }
 
     /// Whether field `i` was enclosed in quotes.
-    public func isQuoted(_ i: Int) -> Bool { quotedFlags[i] }
+    package func isQuoted(_ i: Int) -> Bool { quotedFlags[i] }
 
     /// "line L, column C" of field `i`'s first byte.
-    public func position(ofField i: Int) -> String { "line \(lines[i]), column \(columns[i])" }
+    package func position(ofField i: Int) -> String { "line \(lines[i]), column \(columns[i])" }
 
     /// The fields of the current record as values.
-    public var fields: [CSVField] {
+    package var fields: [CSVField] {
         (0..<fieldCount).map { CSVField(text: text($0), quoted: quotedFlags[$0], line: lines[$0], column: columns[$0]) }
     }
 
     /// An error of the parser's kind located at field `i` of the current record.
-    public func error(_ message: String, field i: Int) -> DataPortError {
+    package func error(_ message: String, field i: Int) -> DataPortError {
         DataPortError(errorKind, message, at: "\(name), \(position(ofField: i))")
     }
 
     /// An error of the parser's kind at a position.
-    public func error(_ message: String, line: Int, column: Int) -> DataPortError {
+    package func error(_ message: String, line: Int, column: Int) -> DataPortError {
         DataPortError(errorKind, message, at: "\(name), line \(line), column \(column)")
     }
 
@@ -153,7 +153,7 @@ public final class CSVParser {
 
     /// Reads the first record as the header row and returns its field texts.
     /// Throws when the input is empty.
-    public func readHeader() throws -> [String] {
+    package func readHeader() throws -> [String] {
         guard try nextRecord() else { throw malformed("the header row is missing", line: 1, column: 1) }
         return (0..<fieldCount).map(text)
     }
@@ -199,7 +199,7 @@ public final class CSVParser {
     }
 
     /// Reads the next record; `false` at the end of the input.
-    public func nextRecord() throws -> Bool {
+    package func nextRecord() throws -> Bool {
         bytes.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
         quotedFlags.removeAll(keepingCapacity: true)
@@ -348,9 +348,9 @@ public final class CSVParser {
 }
 
 /// Writing CSV fields (RFC 4180 quoting), shared by the CSV format writer and anything else that emits CSV.
-public enum CSVText {
+package enum CSVText {
     /// Whether a field must be enclosed in quotes: it holds the delimiter, a quote, CR, LF or NUL.
-    public static func needsQuoting(_ s: String, delimiter: UInt8 = UInt8(ascii: ",")) -> Bool {
+    package static func needsQuoting(_ s: String, delimiter: UInt8 = UInt8(ascii: ",")) -> Bool {
         s.utf8.contains { needsQuoting(byte: $0, delimiter: delimiter) }
     }
 
@@ -360,7 +360,7 @@ public enum CSVText {
     }
 
     /// `s` as a CSV field: unchanged, or quoted with its quotes doubled when it needs quoting.
-    public static func field(_ s: String, delimiter: UInt8 = UInt8(ascii: ",")) -> String {
+    package static func field(_ s: String, delimiter: UInt8 = UInt8(ascii: ",")) -> String {
         let sink = MemorySink()
         let out = OutputBuffer(sink)
         try! appendField(s, delimiter: delimiter, to: out)
@@ -373,7 +373,7 @@ public enum CSVText {
     ///   - prefix: a byte written before the text, inside the quotes if any (CSV's formula escape `'`).
     ///   - quoteEmpty: write an empty `s` as `""` (so it differs from an empty, unquoted field).
     @inlinable
-    public static func appendField(_ s: String, delimiter: UInt8, prefix: UInt8? = nil, quoteEmpty: Bool = false, to out: OutputBuffer) throws {
+    package static func appendField(_ s: String, delimiter: UInt8, prefix: UInt8? = nil, quoteEmpty: Bool = false, to out: OutputBuffer) throws {
         var s = s
         try s.withUTF8 { utf8 in
             var quoted = quoteEmpty && utf8.isEmpty && prefix == nil

@@ -2,14 +2,14 @@ import DataPortModel
 
 /// Problems a reader collects instead of throwing the first (the stores config reports every
 /// missing required member in one error).
-public final class ProblemList {
-    public private(set) var messages: [String] = []
+package final class ProblemList {
+    package private(set) var messages: [String] = []
     /// Each problem's code, where it has a specific one.
-    public private(set) var codes: [DataPortError.Code?] = []
-    public init() {}
-    public func add(_ message: String, code: DataPortError.Code? = nil) { messages.append(message); codes.append(code) }
+    package private(set) var codes: [DataPortError.Code?] = []
+    package init() {}
+    package func add(_ message: String, code: DataPortError.Code? = nil) { messages.append(message); codes.append(code) }
     /// The code of the error that reports them all: the problems' own when they share one.
-    public var sharedCode: DataPortError.Code? { ConfigProblemCode.shared(codes) }
+    package var sharedCode: DataPortError.Code? { ConfigProblemCode.shared(codes) }
 }
 
 /// The one code of an error that reports several problems.
@@ -24,8 +24,8 @@ package enum ConfigProblemCode {
 /// Reads the members of a JSON object into typed values, and refuses members nobody asked for.
 ///
 /// Used by the stores config and the manifest: every error names the member's path.
-public final class JSONObjectReader {
-    public let path: String
+package final class JSONObjectReader {
+    package let path: String
     private let members: [JSONValue.Member]
     private var used: Set<String> = []
     private let errorKind: DataPortError.Kind
@@ -33,7 +33,7 @@ public final class JSONObjectReader {
     /// Where a missing required member is recorded (a placeholder returned) instead of thrown.
     private let collected: ProblemList?
 
-    public init(_ value: JSONValue, path: String, file: String, errorKind: DataPortError.Kind, collecting: ProblemList? = nil) throws {
+    package init(_ value: JSONValue, path: String, file: String, errorKind: DataPortError.Kind, collecting: ProblemList? = nil) throws {
         self.path = path; self.file = file; self.errorKind = errorKind; collected = collecting
         guard case .object(let m) = value else {
             throw DataPortError(errorKind, "\(path.isEmpty ? "the document" : path) must be an object", at: file)
@@ -41,10 +41,10 @@ public final class JSONObjectReader {
         members = m
     }
 
-    public func error(_ message: String, code: DataPortError.Code? = nil) -> DataPortError { DataPortError(errorKind, message, at: file, code: code) }
+    package func error(_ message: String, code: DataPortError.Code? = nil) -> DataPortError { DataPortError(errorKind, message, at: file, code: code) }
 
     /// The member names, in document order (for objects keyed by name).
-    public var keys: [String] { members.map(\.key) }
+    package var keys: [String] { members.map(\.key) }
 
     private func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
@@ -59,28 +59,28 @@ public final class JSONObjectReader {
     }
 
     /// Whether the member is absent or `null` (a required one then read as a placeholder while collecting).
-    public func isAbsent(_ key: String) -> Bool {
+    package func isAbsent(_ key: String) -> Bool {
         guard let v = value(key) else { return true }
         return v == .null
     }
 
-    public func value(_ key: String) -> JSONValue? {
+    package func value(_ key: String) -> JSONValue? {
         used.insert(key)
         return members.first { $0.key == key }?.value
     }
 
-    public func string(_ key: String) throws -> String {
+    package func string(_ key: String) throws -> String {
         guard let v = try optionalString(key) else { try missing(key); return "" }
         return v
     }
 
-    public func optionalString(_ key: String) throws -> String? {
+    package func optionalString(_ key: String) throws -> String? {
         guard let v = value(key), v != .null else { return nil }
         guard case .string(let s) = v else { throw error("\(child(key)) must be a string") }
         return s
     }
 
-    public func strings(_ key: String) throws -> [String] {
+    package func strings(_ key: String) throws -> [String] {
         guard let v = value(key), v != .null else { return [] }
         if case .string(let s) = v { return [s] }
         guard case .array(let items) = v else { throw error("\(child(key)) must be a list of strings") }
@@ -90,25 +90,25 @@ public final class JSONObjectReader {
         }
     }
 
-    public func bool(_ key: String, default def: Bool) throws -> Bool {
+    package func bool(_ key: String, default def: Bool) throws -> Bool {
         guard let v = value(key), v != .null else { return def }
         guard case .bool(let b) = v else { throw error("\(child(key)) must be true or false") }
         return b
     }
 
-    public func integer(_ key: String) throws -> Int64 {
+    package func integer(_ key: String) throws -> Int64 {
         guard let v = try optionalInteger(key) else { try missing(key); return 0 }
         return v
     }
 
-    public func optionalInteger(_ key: String) throws -> Int64? {
+    package func optionalInteger(_ key: String) throws -> Int64? {
         guard let v = value(key), v != .null else { return nil }
         guard case .number(let n) = v, let i = Int64(n) else { throw error("\(child(key)) must be an integer") }
         return i
     }
 
     /// An enumeration member given by its raw string value.
-    public func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E where E.RawValue == String {
+    package func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E where E.RawValue == String {
         guard let s = try optionalString(key) else {
             try missing(key)
             guard let placeholder = E.allCases.first else { throw error("\(child(key)) is required") }
@@ -120,7 +120,7 @@ public final class JSONObjectReader {
         return e
     }
 
-    public func object(_ key: String) throws -> JSONObjectReader {
+    package func object(_ key: String) throws -> JSONObjectReader {
         guard let v = value(key) else {
             try missing(key)
             // Its own members are not reported: the object is.
@@ -129,20 +129,20 @@ public final class JSONObjectReader {
         return try reader(v, child(key), collecting: collected)
     }
 
-    public func optionalObject(_ key: String) throws -> JSONObjectReader? {
+    package func optionalObject(_ key: String) throws -> JSONObjectReader? {
         guard let v = value(key), v != .null else { return nil }
         return try reader(v, child(key), collecting: collected)
     }
 
     /// The objects of a list member (empty when absent).
-    public func objects(_ key: String) throws -> [JSONObjectReader] {
+    package func objects(_ key: String) throws -> [JSONObjectReader] {
         guard let v = value(key), v != .null else { return [] }
         guard case .array(let items) = v else { throw error("\(child(key)) must be a list") }
         return try items.enumerated().map { try reader($1, "\(child(key))[\($0)]", collecting: collected) }
     }
 
     /// Throws if the object has members that were never read (a typo in a config, an unknown manifest field).
-    public func finish() throws {
+    package func finish() throws {
         if let unknown = members.first(where: { !used.contains($0.key) }) {
             // Every key the reader asked for is known: a near one is the likely meaning.
             let hint = Spelling.nearest(to: unknown.key, among: used.sorted()).map { " (did you mean \($0)?)" } ?? ""

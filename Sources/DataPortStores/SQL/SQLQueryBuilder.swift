@@ -1,15 +1,15 @@
 import DataPortModel
 
 /// A parameter of a SQL statement. Values are always bound, never spliced into SQL text.
-public enum SQLParameter: Sendable, Hashable {
+package enum SQLParameter: Sendable, Hashable {
     case text(String)
     case integer(Int64)
 }
 
 /// A statement and its parameters.
-public struct SQLQuery: Sendable {
-    public var text: String
-    public var parameters: [SQLParameter]
+package struct SQLQuery: Sendable {
+    package var text: String
+    package var parameters: [SQLParameter]
 }
 
 /// Builds the subject-scoped SELECTs shared by the SQL connectors (SQLite, PostgreSQL).
@@ -17,18 +17,18 @@ public struct SQLQuery: Sendable {
 /// A dataset linked by identity becomes `col IN (?, ...)`; one linked by reference becomes
 /// `col IN (SELECT key FROM parent WHERE ...)`, so a walk from e-mail to user to invoice to payment
 /// is one streaming query, without holding keys in memory.
-public struct SQLQueryBuilder: Sendable {
+package struct SQLQueryBuilder: Sendable {
     /// The SQL flavour: placeholders and how an identity match is written.
-    public enum Dialect: Sendable { case sqlite, postgresql, mysql }
+    package enum Dialect: Sendable { case sqlite, postgresql, mysql }
 
-    public var dialect: Dialect
+    package var dialect: Dialect
     /// All datasets of the store, to follow references.
-    public var datasets: [String: DatasetConfig]
+    package var datasets: [String: DatasetConfig]
     /// MySQL: the case- and accent-insensitive Unicode collation the spelling lookup compares under
     /// (the newest the server has: `MySQLConnector.caselessCollation`).
-    public var mysqlCollation = "utf8mb4_unicode_520_ci"
+    package var mysqlCollation = "utf8mb4_unicode_520_ci"
 
-    public init(datasets: [DatasetConfig], dialect: Dialect) {
+    package init(datasets: [DatasetConfig], dialect: Dialect) {
         self.dialect = dialect
         self.datasets = Dictionary(uniqueKeysWithValues: datasets.map { ($0.name, $0) })
     }
@@ -36,7 +36,7 @@ public struct SQLQueryBuilder: Sendable {
     /// The placeholder for the n-th parameter (1-based): `?` for SQLite and MySQL, `$n` for PostgreSQL.
     func placeholder(_ n: Int) -> String { dialect == .postgresql ? "$\(n)" : "?" }
 
-    public static func quote(_ identifier: String) -> String {
+    package static func quote(_ identifier: String) -> String {
         // Foundation's replacing is slow, and a batch builds every query again for each subject.
         guard identifier.utf8.contains(UInt8(ascii: "\"")) else { return "\"" + identifier + "\"" }
         return "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
@@ -118,7 +118,7 @@ public struct SQLQueryBuilder: Sendable {
 
     /// The identity matches on text fields, in `d` and the datasets it references, whose stored
     /// spellings a PostgreSQL connector must look up before it can query `d` (caseless and ip forms).
-    public func spellingLookups(_ d: DatasetConfig, _ subject: SubjectQuery, depth: Int = 0) -> [(dataset: DatasetConfig, field: String, kind: IdentityKind)] {
+    package func spellingLookups(_ d: DatasetConfig, _ subject: SubjectQuery, depth: Int = 0) -> [(dataset: DatasetConfig, field: String, kind: IdentityKind)] {
         guard dialect != .sqlite else { return [] }
         var out: [(DatasetConfig, String, IdentityKind)] = []
         for m in d.matches {
@@ -135,7 +135,7 @@ public struct SQLQueryBuilder: Sendable {
 
     /// SELECT DISTINCT of the stored values of `field` that share a candidate key with the subject's
     /// values of `kind` (PostgreSQL): a superset of the subject's spellings, found through the index.
-    public func selectSpellings(_ field: String, in d: DatasetConfig, kind: IdentityKind, for subject: SubjectQuery) -> SQLQuery {
+    package func selectSpellings(_ field: String, in d: DatasetConfig, kind: IdentityKind, for subject: SubjectQuery) -> SQLQuery {
         var params: [SQLParameter] = []
         let col = column(d, field)
         let form = subject.form(kind)
@@ -165,7 +165,7 @@ public struct SQLQueryBuilder: Sendable {
     /// candidates `run` returns for each `selectSpellings` query are kept when their normal form
     /// (computed in Swift, as for every store) is one of the subject's values, so the rows then
     /// selected are exactly the subject's. `cache` keeps them for the connector's later queries.
-    public func withSpellings(_ subject: SubjectQuery, for dataset: DatasetConfig, cache: inout [String: [String]],
+    package func withSpellings(_ subject: SubjectQuery, for dataset: DatasetConfig, cache: inout [String: [String]],
                               run: (SQLQuery, (StoreCell) throws -> Void) throws -> Void) throws -> SubjectQuery {
         var s = subject
         for (d, field, kind) in spellingLookups(dataset, subject) {
@@ -193,10 +193,10 @@ public struct SQLQueryBuilder: Sendable {
     // MARK: - MySQL
 
     /// A column's text as utf8mb4 bytes: compared byte by byte (no collation, no padding).
-    public static func mysqlBytes(_ col: String) -> String { "CAST(CONVERT(\(col) USING utf8mb4) AS BINARY)" }
+    package static func mysqlBytes(_ col: String) -> String { "CAST(CONVERT(\(col) USING utf8mb4) AS BINARY)" }
 
     /// The regular expression (PCRE on MariaDB, ICU on MySQL) of leading and trailing White_Space.
-    public static let mysqlTrimPattern: String = {
+    package static let mysqlTrimPattern: String = {
         let set = String(String.UnicodeScalarView(IdentityForm.whitespace))
         return "^[\(set)]+|[\(set)]+$"
     }()
@@ -205,7 +205,7 @@ public struct SQLQueryBuilder: Sendable {
     /// for each subset of its `ι` (U+03B9), itself without them. Case folding turns the Greek iota
     /// subscript (`ᾳ`, U+0345) into a letter `ι`, which the collation ignores in the stored `ᾳ`.
     /// Up to 6 such letters (64 values); beyond, only none or all are left out.
-    public static func mysqlCandidates(_ value: String) -> [String] {
+    package static func mysqlCandidates(_ value: String) -> [String] {
         let scalars = Array(value.unicodeScalars)
         let iotas = scalars.indices.filter { scalars[$0] == "\u{3B9}" }
         guard !iotas.isEmpty else { return [value] }
@@ -236,7 +236,7 @@ public struct SQLQueryBuilder: Sendable {
     /// (`ß` folds to `ss`): every spelling of an address has the same key. For `ip` it is the text
     /// lower-cased without `0` and `:`: every spelling of an address (leading zeros, `::`, case)
     /// has the same key.
-    public static func postgresKey(_ form: IdentityForm, _ col: String) -> String {
+    package static func postgresKey(_ form: IdentityForm, _ col: String) -> String {
         switch form {
         case .exact:
             return "normalize(btrim(\(col), \(postgresWhitespace)), NFC)"
@@ -250,7 +250,7 @@ public struct SQLQueryBuilder: Sendable {
     }
 
     /// The candidate keys (`postgresKey`) of normalised values, computed in Swift.
-    public static func candidateKeys(_ form: IdentityForm, _ values: [String]) -> [String] {
+    package static func candidateKeys(_ form: IdentityForm, _ values: [String]) -> [String] {
         var out: [String] = []
         var seen = Set<String>()
         for v in values {
@@ -284,7 +284,7 @@ public struct SQLQueryBuilder: Sendable {
     }
 
     /// SELECT of the exported fields of the subject's rows, in a stable order (the key, else every field).
-    public func selectRows(_ d: DatasetConfig, for subject: SubjectQuery) -> SQLQuery {
+    package func selectRows(_ d: DatasetConfig, for subject: SubjectQuery) -> SQLQuery {
         var params: [SQLParameter] = []
         let cond = condition(d, subject, &params)
         let cols = d.exportedFields.map { Self.quote($0.column) }
@@ -293,7 +293,7 @@ public struct SQLQueryBuilder: Sendable {
     }
 
     /// SELECT DISTINCT of one field over the subject's rows.
-    public func selectDistinct(_ field: String, in d: DatasetConfig, for subject: SubjectQuery, limit: Int) -> SQLQuery {
+    package func selectDistinct(_ field: String, in d: DatasetConfig, for subject: SubjectQuery, limit: Int) -> SQLQuery {
         var params: [SQLParameter] = []
         let cond = condition(d, subject, &params)
         let col = column(d, field)
@@ -308,7 +308,7 @@ public struct SQLQueryBuilder: Sendable {
     }
 
     /// A query that fails to prepare when the table or any configured column (secrets included) is missing.
-    public func probe(_ d: DatasetConfig) -> String {
+    package func probe(_ d: DatasetConfig) -> String {
         "SELECT \(d.fields.map { Self.quote($0.column) }.joined(separator: ", ")) FROM \(from(d)) WHERE 1=0"
     }
 }
