@@ -58,6 +58,49 @@ final class SiteTests: XCTestCase {
         }
     }
 
+    /// The compiled date patterns (`DateStyle`) against the placeholder path and against Foundation's
+    /// own formatter (ICU), in every language, over zones with DST, half-hour and 45-minute offsets,
+    /// at each offset change of 2024-2026 (a second before, at, after) and at 2,000 spread instants.
+    func testCompiledDateTimesEqualThePlaceholdersAndFoundationInEveryLanguageAndZone() throws {
+        let patterns = ["en": "d MMMM y, HH:mm:ss", "de": "d. MMMM y, HH:mm:ss", "fr": "d MMMM y 'à' HH:mm:ss",
+                        "es": "d 'de' MMMM 'de' y, HH:mm:ss", "lt": "y 'm'. MMMM d 'd'. HH:mm:ss"]
+        XCTAssertEqual(Set(Catalogues.all.keys), Set(patterns.keys), "a new language needs its pattern here")
+        let zones = ["UTC", "Europe/Vilnius", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Chatham"]
+        for zoneName in zones {
+            let zone = try XCTUnwrap(TimeZone(identifier: zoneName))
+            var instants: [Int64] = (0..<2_000).map { Int64(-2_208_988_800) + Int64($0) * 2_147_483 + Int64($0 % 7) * 3_599 }
+            var edge = Date(timeIntervalSince1970: 1_704_067_200)
+            while let next = zone.nextDaylightSavingTimeTransition(after: edge), next.timeIntervalSince1970 < 1_798_761_600 {
+                let s = Int64(next.timeIntervalSince1970)
+                instants += [s - 1, s, s + 1]
+                edge = next
+            }
+            for (language, pattern) in patterns {
+                let m = Messages(Presentation(language: language, timeZone: zoneName))
+                XCTAssertNotNil(m.style, "\(language) compiles")
+                let icu = DateFormatter()
+                icu.locale = Locale(identifier: language)
+                icu.timeZone = zone
+                icu.dateFormat = pattern
+                for (i, s) in instants.enumerated() {
+                    let t = try XCTUnwrap(Timestamp(seconds: s, fraction: i % 3 == 0 ? "25" : ""))
+                    let fast = m.dateTime(t)
+                    XCTAssertEqual(fast, m.placeholderDateTime(t), "\(language) \(zoneName) \(s)")
+                    if i % 3 != 0 { XCTAssertEqual(fast, icu.string(from: Date(timeIntervalSince1970: TimeInterval(s))), "\(language) \(zoneName) \(s)") }
+                }
+                for (y, mo, d) in [(1988, 2, 29), (2026, 12, 31), (1, 1, 1), (9999, 7, 4)] {
+                    XCTAssertEqual(m.date(year: y, month: mo, day: d), m.placeholderDate(year: y, month: mo, day: d))
+                }
+            }
+        }
+        XCTAssertNil(DateStyle(months: "a|b", date: "{day} {{month}}", dateTime: "{date} {time}", decimal: "."), "a brace outside a placeholder: placeholder path")
+        XCTAssertNil(DateStyle(months: "{year}", date: "{day} {month}", dateTime: "{date} {time}", decimal: "."), "a brace in a month name: placeholder path")
+        let odd = try XCTUnwrap(DateStyle(months: "a|b", date: "{year}/{month}/{day}{day}", dateTime: "{time} {date}", decimal: ","))
+        var out = ""
+        odd.appendDateTime(local: 86_400 * 31 + 3_723, fraction: "5", to: &out)
+        XCTAssertEqual(out, "01:02:03,5 1970/2/11", "fewer than twelve names: the month's number; a slot used twice")
+    }
+
     func testDatesNumbersAndPluralsFollowTheLanguage() throws {
         let t = try XCTUnwrap(Timestamp("2026-01-31T22:30:05Z"))
         let lt = Messages(Presentation(language: "lt", timeZone: "Europe/Vilnius"))

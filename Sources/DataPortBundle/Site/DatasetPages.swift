@@ -51,19 +51,20 @@ public enum SitePage {
         return label == f.name ? "<code>\(e(f.name))</code>" : "\(e(label))<br><small class=\"canon\">\(e(f.name))</small>"
     }
 
-    /// One value as a table cell, written for people.
-    static func cell(_ v: Value, _ m: Messages) -> String {
+    /// One value as a table cell, written for people, appended to `h` (a row is built in one string).
+    static func cell(_ v: Value, _ m: Messages, into h: inout String) {
         let e = IndexPage.escape
         switch v {
-        case .null: return "<td class=\"null\">\(e(m("value.none")))</td>"
-        case .string(let s): return "<td>\(e(s))</td>"
-        case .integer(let i): return "<td>\(i)</td>"
-        case .decimal(let d): return "<td>\(e(m.decimal(d)))</td>"
-        case .boolean(let b): return "<td>\(e(m(b ? "value.yes" : "value.no")))</td>"
-        case .timestamp(let t): return "<td>\(e(m.dateTime(t)))</td>"
-        case .date(let d): return "<td>\(e(m.date(d)))</td>"
-        case .binary(let b): return "<td class=\"null\">\(e(m("value.binary", m.size(Int64(b.count)))))</td>"
+        case .null: h += "<td class=\"null\">"; h += e(m("value.none"))
+        case .string(let s): h += "<td>"; h += e(s)
+        case .integer(let i): h += "<td>"; h += String(i)
+        case .decimal(let d): h += "<td>"; h += e(m.decimal(d))
+        case .boolean(let b): h += "<td>"; h += e(m(b ? "value.yes" : "value.no"))
+        case .timestamp(let t): h += "<td>"; h += e(m.dateTime(t))
+        case .date(let d): h += "<td>"; h += e(m.date(d))
+        case .binary(let b): h += "<td class=\"null\">"; h += e(m("value.binary", m.size(Int64(b.count))))
         }
+        h += "</td>"
     }
 }
 
@@ -82,6 +83,8 @@ public final class DatasetPages {
     let messages: Messages
     private let rows: TemporaryFile
     private var buffer: [UInt8] = []
+    /// The row being built, kept to reuse its storage.
+    private var row = ""
     /// Where each page's rows end in `rows`.
     private var pageEnds: [Int64] = []
     public private(set) var count: Int64 = 0
@@ -101,10 +104,13 @@ public final class DatasetPages {
 
     public func add(_ r: Record) throws {
         count += 1
-        var h = "<tr><th scope=\"row\">\(messages.number(count))</th>"
-        for v in r.values { h += SitePage.cell(v, messages) }
-        h += "</tr>\n"
-        buffer += h.utf8
+        row.removeAll(keepingCapacity: true)
+        row += "<tr><th scope=\"row\">"
+        row += messages.number(count)
+        row += "</th>"
+        for v in r.values { SitePage.cell(v, messages, into: &row) }
+        row += "</tr>\n"
+        buffer += row.utf8
         if count % Int64(Self.recordsPerPage) == 0 {
             try flush()
             pageEnds.append(rows.size)
