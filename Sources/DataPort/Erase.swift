@@ -182,18 +182,9 @@ public enum Eraser {
         let stores = apply(changes, config: config, registry: registry, subject: subject, dryRun: options.dryRun)
 
         // 3. The proof: gather again for every identity the subject resolved to.
-        var proofFailures: [String] = []
-        if !options.dryRun {
-            let again = try Gathering(config: config, registry: registry, request: resolved, allowPartial: true)
-            defer { again.close() }
-            let failed = Set(stores.filter { $0.status == .failed }.map(\.name))
-            for i in results.indices where !failed.contains(results[i].store) {
-                guard let d = config.dataset(named: results[i].name), again.isAvailable(d) else { continue }
-                let n: Int
-                do { n = try again.read(d) { _ in } } catch let e as DataPortError where e.kind == .store { continue }
-                results[i].remaining = n
-                if results[i].action != .retain && n > 0 { proofFailures.append(d.name) }
-            }
+        let proofFailures = options.dryRun ? [] : try prove(&results, stores: stores, config: config, registry: registry, identities: resolved) { d, result, again in
+            let n = try again.read(d) { _ in }
+            return (n, result.action == .retain || n == 0)
         }
 
         var result = ErasureResult(controller: config.controller, requestedAt: requestedAt, dryRun: options.dryRun,
@@ -205,6 +196,27 @@ public enum Eraser {
             result.receipt = path
         }
         return result
+    }
+
+    /// The proof after the changes: gathers again for every identity the subject resolved to and
+    /// reads each dataset of a store that did not fail, `check` saying how many rows remain and
+    /// whether they are what the request asked for. Returns the datasets whose proof failed; a
+    /// dataset whose store cannot be read now is left as it was reported.
+    static func prove(_ results: inout [DatasetErasure], stores: [StoreErasure], config: StoresConfig, registry: StoreRegistry,
+                      identities resolved: [Identity],
+                      check: (DatasetConfig, DatasetErasure, Gathering) throws -> (remaining: Int, holds: Bool)) throws -> [String] {
+        let again = try Gathering(config: config, registry: registry, request: resolved, allowPartial: true)
+        defer { again.close() }
+        let failed = Set(stores.filter { $0.status == .failed }.map(\.name))
+        var proofFailures: [String] = []
+        for i in results.indices where !failed.contains(results[i].store) {
+            guard let d = config.dataset(named: results[i].name), again.isAvailable(d) else { continue }
+            let outcome: (remaining: Int, holds: Bool)
+            do { outcome = try check(d, results[i], again) } catch let e as DataPortError where e.kind == .store { continue }
+            results[i].remaining = outcome.remaining
+            if !outcome.holds { proofFailures.append(d.name) }
+        }
+        return proofFailures
     }
 
     /// Applies each store's changes as one unit, children first; a store that fails is recorded

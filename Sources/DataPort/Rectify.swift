@@ -135,33 +135,23 @@ public enum Rectifier {
 
         let stores = Eraser.apply(changes, config: config, registry: registry, subject: subject, dryRun: options.dryRun, done: .changed)
 
-        var proofFailures: [String] = []
-        if !options.dryRun {
-            let again = try Gathering(config: config, registry: registry, request: resolved, allowPartial: true)
-            defer { again.close() }
-            let failed = Set(stores.filter { $0.status == .failed }.map(\.name))
-            for i in results.indices where !failed.contains(results[i].store) {
-                guard let d = config.dataset(named: results[i].name), again.isAvailable(d) else { continue }
-                let wanted = changes[d.name]?.rows ?? []
-                let keyIndex = d.key.flatMap { k in d.exportedFields.firstIndex { $0.name == k } }
-                var after: [Int: Record] = [:], byKey: [Value: Record] = [:]
-                var ordinal = 0
-                do {
-                    try again.read(d) { r in
-                        after[ordinal] = r
-                        if let keyIndex { byKey[r.values[keyIndex]] = r }
-                        ordinal += 1
-                    }
-                } catch let e as DataPortError where e.kind == .store { continue }
-                results[i].remaining = ordinal
-                let holds = wanted.allSatisfy { p in
-                    guard let now = keyIndex.map({ byKey[p.record.values[$0]] }) ?? after[p.ordinal] else { return false }
-                    return p.masks.allSatisfy { m in
-                        d.exportedFields.firstIndex { $0.name == m.field }.map { now.values[$0] == m.value } ?? true
-                    }
-                }
-                if !holds { proofFailures.append(d.name) }
+        let proofFailures = options.dryRun ? [] : try Eraser.prove(&results, stores: stores, config: config, registry: registry, identities: resolved) { d, _, again in
+            let wanted = changes[d.name]?.rows ?? []
+            let keyIndex = d.key.flatMap { k in d.exportedFields.firstIndex { $0.name == k } }
+            var after: [Int: Record] = [:], byKey: [Value: Record] = [:]
+            var ordinal = 0
+            try again.read(d) { r in
+                after[ordinal] = r
+                if let keyIndex { byKey[r.values[keyIndex]] = r }
+                ordinal += 1
             }
+            let holds = wanted.allSatisfy { p in
+                guard let now = keyIndex.map({ byKey[p.record.values[$0]] }) ?? after[p.ordinal] else { return false }
+                return p.masks.allSatisfy { m in
+                    d.exportedFields.firstIndex { $0.name == m.field }.map { now.values[$0] == m.value } ?? true
+                }
+            }
+            return (ordinal, holds)
         }
         var result = ErasureResult(controller: config.controller, requestedAt: requestedAt, dryRun: options.dryRun,
                                    identities: resolved.map { ($0.kind, SHA256.hex(of: Array($0.value.utf8))) },
