@@ -1,5 +1,3 @@
-import Foundation
-
 extension Timestamp {
     /// The instant of a UTC wall-clock time given as its parts, or `nil` where
     /// `Timestamp("YYYY-MM-DD HH:MM:SS[.fraction]")` of the same parts is `nil` (no such date,
@@ -10,6 +8,9 @@ extension Timestamp {
         guard CalendarDate(year: year, month: month, day: day) != nil, (0..<24).contains(hour), (0..<60).contains(minute),
               (0..<60).contains(second) else { return nil }
         let local = Int64(daysFromCivil(year, month, day)) * 86400 + Int64(hour * 3600 + minute * 60 + second)
-        self.init(seconds: local, fraction: fraction)
+        // Trailing zeros go before the 9-digit limit, as in the parse.
+        var f = fraction
+        while f.hasSuffix("0") { f.removeLast() }
+        self.init(seconds: local, fraction: f)
     }
 }
