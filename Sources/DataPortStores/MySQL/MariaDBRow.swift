@@ -135,6 +135,39 @@ final class MySQLRow: SQLRow {
         }
     }
 
+    /// A column as a value of `type`: a DATETIME or TIMESTAMP read as a `timestamp` in UTC (the
+    /// default `timeZone`) straight from its parts, without writing its text and parsing it again;
+    /// everything else, and any part out of range, through `cell(_:)` (the same value or `nil`).
+    func value(_ i: Int, as type: FieldType) -> Value? {
+        if kinds[i] == .dateTime, type == .timestamp, nulls[i] == 0, dateTimes.zone == nil,
+           let t = Self.instant(of: buffers[i].load(as: MYSQL_TIME.self), decimals: decimals[i]) {
+            return .timestamp(t)
+        }
+        return cell(i).value(as: type)
+    }
+
+    /// The instant `Timestamp(text(of: t, decimals:))` reads in UTC, built from the parts; `nil`
+    /// for parts that text would not carry in its fixed widths (then the caller goes through it).
+    static func instant(of t: MYSQL_TIME, decimals: UInt32) -> Timestamp? {
+        guard t.neg == 0, t.second_part < 1_000_000 else { return nil }
+        var fraction = ""
+        if decimals >= 1 && decimals <= 6 {
+            // The first `decimals` of the six digits of the microseconds, without trailing zeros.
+            var n = Int(decimals)
+            var v = UInt(t.second_part)
+            for _ in n..<6 { v /= 10 }
+            while n > 0 && v % 10 == 0 { v /= 10; n -= 1 }
+            if n > 0 {
+                fraction = String(unsafeUninitializedCapacity: n) { out in
+                    for k in stride(from: n - 1, through: 0, by: -1) { out[k] = UInt8(48 + v % 10); v /= 10 }
+                    return n
+                }
+            }
+        }
+        return Timestamp(year: Int(t.year), month: Int(t.month), day: Int(t.day), hour: Int(t.hour),
+                         minute: Int(t.minute), second: Int(t.second), fraction: fraction)
+    }
+
     /// The text Connector/C writes for a DATETIME or TIMESTAMP fetched as a string:
     /// `YYYY-MM-DD HH:MM:SS`, then `.` and the fraction cut to the column's 1 to 6 decimals.
     static func text(of t: MYSQL_TIME, decimals: UInt32) -> String {

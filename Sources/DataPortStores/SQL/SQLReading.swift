@@ -46,7 +46,12 @@ extension SQLQueryBuilder {
                 var values: [Value] = []
                 values.reserveCapacity(fields.count)
                 for (i, f) in fields.enumerated() {
-                    values.append(try row.cell(i).value(of: f, in: dataset.name, at: "store \(store), record \(count + 1)"))
+                    // A cell that does not fit is read again as a cell, for the one error every store gives.
+                    guard let v = row.value(i, as: f.type) else {
+                        values.append(try row.cell(i).value(of: f, in: dataset.name, at: "store \(store), record \(count + 1)"))
+                        continue
+                    }
+                    values.append(v)
                 }
                 try body(Record(values))
                 count += 1

@@ -89,8 +89,13 @@ public protocol SQLRow {
     /// building a cell: the fast path of reading rows back after an import. `false` only means
     /// "compare through `cell(_:)`".
     func holds(_ value: Value, at column: Int) -> Bool
+    /// A column as a value of `type`, or `nil` when it does not fit: what `cell(column).value(as:)`
+    /// gives, which is the default. A wrapper that holds a column in another form than a cell
+    /// (MySQL's date-time parts) builds the value from it directly, once per row of an export.
+    func value(_ column: Int, as type: FieldType) -> Value?
 }
 
 extension SQLRow {
     public func holds(_ value: Value, at column: Int) -> Bool { false }
+    public func value(_ column: Int, as type: FieldType) -> Value? { cell(column).value(as: type) }
 }
