@@ -128,20 +128,23 @@ public final class JSONReader {
     private func key(_ top: Int) throws -> JSONEvent {
         guard try input.next() == UInt8(ascii: "\"") else { throw fail("expected a string key") }
         let k = try string()
-        if limits.rejectDuplicateKeys {
-            // Objects in DataPort files are small: a linear search beats hashing every key.
-            if keys[top].set != nil {
-                guard keys[top].set!.insert(k).inserted else { throw fail("duplicate key") }
-            } else {
-                guard !keys[top].list.contains(k) else { throw fail("duplicate key") }
-                keys[top].list.append(k)
-                if keys[top].list.count > 32 { keys[top].set = Set(keys[top].list); keys[top].list.removeAll() }
-            }
-        }
+        try checkDuplicate(k, top)
         try skipWhitespace()
         try expect(UInt8(ascii: ":"), "':'")
         stack[top].state = .objectNeedsValue
         return .key(k)
+    }
+
+    private func checkDuplicate(_ k: String, _ top: Int) throws {
+        guard limits.rejectDuplicateKeys else { return }
+        // Objects in DataPort files are small: a linear search beats hashing every key.
+        if keys[top].set != nil {
+            guard keys[top].set!.insert(k).inserted else { throw fail("duplicate key") }
+        } else {
+            guard !keys[top].list.contains(k) else { throw fail("duplicate key") }
+            keys[top].list.append(k)
+            if keys[top].list.count > 32 { keys[top].set = Set(keys[top].list); keys[top].list.removeAll() }
+        }
     }
 
     private func push(_ state: State) throws {
@@ -246,6 +249,14 @@ public final class JSONReader {
 
     /// Reads a string body after its opening quote.
     private func string() throws -> String {
+        if try stringBytes() { return String(decoding: scratch, as: UTF8.self) }
+        guard let s = String(validating: scratch, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
+        return s
+    }
+
+    /// Reads a string body after its opening quote into `scratch`, escapes resolved; returns
+    /// whether it is all ASCII (else the caller validates the UTF-8).
+    private func stringBytes() throws -> Bool {
         scratch.removeAll(keepingCapacity: true)
         var ascii = true
         while true {
@@ -288,9 +299,44 @@ public final class JSONReader {
                 throw DataPortError(.limitExceeded, "JSON string longer than \(limits.maxStringBytes) bytes", at: "\(name), \(input.position)")
             }
         }
-        if ascii { return String(decoding: scratch, as: UTF8.self) }
-        guard let s = String(validating: scratch, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
-        return s
+        return ascii
+    }
+
+    /// What `nextKey` read: the end of the object, or a member's key (its index, `nil` if unknown).
+    public enum KeyStep: Equatable { case endOfObject, key(Int?) }
+
+    /// `next()` inside an object whose keys the caller knows (a record's fields), without making a
+    /// `String` per key: `lookup` maps the key's UTF-8 (escapes resolved, only called for ASCII keys)
+    /// to its index, and refuses a duplicate itself (`fail("duplicate key")`: the position is the
+    /// key's end, as `next()` has it). A key it does not know is checked for duplicates here, as
+    /// `next()` does. The ':' is consumed; the member's value is the next `next()` event.
+    public func nextKey(_ lookup: ([UInt8]) throws -> Int?) throws -> KeyStep {
+        try skipWhitespace()
+        guard let top = stack.indices.last else { preconditionFailure("nextKey outside an object") }
+        switch stack[top].state {
+        case .objectStart:
+            if try input.peek() == UInt8(ascii: "}") { _ = try input.next(); stack.removeLast(); return .endOfObject }
+        case .objectAfterValue:
+            guard let b = try input.next() else { throw fail("unexpected end of input in an object") }
+            if b == UInt8(ascii: "}") { stack.removeLast(); return .endOfObject }
+            guard b == UInt8(ascii: ",") else { throw fail("expected ',' or '}'") }
+            try skipWhitespace()
+        case .objectNeedsValue, .arrayStart, .arrayAfterValue:
+            preconditionFailure("nextKey outside an object")
+        }
+        guard try input.next() == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+        let index: Int?
+        if try stringBytes() {
+            index = try lookup(scratch)
+        } else {
+            guard String(validating: scratch, as: UTF8.self) != nil else { throw fail("invalid UTF-8 in a string") }
+            index = nil
+        }
+        if index == nil { try checkDuplicate(String(decoding: scratch, as: UTF8.self), top) }
+        try skipWhitespace()
+        try expect(UInt8(ascii: ":"), "':'")
+        stack[top].state = .objectNeedsValue
+        return .key(index)
     }
 
     /// Skips the value whose first event was `first` (for unknown members).

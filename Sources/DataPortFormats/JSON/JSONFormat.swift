@@ -77,6 +77,12 @@ final class JSONRecordReader: RecordReader {
     private let reader: JSONReader
     private let dataset: Dataset
     private let fieldIndex: [String: Int]
+    /// Each field's name as UTF-8, when every name is a valid, distinct field name (as a manifest's
+    /// are): keys are then matched byte for byte, which for such ASCII names is exactly `String`
+    /// equality, and no key becomes a `String`. `nil`: keys are read as strings.
+    private let fieldNames: [[UInt8]]?
+    /// Which fields the record being read has had (for duplicates, with `fieldNames`).
+    private var seenField: [Bool]
     private var done = false
 
     init(dataset: Dataset, source: any ByteSource) throws {
@@ -85,6 +91,9 @@ final class JSONRecordReader: RecordReader {
         var index: [String: Int] = [:]
         for (i, f) in dataset.fields.enumerated() { index[f.name] = i }
         fieldIndex = index
+        let plain = index.count == dataset.fields.count && dataset.fields.allSatisfy { Dataset.isValidName($0.name) }
+        fieldNames = plain ? dataset.fields.map { Array($0.name.utf8) } : nil
+        seenField = Array(repeating: false, count: dataset.fields.count)
         try readHeader()
     }
 
@@ -125,6 +134,7 @@ final class JSONRecordReader: RecordReader {
             return nil
         }
         guard first == .beginObject else { throw reader.fail("expected a record object") }
+        if let fieldNames { return try record(fieldNames) }
         var values = [Value](repeating: .null, count: dataset.fields.count)
         var seen = 0
         while true {
@@ -143,5 +153,31 @@ final class JSONRecordReader: RecordReader {
         guard seen == dataset.fields.count else { throw reader.fail("record is missing fields") }
         return Record(values)
     }
-}
 
+    /// The members of a record object (its `{` read), keys matched against `names` as bytes.
+    private func record(_ names: [[UInt8]]) throws -> Record {
+        let fields = dataset.fields
+        var values = [Value](repeating: .null, count: fields.count)
+        for i in seenField.indices { seenField[i] = false }
+        var seen = 0
+        while true {
+            // Fields come in schema order in files DataPort writes: check that first, search only otherwise.
+            let step = try reader.nextKey { key in
+                let i: Int
+                if seen < names.count, names[seen] == key { i = seen } else {
+                    guard let j = names.firstIndex(of: key) else { return nil }
+                    i = j
+                }
+                if seenField[i] { throw reader.fail("duplicate key") }
+                seenField[i] = true
+                return i
+            }
+            guard case .key(let index) = step else { break }
+            guard let i = index else { throw reader.fail("unknown field in a record") }
+            values[i] = try JSONValueCodec.value(of: fields[i], from: try reader.next(), reader: reader)
+            seen += 1
+        }
+        guard seen == fields.count else { throw reader.fail("record is missing fields") }
+        return Record(values)
+    }
+}
