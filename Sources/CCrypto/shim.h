@@ -19,6 +19,20 @@ static inline uint64_t dataport_sha256_prefix64(const void *bytes, size_t count)
     return out;
 }
 
+/* The first 8 bytes of MD5(bytes), as a big-endian integer: the row digest of a direct SQL load
+   (Sources/DataPortStores/SQL/RowDigest.swift), which the servers compute with their md5(). */
+#include <openssl/md5.h>
+static inline uint64_t dataport_md5_prefix64(const void *bytes, size_t count) {
+    unsigned char digest[MD5_DIGEST_LENGTH];
+    MD5_CTX context;
+    MD5_Init(&context);
+    MD5_Update(&context, bytes, count);
+    MD5_Final(digest, &context);
+    uint64_t out = 0;
+    for (int i = 0; i < 8; i++) out = (out << 8) | digest[i];
+    return out;
+}
+
 /* ---- age (formats/encryption.md): thin one-call wrappers over OpenSSL 3's EVP API, so the Swift
    side (Sources/DataPortAge/Primitives.swift) passes buffers and gets 1 (success) or 0 back. ---- */
 #include <openssl/hmac.h>

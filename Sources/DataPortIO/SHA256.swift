@@ -47,3 +47,12 @@ public func hex(_ bytes: [UInt8]) -> String {
     for b in bytes { out.append(hexDigits[Int(b >> 4)]); out.append(hexDigits[Int(b & 15)]) }
     return String(decoding: out, as: UTF8.self)
 }
+
+/// MD5 (libcrypto), only as far as a SQL direct load's row digest needs it: both servers have
+/// `md5()` built in. Not for anything that must resist an adversary.
+package enum MD5 {
+    /// The first 8 bytes of MD5(`message`), as a big-endian integer.
+    package static func prefix64(_ message: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        dataport_md5_prefix64(message.baseAddress, message.count)
+    }
+}
