@@ -39,8 +39,16 @@ build_target() {
     case $t in jsondata|csv|xml) shared=(Fuzz/FuzzDatasets.swift) ;; esac
     # The C shims' headers may need pkg-config's include paths (libxml2 lives in /usr/include/libxml2).
     for f in $(pkg-config --cflags-only-I libxml-2.0 zlib libcrypto); do cflags+=(-Xcc "$f"); done
-    for m in DataPortModel DataPortIO DataPortArchive DataPortFormats DataPortBundle; do objects+=("$lib/$m.build/"*.o); done
-    [[ $t == age ]] && objects+=("$lib/DataPortAge.build/"*.o)
+    local modules=(DataPortModel DataPortIO DataPortArchive DataPortFormats DataPortBundle)
+    [[ $t == age ]] && modules+=(DataPortAge)
+    # Only the objects of sources that exist now: a renamed or split file leaves its old object in
+    # the scratch folder, which would be linked twice.
+    local m o
+    for m in "${modules[@]}"; do
+        for o in "$lib/$m.build/"*.swift.o; do
+            [[ -n $(find "Sources/$m" -name "$(basename "$o" .o)" -print -quit) ]] && objects+=("$o")
+        done
+    done
     swiftc -O -sanitize=fuzzer,address -parse-as-library -use-ld=lld \
         -I "$lib/Modules" \
         -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
