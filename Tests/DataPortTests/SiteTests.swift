@@ -96,9 +96,73 @@ final class SiteTests: XCTestCase {
         XCTAssertNil(DateStyle(months: "a|b", date: "{day} {{month}}", dateTime: "{date} {time}", decimal: "."), "a brace outside a placeholder: placeholder path")
         XCTAssertNil(DateStyle(months: "{year}", date: "{day} {month}", dateTime: "{date} {time}", decimal: "."), "a brace in a month name: placeholder path")
         let odd = try XCTUnwrap(DateStyle(months: "a|b", date: "{year}/{month}/{day}{day}", dateTime: "{time} {date}", decimal: ","))
-        var out = ""
+        var out: [UInt8] = []
         odd.appendDateTime(local: 86_400 * 31 + 3_723, fraction: "5", to: &out)
-        XCTAssertEqual(out, "01:02:03,5 1970/2/11", "fewer than twelve names: the month's number; a slot used twice")
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "01:02:03,5 1970/2/11", "fewer than twelve names: the month's number; a slot used twice")
+    }
+
+    /// The escaping of the pages is the definition: every character mapped as the scalar-by-scalar
+    /// rule below says (C0, DEL and C1 controls to U+FFFD), whatever surrounds it.
+    func testHTMLEscapingOnBytesEqualsTheScalarRule() {
+        func reference(_ s: String) -> String {
+            var out = ""
+            for u in s.unicodeScalars {
+                switch u {
+                case "&": out += "&amp;"
+                case "<": out += "&lt;"
+                case ">": out += "&gt;"
+                case "\"": out += "&quot;"
+                case "'": out += "&#39;"
+                default:
+                    if u.value < 0x20 && u != "\t" && u != "\n" || u.value == 0x7F || (0x80..<0xA0).contains(u.value) {
+                        out += "\u{FFFD}"
+                    } else {
+                        out.unicodeScalars.append(u)
+                    }
+                }
+            }
+            return out
+        }
+        let pieces = ["a", "Ž", "€", "\u{80}", "\u{9F}", "\u{A0}", "\u{C2}", "\u{1F600}", "&", "<", ">", "\"", "'", "\t", "\n", "\r",
+                      "\u{0}", "\u{7F}", "e\u{301}", " ", "ą", "\u{FFFD}", "\u{85}x"]
+        var rng = SystemRandomNumberGenerator()
+        var cases = pieces + ["", "plain ASCII stays itself", "<b>Ana & \"Bo\"</b>"]
+        for _ in 0..<3_000 { cases.append((0..<Int.random(in: 1...12, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()) }
+        for s in cases {
+            XCTAssertEqual(IndexPage.escape(s), reference(s), s.unicodeScalars.map { String($0.value, radix: 16) }.joined(separator: " "))
+            XCTAssertEqual(String(decoding: HTMLText.bytes(s), as: UTF8.self), reference(s))
+        }
+    }
+
+    /// A page row written on bytes holds what the language's own string functions give, escaped.
+    func testPageRowsEqualTheMessagesEscaped() throws {
+        let values: [Value] = [.null, .string("Ana <b>&</b> \u{85}"), .integer(-1_234_567), .integer(0), .decimal(try XCTUnwrap(ExactDecimal("-12345678.05"))),
+                               .decimal(try XCTUnwrap(ExactDecimal("1234.5"))), .boolean(true), .boolean(false),
+                               .timestamp(try XCTUnwrap(Timestamp("2026-03-29T00:59:59.5Z"))), .date(try XCTUnwrap(CalendarDate("2024-02-29"))), .binary([1, 2, 3])]
+        for language in ["en", "lt", "de", "fr", "es"] {
+            for zone in ["UTC", "Europe/Vilnius", "Asia/Kathmandu"] {
+                let m = Messages(Presentation(language: language, timeZone: zone))
+                let e = IndexPage.escape
+                var expected = "<tr><th scope=\"row\">\(m.number(1_234_567))</th>"
+                for v in values {
+                    switch v {
+                    case .null: expected += "<td class=\"null\">\(e(m("value.none")))"
+                    case .string(let s): expected += "<td>\(e(s))"
+                    case .integer(let i): expected += "<td>\(i)"
+                    case .decimal(let d): expected += "<td>\(e(m.decimal(d)))"
+                    case .boolean(let b): expected += "<td>\(e(m(b ? "value.yes" : "value.no")))"
+                    case .timestamp(let t): expected += "<td>\(e(m.placeholderDateTime(t)))"
+                    case .date(let d): expected += "<td>\(e(m.placeholderDate(year: d.year, month: d.month, day: d.day)))"
+                    case .binary(let b): expected += "<td class=\"null\">\(e(m("value.binary", m.size(Int64(b.count)))))"
+                    }
+                    expected += "</td>"
+                }
+                expected += "</tr>\n"
+                var out: [UInt8] = []
+                PageRows(m).append(1_234_567, values, to: &out)
+                XCTAssertEqual(String(decoding: out, as: UTF8.self), expected, "\(language) \(zone)")
+            }
+        }
     }
 
     func testDatesNumbersAndPluralsFollowTheLanguage() throws {

@@ -50,50 +50,142 @@ public enum SitePage {
         let label = f.title ?? f.description ?? f.name
         return label == f.name ? "<code>\(e(f.name))</code>" : "\(e(label))<br><small class=\"canon\">\(e(f.name))</small>"
     }
+}
 
-    /// One value as a table cell, written for people, appended to `h` (a row is built in one string).
-    static func cell(_ v: Value, _ m: Messages, into h: inout String) {
-        let e = IndexPage.escape
-        switch v {
-        case .null: h += "<td class=\"null\">"; h += e(m("value.none"))
-        case .string(let s): h += "<td>"; h += e(s)
-        case .integer(let i): h += "<td>"; h += String(i)
-        case .decimal(let d): h += "<td>"; h += e(m.decimal(d))
-        case .boolean(let b): h += "<td>"; h += e(m(b ? "value.yes" : "value.no"))
-        case .timestamp(let t): h += "<td>"; h += e(m.dateTime(t))
-        case .date(let d): h += "<td>"; h += e(m.date(d))
-        case .binary(let b): h += "<td class=\"null\">"; h += e(m("value.binary", m.size(Int64(b.count))))
+/// A dataset page's table rows, written for people straight as UTF-8 bytes: the constant pieces
+/// (the words for none, yes and no, separators, the date patterns) are escaped once, so a row is
+/// a run of appends into one buffer (a page set formats every value of every record; issue 18).
+struct PageRows {
+    let messages: Messages
+    private let none, yes, no: [UInt8]
+    /// The group separator as it is (row numbers) and escaped (decimals), the decimal mark escaped.
+    private let group, groupHTML, markHTML: [UInt8]
+    private let style: DateStyle?
+
+    init(_ m: Messages) {
+        messages = m
+        none = Array("<td class=\"null\">".utf8) + HTMLText.bytes(m("value.none"))
+        yes = Array("<td>".utf8) + HTMLText.bytes(m("value.yes"))
+        no = Array("<td>".utf8) + HTMLText.bytes(m("value.no"))
+        group = Array(m.groupSeparator.utf8)
+        groupHTML = HTMLText.bytes(m.groupSeparator)
+        markHTML = HTMLText.bytes(m.decimalMark)
+        style = m.style?.escapedForHTML()
+    }
+
+    private static let rowStart = Array("<tr><th scope=\"row\">".utf8), numberEnd = Array("</th>".utf8)
+    private static let td = Array("<td>".utf8), tdEnd = Array("</td>".utf8), rowEnd = Array("</tr>\n".utf8)
+    private static let tdBinary = Array("<td class=\"null\">".utf8)
+
+    /// Appends record number `n` with `values` as one table row.
+    func append(_ n: Int64, _ values: [Value], to out: inout [UInt8]) {
+        out.append(contentsOf: Self.rowStart)
+        Messages.appendNumber(n, separator: group, to: &out)
+        out.append(contentsOf: Self.numberEnd)
+        for v in values {
+            switch v {
+            case .null: out.append(contentsOf: none)
+            case .boolean(let b): out.append(contentsOf: b ? yes : no)
+            case .binary(let b):
+                out.append(contentsOf: Self.tdBinary)
+                HTMLText.append(messages("value.binary", messages.size(Int64(b.count))), to: &out)
+            default:
+                out.append(contentsOf: Self.td)
+                cellText(v, to: &out)
+            }
+            out.append(contentsOf: Self.tdEnd)
         }
-        h += "</td>"
+        out.append(contentsOf: Self.rowEnd)
+    }
+
+    private func cellText(_ v: Value, to out: inout [UInt8]) {
+        switch v {
+        case .string(let s): HTMLText.append(s, to: &out)
+        case .integer(let i): HTMLText.appendDigits(i, to: &out)
+        case .decimal(let d): Messages.appendDecimal(d, separator: groupHTML, mark: markHTML, to: &out)
+        case .timestamp(let t):
+            if let style { style.appendDateTime(local: messages.local(t), fraction: t.fraction, to: &out) } else { HTMLText.append(messages.dateTime(t), to: &out) }
+        case .date(let d):
+            if let style { style.appendDate(year: d.year, month: d.month, day: d.day, to: &out) } else { HTMLText.append(messages.date(d), to: &out) }
+        default: break
+        }
+    }
+}
+
+/// A dataset's table rows in an unlinked scratch file, page after page: what `DatasetPages`
+/// renders into, on the caller's thread or on its lane's.
+final class RowSpool {
+    let file: TemporaryFile
+    private let cells: PageRows
+    private var buffer: [UInt8] = []
+    /// Where each page's rows end in `file`.
+    private(set) var pageEnds: [Int64] = []
+    private var count: Int64 = 0
+
+    init(_ cells: PageRows) throws {
+        self.cells = cells
+        file = try TemporaryFile()
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    func add(_ values: [Value]) throws {
+        count += 1
+        cells.append(count, values, to: &buffer)
+        if count % Int64(DatasetPages.recordsPerPage) == 0 {
+            try flush()
+            pageEnds.append(file.size)
+        } else if buffer.count >= 1 << 16 {
+            try flush()
+        }
+    }
+
+    /// Writes what is buffered and closes the last page.
+    func finish() throws {
+        try flush()
+        if pageEnds.last != file.size { pageEnds.append(file.size) }
+    }
+
+    private func flush() throws {
+        try buffer.withUnsafeBytes { try file.write($0) }
+        buffer.removeAll(keepingCapacity: true)
     }
 }
 
 /// The pages of one dataset, `pages/<dataset>.html`, `pages/<dataset>-2.html`, ...: every record
 /// in a table, at most `recordsPerPage` a page.
 ///
-/// Made while the records stream: each row's HTML goes to an unlinked scratch file as the record
-/// arrives, so memory stays bounded however many records there are; `write(to:)` then adds the
-/// pages, each its head (which needs the total) + its rows from the scratch file + its links.
-/// The pages are a function of the dataset's metadata, its records, the presentation and the
-/// controller's name only.
+/// Made while the records stream: each row's HTML goes to a scratch file (`RowSpool`), so memory
+/// stays bounded however many records there are; `write(to:)` then adds the pages, each its head
+/// (which needs the total) + its rows from the scratch file + its links. A dataset of more than
+/// `laneThreshold` records is rendered on a thread of its own, beside the formats (the rows come
+/// out the same); a small one on the caller's thread, when the pages are written, with no thread
+/// started. The pages are a function of the dataset's metadata, its records, the presentation
+/// and the controller's name only.
 public final class DatasetPages {
     public static let recordsPerPage = 1000
+    /// Records held before the rows get a thread of their own, and sent to it at a time.
+    static let laneThreshold = 512
 
     let dataset: Dataset
     let messages: Messages
-    private let rows: TemporaryFile
-    private var buffer: [UInt8] = []
-    /// The row being built, kept to reuse its storage.
-    private var row = ""
-    /// Where each page's rows end in `rows`.
-    private var pageEnds: [Int64] = []
+    /// Lent to the lane's thread once there is one: touched here again only after `join()`.
+    private let spool: RowSpool
+    private var pending: [Record] = []
+    private var lane: (chunks: HandOff<[Record]>, worker: WorkerThread<Void>)?
     public private(set) var count: Int64 = 0
 
     public init(dataset: Dataset, presentation: Presentation) throws {
         self.dataset = dataset
         messages = Messages(presentation)
-        rows = try TemporaryFile()
-        buffer.reserveCapacity(1 << 16)
+        spool = try RowSpool(PageRows(messages))
+    }
+
+    /// Stops the lane's thread if the pages are never written (the export failed).
+    deinit {
+        if let lane {
+            lane.chunks.cancel()
+            _ = try? lane.worker.join()
+        }
     }
 
     /// The path of page `n` (1-based) of `dataset`. Dataset names have no `-`, so no page name collides.
@@ -102,32 +194,49 @@ public final class DatasetPages {
     /// How many pages `records` records take (none for none).
     public static func pageCount(_ records: Int64) -> Int { Int((records + Int64(recordsPerPage) - 1) / Int64(recordsPerPage)) }
 
+    /// Adds the next record. Throws what the lane's thread failed with (a full disk), if it did.
     public func add(_ r: Record) throws {
         count += 1
-        row.removeAll(keepingCapacity: true)
-        row += "<tr><th scope=\"row\">"
-        row += messages.number(count)
-        row += "</th>"
-        for v in r.values { SitePage.cell(v, messages, into: &row) }
-        row += "</tr>\n"
-        buffer += row.utf8
-        if count % Int64(Self.recordsPerPage) == 0 {
-            try flush()
-            pageEnds.append(rows.size)
-        } else if buffer.count >= 1 << 16 {
-            try flush()
+        pending.append(r)
+        if pending.count == Self.laneThreshold {
+            try (lane ?? startLane()).chunks.send(pending)
+            pending.removeAll(keepingCapacity: true)
         }
     }
 
-    private func flush() throws {
-        try buffer.withUnsafeBytes { try rows.write($0) }
-        buffer.removeAll(keepingCapacity: true)
+    private func startLane() -> (chunks: HandOff<[Record]>, worker: WorkerThread<Void>) {
+        let chunks = HandOff<[Record]>(capacity: 8), spool = spool
+        let worker = WorkerThread<Void>("dataport.pages", lending: {
+            do {
+                while let chunk = try chunks.receive() {
+                    for r in chunk { try spool.add(r.values) }
+                }
+            } catch {
+                chunks.cancel(throwing: error)
+                throw error
+            }
+        })
+        lane = (chunks, worker)
+        return (chunks, worker)
+    }
+
+    /// Renders what is left and waits for the lane: the rows, complete.
+    private func finishRows() throws {
+        if let lane {
+            if !pending.isEmpty { try lane.chunks.send(pending) }
+            lane.chunks.finish()
+            try lane.worker.join()
+        } else {
+            for r in pending { try spool.add(r.values) }
+        }
+        pending = []
+        try spool.finish()
     }
 
     /// Adds every page to the bundle; returns them as the manifest lists them.
     public func write(to writer: BundleWriter, controller: String) throws -> [ManifestFile] {
-        try flush()
-        if pageEnds.last != rows.size { pageEnds.append(rows.size) }
+        try finishRows()
+        let pageEnds = spool.pageEnds, rows = spool.file
         let e = IndexPage.escape, m = messages, ds = dataset
         let pages = pageEnds.count
         var files: [ManifestFile] = []

@@ -79,30 +79,38 @@ public struct Messages: Sendable {
     // MARK: Numbers, dates, times
 
     /// Digits grouped by thousands as the language writes them (`12,345`; `12 345`; `12.345`).
-    public func number(_ n: Int64) -> String { (n < 0 ? "-" : "") + group(String(n.magnitude)) }
-
-    private func group(_ digits: String) -> String {
-        let sep = groupSeparator
-        // Spanish and Lithuanian style guides leave four-digit numbers ungrouped; so do we, for all.
-        guard digits.count > 4 else { return digits }
-        var out = "", count = 0
-        for c in digits.reversed() {
-            if count > 0 && count % 3 == 0 { out = sep + out }
-            out = String(c) + out
-            count += 1
-        }
-        return out
+    public func number(_ n: Int64) -> String {
+        var out: [UInt8] = []
+        Self.appendNumber(n, separator: Array(groupSeparator.utf8), to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// An exact decimal with the language's decimal mark and grouping; no digit is lost or rounded.
     public func decimal(_ d: ExactDecimal) -> String {
+        var out: [UInt8] = []
+        Self.appendDecimal(d, separator: Array(groupSeparator.utf8), mark: Array(decimalMark.utf8), to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `n` with its digits grouped by `separator` (bytes as given: escape them first for HTML).
+    static func appendNumber(_ n: Int64, separator: [UInt8], to out: inout [UInt8]) {
+        if n < 0 { out.append(UInt8(ascii: "-")) }
+        HTMLText.withDigits(n.magnitude) { HTMLText.appendGrouped($0, separator: separator, to: &out) }
+    }
+
+    /// `d` with its integer digits grouped by `separator` and `mark` for its point.
+    static func appendDecimal(_ d: ExactDecimal, separator: [UInt8], mark: [UInt8], to out: inout [UInt8]) {
         var t = d.text
-        let negative = t.hasPrefix("-")
-        if negative { t.removeFirst() }
-        let parts = t.split(separator: ".", maxSplits: 1).map(String.init)
-        var out = (negative ? "-" : "") + group(parts[0])
-        if parts.count == 2 { out += decimalMark + parts[1] }
-        return out
+        t.withUTF8 { p in
+            var start = 0
+            if p.first == UInt8(ascii: "-") { out.append(UInt8(ascii: "-")); start = 1 }
+            let point = p[start...].firstIndex(of: UInt8(ascii: ".")) ?? p.count
+            HTMLText.appendGrouped(UnsafeBufferPointer(rebasing: p[start..<point]), separator: separator, to: &out)
+            if point < p.count {
+                out.append(contentsOf: mark)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: p[(point + 1)...]))
+            }
+        }
     }
 
     /// A calendar date as the language writes it (`2 March 2026`, `2026 m. kovo 2 d.`).
@@ -110,9 +118,9 @@ public struct Messages: Sendable {
 
     func date(year: Int, month: Int, day: Int) -> String {
         if let style {
-            var out = ""
+            var out: [UInt8] = []
             style.appendDate(year: year, month: month, day: day, to: &out)
-            return out
+            return String(decoding: out, as: UTF8.self)
         }
         return placeholderDate(year: year, month: month, day: day)
     }
@@ -128,10 +136,14 @@ public struct Messages: Sendable {
     /// An instant as the date and 24-hour time in the page's time zone (the zone is named once per page).
     public func dateTime(_ t: Timestamp) -> String {
         guard let style else { return placeholderDateTime(t) }
-        let offset = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t.seconds))))
-        var out = ""
-        style.appendDateTime(local: t.seconds + offset, fraction: t.fraction, to: &out)
-        return out
+        var out: [UInt8] = []
+        style.appendDateTime(local: local(t), fraction: t.fraction, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `t` as seconds since 1970 on the page's time zone's wall clock.
+    func local(_ t: Timestamp) -> Int64 {
+        t.seconds + Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t.seconds))))
     }
 
     /// `dateTime` through the placeholders: the definition `DateStyle` matches (and the fallback).
@@ -167,24 +179,39 @@ public struct Messages: Sendable {
 /// month name holds a brace, so no value can form a placeholder the sequential fill would
 /// replace again (`MessagesTests` compares both paths over many instants and every language).
 struct DateStyle: Sendable {
-    enum Piece: Sendable { case literal(String), slot(Int) }
+    enum Piece: Sendable { case literal([UInt8]), slot(Int) }
     /// Nil when the catalogue does not give twelve names (the month's number is written then).
-    let months: [String]?
+    let months: [[UInt8]]?
     /// Slots 0 day, 1 month, 2 year.
     let date: [Piece]
     /// Slots 0 date, 1 time.
     let dateTime: [Piece]
-    let decimal: String
+    let decimal: [UInt8]
 
     init?(months: String, date: String, dateTime: String, decimal: String) {
         let names = months.split(separator: "|").map(String.init)
         guard !names.contains(where: Self.hasBrace),
               let d = Self.compile(date, ["{day}", "{month}", "{year}"]),
               let dt = Self.compile(dateTime, ["{date}", "{time}"]) else { return nil }
-        self.months = names.count == 12 ? names : nil
+        self.months = names.count == 12 ? names.map { Array($0.utf8) } : nil
         self.date = d
         self.dateTime = dt
+        self.decimal = Array(decimal.utf8)
+    }
+
+    private init(months: [[UInt8]]?, date: [Piece], dateTime: [Piece], decimal: [UInt8]) {
+        self.months = months
+        self.date = date
+        self.dateTime = dateTime
         self.decimal = decimal
+    }
+
+    /// The same style writing HTML: every literal piece, month name and the decimal mark escaped
+    /// once (escaping maps character by character, and the numbers it adds are ASCII digits).
+    func escapedForHTML() -> DateStyle {
+        func e(_ b: [UInt8]) -> [UInt8] { HTMLText.bytes(String(decoding: b, as: UTF8.self)) }
+        func e(_ pieces: [Piece]) -> [Piece] { pieces.map { if case .literal(let l) = $0 { .literal(e(l)) } else { $0 } } }
+        return DateStyle(months: months?.map(e), date: e(date), dateTime: e(dateTime), decimal: e(decimal))
     }
 
     static func hasBrace(_ s: String) -> Bool { s.utf8.contains { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") } }
@@ -193,7 +220,7 @@ struct DateStyle: Sendable {
     static func compile(_ pattern: String, _ slots: [String]) -> [Piece]? {
         let b = Array(pattern.utf8), tokens = slots.map { Array($0.utf8) }
         var pieces: [Piece] = [], literal: [UInt8] = [], i = 0
-        func flush() { if !literal.isEmpty { pieces.append(.literal(String(decoding: literal, as: UTF8.self))); literal = [] } }
+        func flush() { if !literal.isEmpty { pieces.append(.literal(literal)); literal = [] } }
         scan: while i < b.count {
             for (k, t) in tokens.enumerated() where b[i...].starts(with: t) {
                 flush()
@@ -205,44 +232,46 @@ struct DateStyle: Sendable {
             i += 1
         }
         flush()
-        return pieces.contains { if case .literal(let l) = $0 { hasBrace(l) } else { false } } ? nil : pieces
+        return pieces.contains { if case .literal(let l) = $0 { l.contains { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") } } else { false } } ? nil : pieces
     }
 
-    func appendDate(year: Int, month: Int, day: Int, to out: inout String) {
+    func appendDate(year: Int, month: Int, day: Int, to out: inout [UInt8]) {
         for p in date {
             switch p {
-            case .literal(let l): out += l
-            case .slot(0): out += String(day)
-            case .slot(1): out += months?[month - 1] ?? String(month)
-            default: out += String(year)
+            case .literal(let l): out.append(contentsOf: l)
+            case .slot(0): HTMLText.appendDigits(Int64(day), to: &out)
+            case .slot(1):
+                if let months { out.append(contentsOf: months[month - 1]) } else { HTMLText.appendDigits(Int64(month), to: &out) }
+            default: HTMLText.appendDigits(Int64(year), to: &out)
             }
         }
     }
 
-    /// `local`: seconds since 1970 on the zone's wall clock.
-    func appendDateTime(local: Int64, fraction: String, to out: inout String) {
+    /// `local`: seconds since 1970 on the zone's wall clock. `fraction` is digits only (`Timestamp`
+    /// checks it), so it needs no escaping.
+    func appendDateTime(local: Int64, fraction: String, to out: inout [UInt8]) {
         let days = Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
         let secs = Int(local - Int64(days) * 86_400)
         for p in dateTime {
             switch p {
-            case .literal(let l): out += l
+            case .literal(let l): out.append(contentsOf: l)
             case .slot(0):
                 let (y, m, d) = civilFromDays(days)
                 appendDate(year: y, month: m, day: d, to: &out)
             default:
                 Self.two(secs / 3600, &out)
-                out += ":"
+                out.append(UInt8(ascii: ":"))
                 Self.two(secs / 60 % 60, &out)
-                out += ":"
+                out.append(UInt8(ascii: ":"))
                 Self.two(secs % 60, &out)
-                if !fraction.isEmpty { out += decimal; out += fraction }
+                if !fraction.isEmpty { out.append(contentsOf: decimal); out.append(contentsOf: fraction.utf8) }
             }
         }
     }
 
-    private static func two(_ n: Int, _ out: inout String) {
-        out.unicodeScalars.append(Unicode.Scalar(UInt8(ascii: "0") + UInt8(n / 10)))
-        out.unicodeScalars.append(Unicode.Scalar(UInt8(ascii: "0") + UInt8(n % 10)))
+    private static func two(_ n: Int, _ out: inout [UInt8]) {
+        out.append(UInt8(ascii: "0") + UInt8(n / 10))
+        out.append(UInt8(ascii: "0") + UInt8(n % 10))
     }
 }
 

@@ -7,29 +7,7 @@ import DataPortModel
 /// language of `manifest.presentation`; a function of the manifest alone.
 public enum IndexPage {
     /// Escapes text for HTML element content and attribute values.
-    public static func escape(_ s: String) -> String {
-        // Plain printable ASCII is its own escape.
-        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x26 && $0 != 0x3C && $0 != 0x3E && $0 != 0x22 && $0 != 0x27 }) { return s }
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for u in s.unicodeScalars {
-            switch u {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default:
-                // Control characters other than tab and newline cannot appear in HTML text.
-                if u.value < 0x20 && u != "\t" && u != "\n" || u.value == 0x7F || (0x80..<0xA0).contains(u.value) {
-                    out += "\u{FFFD}"
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out
-    }
+    public static func escape(_ s: String) -> String { HTMLText.escape(s) }
 
     /// The formats the "How to open these files" section explains, in the order it does.
     static let explainedFormats = ["xlsx", "csv", "json", "xml"]
