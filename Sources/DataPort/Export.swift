@@ -192,7 +192,7 @@ public enum Exporter {
         var manifest = manifest
         manifest.otherFiles += try writeSchemas(writer, formats: formats, datasets: manifest.datasets.map(\.dataset))
         if let descriptor = DataPackage.descriptor(manifest) {
-            let entry = try writer.addFile(DataPackage.fileName, contents: Array(descriptor.serialized().utf8))
+            let entry = try writer.addFile(DataPackage.fileName, contents: descriptor.serializedBytes())
             manifest.otherFiles.append(ManifestFile(path: DataPackage.fileName, format: nil, mediaType: "application/json", size: entry.size, sha256: entry.sha256))
         }
         let page = IndexPage.render(manifest)

@@ -74,43 +74,53 @@ public indirect enum JSONValue: Equatable, Sendable {
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
 
     /// The document as UTF-8 text: pretty-printed with two-space indents, or compact; ends with a newline when pretty.
-    public func serialized(pretty: Bool = true) -> String {
-        var out = ""
+    public func serialized(pretty: Bool = true) -> String { String(decoding: serializedBytes(pretty: pretty), as: UTF8.self) }
+
+    /// `serialized(pretty:)` as UTF-8 bytes, written straight into one buffer (a bundle's manifest
+    /// and Data Package descriptor are serialised for every subject of a batch; issue 18).
+    public func serializedBytes(pretty: Bool = true) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(4096)
         write(to: &out, indent: pretty ? 0 : -1)
-        if pretty { out += "\n" }
+        if pretty { out.append(0x0A) }
         return out
     }
 
-    private func write(to out: inout String, indent: Int) {
+    private func write(to out: inout [UInt8], indent: Int) {
         let pretty = indent >= 0
-        func newline(_ level: Int) { if pretty { out += "\n" + String(repeating: "  ", count: level) } }
+        func newline(_ level: Int) {
+            guard pretty else { return }
+            out.append(0x0A)
+            for _ in 0..<level { out.append(0x20); out.append(0x20) }
+        }
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += n
-        case .string(let s): out += JSONText.quoted(s)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: b ? "true".utf8 : "false".utf8)
+        case .number(let n): out.append(contentsOf: n.utf8)
+        case .string(let s): JSONText.appendQuoted(s, to: &out)
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
-            out += "["
+            if items.isEmpty { out.append(contentsOf: "[]".utf8); return }
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 newline(indent + 1)
                 item.write(to: &out, indent: pretty ? indent + 1 : -1)
             }
             newline(indent)
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            if members.isEmpty { out += "{}"; return }
-            out += "{"
+            if members.isEmpty { out.append(contentsOf: "{}".utf8); return }
+            out.append(UInt8(ascii: "{"))
             for (i, m) in members.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 newline(indent + 1)
-                out += JSONText.quoted(m.key)
-                out += pretty ? ": " : ":"
+                JSONText.appendQuoted(m.key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                if pretty { out.append(0x20) }
                 m.value.write(to: &out, indent: pretty ? indent + 1 : -1)
             }
             newline(indent)
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 }
@@ -124,43 +134,58 @@ public enum JSONText {
         var s = s
         try s.withUTF8 { utf8 in
             try out.byte(UInt8(ascii: "\""))
-            var runStart = 0
-            for i in 0..<utf8.count {
-                let b = utf8[i]
-                if b >= 0x20 && b != 0x22 && b != 0x5C { continue }
-                if runStart < i { try out.bytes(UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
-                try appendEscape(b, to: out)
-                runStart = i + 1
-            }
-            if runStart < utf8.count { try out.bytes(UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count])) }
+            try scan(utf8, run: { try out.bytes($0) }, escape: { try appendEscape($0, to: out) })
             try out.byte(UInt8(ascii: "\""))
         }
     }
 
-    @usableFromInline static func appendEscape(_ b: UInt8, to out: OutputBuffer) throws {
+    /// Calls `run` with each stretch of `utf8` that needs no escape and `escape` with each byte that does, in order.
+    @inlinable static func scan(_ utf8: UnsafeBufferPointer<UInt8>, run: (UnsafeBufferPointer<UInt8>) throws -> Void,
+                                escape: (UInt8) throws -> Void) rethrows {
+        var runStart = 0
+        for i in 0..<utf8.count {
+            let b = utf8[i]
+            if b >= 0x20 && b != 0x22 && b != 0x5C { continue }
+            if runStart < i { try run(UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
+            try escape(b)
+            runStart = i + 1
+        }
+        if runStart < utf8.count { try run(UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count])) }
+    }
+
+    @usableFromInline static func appendEscape(_ b: UInt8, to out: OutputBuffer) throws { try out.bytes(escapes[Int(b)]) }
+
+    /// The escape of each byte that needs one (`"`, `\`, control characters); empty for the others.
+    @usableFromInline static let escapes: [[UInt8]] = (0..<256).map { b in
         switch b {
-        case 0x22: try out.bytes("\\\"")
-        case 0x5C: try out.bytes("\\\\")
-        case 0x0A: try out.bytes("\\n")
-        case 0x0D: try out.bytes("\\r")
-        case 0x09: try out.bytes("\\t")
-        case 0x08: try out.bytes("\\b")
-        case 0x0C: try out.bytes("\\f")
-        default:
-            try out.bytes("\\u00")
-            try out.byte(hexDigits[Int(b >> 4)])
-            try out.byte(hexDigits[Int(b & 15)])
+        case 0x22: Array("\\\"".utf8)
+        case 0x5C: Array("\\\\".utf8)
+        case 0x0A: Array("\\n".utf8)
+        case 0x0D: Array("\\r".utf8)
+        case 0x09: Array("\\t".utf8)
+        case 0x08: Array("\\b".utf8)
+        case 0x0C: Array("\\f".utf8)
+        case 0..<0x20: Array("\\u00".utf8) + [hexDigits[b >> 4], hexDigits[b & 15]]
+        default: []
+        }
+    }
+
+    /// Appends `s` as a quoted JSON string to `out` (what `appendQuoted(_:to:)` writes to a buffer).
+    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { utf8 in
+            out.append(UInt8(ascii: "\""))
+            scan(utf8, run: { out.append(contentsOf: $0) }, escape: { out.append(contentsOf: escapes[Int($0)]) })
+            out.append(UInt8(ascii: "\""))
         }
     }
 
     /// `s` as a quoted JSON string.
     public static func quoted(_ s: String) -> String {
-        // Most keys and values need no escape: no buffer to set up for them (a manifest has hundreds).
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
-        let sink = MemorySink()
-        let out = OutputBuffer(sink, capacity: 256)
-        try! appendQuoted(s, to: out)
-        try! out.flush()
-        return String(decoding: sink.bytes, as: UTF8.self)
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 2)
+        appendQuoted(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
+
 }

@@ -16,17 +16,22 @@ public final class EntryCache: Sendable {
         var sha256: String
     }
 
-    /// Contents as a key: hashed as one block of bytes (an array of bytes hashes byte by byte).
-    private struct Contents: Hashable {
-        var bytes: [UInt8]
-        func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    /// What finds contents: their CRC-32 and length (the CRC is the zip's own checksum, a fraction
+    /// of the cost of hashing the bytes with `Hasher`); a hit is copied only when the bytes are equal.
+    private struct Key: Hashable {
+        var crc: UInt32
+        var count: Int
+        init(_ contents: [UInt8]) {
+            crc = contents.withUnsafeBytes { crc32(0, $0) }
+            count = contents.count
+        }
     }
 
     private struct State {
-        var kept: [Contents: Compressed] = [:]
+        var kept: [Key: (contents: [UInt8], entry: Compressed)] = [:]
         var keptBytes = 0
-        /// Hashes of contents seen once: a second sighting keeps the entry.
-        var seen: Set<Int> = []
+        /// Contents seen once: a second sighting keeps the entry.
+        var seen: Set<Key> = []
     }
 
     private let state = Mutex(State())
@@ -40,22 +45,21 @@ public final class EntryCache: Sendable {
     /// The kept entry for exactly `contents`, if any; else whether it is to be kept once compressed.
     func lookup(_ contents: [UInt8]) -> (Compressed?, keep: Bool) {
         guard contents.count <= Self.maxEntryBytes else { return (nil, false) }
+        let key = Key(contents)
         return state.withLock { s in
-            let key = Contents(bytes: contents)
-            if let hit = s.kept[key] { return (hit, false) }
-            let h = key.hashValue
-            if s.seen.contains(h) { return (nil, s.keptBytes + contents.count <= Self.maxBytes) }
+            if let hit = s.kept[key] { return (hit.contents == contents ? hit.entry : nil, false) }
+            if s.seen.contains(key) { return (nil, s.keptBytes + contents.count <= Self.maxBytes) }
             if s.seen.count >= Self.maxSeen { s.seen.removeAll(keepingCapacity: true) }
-            s.seen.insert(h)
+            s.seen.insert(key)
             return (nil, false)
         }
     }
 
     func keep(_ contents: [UInt8], _ entry: Compressed) {
+        let key = Key(contents)
         state.withLock { s in
-            let key = Contents(bytes: contents)
             guard s.kept[key] == nil, s.keptBytes + contents.count <= Self.maxBytes else { return }
-            s.kept[key] = entry
+            s.kept[key] = (contents, entry)
             s.keptBytes += contents.count + entry.deflated.count
         }
     }

@@ -177,7 +177,7 @@ public struct Manifest: Sendable, Hashable {
         ])
     }
 
-    public func serialized() -> [UInt8] { Array(json().serialized(pretty: true).utf8) }
+    public func serialized() -> [UInt8] { json().serializedBytes(pretty: true) }
 
     // Reading: `parse(_:name:)`, in ManifestParsing.swift.
 }
