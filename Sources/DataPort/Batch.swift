@@ -13,14 +13,14 @@ public final class BatchExporter: Sendable {
     public let config: StoresConfig
     public let options: ExportOptions
     let registry: StoreRegistry
-    let ownFiles: [String]
+    let ownFiles: ProtectedFiles
     let cache = EntryCache()
 
     public init(config: StoresConfig, options: ExportOptions, stores: StoreRegistry = .standard) {
         self.config = config
         self.options = options
         registry = stores
-        ownFiles = config.ownFiles
+        ownFiles = ProtectedFiles(config.ownFiles)
     }
 
     /// A job's exporter: its own open connectors, used from one thread at a time. Connectors are

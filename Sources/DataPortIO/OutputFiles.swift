@@ -205,6 +205,18 @@ public final class PartialFile: BundleDestination {
     }
 }
 
+/// Files a run reads and must never write over (`OutputPath.check`), with their paths resolved
+/// (symbolic links followed as far as they exist) when this is made.
+public struct ProtectedFiles: Sendable {
+    let paths: [String]
+    let resolved: [String]
+
+    public init(_ paths: [String]) {
+        self.paths = paths
+        resolved = paths.map(OutputPath.resolve)
+    }
+}
+
 /// Checks, before anything is read, that a bundle may be written at a path.
 public enum OutputPath {
     /// `-` (stdout) is accepted unless stdout is a terminal (usage: a bundle is binary). Refuses anything that exists and is not a regular file
@@ -212,6 +224,12 @@ public enum OutputPath {
     /// (`output`), and any of `protected` (usage): the same file (device and inode, so a hard
     /// link too) or the same resolved path. Messages name no value but the path.
     public static func check(_ output: String, protected: [String]) throws {
+        try check(output, protected: ProtectedFiles(protected))
+    }
+
+    /// `check(_:protected:)` against files whose paths were resolved once (a batch checks every
+    /// subject's output against the same ones).
+    public static func check(_ output: String, protected: ProtectedFiles) throws {
         if output == "-" {
             guard isatty(1) == 0 else {
                 throw DataPortError(.usage, "refusing to write a bundle to a terminal: pipe standard output into a program or a file, or give --output FILE")
@@ -240,9 +258,9 @@ public enum OutputPath {
         }
         let resolvedFolder = resolve(folder)
         let resolved = resolvedFolder + "/" + url.lastPathComponent
-        for p in protected {
+        for (p, resolvedP) in zip(protected.paths, protected.resolved) {
             var pst = stat()
-            let same = (exists && stat(p, &pst) == 0 && pst.st_dev == st.st_dev && pst.st_ino == st.st_ino) || resolve(p) == resolved
+            let same = (exists && stat(p, &pst) == 0 && pst.st_dev == st.st_dev && pst.st_ino == st.st_ino) || resolvedP == resolved
             if same {
                 throw DataPortError(.usage, "the output is one of the files this run reads (the config, a store's file or database, the input bundle)", at: output)
             }

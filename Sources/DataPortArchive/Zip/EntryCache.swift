@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import DataPortIO
 import DataPortModel
 import Synchronization
@@ -47,12 +50,17 @@ public final class EntryCache: Sendable {
         guard contents.count <= Self.maxEntryBytes else { return (nil, false) }
         let key = Key(contents)
         return state.withLock { s in
-            if let hit = s.kept[key] { return (hit.contents == contents ? hit.entry : nil, false) }
+            if let hit = s.kept[key] { return (Self.equal(hit.contents, contents) ? hit.entry : nil, false) }
             if s.seen.contains(key) { return (nil, s.keptBytes + contents.count <= Self.maxBytes) }
             if s.seen.count >= Self.maxSeen { s.seen.removeAll(keepingCapacity: true) }
             s.seen.insert(key)
             return (nil, false)
         }
+    }
+
+    /// Byte equality with `memcmp` (`==` on arrays compares element by element).
+    private static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.count == b.count && a.withUnsafeBytes { x in b.withUnsafeBytes { y in a.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, a.count) == 0 } }
     }
 
     func keep(_ contents: [UInt8], _ entry: Compressed) {

@@ -20,7 +20,20 @@ public struct Messages: Sendable {
     let groupSeparator: String, decimalMark: String
 
     /// The catalogue of `presentation.language` (English when unknown) with times in its time zone.
+    /// Made once per presentation and process (a batch makes pages for every subject).
     public init(_ presentation: Presentation) {
+        if let known = Self.made.withLock({ $0[presentation] }) {
+            self = known
+            return
+        }
+        self.init(making: presentation)
+        let made = self
+        Self.made.withLock { if $0.count < 64 { $0[presentation] = made } }
+    }
+
+    private static let made = Locked<[Presentation: Messages]>([:])
+
+    private init(making presentation: Presentation) {
         language = Catalogues.all[presentation.language] == nil ? "en" : presentation.language
         english = Catalogues.all["en"] ?? [:]
         table = Catalogues.all[language] ?? english
