@@ -73,29 +73,29 @@ struct PageRows {
         style = m.style?.escapedForHTML()
     }
 
-    private static let rowStart = Array("<tr><th scope=\"row\">".utf8), numberEnd = Array("</th>".utf8)
-    private static let td = Array("<td>".utf8), tdEnd = Array("</td>".utf8), rowEnd = Array("</tr>\n".utf8)
-    private static let tdBinary = Array("<td class=\"null\">".utf8)
+    private let rowStart = Array("<tr><th scope=\"row\">".utf8), numberEnd = Array("</th>".utf8)
+    private let td = Array("<td>".utf8), tdEnd = Array("</td>".utf8), rowEnd = Array("</tr>\n".utf8)
+    private let tdBinary = Array("<td class=\"null\">".utf8)
 
     /// Appends record number `n` with `values` as one table row.
     func append(_ n: Int64, _ values: [Value], to out: inout [UInt8]) {
-        out.append(contentsOf: Self.rowStart)
+        out.append(contentsOf: rowStart)
         Messages.appendNumber(n, separator: group, to: &out)
-        out.append(contentsOf: Self.numberEnd)
+        out.append(contentsOf: numberEnd)
         for v in values {
             switch v {
             case .null: out.append(contentsOf: none)
             case .boolean(let b): out.append(contentsOf: b ? yes : no)
             case .binary(let b):
-                out.append(contentsOf: Self.tdBinary)
+                out.append(contentsOf: tdBinary)
                 HTMLText.append(messages("value.binary", messages.size(Int64(b.count))), to: &out)
             default:
-                out.append(contentsOf: Self.td)
+                out.append(contentsOf: td)
                 cellText(v, to: &out)
             }
-            out.append(contentsOf: Self.tdEnd)
+            out.append(contentsOf: tdEnd)
         }
-        out.append(contentsOf: Self.rowEnd)
+        out.append(contentsOf: rowEnd)
     }
 
     private func cellText(_ v: Value, to out: inout [UInt8]) {
@@ -112,41 +112,49 @@ struct PageRows {
     }
 }
 
-/// A dataset's table rows in an unlinked scratch file, page after page: what `DatasetPages`
-/// renders into, on the caller's thread or on its lane's.
+/// A dataset's table rows, page after page: in memory up to 64 KiB, then in an unlinked scratch
+/// file, so a small dataset costs no file and a large one no memory. What `DatasetPages` renders
+/// into, on the caller's thread or on its lane's.
 final class RowSpool {
-    let file: TemporaryFile
     private let cells: PageRows
+    private var file: TemporaryFile?
     private var buffer: [UInt8] = []
-    /// Where each page's rows end in `file`.
+    /// Bytes already in `file`; the rows go on in `buffer`.
+    private var flushed: Int64 = 0
+    /// Where each page's rows end.
     private(set) var pageEnds: [Int64] = []
     private var count: Int64 = 0
 
-    init(_ cells: PageRows) throws {
+    init(_ cells: PageRows) {
         self.cells = cells
-        file = try TemporaryFile()
-        buffer.reserveCapacity(1 << 16)
     }
+
+    private var size: Int64 { flushed + Int64(buffer.count) }
 
     func add(_ values: [Value]) throws {
         count += 1
         cells.append(count, values, to: &buffer)
-        if count % Int64(DatasetPages.recordsPerPage) == 0 {
-            try flush()
-            pageEnds.append(file.size)
-        } else if buffer.count >= 1 << 16 {
-            try flush()
-        }
+        if count % Int64(DatasetPages.recordsPerPage) == 0 { pageEnds.append(size) }
+        if buffer.count >= 1 << 16 { try flush() }
     }
 
-    /// Writes what is buffered and closes the last page.
-    func finish() throws {
-        try flush()
-        if pageEnds.last != file.size { pageEnds.append(file.size) }
+    /// Closes the last page.
+    func finish() {
+        if pageEnds.last != size { pageEnds.append(size) }
+    }
+
+    /// Writes the rows from `start` to `end` (offsets `pageEnds` gives) to `sink`.
+    func copy(from start: Int64, to end: Int64, into sink: any ByteSink) throws {
+        if let file, start < flushed { try file.copy(from: start, to: min(end, flushed), into: sink) }
+        let from = Int(max(start, flushed) - flushed), to = Int(end - flushed)
+        if from < to { try buffer.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[from..<to])) } }
     }
 
     private func flush() throws {
-        try buffer.withUnsafeBytes { try file.write($0) }
+        let f = try file ?? TemporaryFile()
+        file = f
+        try buffer.withUnsafeBytes { try f.write($0) }
+        flushed += Int64(buffer.count)
         buffer.removeAll(keepingCapacity: true)
     }
 }
@@ -177,7 +185,7 @@ public final class DatasetPages {
     public init(dataset: Dataset, presentation: Presentation) throws {
         self.dataset = dataset
         messages = Messages(presentation)
-        spool = try RowSpool(PageRows(messages))
+        spool = RowSpool(PageRows(messages))
     }
 
     /// Stops the lane's thread if the pages are never written (the export failed).
@@ -230,13 +238,13 @@ public final class DatasetPages {
             for r in pending { try spool.add(r.values) }
         }
         pending = []
-        try spool.finish()
+        spool.finish()
     }
 
     /// Adds every page to the bundle; returns them as the manifest lists them.
     public func write(to writer: BundleWriter, controller: String) throws -> [ManifestFile] {
         try finishRows()
-        let pageEnds = spool.pageEnds, rows = spool.file
+        let pageEnds = spool.pageEnds, rows = spool
         let e = IndexPage.escape, m = messages, ds = dataset
         let pages = pageEnds.count
         var files: [ManifestFile] = []

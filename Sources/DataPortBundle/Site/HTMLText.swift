@@ -24,44 +24,41 @@ enum HTMLText {
 
     /// Appends the UTF-8 text `bytes` (valid UTF-8, as a Swift string's) escaped to `out`.
     static func append(bytes p: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        var copied = 0, i = 0
-        let n = p.count
-        func copy(upTo end: Int) {
-            if end > copied { out.append(contentsOf: UnsafeBufferPointer(rebasing: p[copied..<end])) }
-        }
-        while i < n {
-            let b = p[i]
-            switch action[Int(b)] {
-            case 0: i += 1
-            case 1:
-                copy(upTo: i)
-                switch b {
-                case 0x26: out.append(contentsOf: [0x26, 0x61, 0x6D, 0x70, 0x3B])  // &amp;
-                case 0x3C: out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B])  // &lt;
-                case 0x3E: out.append(contentsOf: [0x26, 0x67, 0x74, 0x3B])  // &gt;
-                case 0x22: out.append(contentsOf: [0x26, 0x71, 0x75, 0x6F, 0x74, 0x3B])  // &quot;
-                default: out.append(contentsOf: [0x26, 0x23, 0x33, 0x39, 0x3B])  // &#39;
-                }
-                i += 1
-                copied = i
-            case 2:
-                copy(upTo: i)
-                out.append(contentsOf: replacement)
-                i += 1
-                copied = i
-            default:
-                // U+0080...U+009F are 0xC2 0x80...0x9F.
-                if i + 1 < n, p[i + 1] < 0xA0 {
-                    copy(upTo: i)
+        action.withUnsafeBufferPointer { act in
+            var copied = 0, i = 0
+            let n = p.count
+            while true {
+                while i < n && act[Int(p[i])] == 0 { i += 1 }
+                if i > copied { out.append(contentsOf: UnsafeBufferPointer(rebasing: p[copied..<i])) }
+                guard i < n else { return }
+                let b = p[i]
+                switch act[Int(b)] {
+                case 1:
+                    switch b {
+                    case 0x26: out.append(contentsOf: [0x26, 0x61, 0x6D, 0x70, 0x3B])  // &amp;
+                    case 0x3C: out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B])  // &lt;
+                    case 0x3E: out.append(contentsOf: [0x26, 0x67, 0x74, 0x3B])  // &gt;
+                    case 0x22: out.append(contentsOf: [0x26, 0x71, 0x75, 0x6F, 0x74, 0x3B])  // &quot;
+                    default: out.append(contentsOf: [0x26, 0x23, 0x33, 0x39, 0x3B])  // &#39;
+                    }
+                    i += 1
+                case 2:
                     out.append(contentsOf: replacement)
-                    i += 2
-                    copied = i
-                } else {
-                    i += 2
+                    i += 1
+                default:
+                    // U+0080...U+009F are 0xC2 0x80...0x9F; any other 0xC2 sequence is copied.
+                    if i + 1 < n, p[i + 1] < 0xA0 {
+                        out.append(contentsOf: replacement)
+                        i += 2
+                    } else {
+                        copied = i
+                        i += 2
+                        continue
+                    }
                 }
+                copied = i
             }
         }
-        copy(upTo: n)
     }
 
     /// `s` escaped, as a string (the string itself when nothing needs escaping).

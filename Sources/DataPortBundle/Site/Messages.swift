@@ -13,6 +13,8 @@ public struct Messages: Sendable {
     let english: [String: String]
     let zone: TimeZone
     public let timeZoneName: String
+    /// UTC itself, whose offset is 0 at every instant: no zone lookup per value.
+    let isUTC: Bool
     /// The date and time patterns compiled once (nil when a catalogue's text could not be
     /// compiled safely; then every value takes the placeholder path, which gives the same text).
     let style: DateStyle?
@@ -39,6 +41,7 @@ public struct Messages: Sendable {
         table = Catalogues.all[language] ?? english
         timeZoneName = presentation.timeZone
         zone = TimeZone(identifier: presentation.timeZone) ?? TimeZone(secondsFromGMT: 0)!
+        isUTC = ["UTC", "GMT", "Etc/UTC", "Etc/GMT"].contains(zone.identifier)
         let t = table, en = english
         func text(_ key: String) -> String { t[key] ?? en[key] ?? key }
         groupSeparator = text("number.group")
@@ -156,7 +159,8 @@ public struct Messages: Sendable {
 
     /// `t` as seconds since 1970 on the page's time zone's wall clock.
     func local(_ t: Timestamp) -> Int64 {
-        t.seconds + Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t.seconds))))
+        if isUTC { return t.seconds }
+        return t.seconds + Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t.seconds))))
     }
 
     /// `dateTime` through the placeholders: the definition `DateStyle` matches (and the fallback).
