@@ -1,3 +1,4 @@
+import DataPortIO
 import DataPortModel
 
 /// `index.html`: the page a person opens by double-clicking, the entry to the bundle's small site:
@@ -134,6 +135,10 @@ public enum IndexPage {
     }
 
     static func rightsSection(_ m: Manifest, _ t: Messages) -> String {
+        memo(["rights", t.language, m.controller.contact, m.controller.supervisoryAuthority?.name ?? "\u{0}"]) { renderRights(m, t) }
+    }
+
+    private static func renderRights(_ m: Manifest, _ t: Messages) -> String {
         let e = escape
         var h = "\n<h2 id=\"rights\">\(e(t("rights.heading")))</h2>\n<ul>\n"
         for r in ["access", "rectification", "erasure", "restriction", "portability", "objection", "consent", "complaint"] {
@@ -146,6 +151,10 @@ public enum IndexPage {
 
     /// How to open the files of each format the bundle holds, and the dataset pages.
     static func openingSection(_ formats: [String], _ t: Messages) -> String {
+        memo(["open", t.language] + formats) { renderOpening(formats, t) }
+    }
+
+    private static func renderOpening(_ formats: [String], _ t: Messages) -> String {
         let e = escape
         var h = "\n<h2 id=\"open\">\(e(t("open.heading")))</h2>\n<dl>\n"
         for f in formats { h += "<dt>\(e(t("open.\(f).name")))</dt><dd>\(e(t("open.\(f).text")))</dd>\n" }
@@ -154,15 +163,32 @@ public enum IndexPage {
 
     /// The technical files, in one short section, and the footer.
     static func technicalSection(_ m: Manifest, _ t: Messages) -> String {
+        let package = m.otherFiles.contains { $0.path == DataPackage.fileName }
+        return memo(["technical", t.language, m.toolVersion, package ? "package" : ""]) { renderTechnical(m, t, package: package) }
+    }
+
+    private static func renderTechnical(_ m: Manifest, _ t: Messages, package: Bool) -> String {
         let e = escape
         var h = "\n<h2 id=\"technical\">\(e(t("technical.heading")))</h2>\n"
         h += "<p>\(t.html("technical.text", "<a href=\"manifest.json\">manifest.json</a>", "<code>bagit.txt</code>, <code>bag-info.txt</code>, <code>manifest-sha256.txt</code>, <code>tagmanifest-sha256.txt</code>", "<a href=\"schemas/\">schemas/</a>"))"
-        if m.otherFiles.contains(where: { $0.path == DataPackage.fileName }) {
+        if package {
             h += " " + t.html("technical.datapackage", "<a href=\"\(DataPackage.fileName)\">\(DataPackage.fileName)</a>")
         }
         h += "</p>\n\n<footer>\n<p>\(e(t("footer", m.toolVersion)))</p>\n</footer>\n</body>\n</html>\n"
         return h
     }
+
+    /// The sections that depend on a few values only (the language, the controller's contact, the
+    /// formats), rendered once per process for the same values: `key` must hold every value
+    /// `render` reads. A batch writes the same ones for every subject.
+    private static func memo(_ key: [String], _ render: () -> String) -> String {
+        if let known = sections.withLock({ $0[key] }) { return known }
+        let page = render()
+        sections.withLock { if $0.count < 256 { $0[key] = page } }
+        return page
+    }
+
+    private static let sections = Locked<[[String]: String]>([:])
 
     /// A category's title: the catalogue's for the published vocabulary, the manifest's for the config's own.
     static func title(_ c: Category, _ m: Manifest, _ t: Messages) -> String { m.definition(of: c)?.title ?? t("category.\(c.rawValue).title") }

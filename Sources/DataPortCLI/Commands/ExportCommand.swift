@@ -273,9 +273,10 @@ extension ExportCommand {
     /// Removes a regular file at `path` (a bundle of an earlier run); leaves anything else alone,
     /// and never a file an export could not replace either (a store's own file).
     static func removeStaleBundle(_ path: String, config: StoresConfig) {
-        guard (try? OutputPath.check(path, protected: config.ownFiles)) != nil else { return }
+        // Almost always nothing is there: look before resolving the protected files.
         var st = stat()
         guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return }
+        guard (try? OutputPath.check(path, protected: config.ownFiles)) != nil else { return }
         unlink(path)
     }
 }
