@@ -1,3 +1,5 @@
+import DataPortIO
+
 /// HTML escaping on UTF-8 bytes: the one definition `IndexPage.escape` and the dataset pages' rows
 /// share. `&`, `<`, `>`, `"` and `'` become entities; control characters other than tab and newline
 /// (C0, DEL and C1), which cannot appear in HTML text, become U+FFFD; every other character is
@@ -81,30 +83,10 @@ enum HTMLText {
     }
 
     /// Appends the decimal digits of `n` (`-` first when negative).
-    static func appendDigits(_ n: Int64, to out: inout [UInt8]) {
-        if n < 0 { out.append(UInt8(ascii: "-")) }
-        appendDigits(magnitude: n.magnitude, to: &out)
-    }
-
-    /// Appends the decimal digits of `m`.
-    static func appendDigits(magnitude m: UInt64, to out: inout [UInt8]) {
-        guard m >= 10 else { out.append(UInt8(ascii: "0") + UInt8(m)); return }
-        withDigits(m) { out.append(contentsOf: $0) }
-    }
+    static func appendDigits(_ n: Int64, to out: inout [UInt8]) { DecimalDigits.append(n, to: &out) }
 
     /// Calls `body` with the decimal digits of `m`, made on the stack.
-    static func withDigits(_ m: UInt64, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        var m = m
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
-            var i = 20
-            repeat {
-                i -= 1
-                buf[i] = UInt8(ascii: "0") + UInt8(m % 10)
-                m /= 10
-            } while m > 0
-            body(UnsafeBufferPointer(rebasing: buf[i..<20]))
-        }
-    }
+    static func withDigits(_ m: UInt64, _ body: (UnsafeBufferPointer<UInt8>) -> Void) { DecimalDigits.with(m, body) }
 
     /// Appends ASCII `digits` grouped by thousands with `separator` when there are more than four
     /// (Spanish and Lithuanian style guides leave four-digit numbers ungrouped; so do we, for all).

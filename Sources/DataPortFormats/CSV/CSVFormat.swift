@@ -115,7 +115,7 @@ final class CSVRecordWriter: RecordWriter {
                 let escape = formulaGuard && first.map(CSVFormat.isFormulaTrigger) == true ? CSVFormat.formulaEscape : nil
                 if s.utf8.count + (escape == nil ? 0 : 1) > ValueLimits.maxValueBytes { throw tooLarge(i) }
                 try CSVText.appendField(s, delimiter: CSVFormat.delimiter, prefix: escape, quoteEmpty: true, to: out)
-            case .integer(let n): try out.text(String(n))
+            case .integer(let n): try out.integer(n)
             case .decimal(let d): try out.text(d.text)
             case .boolean(let b): try out.bytes(b ? "true" : "false")
             case .timestamp(let t): try out.text(t.text)

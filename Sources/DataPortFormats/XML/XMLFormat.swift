@@ -57,20 +57,23 @@ public struct XMLFormat: FormatAdapter {
 
     /// The form a string takes, found in one pass over its UTF-8.
     static func form(of s: String) -> TextForm {
-        var prev1: UInt8 = 0, prev2: UInt8 = 0
-        var escape = false
-        for b in s.utf8 {
-            if b < 0x20 {
-                if b != 0x09 && b != 0x0A && b != 0x0D { return .base64 }
-                if b == 0x0D { escape = true }
-            } else if b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 {
-                escape = true
-            } else if (b == 0xBE || b == 0xBF) && prev1 == 0xBF && prev2 == 0xEF {
-                return .base64  // EF BF BE / EF BF BF: U+FFFE / U+FFFF
+        var s = s
+        return s.withUTF8 { p in
+            var prev1: UInt8 = 0, prev2: UInt8 = 0
+            var escape = false
+            for b in p {
+                if b < 0x20 {
+                    if b != 0x09 && b != 0x0A && b != 0x0D { return .base64 }
+                    if b == 0x0D { escape = true }
+                } else if b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 {
+                    escape = true
+                } else if (b == 0xBE || b == 0xBF) && prev1 == 0xBF && prev2 == 0xEF {
+                    return .base64  // EF BF BE / EF BF BF: U+FFFE / U+FFFF
+                }
+                prev2 = prev1; prev1 = b
             }
-            prev2 = prev1; prev1 = b
+            return escape ? .escaped : .plain
         }
-        return escape ? .escaped : .plain
     }
 
 }
@@ -158,6 +161,11 @@ final class XMLRecordWriter: RecordWriter {
                     try xml.text(encoded)
                     try xml.fullEndElement()
                 }
+            case .integer(let n):
+                guard field.type == .integer else { throw mismatch(value, field) }
+                pending.append(contentsOf: openTags[i])
+                DecimalDigits.append(n, to: &pending)
+                pending.append(contentsOf: closeTags[i])
             default:
                 // Canonical texts of the other types (digits, signs, ISO dates, base64) need no escaping.
                 guard value.type == field.type, let text = value.canonicalText else { throw mismatch(value, field) }
