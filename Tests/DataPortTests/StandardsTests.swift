@@ -73,6 +73,57 @@ final class StandardsTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: again)), try Data(contentsOf: URL(fileURLWithPath: tgz)))
     }
 
+    /// A dataset of up to 512 records is written from memory, a larger one on lanes (a thread per
+    /// format and for the pages); a tar.gz writes each format in a pass of its own. All three give
+    /// the same files, on both sides of the threshold.
+    func testDataFilesAndPagesAreTheSameOnEitherSideOfTheLaneThreshold() throws {
+        let dir = try TestSupport.tempDir(self)
+        for n in [512, 513] {
+            let db = dir.appendingPathComponent("s\(n).db").path
+            let sql = """
+            CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);
+            INSERT INTO users VALUES (1, 'ana@example.com'), (2, 'bo@example.com');
+            CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER, at TEXT, note TEXT, amount TEXT);
+            WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < \(n + 3))
+            INSERT INTO events SELECT i, CASE WHEN i <= \(n) THEN 1 ELSE 2 END, '2026-01-31T22:30:05Z',
+              CASE WHEN i % 7 = 0 THEN NULL ELSE 'Ana <b>&</b> #' || i END, (i * 3) || '.50' FROM c;
+            """
+            XCTAssertEqual(try TestSupport.shell("sqlite3 '\(db)' <<'EOF'\n\(sql)\nEOF").code, 0)
+            let config = dir.appendingPathComponent("s\(n).json")
+            try """
+            {"version": "1", "controller": {"name": "Example Ltd", "contact": "privacy@example.com"},
+             "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
+               {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["Service"],
+                "legalBasis": "contract", "origin": "provided", "key": "id", "match": [{"field": "email", "identity": "email"}],
+                "yields": [{"identity": "user_id", "field": "id"}],
+                "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
+               {"name": "events", "table": "events", "category": "website-usage", "description": "Events", "purposes": ["Security"],
+                "legalBasis": "legitimate-interests", "origin": "observed", "key": "id", "match": [{"field": "user_id", "identity": "user_id"}],
+                "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "at", "type": "timestamp"},
+                           {"name": "note", "type": "string"}, {"name": "amount", "type": "decimal"}]}]}]}
+            """.write(to: config, atomically: true, encoding: .utf8)
+            for formats in ["json", "json,csv,xml"] {
+                var trees: [String] = []
+                for archive in ["zip", "tar.gz"] {
+                    let out = dir.appendingPathComponent("b\(n)-\(formats.count).\(archive)").path
+                    let r = try TestSupport.dataport("export", "--config", config.path, "--subject", "email=ana@example.com", "--format", formats,
+                                                     "--archive", archive, "--scope", "access", "--generated-at", "2026-01-31T12:00:00Z", "--output", out)
+                    XCTAssertEqual(r.code, 0, r.stderr)
+                    let x = dir.appendingPathComponent("x\(n)-\(formats.count)-\(archive)")
+                    try FileManager.default.createDirectory(at: x, withIntermediateDirectories: true)
+                    if archive == "zip" { try TestSupport.unzip(out, into: x) } else {
+                        XCTAssertEqual(try TestSupport.shell("tar -xzf '\(out)' -C '\(x.path)'").code, 0)
+                    }
+                    trees.append(x.path)
+                }
+                let diff = try TestSupport.shell("diff -r '\(trees[0])' '\(trees[1])'")
+                XCTAssertEqual(diff.code, 0, "\(n) records, \(formats): \(diff.stdout.prefix(600))")
+                let rows = try TestSupport.shell("cat '\(trees[0])'/*/pages/events*.html | grep -c '<th scope=\"row\">'")
+                XCTAssertEqual(rows.stdout.trimmingCharacters(in: .whitespacesAndNewlines), String(n), "every record on the pages")
+            }
+        }
+    }
+
     func testIndexPageIsSelfContainedAndEscaped() throws {
         let dir = try TestSupport.tempDir(self)
         let (_, top) = try extractedFullBundle(dir)
