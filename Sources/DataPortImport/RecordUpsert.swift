@@ -23,6 +23,8 @@ final class RecordUpsert {
     let updateColumns: [String]
     /// How many rows equal a keyless record's values.
     let countRows: ([Value]) throws -> Int64
+    /// Inserts one row (`insertColumns`), handing `returning` back: built once per dataset.
+    let insertRow: SQLInserter
     /// No key is generated or rewritten: a row read back that holds exactly what was written has
     /// the bundle record's own digest.
     let storesBundleValues: Bool
@@ -75,6 +77,7 @@ final class RecordUpsert {
             updateColumns = []
         }
         countRows = session.rowCounter(of: mapping.table, columns: quoted, types: mapping.columns.map(\.field.type))
+        insertRow = session.inserter(into: mapping.table, columns: insertColumns, returning: returning)
         storesBundleValues = !mapping.keyGenerated && mapping.columns.allSatisfy { $0.mapsThrough == nil }
         columnsAreBundleFields = storesBundleValues && mapping.columns.map(\.bundleIndex) == Array(0..<mapping.bundleFieldCount)
         startedEmpty = try session.isEmpty(mapping.table)
@@ -107,8 +110,7 @@ final class RecordUpsert {
                 reconciliation.unchanged += 1
             } else {
                 var difference: Int?? = .none
-                try session.insert(into: mapping.table, columns: insertColumns, values, returning: returning,
-                                   row: { stored in difference = .some(try firstDifference(stored, values)) })
+                try insertRow(values) { stored in difference = .some(try firstDifference(stored, values)) }
                 reconciliation.inserted += 1
                 // There is no key to read the row back by: the insert returns it as stored (type
                 // conversions), and counting again catches a trigger that changed it afterwards.
@@ -151,7 +153,7 @@ final class RecordUpsert {
             if let same = existing[i] {
                 try keepOrUpdate(rows.values[i], key: k, same: same, &reconciliation)
             } else {
-                try session.insert(into: mapping.table, columns: insertColumns, rows.values[i], returning: [], row: { _ in })
+                try insertRow(rows.values[i]) { _ in }
                 reconciliation.inserted += 1
             }
         }
@@ -216,8 +218,7 @@ final class RecordUpsert {
     /// Inserts a row without its key; returns the key the target generated.
     private func insertReturningKey(_ values: [Value], key k: Int) throws -> String {
         var returned: String?
-        try session.insert(into: mapping.table, columns: insertColumns, values.enumerated().filter { $0.offset != k }.map(\.element),
-                           returning: returning) { stored in
+        try insertRow(values.enumerated().filter { $0.offset != k }.map(\.element)) { stored in
             switch stored.cell(0) {
             case .integer(let n): returned = String(n)
             case .text(let t): returned = t

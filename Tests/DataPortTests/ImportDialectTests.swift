@@ -50,11 +50,13 @@ final class ImportDialectTests: XCTestCase {
             try integer("SELECT count(\(column)) - count(DISTINCT \(column)) FROM \(table)") > 0
         }
 
-        func insert(into table: String, columns: [String], _ values: [Value], returning: [String],
-                    row: (any SQLRow) throws -> Void) throws {
-            try execute("INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))", values)
-            guard !returning.isEmpty else { return }
-            try query("SELECT \(returning.joined(separator: ", ")) FROM \(table) WHERE rowid = last_insert_rowid()", [], rows: row)
+        func inserter(into table: String, columns: [String], returning: [String]) -> SQLInserter {
+            let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+            return { values, row in
+                _ = try self.execute(sql, values)
+                guard !returning.isEmpty else { return }
+                try self.query("SELECT \(returning.joined(separator: ", ")) FROM \(table) WHERE rowid = last_insert_rowid()", [], rows: row)
+            }
         }
 
         func insertSkippingDuplicates(into table: String, columns: [String], _ values: [Value]) throws -> Int {

@@ -212,7 +212,8 @@ enum StoreFixture: String, CaseIterable {
             let session = try writable.openSession()
             try session.begin()
             do {
-                for r in rows { try session.insert(into: prefix + t.name, columns: t.columns.map(\.name), r, returning: [], row: { _ in }) }
+                let insert = session.inserter(into: prefix + t.name, columns: t.columns.map(\.name), returning: [])
+                for r in rows { try insert(r) { _ in } }
                 try session.commit()
             } catch { session.rollback(); throw error }
         }

@@ -256,20 +256,22 @@ public final class MySQLSession: SQLSession {
         try connection.run(sql, parameters.map(parameter)) { r in try row(r) }
     }
 
-    public func insert(into table: String, columns: [String], _ values: [Value], returning: [String],
-                       row: (any SQLRow) throws -> Void) throws {
+    public func inserter(into table: String, columns: [String], returning: [String]) -> SQLInserter {
         let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
-        let result = try connection.run(sql, values.map(parameter), row: { _ in })
-        guard !returning.isEmpty else { return }
-        if returning.allSatisfy(columns.contains) {
-            // No RETURNING in MySQL: read back a row that holds exactly these values.
-            let cond = zip(columns, values).map { c, v in
-                if case .decimal = v { nullSafeEquals(c, "?", as: .decimal) } else { "\(c) \(nullSafeEquals) ?" }
-            }.joined(separator: " AND ")
-            try connection.run("SELECT \(returning.joined(separator: ", ")) FROM \(table) WHERE \(cond) LIMIT 1", values.map(parameter)) { r in try row(r) }
-        } else if result.insertID != 0 {
-            // The generated key: LAST_INSERT_ID() of this statement.
-            try row(FixedRow(cells: [result.insertID <= UInt64(Int64.max) ? .integer(Int64(result.insertID)) : .text(String(result.insertID))]))
+        let connection = connection
+        return { values, row in
+            let result = try connection.run(sql, values.map(self.parameter), row: { _ in })
+            guard !returning.isEmpty else { return }
+            if returning.allSatisfy(columns.contains) {
+                // No RETURNING in MySQL: read back a row that holds exactly these values.
+                let cond = zip(columns, values).map { c, v in
+                    if case .decimal = v { self.nullSafeEquals(c, "?", as: .decimal) } else { "\(c) \(self.nullSafeEquals) ?" }
+                }.joined(separator: " AND ")
+                try connection.run("SELECT \(returning.joined(separator: ", ")) FROM \(table) WHERE \(cond) LIMIT 1", values.map(self.parameter)) { r in try row(r) }
+            } else if result.insertID != 0 {
+                // The generated key: LAST_INSERT_ID() of this statement.
+                try row(FixedRow(cells: [result.insertID <= UInt64(Int64.max) ? .integer(Int64(result.insertID)) : .text(String(result.insertID))]))
+            }
         }
     }
 

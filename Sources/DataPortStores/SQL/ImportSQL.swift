@@ -64,14 +64,11 @@ extension SQLSession {
         return empty
     }
 
-    public func insert(into table: String, columns: [String], _ values: [Value], returning: [String],
-                       row: (any SQLRow) throws -> Void) throws {
+    public func inserter(into table: String, columns: [String], returning: [String]) -> SQLInserter {
         let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(marks(columns.count)))"
-        if returning.isEmpty {
-            try execute(sql, values)
-        } else {
-            try query(sql + " RETURNING \(returning.joined(separator: ", "))", values, rows: row)
-        }
+        guard !returning.isEmpty else { return { values, _ in _ = try self.execute(sql, values) } }
+        let returningSQL = sql + " RETURNING \(returning.joined(separator: ", "))"
+        return { values, row in try self.query(returningSQL, values, rows: row) }
     }
 
     public func update(_ table: String, setting columns: [String], to values: [Value], keyColumn: String, key: Value) throws {

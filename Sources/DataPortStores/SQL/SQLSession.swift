@@ -37,11 +37,11 @@ public protocol SQLSession: AnyObject {
     /// Whether `table` holds no row; also the first statement on it, so a missing table fails here.
     /// Default: `SELECT 1 ... LIMIT 1`.
     func isEmpty(_ table: String) throws -> Bool
-    /// Inserts one row and hands the `returning` columns of the row as stored to `row` (nothing
-    /// when `returning` is empty). A returned column that is not inserted is a generated key.
-    /// Default: `INSERT ... VALUES ... [RETURNING ...]`.
-    func insert(into table: String, columns: [String], _ values: [Value], returning: [String],
-                row: (any SQLRow) throws -> Void) throws
+    /// What inserts one row of `columns` into `table` and hands the `returning` columns of the
+    /// row as stored to its `row` (nothing when `returning` is empty); a returned column that is
+    /// not inserted is a generated key. Made once per dataset and called per row, so the
+    /// statement's text is built once. Default: `INSERT ... VALUES ... [RETURNING ...]`.
+    func inserter(into table: String, columns: [String], returning: [String]) -> SQLInserter
     /// Sets `columns` to `values` in the row whose `keyColumn` holds `key`. Default: `UPDATE`.
     func update(_ table: String, setting columns: [String], to values: [Value], keyColumn: String, key: Value) throws
     /// Visits the rows of `table` (as `columns`) whose `keyColumn` holds one of `keys` (at most a
@@ -72,6 +72,9 @@ public protocol SQLSession: AnyObject {
     /// (PostgreSQL, MySQL); SQLite's `BEGIN IMMEDIATE` holds the whole database already.
     var lockingRead: String { get }
 }
+
+/// Inserts one row (its values) and hands the returned columns to `row`: see `SQLSession.inserter`.
+public typealias SQLInserter = (_ values: [Value], _ row: (any SQLRow) throws -> Void) throws -> Void
 
 extension SQLSession {
     /// Runs a query, handing each row's cells to `row`.
