@@ -78,15 +78,15 @@ final class DeflateTests: XCTestCase {
         }
     }
 
-    /// A store whose subject spans many deflate blocks, and its config.
-    func bigStore(in dir: URL) throws -> String {
+    /// A store whose subject spans many deflate blocks (`visits` rows), and its config.
+    static func bigStore(in dir: URL, visits: Int = 12_000) throws -> String {
         let db = dir.appendingPathComponent("big.db").path
         let sql = """
         CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
         CREATE TABLE visits (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, path TEXT, ms INTEGER);
         INSERT INTO users VALUES (1, 'big@example.com');
         INSERT INTO visits (user_id, path, ms) SELECT 1, '/products/' || (value % 5000) || '?page=' || (value % 7), value * 7919 % 60000
-          FROM generate_series(1, 12000);
+          FROM generate_series(1, \(visits));
         """
         let r = try TestSupport.run("/usr/bin/sqlite3", [db, sql])
         XCTAssertEqual(r.code, 0, r.stderr)
@@ -112,7 +112,7 @@ final class DeflateTests: XCTestCase {
     /// bundle, zip and tar.gz, one format and three; unzip, Python's zipfile and gzip read them.
     func testBundlesAreByteIdenticalWithOneOrManyDeflateThreads() throws {
         let dir = try TestSupport.tempDir(self)
-        let config = try bigStore(in: dir)
+        let config = try Self.bigStore(in: dir)
         for (archive, formats) in [("zip", "json,csv,xml"), ("tar.gz", "json")] {
             var bundles: [Data] = []
             for threads in [1, 3] {
