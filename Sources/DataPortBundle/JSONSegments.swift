@@ -70,9 +70,10 @@ extension JSONSegmentation {
         return count
     }
 
-    /// Reads `source` (a checked file) to its end, handing each segment to `send` in order.
-    /// Throws what the source throws, or when a segment outgrows `maxSegmentBytes`.
-    static func cut(_ source: any ByteSource, send: (JSONSegment) throws -> Void) throws {
+    /// Reads `source` (a checked file) to its end, handing each segment to `send` in order; a
+    /// segment is cut once it holds `segmentBytes` (tests cut small ones). Throws what the source
+    /// throws, or when a segment outgrows `maxSegmentBytes`.
+    static func cut(_ source: any ByteSource, segmentBytes: Int = segmentBytes, send: (JSONSegment) throws -> Void) throws {
         var pending: [UInt8] = []
         pending.reserveCapacity(segmentBytes + (1 << 18))
         var scratch = [UInt8](repeating: 0, count: 1 << 18)

@@ -23,9 +23,9 @@ final class VerifyConcurrencyTests: XCTestCase {
         return sink.bytes
     }
 
-    func segments(_ bytes: [UInt8]) throws -> [JSONSegment] {
+    func segments(_ bytes: [UInt8], size: Int = JSONSegmentation.segmentBytes) throws -> [JSONSegment] {
         var out: [JSONSegment] = []
-        try JSONSegmentation.cut(MemorySource(bytes)) { out.append($0) }
+        try JSONSegmentation.cut(TrickleSource(bytes, step: min(size, 1 << 16)), segmentBytes: size) { out.append($0) }
         return out
     }
 
@@ -38,10 +38,10 @@ final class VerifyConcurrencyTests: XCTestCase {
     }
 
     /// The sum of the segments' counts, or `nil` when one of them does not parse.
-    func segmentedCount(_ bytes: [UInt8]) throws -> Int64? {
+    func segmentedCount(_ bytes: [UInt8], size: Int = JSONSegmentation.segmentBytes) throws -> Int64? {
         let cut = try XCTUnwrap(JSONSegmentation(adapter: JSONFormat(), dataset: dataset))
         var total: Int64 = 0
-        for s in try segments(bytes) {
+        for s in try segments(bytes, size: size) {
             guard let n = try? cut.count(s, adapter: JSONFormat(), dataset: dataset) else { return nil }
             total += n
         }
@@ -84,6 +84,34 @@ final class VerifyConcurrencyTests: XCTestCase {
         }
     }
 
+    /// Random damage to a file cut every few records (bytes around the cuts inserted, removed,
+    /// changed): a segmented count, when there is one, is always the whole file's.
+    func testRandomDamageNeverChecksOutInSegmentsAlone() throws {
+        let bytes = try file(60)
+        let alphabet = Array("{}[],:\"\n 0a".utf8)
+        var rng = SystemRandomNumberGenerator()
+        var refusedWhole = 0
+        for _ in 0..<3_000 {
+            var damaged = bytes
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                let at = Int.random(in: 0..<damaged.count, using: &rng)
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0: damaged.insert(alphabet.randomElement(using: &rng)!, at: at)
+                case 1: damaged.remove(at: at)
+                default: damaged[at] = alphabet.randomElement(using: &rng)!
+                }
+            }
+            let whole = wholeCount(damaged)
+            if whole == nil { refusedWhole += 1 }
+            if let segmented = try segmentedCount(damaged, size: 200) {
+                XCTAssertEqual(whole, segmented, String(decoding: damaged, as: UTF8.self))
+            }
+        }
+        XCTAssertGreaterThan(refusedWhole, 1_000)
+        XCTAssertGreaterThan(try segments(bytes, size: 200).count, 10)
+        XCTAssertEqual(try segmentedCount(bytes, size: 200), 60)
+    }
+
     /// The CLI with one verify thread (the files one by one) and with two: same exit code, same output.
     func testOneThreadAndTwoSayTheSameOfIntactAndDamagedBundles() throws {
         let dir = try TestSupport.tempDir(self)
@@ -124,5 +152,19 @@ final class VerifyConcurrencyTests: XCTestCase {
             XCTAssertEqual(outcomes[0], outcomes[1], path)
             XCTAssertEqual(outcomes[0].hasPrefix("0 "), path == bundle, outcomes[0])
         }
+    }
+}
+
+/// Gives its bytes out at most `step` at a time, as an inflater does with its buffer.
+final class TrickleSource: ByteSource {
+    private let bytes: [UInt8]
+    private let step: Int
+    private var offset = 0
+    init(_ bytes: [UInt8], step: Int) { self.bytes = bytes; self.step = step }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = min(buffer.count, step, bytes.count - offset)
+        bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<offset + n])) }
+        offset += n
+        return n
     }
 }
