@@ -20,8 +20,10 @@ struct JSONSegmentation: Sendable {
     static let footer: [UInt8] = Array("\n]}\n".utf8)
     /// A segment is cut once it holds this many bytes, at the next record boundary.
     static let segmentBytes = 1 << 20
-    /// A segment that grows past this without a boundary stops the cutting (the file is then read in one piece).
-    static let maxSegmentBytes = 64 << 20
+    /// A segment that grows past this without a boundary stops the cutting (the file is then read
+    /// in one piece): with at most `2 * threads` segments queued and one in each worker's hands,
+    /// memory stays bounded however large a record is.
+    static let maxSegmentBytes = 4 << 20
 
     /// `nil` unless `adapter` is the JSON format, whose writer starts an empty file with `header` then `]}\n`.
     init?(adapter: any FormatAdapter, dataset: Dataset) {

@@ -79,7 +79,8 @@ final class DeflateTests: XCTestCase {
     }
 
     /// A store whose subject spans many deflate blocks (`visits` rows), and its config.
-    static func bigStore(in dir: URL, visits: Int = 12_000) throws -> String {
+    /// With `longPath`, the first visit's path is that many bytes long.
+    static func bigStore(in dir: URL, visits: Int = 12_000, longPath: Int = 0) throws -> String {
         let db = dir.appendingPathComponent("big.db").path
         let sql = """
         CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
@@ -87,6 +88,7 @@ final class DeflateTests: XCTestCase {
         INSERT INTO users VALUES (1, 'big@example.com');
         INSERT INTO visits (user_id, path, ms) SELECT 1, '/products/' || (value % 5000) || '?page=' || (value % 7), value * 7919 % 60000
           FROM generate_series(1, \(visits));
+        UPDATE visits SET path = substr(replace(hex(zeroblob(\(longPath))), '0', 'p'), 1, \(longPath)) WHERE id = 1 AND \(longPath) > 0;
         """
         let r = try TestSupport.run("/usr/bin/sqlite3", [db, sql])
         XCTAssertEqual(r.code, 0, r.stderr)

@@ -112,6 +112,22 @@ final class VerifyConcurrencyTests: XCTestCase {
         XCTAssertEqual(try segmentedCount(bytes, size: 200), 60)
     }
 
+    /// A record larger than a segment may grow: the file is read whole, and checks out.
+    func testARecordLargerThanASegmentIsReadWhole() throws {
+        let dir = try TestSupport.tempDir(self)
+        let config = try DeflateTests.bigStore(in: dir, visits: 30_000, longPath: JSONSegmentation.maxSegmentBytes + 1000)
+        let bundle = dir.appendingPathComponent("long.zip").path
+        let r = try TestSupport.run(TestSupport.binary, ["export", "--config", config, "--subject", "email=big@example.com", "--output", bundle, "--quiet"])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let v = try TestSupport.run(TestSupport.binary, ["verify", "--json", bundle], environment: ["DATAPORT_VERIFY_THREADS": "2"])
+        XCTAssertEqual(v.code, 0, v.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(v.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(report?["records"] as? Int, 30_001, v.stdout)
+        var parts = 0
+        XCTAssertThrowsError(try JSONSegmentation.cut(MemorySource(Array(repeating: UInt8(ascii: " "), count: JSONSegmentation.maxSegmentBytes + (1 << 19)))) { _ in parts += 1 })
+        XCTAssertEqual(parts, 0)
+    }
+
     /// The CLI with one verify thread (the files one by one) and with two: same exit code, same output.
     func testOneThreadAndTwoSayTheSameOfIntactAndDamagedBundles() throws {
         let dir = try TestSupport.tempDir(self)
