@@ -102,13 +102,11 @@ extension BundleReader {
             let reader = CheckedRecordReader(try adapter.makeReader(for: d.dataset, from: source), source: source, file: f.path, bundle: path)
             var count: Int64 = 0
             while try reader.next() != nil { count += 1; counter?.record() }
-            guard count == d.recordCount else { throw recordCountMismatch(f, count, d) }
+            guard count == d.recordCount else {
+                throw DataPortError(.tamperedBundle, "\(f.path) holds \(count) records, the manifest says \(d.recordCount)", at: path, code: .recordCountMismatch)
+            }
             return count
         }
-    }
-
-    func recordCountMismatch(_ f: ManifestFile, _ count: Int64, _ d: ManifestDataset) -> DataPortError {
-        DataPortError(.tamperedBundle, "\(f.path) holds \(count) records, the manifest says \(d.recordCount)", at: path, code: .recordCountMismatch)
     }
 
     /// Checks the BagIt tag files against the manifest: the payload manifest lists exactly the data
