@@ -29,7 +29,7 @@ let package = Package(
         // Encryption in the age v1 format (formats/encryption.md): an encrypting sink, a decrypting source.
         .target(name: "DataPortAge", dependencies: ["DataPortModel", "DataPortIO", "CCrypto"], swiftSettings: strict),
         // Containers and compression: zip and tar.gz writers and defensive readers, deflate (ISA-L, in
-        // blocks on every core) and inflate (zlib), archive limits.
+        // blocks on every core), CRC-32 (ISA-L) and inflate (zlib), archive limits.
         // Below the formats, so that zip-based formats (xlsx) use the same zip code as bundles.
         .target(name: "DataPortArchive", dependencies: ["DataPortModel", "DataPortIO", "CZlib", "CISAL"], swiftSettings: strict),
         // Format adapters (JSON, CSV, XML, XLSX), their registry, the JSON value codec the JSON family shares,

@@ -1,4 +1,5 @@
 #include <isa-l/igzip_lib.h>
+#include <isa-l/crc.h>
 
 /* The level buffer sizes are macros over struct sizes, which Swift cannot import. */
 static inline uint32_t dataport_isal_level_buf_size(int level) {

@@ -9,6 +9,28 @@ public struct VerificationReport: Sendable {
     public var files: Int
     public var bytes: Int64
     public var records: Int64
+
+    mutating func add(_ check: FileCheck, records count: Int64) {
+        files += 1
+        bytes += check.file.size
+        records += count
+    }
+}
+
+/// One file `verify` checks, and how.
+struct FileCheck {
+    enum Kind {
+        /// Parsed with the adapter: every record, then the count against the manifest.
+        case parse(any FormatAdapter)
+        /// Read to its end (size, CRC-32, SHA-256).
+        case read
+        /// A data file of a format this run does not know.
+        case refuse(any Error)
+    }
+    var file: ManifestFile
+    /// The dataset of a data file; `nil` for the other files (pages, schemas), which report no progress.
+    var dataset: ManifestDataset?
+    var kind: Kind
 }
 
 extension BundleReader {
@@ -27,36 +49,64 @@ extension BundleReader {
         let total = manifest.datasets.reduce(0) { $0 + $1.recordCount * Int64($1.files.count) }
         let counter = ProgressCounter(phase: "verify", totalRecords: total, observer: progress)
         defer { counter.finish() }
-        for d in manifest.datasets {
-            for f in d.files where !except.contains(f.path) {
-                let source = try open(f)
-                counter.begin(f.path)
-                defer { counter.fileDone(bytes: f.size) }
-                if !parseRecords {
-                    _ = try drain(source)
-                } else if let name = f.format, let adapter = try registry.reader(named: name, encoding: f.encoding) {
-                    let reader = CheckedRecordReader(try adapter.makeReader(for: d.dataset, from: source), source: source, file: f.path, bundle: path)
-                    var count: Int64 = 0
-                    while try reader.next() != nil { count += 1; counter.record() }
-                    guard count == d.recordCount else {
-                        throw DataPortError(.tamperedBundle, "\(f.path) holds \(count) records, the manifest says \(d.recordCount)", at: path, code: .recordCountMismatch)
-                    }
-                    report.records += count
-                } else if f.format != nil {
-                    throw DataPortError(.invalidBundle, "unknown format \(f.format!) for \(f.path)", at: path)
-                } else {
-                    _ = try drain(source)
-                }
-                report.files += 1
-                report.bytes += f.size
-            }
-        }
-        for f in manifest.otherFiles {
-            _ = try drain(try open(f))
-            report.files += 1
-            report.bytes += f.size
+        let checks = fileChecks(registry: registry, parseRecords: parseRecords, except: except)
+        // A zip's entries can be read at once from several threads; a tar.gz is one stream.
+        let threads = VerifyThreads.count
+        if kind == .zip, threads > 1 {
+            try ConcurrentVerification(bundle: self, checks: checks, threads: threads).run(counter: counter, into: &report)
+        } else {
+            for check in checks { report.add(check, records: try run(check, counter: counter)) }
         }
         return report
+    }
+
+    /// What `verify` checks, file by file, in the order it reports the first failure: the data
+    /// files of each dataset (but `except`), then the other files.
+    private func fileChecks(registry: FormatRegistry, parseRecords: Bool, except: Set<String>) -> [FileCheck] {
+        var checks: [FileCheck] = []
+        for d in manifest.datasets {
+            for f in d.files where !except.contains(f.path) {
+                if !parseRecords || f.format == nil {
+                    checks.append(FileCheck(file: f, dataset: d, kind: .read))
+                } else {
+                    // A refusal is reported in its turn, after the files before it were checked.
+                    let kind: FileCheck.Kind
+                    do {
+                        kind = try registry.reader(named: f.format!, encoding: f.encoding).map { .parse($0) }
+                            ?? .refuse(DataPortError(.invalidBundle, "unknown format \(f.format!) for \(f.path)", at: path))
+                    } catch { kind = .refuse(error) }
+                    checks.append(FileCheck(file: f, dataset: d, kind: kind))
+                }
+            }
+        }
+        return checks + manifest.otherFiles.map { FileCheck(file: $0, dataset: nil, kind: .read) }
+    }
+
+    /// Checks one file on this thread, reporting progress for a data file; its record count.
+    func run(_ check: FileCheck, counter: ProgressCounter?) throws -> Int64 {
+        let f = check.file
+        let source = try open(f)
+        guard let d = check.dataset else {
+            _ = try drain(source)
+            return 0
+        }
+        counter?.begin(f.path)
+        defer { counter?.fileDone(bytes: f.size) }
+        switch check.kind {
+        case .read:
+            _ = try drain(source)
+            return 0
+        case .refuse(let error):
+            throw error
+        case .parse(let adapter):
+            let reader = CheckedRecordReader(try adapter.makeReader(for: d.dataset, from: source), source: source, file: f.path, bundle: path)
+            var count: Int64 = 0
+            while try reader.next() != nil { count += 1; counter?.record() }
+            guard count == d.recordCount else {
+                throw DataPortError(.tamperedBundle, "\(f.path) holds \(count) records, the manifest says \(d.recordCount)", at: path, code: .recordCountMismatch)
+            }
+            return count
+        }
     }
 
     /// Checks the BagIt tag files against the manifest: the payload manifest lists exactly the data

@@ -57,6 +57,13 @@ public final class ProgressCounter {
         if sinceLast >= Self.interval, observer != nil { sinceLast = 0; emit() }
     }
 
+    /// `count` more records at once (counted elsewhere, such as on other threads).
+    public func record(count: Int64) {
+        records += count
+        sinceLast += Int(count)
+        if sinceLast >= Self.interval, observer != nil { sinceLast = 0; emit() }
+    }
+
     /// A file of `size` bytes is complete.
     public func fileDone(bytes size: Int64) {
         bytes += size

@@ -78,15 +78,17 @@ final class DeflateTests: XCTestCase {
         }
     }
 
-    /// A store whose subject spans many deflate blocks, and its config.
-    func bigStore(in dir: URL) throws -> String {
+    /// A store whose subject spans many deflate blocks (`visits` rows), and its config.
+    /// With `longPath`, the first visit's path is that many bytes long.
+    static func bigStore(in dir: URL, visits: Int = 12_000, longPath: Int = 0) throws -> String {
         let db = dir.appendingPathComponent("big.db").path
         let sql = """
         CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
         CREATE TABLE visits (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, path TEXT, ms INTEGER);
         INSERT INTO users VALUES (1, 'big@example.com');
         INSERT INTO visits (user_id, path, ms) SELECT 1, '/products/' || (value % 5000) || '?page=' || (value % 7), value * 7919 % 60000
-          FROM generate_series(1, 12000);
+          FROM generate_series(1, \(visits));
+        UPDATE visits SET path = substr(replace(hex(zeroblob(\(longPath))), '0', 'p'), 1, \(longPath)) WHERE id = 1 AND \(longPath) > 0;
         """
         let r = try TestSupport.run("/usr/bin/sqlite3", [db, sql])
         XCTAssertEqual(r.code, 0, r.stderr)
@@ -112,7 +114,7 @@ final class DeflateTests: XCTestCase {
     /// bundle, zip and tar.gz, one format and three; unzip, Python's zipfile and gzip read them.
     func testBundlesAreByteIdenticalWithOneOrManyDeflateThreads() throws {
         let dir = try TestSupport.tempDir(self)
-        let config = try bigStore(in: dir)
+        let config = try Self.bigStore(in: dir)
         for (archive, formats) in [("zip", "json,csv,xml"), ("tar.gz", "json")] {
             var bundles: [Data] = []
             for threads in [1, 3] {

@@ -1,6 +1,13 @@
 import CISAL
 import DataPortModel
 
+/// CRC-32 as zip and gzip use it (ISA-L's `crc32_gzip_refl`: the same values as zlib's `crc32`, also
+/// chained from any earlier value, in about a fifth of its time with carry-less multiplication).
+package func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
+    return crc32_gzip_refl(crc, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+}
+
 /// Intel ISA-L's deflate (`isal_deflate`) for one block of a stream cut into blocks (see
 /// `DeflateSink`): the window is primed with the previous block's last 32 KiB, and the output ends
 /// on a byte boundary (sync flush) or, for the last block, ends the stream. Chosen over zlib for

@@ -8,12 +8,6 @@ package enum DeflateFraming: Sendable, Equatable {
     var windowBits: Int32 { self == .raw ? -MAX_WBITS : MAX_WBITS + 16 }
 }
 
-/// CRC-32 as zip uses it.
-package func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
-    guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
-    return UInt32(CZlib.crc32(uLong(crc), base.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
-}
-
 /// Combines the CRC-32 of two consecutive pieces: `crcB` of the `lengthB` bytes after the piece
 /// whose CRC-32 is `crcA`. Lets blocks compressed in parallel keep one checksum.
 func crc32Combine(_ crcA: UInt32, _ crcB: UInt32, _ lengthB: Int) -> UInt32 {

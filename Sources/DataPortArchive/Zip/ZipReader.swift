@@ -229,6 +229,8 @@ public final class ZipReader: ArchiveReader {
         }
     }
 
+    /// The entry's bytes, inflated and checked. Safe to call from several threads at once (the
+    /// directory is not changed after `init`, reads use `pread`): `verify` reads entries side by side.
     public func open(_ name: String) throws -> any ByteSource {
         guard let i = index[name] else { throw bad("missing entry \(name)") }
         let e = entries[i]
