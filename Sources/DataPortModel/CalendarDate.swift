@@ -11,8 +11,12 @@ public struct CalendarDate: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `YYYY-MM-DD` exactly.
     public init?(_ text: String) {
-        var c = DigitCursor(bytes: Array(text.utf8))
-        guard let y = c.number(4), c.expect("-"), let m = c.number(2), c.expect("-"), let d = c.number(2), c.atEnd else { return nil }
+        var text = text
+        guard let (y, m, d) = text.withUTF8({ bytes -> (Int, Int, Int)? in
+            var c = DigitCursor(bytes: bytes)
+            guard let y = c.number(4), c.expect("-"), let m = c.number(2), c.expect("-"), let d = c.number(2), c.atEnd else { return nil }
+            return (y, m, d)
+        }) else { return nil }
         self.init(year: y, month: m, day: d)
     }
 
@@ -51,9 +55,9 @@ func daysInMonth(_ year: Int, _ month: Int) -> Int {
     }
 }
 
-/// A small cursor over ASCII bytes for the date and time parsers.
+/// A small cursor over ASCII bytes for the date and time parsers (a string's own UTF-8, lent).
 struct DigitCursor {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
     var atEnd: Bool { index >= bytes.count }
     var peek: UInt8? { atEnd ? nil : bytes[index] }

@@ -59,7 +59,14 @@ public struct Timestamp: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `YYYY-MM-DD[T| ]HH:MM[:SS[.f]][Z|±HH[:MM]]`.
     public init?(_ text: String) {
-        let bytes = Array(text.utf8)
+        var utf8 = text
+        guard let (seconds, fraction, keep) = utf8.withUTF8({ Self.parse($0) }) else { return nil }
+        self.init(seconds: seconds, fraction: fraction, canonical: keep ? text : nil)
+    }
+
+    /// The instant `bytes` spell, its fraction digits, and whether the text is already canonical
+    /// (T, seconds, no trailing zero in a fraction, Z) and can be kept as it is.
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> (Int64, String, Bool)? {
         var c = DigitCursor(bytes: bytes)
         guard let y = c.number(4), c.expect("-"), let mo = c.number(2), c.expect("-"), let d = c.number(2),
               let date = CalendarDate(year: y, month: mo, day: d) else { return nil }
@@ -71,10 +78,13 @@ public struct Timestamp: Sendable, Hashable, CustomStringConvertible {
             guard let sec = c.number(2), sec < 60 else { return nil }
             s = sec
             if c.expect(".") {
-                while let p = c.peek, p >= 48, p <= 57 { fraction.append(Character(UnicodeScalar(p))); c.index += 1 }
-                guard !fraction.isEmpty else { return nil }
-                while fraction.hasSuffix("0") { fraction.removeLast() }
-                guard fraction.count <= 9 else { return nil }
+                let start = c.index
+                while let p = c.peek, p >= 48, p <= 57 { c.index += 1 }
+                var end = c.index
+                guard end > start else { return nil }
+                while end > start && bytes[end - 1] == UInt8(ascii: "0") { end -= 1 }
+                guard end - start <= 9 else { return nil }
+                fraction = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
             }
         }
         var offset = 0
@@ -90,11 +100,10 @@ public struct Timestamp: Sendable, Hashable, CustomStringConvertible {
         }
         guard c.atEnd else { return nil }
         let local = Int64(daysFromCivil(date.year, date.month, date.day)) * 86400 + Int64(h * 3600 + mi * 60 + s)
-        // Already canonical (T, seconds, no trailing zero in a fraction, Z): keep the given text.
         let n = bytes.count
         let keep = n >= 20 && bytes[10] == UInt8(ascii: "T") && bytes[n - 1] == UInt8(ascii: "Z")
             && (n == 20 || (bytes[19] == UInt8(ascii: ".") && bytes[n - 2] != UInt8(ascii: "0")))
-        self.init(seconds: local - Int64(offset), fraction: fraction, canonical: keep ? text : nil)
+        return (local - Int64(offset), fraction, keep)
     }
 
     public var description: String { text }
