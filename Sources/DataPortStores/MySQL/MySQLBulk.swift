@@ -55,7 +55,7 @@ extension MySQLSession: BulkWritingSession {
             LOAD DATA LOCAL INFILE 'dataport-rows' INTO TABLE \(target.table) CHARACTER SET binary \
             (\(target.columns.map { SQLQueryBuilder.quote($0.name) }.joined(separator: ", ")))
             """
-        var digest: RowDigest? = RowDigest(signed: false)
+        var digest: RowDigest? = RowDigest(.md5(signed: false))
         let count = try send(load, numbered: false, &digest, rows)
         let held = try MySQLStagedRows.digest(connection, stored, from: "\(target.table) t")
         return (count, held == digest?.text)

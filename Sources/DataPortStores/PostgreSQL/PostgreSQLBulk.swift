@@ -22,7 +22,27 @@ extension PostgreSQLSession: BulkWritingSession {
         try connection.execute("CREATE TEMP TABLE \(name) (dataport_n bigint NOT NULL, \(columns.map { "\($0) text" }.joined(separator: ", ")))")
         var encoder = CopyTextEncoder()
         let count = try copy("COPY \(name) (dataport_n, \(columns.joined(separator: ", "))) FROM STDIN", &encoder, rows)
-        return PostgreSQLStagedRows(connection: connection, target: target, types: types, name: name, count: count, altered: encoder.altered)
+        return PostgreSQLStagedRows(connection: connection, target: target, types: types, name: name, count: count,
+                                    altered: encoder.altered, digest: try rowDigestKind())
+    }
+
+    /// `hashtextextended` where the server has it and computes it as `PostgreSQLHash` does (11 or
+    /// later, little-endian), else MD5. Asked once per session, with a probe that spans a full
+    /// block of the hash and a tail.
+    func rowDigestKind() throws -> RowDigest.Kind {
+        if let digestKind { return digestKind }
+        var kind = RowDigest.Kind.md5(signed: true)
+        if connection.serverVersion >= 110000 {
+            let probe = "dataport row digest"
+            var held: String?
+            try connection.run("SELECT hashtextextended($1::text COLLATE \"C\", 1)::text", values: [.string(probe)]) { row in
+                if case .text(let t) = row.cell(0) { held = t }
+            }
+            let mine = Array(probe.utf8).withUnsafeBufferPointer { PostgreSQLHash.hash($0, seed: 1) }
+            if held == String(Int64(bitPattern: mine)) { kind = .postgreSQLHash }
+        }
+        digestKind = kind
+        return kind
     }
 
     /// Into an empty table: COPY into the table itself, then one scan of it for the `RowDigest` of
@@ -39,12 +59,13 @@ extension PostgreSQLSession: BulkWritingSession {
                 ? "\(e)::text" : PostgreSQLStagedRows.canonical(e, target.columns[i].type, types[i].name)
         }
         guard stored.count == target.columns.count else { return nil }
-        var encoder = CopyTextEncoder(numbered: false, digest: RowDigest(signed: true))
+        let kind = try rowDigestKind()
+        var encoder = CopyTextEncoder(numbered: false, digest: RowDigest(kind))
         let columns = target.columns.map { SQLQueryBuilder.quote($0.name) }.joined(separator: ", ")
         let count = try copy("COPY \(target.table) (\(columns)) FROM STDIN", &encoder, rows)
         guard encoder.altered.isEmpty, let sent = encoder.digest?.text else { return (count, false) }
         var held: String?
-        try connection.run(PostgreSQLStagedRows.digest(stored, from: "\(target.table) t"), values: []) { row in
+        try connection.run(PostgreSQLStagedRows.digest(stored, from: "\(target.table) t", kind), values: []) { row in
             if case .text(let t) = row.cell(0) { held = t }
         }
         return (count, held == sent)
@@ -128,11 +149,12 @@ final class PostgreSQLStagedRows: StagedRows {
     private let name: String
     let count: Int64
     let altered: [(record: Int64, column: Int)]
+    private let digestKind: RowDigest.Kind
 
     init(connection: PostgreSQLConnection, target: BulkTarget, types: [(sql: String, name: String)], name: String,
-         count: Int64, altered: [(record: Int64, column: Int)]) {
+         count: Int64, altered: [(record: Int64, column: Int)], digest: RowDigest.Kind) {
         self.connection = connection; self.target = target; self.types = types; self.name = name
-        self.count = count; self.altered = altered
+        self.count = count; self.altered = altered; digestKind = digest
     }
 
     private var quoted: [String] { target.columns.map { SQLQueryBuilder.quote($0.name) } }
@@ -279,7 +301,8 @@ final class PostgreSQLStagedRows: StagedRows {
         let stored = target.columns.indices.map { canonical("t.\(quoted[$0])", $0)! }
         let staged = target.columns.indices.map { "s.c\($0)" }
         var sums: [String] = []
-        try connection.run("SELECT (\(Self.digest(stored, from: "\(target.table) t"))), (\(Self.digest(staged, from: "\(name) s")))", values: []) { row in
+        let (a, b) = (Self.digest(stored, from: "\(target.table) t", digestKind), Self.digest(staged, from: "\(name) s", digestKind))
+        try connection.run("SELECT (\(a)), (\(b))", values: []) { row in
             for i in 0..<2 { if case .text(let t) = row.cell(i) { sums.append(t) } }
         }
         return sums.count == 2 && sums[0] == sums[1]
@@ -294,13 +317,22 @@ final class PostgreSQLStagedRows: StagedRows {
         return try sameMultiset()
     }
 
-    /// The `RowDigest` (signed) of `values` (text expressions, one per column) over `table`, as `count/sum`.
-    /// (Each value is rendered once, in a subquery the planner may not flatten: `OFFSET 0`.)
-    static func digest(_ values: [String], from table: String) -> String {
-        let row = values.indices.map { "coalesce('v' || octet_length(x\($0)) || ':' || x\($0), 'n')" }.joined(separator: " || ")
+    /// The `RowDigest` of `kind` of `values` (text expressions, one per column) over `table`, as
+    /// `count/sum`. (Each value is rendered once, in a subquery the planner may not flatten: `OFFSET 0`.)
+    static func digest(_ values: [String], from table: String, _ kind: RowDigest.Kind) -> String {
+        let hash: String
+        if kind == .postgreSQLHash {
+            // Under "C" whatever the column's collation: a nondeterministic one would hash a sort key.
+            hash = values.indices.reduce("0::bigint") { seed, i in
+                "hashtextextended(coalesce(x\(i) COLLATE \"C\", ''), \(seed) # (x\(i) IS NULL)::int)"
+            }
+        } else {
+            let row = values.indices.map { "coalesce('v' || octet_length(x\($0)) || ':' || x\($0), 'n')" }.joined(separator: " || ")
+            hash = "('x' || left(md5(\(row)), 16))::bit(64)::bigint"
+        }
         let rendered = values.enumerated().map { "\($1) AS x\($0)" }.joined(separator: ", ")
         return """
-            SELECT count(*)::text || '/' || coalesce(sum(('x' || left(md5(\(row)), 16))::bit(64)::bigint::numeric), 0)::text \
+            SELECT count(*)::text || '/' || coalesce(sum(\(hash)), 0)::text \
             FROM (SELECT \(rendered) FROM \(table) OFFSET 0) r
             """
     }
