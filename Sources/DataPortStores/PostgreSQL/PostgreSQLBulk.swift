@@ -79,7 +79,7 @@ extension PostgreSQLSession: BulkWritingSession {
                 try rows { values in
                     count += 1
                     encoder.row(count, values)
-                    if encoder.bytes.count >= 1 << 20 { try encoder.flush(send) }
+                    if encoder.byteCount >= 1 << 20 { try encoder.flush(send) }
                 }
             }
             try encoder.flush(send)
@@ -115,27 +115,39 @@ struct CopyTextEncoder {
     var text = TabSeparatedText(nul: .cut)
     var numbered = true
     private(set) var digest: RowDigest?
-    var bytes: [UInt8] { text.bytes }
+    var byteCount: Int { text.bytes.count }
     var altered: [(record: Int64, column: Int)] { text.altered }
 
     init(numbered: Bool = true, digest: RowDigest? = nil) { self.numbered = numbered; self.digest = digest }
 
     mutating func row(_ number: Int64, _ values: [Value]) {
         if numbered { text.integer(number) }
-        for (column, v) in values.enumerated() {
-            if numbered || column > 0 { text.separate() }
-            switch v {
-            case .null: text.null(); digest?.null()
-            case .integer(let i): text.integer(i); digest?.integer(i)
-            case .string(let s): text.field(s, record: number, column: column); digest?.text(s)
-            default:
-                let t = PostgreSQLConnection.parameterText(of: v) ?? ""
-                text.field(t, record: number, column: column)
-                if case .timestamp = v { digest?.postgreSQLTimestamp(t) } else { digest?.text(t) }
+        values.withUnsafeBufferPointer { values in
+            for column in values.indices {
+                if numbered || column > 0 { text.separate() }
+                value(values[column], record: number, column: column)
             }
         }
         text.endRow()
         digest?.endRow()
+    }
+
+    private mutating func value(_ v: Value, record: Int64, column: Int) {
+        switch v {
+        case .null: text.null(); digest?.null()
+        case .integer(let i):
+            let start = text.bytes.count
+            text.integer(i)
+            // The digits just written are the value's text.
+            if digest != nil { text.bytes.withUnsafeBufferPointer { digest!.bytes(UnsafeBufferPointer(rebasing: $0[start...])) } }
+        case .string(let s): text.field(s, record: record, column: column); digest?.text(s)
+        case .decimal(let d): text.field(d.text, record: record, column: column); digest?.text(d.text)
+        case .timestamp(let t): text.field(t.text, record: record, column: column); digest?.postgreSQLTimestamp(t.text)
+        default:
+            let t = PostgreSQLConnection.parameterText(of: v) ?? ""
+            text.field(t, record: record, column: column)
+            digest?.text(t)
+        }
     }
 
     mutating func flush(_ send: (UnsafeRawBufferPointer) throws -> Void) throws { try text.flush(send) }
