@@ -14,8 +14,9 @@ enum PostgreSQLHash {
         var i = 0, left = key.count
         /// Up to 4 bytes from `at` (of the `n` left), the first one lowest.
         func word(_ at: Int, _ n: Int) -> UInt32 {
+            if n >= 4 { return UInt32(littleEndian: UnsafeRawPointer(key.baseAddress! + at).loadUnaligned(as: UInt32.self)) }
             var w: UInt32 = 0
-            for j in 0..<min(n, 4) { w |= UInt32(key[at + j]) << (8 * UInt32(j)) }
+            for j in 0..<n { w |= UInt32(key[at + j]) << (8 * UInt32(j)) }
             return w
         }
         while left >= 12 {
