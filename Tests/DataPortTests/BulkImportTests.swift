@@ -480,7 +480,9 @@ extension PostgreSQLImportTests {
         md5.digestKind = .md5(signed: true)
         try StagingFixture.checkLoad(md5, cutsNUL: true)
         let probed = try XCTUnwrap(try connector.openSession() as? PostgreSQLSession)
+        try probed.begin()
         XCTAssertEqual(try probed.rowDigestKind(), .postgreSQLHash, "this server hashes as the client does")
+        probed.rollback()
     }
 
     /// `PostgreSQLHash` is the server's `hashtextextended` for every length of tail, the empty

@@ -27,16 +27,24 @@ extension PostgreSQLSession: BulkWritingSession {
     }
 
     /// `hashtextextended` where the server has it and computes it as `PostgreSQLHash` does (11 or
-    /// later, little-endian), else MD5. Asked once per session, with a probe that spans a full
-    /// block of the hash and a tail.
+    /// later, little-endian), else MD5. Asked once per session (inside the import's transaction),
+    /// with a probe that spans a full block of the hash and a tail, under a savepoint of its own:
+    /// a server that refuses the function (EXECUTE revoked) gets MD5, and the transaction goes on.
     func rowDigestKind() throws -> RowDigest.Kind {
         if let digestKind { return digestKind }
         var kind = RowDigest.Kind.md5(signed: true)
         if connection.serverVersion >= 110000 {
             let probe = "dataport row digest"
             var held: String?
-            try connection.run("SELECT hashtextextended($1::text COLLATE \"C\", 1)::text", values: [.string(probe)]) { row in
-                if case .text(let t) = row.cell(0) { held = t }
+            try connection.execute("SAVEPOINT dataport_probe")
+            do {
+                try connection.run("SELECT hashtextextended($1::text COLLATE \"C\", 1)::text", values: [.string(probe)]) { row in
+                    if case .text(let t) = row.cell(0) { held = t }
+                }
+                try connection.execute("RELEASE SAVEPOINT dataport_probe")
+            } catch {
+                try connection.execute("ROLLBACK TO SAVEPOINT dataport_probe")
+                try connection.execute("RELEASE SAVEPOINT dataport_probe")
             }
             let mine = Array(probe.utf8).withUnsafeBufferPointer { PostgreSQLHash.hash($0, seed: 1) }
             if held == String(Int64(bitPattern: mine)) { kind = .postgreSQLHash }
