@@ -166,6 +166,25 @@ public final class InputBuffer {
         }
     }
 
+    /// Consumes `bytes` and then `terminator` if the buffer holds exactly them next; else consumes
+    /// nothing (also when they straddle the buffer's end: the caller reads them the slow way).
+    /// Neither may be a newline.
+    @inline(__always) func skip(_ bytes: [UInt8], then terminator: UInt8) -> Bool {
+        let n = bytes.count
+        guard end - start > n, buffer[start + n] == terminator else { return false }
+        let same = bytes.withUnsafeBytes { memcmp(buffer.baseAddress! + start, $0.baseAddress!, n) == 0 }
+        if same { start += n + 1 }
+        return same
+    }
+
+    /// The bytes buffered from the next one on (none at the end of a buffer: it is not refilled);
+    /// `body` returns how many of them it consumed, never past a newline, and its result.
+    @inline(__always) func withBuffered<R>(_ body: (UnsafeRawBufferPointer) throws -> (consumed: Int, result: R)) rethrows -> R {
+        let (consumed, result) = try body(UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
+        start += consumed
+        return result
+    }
+
     /// 1-based column of the next byte, in bytes from the start of its line.
     public var column: Int { Int(offset - lineStart) + 1 }
 

@@ -60,7 +60,7 @@ public final class JSONReader {
     @exclusivity(unchecked) private var values = 0
     /// Most values (scalars, arrays and objects) this document may hold. A document read whole into a
     /// `JSONValue` costs tens of bytes per value, so a small, well-compressed one could otherwise take gigabytes.
-    public var maxValues = Int.max
+    @exclusivity(unchecked) public var maxValues = Int.max
 
     /// - Parameters:
     ///   - name: the file name used in error locations.
@@ -192,6 +192,7 @@ public final class JSONReader {
     private func isDigit(_ b: UInt8?) -> Bool { b.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
 
     private func number(first: UInt8) throws -> String {
+        if let n = bufferedInteger(first: first) { return n }
         scratch.removeAll(keepingCapacity: true)
         scratch.append(first)
         func take() throws { scratch.append(try input.next()!); if scratch.count > limits.maxNumberLength { throw DataPortError(.limitExceeded, "JSON number longer than \(limits.maxNumberLength) characters", at: "\(name), \(input.position)") } }
@@ -218,6 +219,32 @@ public final class JSONReader {
         }
         if let b = try input.peek(), isIdentifierByte(b) || b == UInt8(ascii: ".") { throw fail("invalid number") }
         return String(decoding: scratch, as: UTF8.self)
+    }
+
+    /// The number begun by `first` when it is an integer whose digits and the byte after them are
+    /// all buffered, made straight from the buffer; `nil` (nothing consumed) for anything else,
+    /// which `number` reads and checks the slow way.
+    private func bufferedInteger(first: UInt8) -> String? {
+        let maxLength = limits.maxNumberLength
+        return input.withBuffered { b in
+            var i = 0
+            var lead = first
+            if first == UInt8(ascii: "-") {
+                guard !b.isEmpty, isDigit(b[0]) else { return (0, nil) }
+                lead = b[0]; i = 1
+            }
+            if lead != UInt8(ascii: "0") { while i < b.count, isDigit(b[i]) { i += 1 } }
+            // A fraction, an exponent, a leading zero or a bad byte after it: the slow way decides.
+            guard i < b.count, i < maxLength else { return (0, nil) }
+            let after = b[i]
+            guard !isDigit(after), !isIdentifierByte(after), after != UInt8(ascii: ".") else { return (0, nil) }
+            let text = String(unsafeUninitializedCapacity: i + 1) { out in
+                out[0] = first
+                for k in 0..<i { out[k + 1] = b[k] }
+                return i + 1
+            }
+            return (i, text)
+        }
     }
 
     private func hex4() throws -> UInt32 {
@@ -249,9 +276,31 @@ public final class JSONReader {
 
     /// Reads a string body after its opening quote.
     private func string() throws -> String {
+        if let s = bufferedString() { return s }
         if try stringBytes() { return String(decoding: scratch, as: UTF8.self) }
         guard let s = String(validating: scratch, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
         return s
+    }
+
+    /// The string body when the buffer holds all of it and its closing quote, without an escape
+    /// or a control character, and it is valid UTF-8: made straight from the buffer, without the
+    /// copy through `scratch`. `nil` (nothing consumed): `stringBytes` reads it, or reports it.
+    private func bufferedString() -> String? {
+        let maxBytes = limits.maxStringBytes
+        return input.withBuffered { b in
+            guard let base = b.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return (0, nil) }
+            var i = 0, high: UInt8 = 0
+            while i < b.count {
+                let c = b[i]
+                if c == 0x22 || c == 0x5C || c < 0x20 { break }
+                high |= c; i += 1
+            }
+            guard i < b.count, b[i] == 0x22, i <= maxBytes else { return (0, nil) }
+            let body = UnsafeBufferPointer(start: base, count: i)
+            if high < 0x80 { return (i + 1, String(decoding: body, as: UTF8.self)) }
+            guard let s = String(validating: body, as: UTF8.self) else { return (0, nil) }
+            return (i + 1, s)
+        }
     }
 
     /// Reads a string body after its opening quote into `scratch`, escapes resolved; returns
@@ -310,7 +359,9 @@ public final class JSONReader {
     /// to its index, and refuses a duplicate itself (`fail("duplicate key")`: the position is the
     /// key's end, as `next()` has it). A key it does not know is checked for duplicates here, as
     /// `next()` does. The ':' is consumed; the member's value is the next `next()` event.
-    public func nextKey(_ lookup: ([UInt8]) throws -> Int?) throws -> KeyStep {
+    /// `likely`: the key expected here (a field name, no escape, quote or newline in it), matched
+    /// in the buffer without reading the key into `scratch`; `lookup` is then given `likely` itself.
+    public func nextKey(likely: [UInt8]? = nil, _ lookup: ([UInt8]) throws -> Int?) throws -> KeyStep {
         try skipWhitespace()
         guard let top = stack.indices.last else { preconditionFailure("nextKey outside an object") }
         switch stack[top].state {
@@ -326,7 +377,10 @@ public final class JSONReader {
         }
         guard try input.next() == UInt8(ascii: "\"") else { throw fail("expected a string key") }
         let index: Int?
-        if try stringBytes() {
+        if let likely, input.skip(likely, then: UInt8(ascii: "\"")) {
+            index = try lookup(likely)
+            if index == nil { scratch = likely }
+        } else if try stringBytes() {
             index = try lookup(scratch)
         } else {
             guard String(validating: scratch, as: UTF8.self) != nil else { throw fail("invalid UTF-8 in a string") }

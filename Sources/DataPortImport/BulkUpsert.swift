@@ -104,14 +104,16 @@ struct BulkUpsert {
     /// Hands each record's imported values to `add`, keeping what `Seen` keeps.
     private func feed(_ ahead: ReadAheadRecords, _ seen: inout Seen, counter: ProgressCounter?, _ add: ([Value]) throws -> Void) throws {
         let key = m.keyPosition, yields = self.yields, tracked = self.tracked
+        // Every field imported, in the bundle's order: the record's values are the row's, as they are.
+        let same = m.columns.count == m.bundleFieldCount && m.columns.indices.allSatisfy { m.columns[$0].bundleIndex == $0 }
         while let chunk = try ahead.nextChunk() {
             for (i, record) in chunk.records.enumerated() {
-                let values = m.columns.map { record.values[$0.bundleIndex] }
+                let values = same ? record.values : m.columns.map { record.values[$0.bundleIndex] }
                 if let key {
-                    guard let text = values[key].canonicalText else {
+                    guard !values[key].isNull else {
                         throw DataPortError(.invalidBundle, "dataset \(m.name) has a record without a key")
                     }
-                    if tracked { seen.keys.append(text) }
+                    if tracked, let text = values[key].canonicalText { seen.keys.append(text) }
                 }
                 for (j, y) in yields.enumerated() { if let t = values[y.column].canonicalText { seen.yielded[j].append(t) } }
                 try add(values)

@@ -65,7 +65,7 @@ final class ReadAheadRecords {
                 chunk.digests.reserveCapacity(chunkSize)
                 do {
                     while chunk.records.count < chunkSize, let r = try reader.next() {
-                        let d = digester.digest(importedFields.lazy.map { r.values[$0] })
+                        let d = whole ? digester.digest(r.values) : digester.digest(importedFields.lazy.map { r.values[$0] })
                         sums.imported.add(digest: d)
                         sums.full.add(digest: whole ? d : digester.digest(r.values))
                         chunk.records.append(r)

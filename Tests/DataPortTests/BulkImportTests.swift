@@ -475,6 +475,32 @@ extension PostgreSQLImportTests {
         defer { connector.close() }
         try StagingFixture.check(try connector.openSession(), cutsNUL: true)
         try StagingFixture.checkLoad(try connector.openSession(), cutsNUL: true)
+        // The digest of a server without `hashtextextended` (or a big-endian one) agrees too.
+        let md5 = try XCTUnwrap(try connector.openSession() as? PostgreSQLSession)
+        md5.digestKind = .md5(signed: true)
+        try StagingFixture.checkLoad(md5, cutsNUL: true)
+        let probed = try XCTUnwrap(try connector.openSession() as? PostgreSQLSession)
+        try probed.begin()
+        XCTAssertEqual(try probed.rowDigestKind(), .postgreSQLHash, "this server hashes as the client does")
+        probed.rollback()
+    }
+
+    /// `PostgreSQLHash` is the server's `hashtextextended` for every length of tail, the empty
+    /// text, multi-byte text and seeds with either half zero or the sign bit set.
+    func testRowDigestHashIsTheServers() throws {
+        let t = try makeTarget("")
+        let texts = (0..<40).map { n in String((0..<n).map { Character(UnicodeScalar(UInt8(97 + $0 % 26))) }) } + ["Grüße 🎉"]
+        let seeds: [UInt64] = [0, 1, 0x8000_0000_0000_0001, 0xdead_beef_0000_0000, 0x0000_0000_1234_5678]
+        var expected: [String] = []
+        var rows: [String] = []
+        for s in seeds {
+            for x in texts {
+                rows.append("(\(rows.count), '\(x)', \(Int64(bitPattern: s)))")
+                expected.append(String(Int64(bitPattern: Array(x.utf8).withUnsafeBufferPointer { PostgreSQLHash.hash($0, seed: s) })))
+            }
+        }
+        let held = try psql(t.url, "SELECT hashtextextended(x COLLATE \"C\", s) FROM (VALUES \(rows.joined(separator: ", "))) AS v(i, x, s) ORDER BY i")
+        XCTAssertEqual(held.split(separator: "\n").map(String.init), expected)
     }
 }
 

@@ -82,7 +82,7 @@ final class JSONRecordReader: RecordReader {
     /// equality, and no key becomes a `String`. `nil`: keys are read as strings.
     private let fieldNames: [[UInt8]]?
     /// Which fields the record being read has had (for duplicates, with `fieldNames`).
-    private var seenField: [Bool]
+    @exclusivity(unchecked) private var seenField: [Bool]
     private var done = false
 
     init(dataset: Dataset, source: any ByteSource) throws {
@@ -162,7 +162,7 @@ final class JSONRecordReader: RecordReader {
         var seen = 0
         while true {
             // Fields come in schema order in files DataPort writes: check that first, search only otherwise.
-            let step = try reader.nextKey { key in
+            let step = try reader.nextKey(likely: seen < names.count ? names[seen] : nil) { key in
                 let i: Int
                 if seen < names.count, names[seen] == key { i = seen } else {
                     guard let j = names.firstIndex(of: key) else { return nil }

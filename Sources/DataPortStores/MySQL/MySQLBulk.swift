@@ -1,4 +1,5 @@
 import Foundation
+import DataPortIO
 import DataPortModel
 
 /// Bulk imports into MySQL and MariaDB: rows go through `LOAD DATA LOCAL INFILE`, fed from memory by
@@ -55,7 +56,7 @@ extension MySQLSession: BulkWritingSession {
             LOAD DATA LOCAL INFILE 'dataport-rows' INTO TABLE \(target.table) CHARACTER SET binary \
             (\(target.columns.map { SQLQueryBuilder.quote($0.name) }.joined(separator: ", ")))
             """
-        var digest: RowDigest? = RowDigest(signed: false)
+        var digest: RowDigest? = RowDigest(.md5(signed: false))
         let count = try send(load, numbered: false, &digest, rows)
         let held = try MySQLStagedRows.digest(connection, stored, from: "\(target.table) t")
         return (count, held == digest?.text)
@@ -63,31 +64,60 @@ extension MySQLSession: BulkWritingSession {
 
     /// Sends the rows `rows` adds as `LOAD DATA` text (`sql`), record number first if `numbered`,
     /// in statements of about `loadBytes`, each value added to `digest` too; returns how many.
+    /// Each statement is run by a second thread while this one encodes the next (one at most
+    /// waits): the server loads one while the rows of the next are read and spelt, instead of
+    /// each side waiting for the other. The connection is the loader's until it is joined.
     private func send(_ sql: String, numbered: Bool, _ digest: inout RowDigest?, _ rows: (_ add: ([Value]) throws -> Void) throws -> Void) throws -> Int64 {
         var encoder = TabSeparatedText(nul: .escape, capacity: Self.loadBytes)
         var count: Int64 = 0
-        try rows { values in
-            count += 1
-            if numbered { encoder.integer(count) }
-            for (column, v) in values.enumerated() {
-                if numbered || column > 0 { encoder.separate() }
-                switch parameter(v) {
-                case .null: encoder.null(); digest?.null()
-                case .integer(let i): encoder.integer(i); digest?.integer(i)
-                case .text(let s): encoder.field(s, record: count, column: column); digest?.text(s)
-                case .bytes(let b):
-                    b.withUnsafeBufferPointer { encoder.field(bytes: $0, record: count, column: column); digest?.bytes($0) }
+        let loads = HandOff<[UInt8]>(capacity: 1)
+        let connection = self.connection
+        let loader = WorkerThread<Void>("dataport.mysql.load", lending: {
+            do {
+                while let bytes = try loads.receive() { _ = try connection.loadLocal(sql, bytes) }
+            } catch {
+                // The encoding side's next hand-off throws this error.
+                loads.cancel(throwing: error)
+                throw error
+            }
+        })
+        do {
+            try rows { values in
+                count += 1
+                encode(values, record: count, numbered: numbered, &encoder, &digest)
+                if encoder.bytes.count >= Self.loadBytes {
+                    try loads.send(encoder.bytes)
+                    try encoder.flush { _ in }
                 }
             }
-            encoder.endRow()
-            digest?.endRow()
-            if encoder.bytes.count >= Self.loadBytes {
-                try connection.loadLocal(sql, encoder.bytes)
-                try encoder.flush { _ in }
+            if !encoder.bytes.isEmpty { try loads.send(encoder.bytes) }
+            loads.finish()
+        } catch {
+            loads.cancel(throwing: error)
+            // The statement under way ends before the connection is used again (rolled back by
+            // the caller). A failed load's error is the one `send` threw.
+            _ = try? loader.join()
+            throw error
+        }
+        try loader.join()
+        return count
+    }
+
+    /// One row of `LOAD DATA` text, and into `digest`.
+    private func encode(_ values: [Value], record: Int64, numbered: Bool, _ encoder: inout TabSeparatedText, _ digest: inout RowDigest?) {
+        if numbered { encoder.integer(record) }
+        for (column, v) in values.enumerated() {
+            if numbered || column > 0 { encoder.separate() }
+            switch parameter(v) {
+            case .null: encoder.null(); digest?.null()
+            case .integer(let i): encoder.integer(i); digest?.integer(i)
+            case .text(let s): encoder.field(s, record: record, column: column); digest?.text(s)
+            case .bytes(let b):
+                b.withUnsafeBufferPointer { encoder.field(bytes: $0, record: record, column: column); digest?.bytes($0) }
             }
         }
-        if !encoder.bytes.isEmpty { try connection.loadLocal(sql, encoder.bytes) }
-        return count
+        encoder.endRow()
+        digest?.endRow()
     }
 
     /// Each target column's `DATA_TYPE` (`datetime`), full type (`datetime(6)`) and collation.

@@ -58,6 +58,9 @@ final class PostgreSQLConnection {
 
     deinit { PQfinish(conn) }
 
+    /// The server's version as a number (`150020` for 15.20); 0 when closed.
+    var serverVersion: Int { conn.map { Int(PQserverVersion($0)) } ?? 0 }
+
     /// Closes the connection now.
     func close() {
         PQfinish(conn)

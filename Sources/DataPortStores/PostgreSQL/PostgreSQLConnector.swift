@@ -114,6 +114,8 @@ public final class PostgreSQLSession: SQLSession {
     let connection: PostgreSQLConnection
     /// Staging tables made so far (`PostgreSQLBulk.swift`), for their names.
     var stagingTables = 0
+    /// How this server's row digests are computed (`rowDigestKind()`), once known.
+    var digestKind: RowDigest.Kind?
 
     init(_ connection: PostgreSQLConnection) { self.connection = connection }
 

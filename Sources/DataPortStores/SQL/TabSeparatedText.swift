@@ -23,13 +23,16 @@ struct TabSeparatedText {
 
     mutating func integer(_ n: Int64) { Self.appendDecimal(n, to: &bytes) }
 
-    /// `n` in decimal digits (a leading `-` if negative).
+    /// `n` in decimal digits (a leading `-` if negative), spelt on the stack and appended at once.
     static func appendDecimal(_ n: Int64, to bytes: inout [UInt8]) {
-        if n < 0 { bytes.append(UInt8(ascii: "-")) }
         var m = n.magnitude
-        let start = bytes.count
-        repeat { bytes.append(UInt8(48 + m % 10)); m /= 10 } while m > 0
-        bytes[start...].reverse()
+        if n >= 0 && m < 10 { bytes.append(UInt8(48 + m)); return }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var i = 20
+            repeat { i -= 1; digits[i] = UInt8(48 + m % 10); m /= 10 } while m > 0
+            if n < 0 { i -= 1; digits[i] = UInt8(ascii: "-") }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i..<20]))
+        }
     }
 
     /// A text value, escaped.
