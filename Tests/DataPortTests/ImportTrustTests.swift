@@ -231,7 +231,7 @@ final class ImportTrustTests: XCTestCase {
         let dir = try TestSupport.tempDir(self)
         let source = try itemsStore(dir, "source", sql: Self.itemsSchema + """
             INSERT INTO users VALUES (1, 'a@example.com');
-            INSERT INTO items SELECT value, 1, 'item ' || value, value || '.25' FROM generate_series(1, 100000);
+            INSERT INTO items SELECT value, 1, 'item ' || value, value || '.25' FROM generate_series(1, 300000);
             INSERT INTO hits VALUES (1, '/a'), (1, '/a'), (1, '/b');
             """)
         let bundle = try export(source.config, dir, "b.zip")
@@ -241,7 +241,7 @@ final class ImportTrustTests: XCTestCase {
         for r in runs { XCTAssertEqual(r.code, 0, r.stderr) }
         // Enough rows that the two imports together take longer than SQLite's usual 2 s busy timeout.
         XCTAssertGreaterThan(Date().timeIntervalSince(start), 2, "the imports were too quick to show the wait")
-        XCTAssertEqual(try TestSupport.run(sqlite, [target.db, "SELECT (SELECT count(*) FROM hits), (SELECT count(*) FROM items)"]).stdout, "3|100000\n")
+        XCTAssertEqual(try TestSupport.run(sqlite, [target.db, "SELECT (SELECT count(*) FROM hits), (SELECT count(*) FROM items)"]).stdout, "3|300000\n")
         let inserted = try runs.map { try json($0) }.map { dataset($0, "hits")["inserted"] as? Int ?? -1 }.sorted()
         XCTAssertEqual(inserted, [0, 3])
     }
