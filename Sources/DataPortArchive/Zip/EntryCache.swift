@@ -24,8 +24,8 @@ public final class EntryCache: Sendable {
     private struct Key: Hashable {
         var crc: UInt32
         var count: Int
-        init(_ contents: [UInt8]) {
-            crc = contents.withUnsafeBytes { crc32(0, $0) }
+        init(_ contents: [UInt8], crc known: UInt32? = nil) {
+            crc = known ?? contents.withUnsafeBytes { crc32(0, $0) }
             count = contents.count
         }
     }
@@ -64,7 +64,7 @@ public final class EntryCache: Sendable {
     }
 
     func keep(_ contents: [UInt8], _ entry: Compressed) {
-        let key = Key(contents)
+        let key = Key(contents, crc: entry.crc)
         state.withLock { s in
             guard s.kept[key] == nil, s.keptBytes + contents.count <= Self.maxBytes else { return }
             s.kept[key] = (contents, entry)

@@ -101,7 +101,7 @@ struct PageRows {
     private func cellText(_ v: Value, to out: inout [UInt8]) {
         switch v {
         case .string(let s): HTMLText.append(s, to: &out)
-        case .integer(let i): HTMLText.appendDigits(i, to: &out)
+        case .integer(let i): DecimalDigits.append(i, to: &out)
         case .decimal(let d): Messages.appendDecimal(d, separator: groupHTML, mark: markHTML, to: &out)
         case .timestamp(let t):
             if let style { style.appendDateTime(local: messages.local(t), fraction: t.fraction, to: &out) } else { HTMLText.append(messages.dateTime(t), to: &out) }

@@ -82,12 +82,6 @@ enum HTMLText {
         return out
     }
 
-    /// Appends the decimal digits of `n` (`-` first when negative).
-    static func appendDigits(_ n: Int64, to out: inout [UInt8]) { DecimalDigits.append(n, to: &out) }
-
-    /// Calls `body` with the decimal digits of `m`, made on the stack.
-    static func withDigits(_ m: UInt64, _ body: (UnsafeBufferPointer<UInt8>) -> Void) { DecimalDigits.with(m, body) }
-
     /// Appends ASCII `digits` grouped by thousands with `separator` when there are more than four
     /// (Spanish and Lithuanian style guides leave four-digit numbers ungrouped; so do we, for all).
     static func appendGrouped(_ digits: UnsafeBufferPointer<UInt8>, separator: [UInt8], to out: inout [UInt8]) {

@@ -111,7 +111,7 @@ public struct Messages: Sendable {
     /// `n` with its digits grouped by `separator` (bytes as given: escape them first for HTML).
     static func appendNumber(_ n: Int64, separator: [UInt8], to out: inout [UInt8]) {
         if n < 0 { out.append(UInt8(ascii: "-")) }
-        HTMLText.withDigits(n.magnitude) { HTMLText.appendGrouped($0, separator: separator, to: &out) }
+        DecimalDigits.with(n.magnitude) { HTMLText.appendGrouped($0, separator: separator, to: &out) }
     }
 
     /// `d` with its integer digits grouped by `separator` and `mark` for its point.
@@ -256,10 +256,10 @@ struct DateStyle: Sendable {
         for p in date {
             switch p {
             case .literal(let l): out.append(contentsOf: l)
-            case .slot(0): HTMLText.appendDigits(Int64(day), to: &out)
+            case .slot(0): DecimalDigits.append(Int64(day), to: &out)
             case .slot(1):
-                if let months { out.append(contentsOf: months[month - 1]) } else { HTMLText.appendDigits(Int64(month), to: &out) }
-            default: HTMLText.appendDigits(Int64(year), to: &out)
+                if let months { out.append(contentsOf: months[month - 1]) } else { DecimalDigits.append(Int64(month), to: &out) }
+            default: DecimalDigits.append(Int64(year), to: &out)
             }
         }
     }
