@@ -255,7 +255,7 @@ final class ArchiveTests: XCTestCase {
         let path = dir.appendingPathComponent("huge.tar.gz").path
         let size: Int64 = (8 << 30) + 3
         let file = try FileSink(path: path)
-        let writer = TarGzWriter(sink: file, date: date, level: 1, spoolDirectory: dir.path)
+        let writer = TarGzWriter(sink: file, date: date, spoolDirectory: dir.path)
         let zeros = [UInt8](repeating: 0, count: 1 << 20)
         let w = try writer.addEntry(path: "top/huge.bin") { sink in
             var left = size
@@ -414,7 +414,7 @@ final class ArchiveTests: XCTestCase {
         let path = dir.appendingPathComponent("many.zip").path
         let count = 70_000
         let file = try FileSink(path: path)
-        let writer = ZipWriter(sink: file, date: date, level: 1)
+        let writer = ZipWriter(sink: file, date: date)
         for i in 0..<count {
             _ = try writer.addEntry(path: "top/\(i).txt") { try $0.write(String(i)) }
         }
@@ -442,7 +442,7 @@ final class ArchiveTests: XCTestCase {
         let size: Int64 = (4 << 30) + 12_345
         let start = Date()
         let file = try FileSink(path: path)
-        let writer = ZipWriter(sink: file, date: date, level: 1)
+        let writer = ZipWriter(sink: file, date: date)
         let zeros = [UInt8](repeating: 0, count: 1 << 20)
         let w = try writer.addEntry(path: "top/zeros.bin") { sink in
             var left = size

@@ -19,7 +19,7 @@ package final class CompressedSpool {
     /// Where the entry's uncompressed bytes go. Use from one thread at a time.
     package var sink: any ByteSink { entry }
 
-    package init(level: Int32 = 1) throws {
+    package init(level: Int32 = DeflateLevel.standard) throws {
         file = try TemporaryFile()
         deflater = DeflateSink(file, level: level)
         entry = EntrySink(deflater)

@@ -76,7 +76,7 @@ package final class DeflateSink: ByteSink {
     package private(set) var count: Int64 = 0
 
     /// - Parameter level: ISA-L's level, 0-3 (see `ISALBlockCompressor`).
-    package init(_ next: any ByteSink, level: Int32 = 1, framing: DeflateFraming = .raw,
+    package init(_ next: any ByteSink, level: Int32 = DeflateLevel.standard, framing: DeflateFraming = .raw,
                 threads: Int = DeflateThreads.count, blockSize: Int = 1 << 18) {
         precondition(blockSize >= DeflateSink.window, "a block must hold a whole window")
         self.next = next

@@ -30,7 +30,7 @@ package final class TarGzWriter: ArchiveWriter {
     ///   - level: ISA-L deflate level, 0-3.
     ///   - memoryThreshold: entries up to this size are spooled in memory, larger ones to a temporary file.
     ///   - spoolDirectory: where temporary files go (default `$TMPDIR` or `/tmp`).
-    package init(sink: any ByteSink, date: Timestamp, level: Int32 = 1, memoryThreshold: Int = 4 << 20, spoolDirectory: String? = nil) {
+    package init(sink: any ByteSink, date: Timestamp, level: Int32 = DeflateLevel.standard, memoryThreshold: Int = 4 << 20, spoolDirectory: String? = nil) {
         deflater = DeflateSink(sink, level: level, framing: .gzip)
         mtime = date.seconds
         let directory = spoolDirectory ?? getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"

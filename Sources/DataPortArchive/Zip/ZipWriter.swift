@@ -28,7 +28,7 @@ package final class ZipWriter {
     private var entries: [Central] = []
     let level: Int32
 
-    package init(sink: any ByteSink, date: Timestamp, level: Int32 = 1) {
+    package init(sink: any ByteSink, date: Timestamp, level: Int32 = DeflateLevel.standard) {
         out = CountingSink(sink)
         self.level = level
         // MS-DOS date and time, in UTC; zip cannot express dates before 1980.
