@@ -328,6 +328,35 @@ extension MySQLTests {
         }
     }
 
+    /// A DATETIME without fractional digits (whose digest reads the server's own text): whole
+    /// seconds go in and agree, and a second import changes nothing; a fraction the column cannot
+    /// hold is caught (exit 10, naming field and record), not rounded away, and nothing is kept.
+    func testBulkImportIntoADatetimeWithoutFractions() throws {
+        let dir = try TestSupport.tempDir(self)
+        let noFraction = "ALTER TABLE vals MODIFY at DATETIME;"
+        var wholeSQL = BulkFixture.sourceSQL
+        for fraction in [".123456Z", ".5Z", ".000001Z"] { wholeSQL = wholeSQL.replacingOccurrences(of: fraction, with: "Z") }
+        let whole = try BulkFixture.bundle(dir, sql: wholeSQL)
+        let (url, config) = try bulkTarget(dir, extra: noFraction)
+        for (pass, counted) in [(1, "inserted"), (2, "unchanged")] {
+            let r = try TestSupport.dataport("import", whole, "--config", config, "--json")
+            XCTAssertEqual(r.code, 0, "pass \(pass): \(r.stderr)")
+            let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            XCTAssertEqual(report["agrees"] as? Bool, true, r.stdout)
+            let vals = try XCTUnwrap((report["datasets"] as? [[String: Any]])?.first { $0["name"] as? String == "vals" })
+            XCTAssertEqual(vals[counted] as? Int, 8, "pass \(pass): \(vals)")
+        }
+        XCTAssertEqual(try sql(url, "SELECT at FROM vals WHERE id = 1"), "2024-07-01 12:34:56")
+
+        let (other, otherConfig) = try bulkTarget(dir, extra: noFraction)
+        let before = try bulkDump(other)
+        let f = try TestSupport.dataport("import", try BulkFixture.bundle(dir), "--config", otherConfig)
+        XCTAssertEqual(f.code, 10, f.stderr)
+        XCTAssertTrue(f.stderr.contains("dataset vals, field at, record 1"), f.stderr)
+        XCTAssertFalse(f.stderr.contains("12:34:56"), f.stderr)
+        XCTAssertEqual(try bulkDump(other), before)
+    }
+
     /// A changed row is put back by the next import: counted as updated, the rest unchanged.
     /// Into an empty table the rows go straight in by LOAD DATA; when that fails in the middle (a
     /// trigger refuses one row, the first time only: its MyISAM counter survives the rollback), it

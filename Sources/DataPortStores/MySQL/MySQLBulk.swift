@@ -49,7 +49,7 @@ extension MySQLSession: BulkWritingSession {
         guard let k = target.key, try MySQLStagedRows.hasUniqueKey(connection, target, column: target.columns[k].name, innoDB: true) else { return nil }
         let types = try columnTypes(target)
         let stored = target.columns.indices.compactMap { i in
-            MySQLStagedRows.rendered("t.\(SQLQueryBuilder.quote(target.columns[i].name))", target.columns[i].type, types[i].data)
+            MySQLStagedRows.rendered("t.\(SQLQueryBuilder.quote(target.columns[i].name))", target.columns[i].type, types[i])
         }
         guard stored.count == target.columns.count else { return nil }
         let load = """
@@ -166,14 +166,20 @@ final class MySQLStagedRows: StagedRows {
 
     /// A stored value as the session's text for the bundle value would spell it, where the
     /// connector reads that text back as exactly that value; `nil` where no such rendering is known.
-    private func rendered(_ e: String, _ i: Int) -> String? { Self.rendered(e, target.columns[i].type, types[i].data) }
+    private func rendered(_ e: String, _ i: Int) -> String? { Self.rendered(e, target.columns[i].type, types[i]) }
 
-    /// `rendered` for a field of type `field` stored in a column whose `DATA_TYPE` is `data`.
-    static func rendered(_ e: String, _ field: FieldType, _ data: String) -> String? {
+    /// `rendered` for a field of type `field` stored in a column whose `DATA_TYPE` is `data` and
+    /// full type `column` (`datetime(6)`).
+    static func rendered(_ e: String, _ field: FieldType, _ type: (data: String, column: String, collation: String?)) -> String? {
+        let data = type.data
         switch field {
         case .string where Self.strings.contains(data), .integer where Self.integers.contains(data),
              .decimal where data == "decimal" || Self.integers.contains(data), .boolean where data == "tinyint",
              .date where data == "date":
+            return "CAST(\(e) AS BINARY)"
+        case .timestamp where (data == "datetime" || data == "timestamp") && !type.column.contains("("):
+            // No fractional digits: the server's own text is the session's (`2026-01-31 12:00:00`),
+            // cheaper in the digest scan than spelling it with DATE_FORMAT.
             return "CAST(\(e) AS BINARY)"
         case .timestamp where data == "datetime" || data == "timestamp":
             return "CAST(CONCAT(DATE_FORMAT(\(e), '%Y-%m-%d %H:%i:%s'), IF(MICROSECOND(\(e)) = 0, '', CONCAT('.', TRIM(TRAILING '0' FROM DATE_FORMAT(\(e), '%f'))))) AS BINARY)"
