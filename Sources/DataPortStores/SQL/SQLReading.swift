@@ -39,16 +39,19 @@ extension SQLQueryBuilder {
                            into body: (Record) throws -> Void) throws -> Int {
         let q = selectRows(dataset, for: subject)
         let fields = dataset.exportedFields
+        // The types alone, read per cell: iterating the fields would copy each `FieldConfig` (and
+        // retain its strings) for every cell of every row.
+        let types = fields.map(\.type)
         var count = 0
         // `body` is called only while `run` runs; Swift cannot see that through two closures.
         try withoutActuallyEscaping(body) { body in
             try run(q) { row in
                 var values: [Value] = []
-                values.reserveCapacity(fields.count)
-                for (i, f) in fields.enumerated() {
+                values.reserveCapacity(types.count)
+                for i in types.indices {
                     // A cell that does not fit is read again as a cell, for the one error every store gives.
-                    guard let v = row.value(i, as: f.type) else {
-                        values.append(try row.cell(i).value(of: f, in: dataset.name, at: "store \(store), record \(count + 1)"))
+                    guard let v = row.value(i, as: types[i]) else {
+                        values.append(try row.cell(i).value(of: fields[i], in: dataset.name, at: "store \(store), record \(count + 1)"))
                         continue
                     }
                     values.append(v)
