@@ -29,8 +29,11 @@ public struct JSONFormat: FormatAdapter {
 final class JSONRecordWriter: RecordWriter {
     private let out: OutputBuffer
     private let fields: [Field]
-    /// `"name":` for each field, pre-encoded.
-    private let keyPrefixes: [[UInt8]]
+    /// `"name":` of every field, pre-encoded one after the other: field i's is
+    /// `keyBytes[keyStarts[i]..<keyStarts[i + 1]]` (one buffer, not an array per field to retain
+    /// for every value).
+    private let keyBytes: [UInt8]
+    private let keyStarts: [Int]
     private var count = 0
     private let name: String
 
@@ -38,7 +41,13 @@ final class JSONRecordWriter: RecordWriter {
         out = OutputBuffer(sink)
         fields = dataset.fields
         name = dataset.name
-        keyPrefixes = dataset.fields.map { Array((JSONText.quoted($0.name) + ":").utf8) }
+        var keys: [UInt8] = [], starts = [0]
+        for f in dataset.fields {
+            keys += Array((JSONText.quoted(f.name) + ":").utf8)
+            starts.append(keys.count)
+        }
+        keyBytes = keys
+        keyStarts = starts
         let header = JSONValue.object([
             "format": .string(JSONFormat.formatTag),
             "version": .string(JSONFormat.version),
@@ -53,10 +62,16 @@ final class JSONRecordWriter: RecordWriter {
     func write(_ record: Record) throws {
         try out.bytes(count == 0 ? "\n{" : ",\n{")
         count += 1
-        for (i, value) in record.values.enumerated() {
-            if i > 0 { try out.byte(UInt8(ascii: ",")) }
-            try out.bytes(keyPrefixes[i])
-            guard try JSONValueCodec.write(value, to: out) else { throw tooLarge(i) }
+        // Values read in place and keys sliced from one buffer: nothing retained per value.
+        let starts = keyStarts
+        try record.values.withUnsafeBufferPointer { values in
+            try keyBytes.withUnsafeBufferPointer { keys in
+                for i in values.indices {
+                    if i > 0 { try out.byte(UInt8(ascii: ",")) }
+                    try out.bytes(UnsafeBufferPointer(rebasing: keys[starts[i]..<starts[i + 1]]))
+                    guard try JSONValueCodec.write(values[i], to: out) else { throw tooLarge(i) }
+                }
+            }
         }
         try out.byte(UInt8(ascii: "}"))
     }
