@@ -102,29 +102,32 @@ final class CSVRecordWriter: RecordWriter {
         guard record.values.count == types.count else {
             throw DataPortError(.internal, "record has \(record.values.count) values, the dataset has \(types.count) fields", at: "\(name).csv, record \(count)")
         }
-        for i in 0..<types.count {
-            if i > 0 { try out.byte(CSVFormat.delimiter) }
-            let value = record.values[i]
-            if let t = value.type, t != types[i] {
-                throw DataPortError(.internal, "a \(t.rawValue) value in a \(types[i].rawValue) field", at: "\(name).csv, record \(count), field \(i + 1)")
-            }
-            switch value {
-            case .null: break
-            case .string(let s):
-                let first = s.utf8.first
-                let escape = formulaGuard && first.map(CSVFormat.isFormulaTrigger) == true ? CSVFormat.formulaEscape : nil
-                if s.utf8.count + (escape == nil ? 0 : 1) > ValueLimits.maxValueBytes { throw tooLarge(i) }
-                try CSVText.appendField(s, delimiter: CSVFormat.delimiter, prefix: escape, quoteEmpty: true, to: out)
-            case .integer(let n): try out.integer(n)
-            case .decimal(let d): try out.text(d.text)
-            case .boolean(let b): try out.bytes(b ? "true" : "false")
-            case .timestamp(let t): try out.text(t.text)
-            case .date(let d): try out.text(d.text)
-            case .binary(let b):
-                // The empty binary value is quoted so that it differs from NULL.
-                if b.isEmpty { try out.bytes("\"\"") } else {
-                    if (b.count + 2) / 3 * 4 > ValueLimits.maxValueBytes { throw tooLarge(i) }
-                    try Base64.append(b, to: out)
+        // Values read in place: nothing retained per value.
+        let types = types
+        try record.values.withUnsafeBufferPointer { values in
+            for i in values.indices {
+                if i > 0 { try out.byte(CSVFormat.delimiter) }
+                if let t = values[i].type, t != types[i] {
+                    throw DataPortError(.internal, "a \(t.rawValue) value in a \(types[i].rawValue) field", at: "\(name).csv, record \(count), field \(i + 1)")
+                }
+                switch values[i] {
+                case .null: break
+                case .string(let s):
+                    let first = s.utf8.first
+                    let escape = formulaGuard && first.map(CSVFormat.isFormulaTrigger) == true ? CSVFormat.formulaEscape : nil
+                    if s.utf8.count + (escape == nil ? 0 : 1) > ValueLimits.maxValueBytes { throw tooLarge(i) }
+                    try CSVText.appendField(s, delimiter: CSVFormat.delimiter, prefix: escape, quoteEmpty: true, to: out)
+                case .integer(let n): try out.integer(n)
+                case .decimal(let d): try out.text(d.text)
+                case .boolean(let b): try out.bytes(b ? "true" : "false")
+                case .timestamp(let t): try out.text(t.text)
+                case .date(let d): try out.text(d.text)
+                case .binary(let b):
+                    // The empty binary value is quoted so that it differs from NULL.
+                    if b.isEmpty { try out.bytes("\"\"") } else {
+                        if (b.count + 2) / 3 * 4 > ValueLimits.maxValueBytes { throw tooLarge(i) }
+                        try Base64.append(b, to: out)
+                    }
                 }
             }
         }

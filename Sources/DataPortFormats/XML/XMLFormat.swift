@@ -81,20 +81,31 @@ public struct XMLFormat: FormatAdapter {
 final class XMLRecordWriter: RecordWriter {
     private let xml: XMLNodeWriter
     private let dataset: Dataset
-    /// Per field: `<name>`, `</name>`, and the empty element for NULL, as bytes.
-    private let openTags: [[UInt8]], closeTags: [[UInt8]], nullTags: [[UInt8]]
+    /// Per field: `<name>`, `</name>`, and the empty element for NULL, as ranges of `tagBytes`
+    /// (one buffer: no array per field to retain for every value).
+    private let tagBytes: [UInt8]
+    private let openTags: [Range<Int>], closeTags: [Range<Int>], nullTags: [Range<Int>]
+    private let types: [FieldType]
     /// Records laid out here and handed to libxml2 in large raw writes; a value that needs escaping
-    /// or base64 goes through libxml2's own calls after what is pending.
-    private var pending: [UInt8] = []
+    /// or base64 goes through libxml2's own calls after what is pending. (One thread writes.)
+    @exclusivity(unchecked) private var pending: [UInt8] = []
     private var count = 0
     private static let recordStart = Array("\n    <record>".utf8), recordEnd = Array("</record>".utf8)
 
     init(dataset: Dataset, sink: any ByteSink) throws {
         self.dataset = dataset
         xml = try XMLNodeWriter(sink: sink)
-        openTags = dataset.fields.map { Array("<\($0.name)>".utf8) }
-        closeTags = dataset.fields.map { Array("</\($0.name)>".utf8) }
-        nullTags = dataset.fields.map { Array("<\($0.name) xsi:nil=\"true\"/>".utf8) }
+        var bytes: [UInt8] = []
+        func add(_ text: String) -> Range<Int> {
+            let start = bytes.count
+            bytes += Array(text.utf8)
+            return start..<bytes.count
+        }
+        openTags = dataset.fields.map { add("<\($0.name)>") }
+        closeTags = dataset.fields.map { add("</\($0.name)>") }
+        nullTags = dataset.fields.map { add("<\($0.name) xsi:nil=\"true\"/>") }
+        tagBytes = bytes
+        types = dataset.fields.map(\.type)
         pending.reserveCapacity(1 << 16)
         try xml.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
         try xml.startElement("dp:dataset")
@@ -131,48 +142,54 @@ final class XMLRecordWriter: RecordWriter {
             throw DataPortError(.internal, "record has \(record.values.count) values for \(fields.count) fields", at: "\(dataset.name).xml")
         }
         pending.append(contentsOf: Self.recordStart)
-        for (i, value) in record.values.enumerated() {
-            let field = fields[i]
-            // Element tags are fixed per field: written as prepared bytes; text that needs escaping
-            // is escaped by libxml2.
-            switch value {
-            case .null:
-                pending.append(contentsOf: nullTags[i])
-            case .string(let s):
-                guard field.type == .string else { throw mismatch(value, field) }
-                switch XMLFormat.form(of: s) {
-                case .plain:
-                    try checkSize(s, field)
-                    pending.append(contentsOf: openTags[i])
-                    pending.append(contentsOf: s.utf8)
-                    pending.append(contentsOf: closeTags[i])
-                case .escaped:
-                    try checkSize(s, field)
-                    pending.append(contentsOf: openTags[i])
-                    try flushPending()
-                    try xml.text(s)
-                    pending.append(contentsOf: closeTags[i])
-                case .base64:
-                    try flushPending()
-                    let encoded = Data(s.utf8).base64EncodedString()
-                    try checkSize(encoded, field)
-                    try xml.startElement(field.name)
-                    try xml.attribute("encoding", "base64")
-                    try xml.text(encoded)
-                    try xml.fullEndElement()
+        let types = types, openTags = openTags, closeTags = closeTags, nullTags = nullTags
+        // Values read in place and tags sliced from one buffer: nothing retained per value.
+        try record.values.withUnsafeBufferPointer { values in
+            try tagBytes.withUnsafeBufferPointer { tags in
+                for i in values.indices {
+                    let open = UnsafeBufferPointer(rebasing: tags[openTags[i]]), close = UnsafeBufferPointer(rebasing: tags[closeTags[i]])
+                    // Element tags are fixed per field: written as prepared bytes; text that needs
+                    // escaping is escaped by libxml2.
+                    switch values[i] {
+                    case .null:
+                        pending.append(contentsOf: UnsafeBufferPointer(rebasing: tags[nullTags[i]]))
+                    case .string(let s):
+                        guard types[i] == .string else { throw mismatch(values[i], fields[i]) }
+                        switch XMLFormat.form(of: s) {
+                        case .plain:
+                            try checkSize(s, fields[i])
+                            pending.append(contentsOf: open)
+                            pending.append(contentsOf: s.utf8)
+                            pending.append(contentsOf: close)
+                        case .escaped:
+                            try checkSize(s, fields[i])
+                            pending.append(contentsOf: open)
+                            try flushPending()
+                            try xml.text(s)
+                            pending.append(contentsOf: close)
+                        case .base64:
+                            try flushPending()
+                            let encoded = Data(s.utf8).base64EncodedString()
+                            try checkSize(encoded, fields[i])
+                            try xml.startElement(fields[i].name)
+                            try xml.attribute("encoding", "base64")
+                            try xml.text(encoded)
+                            try xml.fullEndElement()
+                        }
+                    case .integer(let n):
+                        guard types[i] == .integer else { throw mismatch(values[i], fields[i]) }
+                        pending.append(contentsOf: open)
+                        DecimalDigits.append(n, to: &pending)
+                        pending.append(contentsOf: close)
+                    default:
+                        // Canonical texts of the other types (digits, signs, ISO dates, base64) need no escaping.
+                        guard values[i].type == types[i], let text = values[i].canonicalText else { throw mismatch(values[i], fields[i]) }
+                        try checkSize(text, fields[i])
+                        pending.append(contentsOf: open)
+                        pending.append(contentsOf: text.utf8)
+                        pending.append(contentsOf: close)
+                    }
                 }
-            case .integer(let n):
-                guard field.type == .integer else { throw mismatch(value, field) }
-                pending.append(contentsOf: openTags[i])
-                DecimalDigits.append(n, to: &pending)
-                pending.append(contentsOf: closeTags[i])
-            default:
-                // Canonical texts of the other types (digits, signs, ISO dates, base64) need no escaping.
-                guard value.type == field.type, let text = value.canonicalText else { throw mismatch(value, field) }
-                try checkSize(text, field)
-                pending.append(contentsOf: openTags[i])
-                pending.append(contentsOf: text.utf8)
-                pending.append(contentsOf: closeTags[i])
             }
         }
         pending.append(contentsOf: Self.recordEnd)
