@@ -97,10 +97,3 @@ enum HTMLText {
         }
     }
 }
-
-extension Array where Element == UInt8 {
-    /// Appends the bytes of a literal (markup): no array to retain and release per call.
-    @inline(__always) mutating func appendLiteral(_ literal: StaticString) {
-        append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
-    }
-}

@@ -29,11 +29,9 @@ public struct JSONFormat: FormatAdapter {
 final class JSONRecordWriter: RecordWriter {
     private let out: OutputBuffer
     private let fields: [Field]
-    /// `"name":` of every field, pre-encoded one after the other: field i's is
-    /// `keyBytes[keyStarts[i]..<keyStarts[i + 1]]` (one buffer, not an array per field to retain
-    /// for every value).
-    private let keyBytes: [UInt8]
-    private let keyStarts: [Int]
+    /// `"name":` of every field, pre-encoded: field i's is `keys.bytes[keyRanges[i]]`.
+    private let keys: ByteSlices
+    private let keyRanges: [Range<Int>]
     private var count = 0
     private let name: String
 
@@ -41,13 +39,9 @@ final class JSONRecordWriter: RecordWriter {
         out = OutputBuffer(sink)
         fields = dataset.fields
         name = dataset.name
-        var keys: [UInt8] = [], starts = [0]
-        for f in dataset.fields {
-            keys += Array((JSONText.quoted(f.name) + ":").utf8)
-            starts.append(keys.count)
-        }
-        keyBytes = keys
-        keyStarts = starts
+        var keys = ByteSlices()
+        keyRanges = dataset.fields.map { keys.add(JSONText.quoted($0.name) + ":") }
+        self.keys = keys
         let header = JSONValue.object([
             "format": .string(JSONFormat.formatTag),
             "version": .string(JSONFormat.version),
@@ -63,12 +57,12 @@ final class JSONRecordWriter: RecordWriter {
         try out.bytes(count == 0 ? "\n{" : ",\n{")
         count += 1
         // Values read in place and keys sliced from one buffer: nothing retained per value.
-        let starts = keyStarts
+        let ranges = keyRanges
         try record.values.withUnsafeBufferPointer { values in
-            try keyBytes.withUnsafeBufferPointer { keys in
+            try keys.bytes.withUnsafeBufferPointer { keys in
                 for i in values.indices {
                     if i > 0 { try out.byte(UInt8(ascii: ",")) }
-                    try out.bytes(UnsafeBufferPointer(rebasing: keys[starts[i]..<starts[i + 1]]))
+                    try out.bytes(UnsafeBufferPointer(rebasing: keys[ranges[i]]))
                     guard try JSONValueCodec.write(values[i], to: out) else { throw tooLarge(i) }
                 }
             }

@@ -81,30 +81,23 @@ public struct XMLFormat: FormatAdapter {
 final class XMLRecordWriter: RecordWriter {
     private let xml: XMLNodeWriter
     private let dataset: Dataset
-    /// Per field: `<name>`, `</name>`, and the empty element for NULL, as ranges of `tagBytes`
-    /// (one buffer: no array per field to retain for every value).
-    private let tagBytes: [UInt8]
+    /// Per field: `<name>`, `</name>`, and the empty element for NULL, as ranges of `tags.bytes`.
+    private let tags: ByteSlices
     private let openTags: [Range<Int>], closeTags: [Range<Int>], nullTags: [Range<Int>]
     private let types: [FieldType]
     /// Records laid out here and handed to libxml2 in large raw writes; a value that needs escaping
     /// or base64 goes through libxml2's own calls after what is pending. (One thread writes.)
     @exclusivity(unchecked) private var pending: [UInt8] = []
     private var count = 0
-    private static let recordStart = Array("\n    <record>".utf8), recordEnd = Array("</record>".utf8)
 
     init(dataset: Dataset, sink: any ByteSink) throws {
         self.dataset = dataset
         xml = try XMLNodeWriter(sink: sink)
-        var bytes: [UInt8] = []
-        func add(_ text: String) -> Range<Int> {
-            let start = bytes.count
-            bytes += Array(text.utf8)
-            return start..<bytes.count
-        }
-        openTags = dataset.fields.map { add("<\($0.name)>") }
-        closeTags = dataset.fields.map { add("</\($0.name)>") }
-        nullTags = dataset.fields.map { add("<\($0.name) xsi:nil=\"true\"/>") }
-        tagBytes = bytes
+        var tags = ByteSlices()
+        openTags = dataset.fields.map { tags.add("<\($0.name)>") }
+        closeTags = dataset.fields.map { tags.add("</\($0.name)>") }
+        nullTags = dataset.fields.map { tags.add("<\($0.name) xsi:nil=\"true\"/>") }
+        self.tags = tags
         types = dataset.fields.map(\.type)
         pending.reserveCapacity(1 << 16)
         try xml.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
@@ -141,11 +134,11 @@ final class XMLRecordWriter: RecordWriter {
         guard record.values.count == fields.count else {
             throw DataPortError(.internal, "record has \(record.values.count) values for \(fields.count) fields", at: "\(dataset.name).xml")
         }
-        pending.append(contentsOf: Self.recordStart)
+        pending.appendLiteral("\n    <record>")
         let types = types, openTags = openTags, closeTags = closeTags, nullTags = nullTags
         // Values read in place and tags sliced from one buffer: nothing retained per value.
         try record.values.withUnsafeBufferPointer { values in
-            try tagBytes.withUnsafeBufferPointer { tags in
+            try self.tags.bytes.withUnsafeBufferPointer { tags in
                 for i in values.indices {
                     let open = UnsafeBufferPointer(rebasing: tags[openTags[i]]), close = UnsafeBufferPointer(rebasing: tags[closeTags[i]])
                     // Element tags are fixed per field: written as prepared bytes; text that needs
@@ -192,7 +185,7 @@ final class XMLRecordWriter: RecordWriter {
                 }
             }
         }
-        pending.append(contentsOf: Self.recordEnd)
+        pending.appendLiteral("</record>")
         if pending.count >= 1 << 15 { try flushPending() }
         count += 1
     }
