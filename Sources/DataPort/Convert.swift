@@ -27,7 +27,7 @@ public enum Converter {
         var pageFiles: [ManifestFile] = []
         for d in source.datasets {
             // The pages are made again from the records, in the bundle's language: never read back.
-            let pages = try DatasetPages(dataset: d.dataset, presentation: source.presentation)
+            let pages = try DatasetPages(dataset: d.dataset, presentation: source.presentation, deflateAhead: writer.acceptsSpools)
             // A file that fails its checksum is the cause of whatever its records led to.
             let files = try reader.blamingTampering(of: try reader.file(of: d)) {
                 try DataFiles.write(d.dataset, formats: formats, to: writer, pages: pages, counter: counter, read: { body in

@@ -105,7 +105,7 @@ public enum Exporter {
                 excluded.append(ExcludedDataset(name: meta.name, title: meta.title, category: meta.category, reason: reason))
                 continue
             }
-            let pages = try DatasetPages(dataset: meta, presentation: presentation)
+            let pages = try DatasetPages(dataset: meta, presentation: presentation, deflateAhead: writer.acceptsSpools)
             let (files, count) = try writeData(of: d, meta, gathering, formats: options.formats, to: writer, pages: pages, counter: counter)
             pageFiles += try pages.write(to: writer, controller: config.controller.name)
             var m = ManifestDataset(dataset: meta, recordCount: count, files: files, skippedLines: skipped(gathering, d))

@@ -118,6 +118,14 @@ public final class BundleWriter {
         return entry
     }
 
+    /// Adds a file spliced around a segment of `spool`, deflated ahead (see `acceptsSpools`).
+    package func addFile(_ path: String, spliced: SplicedEntry, of spool: SegmentSpool) throws -> WrittenEntry {
+        var entry = try archive.addEntry(path: "\(topFolder)/\(path)", spliced: spliced, of: spool)
+        entry.path = path
+        try admit(entry)
+        return entry
+    }
+
     /// Writes the manifest and the BagIt tag files, completes the archive and moves it into place.
     public func commit(manifest: Manifest) throws {
         let serialized = manifest.serialized()

@@ -167,4 +167,45 @@ final class DeflateTests: XCTestCase {
             XCTAssertEqual(try TestSupport.dataport("verify", "--quiet", path).code, 0)
         }
     }
+
+    /// A large dataset's pages are deflated while the records stream, then spliced between a head
+    /// and a tail compressed at the end (the head names the page count). What a zip holds is what
+    /// a tar.gz (compressed the one way) holds, page for page, for pages of one block and of
+    /// several (a 700 KB row); unzip, Python's zipfile and verify accept the zip, and the thread
+    /// count changes no byte of it.
+    func testPagesDeflatedAheadHoldWhatATarGzHolds() throws {
+        let dir = try TestSupport.tempDir(self)
+        let config = try Self.bigStore(in: dir, visits: 3_500, longPath: 700_000)
+        var zips: [Data] = []
+        for (archive, threads) in [("tar.gz", 3), ("zip", 1), ("zip", 3)] {
+            let out = dir.appendingPathComponent("b\(threads).\(archive)").path
+            let r = try TestSupport.run(TestSupport.binary, ["export", "--config", config, "--subject", "email=big@example.com",
+                                                            "--archive", archive, "--generated-at", "2026-01-31T12:00:00Z", "--output", out, "--quiet"],
+                                        environment: ["DATAPORT_DEFLATE_THREADS": String(threads)])
+            XCTAssertEqual(r.code, 0, r.stderr)
+            XCTAssertEqual(try TestSupport.dataport("verify", "--quiet", out).code, 0)
+            if archive == "zip" { zips.append(try Data(contentsOf: URL(fileURLWithPath: out))) }
+        }
+        XCTAssertTrue(zips[0] == zips[1], "the zip depends on the thread count")
+        let zip = dir.appendingPathComponent("b3.zip").path
+        let t = try TestSupport.shell("unzip -tq '\(zip)'")
+        XCTAssertEqual(t.code, 0, t.stdout + t.stderr)
+        let g = dir.appendingPathComponent("g")
+        try FileManager.default.createDirectory(at: g, withIntermediateDirectories: true)
+        XCTAssertEqual(try TestSupport.shell("cd '\(g.path)' && tar -xzf '\(dir.appendingPathComponent("b3.tar.gz").path)'").code, 0)
+        let compare = try TestSupport.shell("""
+        python3 - '\(zip)' '\(g.path)' <<'EOF'
+        import os, sys, zipfile
+        z = zipfile.ZipFile(sys.argv[1])
+        assert z.testzip() is None
+        pages = [n for n in z.namelist() if '/pages/' in n]
+        for n in pages:
+            with open(os.path.join(sys.argv[2], n), 'rb') as f:
+                assert z.read(n) == f.read(), n
+        big = max(z.getinfo(n).file_size for n in pages)
+        print(len(pages), big > 700000)
+        EOF
+        """)
+        XCTAssertEqual(compare.stdout, "5 True\n", compare.stdout + compare.stderr)
+    }
 }

@@ -117,6 +117,15 @@ package final class ZipWriter {
         try addCompressed(path: path, crc: spool.crc, size: spool.size, sha256: spool.sha256) { try spool.copyCompressed(to: $0) }
     }
 
+    /// Adds an entry spliced from a head, a segment of `spool` and a tail (see `SplicedEntry`).
+    package func addEntry(path: String, spliced entry: SplicedEntry, of spool: SegmentSpool) throws -> WrittenEntry {
+        try addCompressed(path: path, crc: entry.crc, size: entry.size, sha256: entry.sha256) { out in
+            try out.write(entry.deflatedHead)
+            try spool.copy(entry.segment, into: out)
+            try out.write(entry.deflatedTail)
+        }
+    }
+
     /// Adds an entry from its deflated bytes (compressed earlier, at this writer's level), with the
     /// CRC-32, size and SHA-256 of its uncompressed contents.
     func addCompressed(path: String, deflated: [UInt8], crc: UInt32, size: Int64, sha256: String) throws -> WrittenEntry {

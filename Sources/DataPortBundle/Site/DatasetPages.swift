@@ -114,7 +114,9 @@ struct PageRows {
 
 /// A dataset's table rows, page after page: in memory up to 64 KiB, then in an unlinked scratch
 /// file, so a small dataset costs no file and a large one no memory. What `DatasetPages` renders
-/// into, on the caller's thread or on its lane's.
+/// into, on the caller's thread or on its lane's. With `segments`, each page's rows are also
+/// deflated as they come, one segment a page, so that the pages' compression runs while the
+/// records stream rather than after them.
 final class RowSpool {
     private let cells: PageRows
     private var file: TemporaryFile?
@@ -124,23 +126,41 @@ final class RowSpool {
     /// Where each page's rows end.
     private(set) var pageEnds: [Int64] = []
     private var count: Int64 = 0
+    /// Where the rows are deflated ahead, if they are; and each page's segment there.
+    private(set) var segments: SegmentSpool?
+    private(set) var pageSegments: [SegmentSpool.Segment] = []
 
     init(_ cells: PageRows) {
         self.cells = cells
+    }
+
+    /// Deflates the rows ahead from now on; call before the first row.
+    func deflateAhead() throws {
+        precondition(count == 0, "rows are deflated ahead from the first")
+        segments = try SegmentSpool()
     }
 
     private var size: Int64 { flushed + Int64(buffer.count) }
 
     func add(_ values: [Value]) throws {
         count += 1
+        let start = buffer.count
         cells.append(count, values, to: &buffer)
-        if count % Int64(DatasetPages.recordsPerPage) == 0 { pageEnds.append(size) }
+        let endsPage = count % Int64(DatasetPages.recordsPerPage) == 0
+        if let segments {
+            try buffer.withUnsafeBytes { try segments.write(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+            if endsPage { pageSegments.append(try segments.endSegment()) }
+        }
+        if endsPage { pageEnds.append(size) }
         if buffer.count >= 1 << 16 { try flush() }
     }
 
     /// Closes the last page.
-    func finish() {
-        if pageEnds.last != size { pageEnds.append(size) }
+    func finish() throws {
+        if pageEnds.last != size {
+            pageEnds.append(size)
+            if let segments { pageSegments.append(try segments.endSegment()) }
+        }
     }
 
     /// Writes the rows from `start` to `end` (offsets `pageEnds` gives) to `sink`.
@@ -182,10 +202,15 @@ public final class DatasetPages {
     private var lane: (chunks: HandOff<[Record]>, worker: WorkerThread<Void>)?
     public private(set) var count: Int64 = 0
 
-    public init(dataset: Dataset, presentation: Presentation) throws {
+    private let deflateAhead: Bool
+
+    /// - Parameter deflateAhead: a large dataset's rows are deflated on the lane as they come
+    ///   (the bundle writer `acceptsSpools`): its pages are then spliced, not compressed at the end.
+    public init(dataset: Dataset, presentation: Presentation, deflateAhead: Bool = false) throws {
         self.dataset = dataset
         messages = Messages(presentation)
         spool = RowSpool(PageRows(messages))
+        self.deflateAhead = deflateAhead
     }
 
     /// Stops the lane's thread if the pages are never written (the export failed).
@@ -212,7 +237,8 @@ public final class DatasetPages {
         }
     }
 
-    private func startLane() -> (chunks: HandOff<[Record]>, worker: WorkerThread<Void>) {
+    private func startLane() throws -> (chunks: HandOff<[Record]>, worker: WorkerThread<Void>) {
+        if deflateAhead { try spool.deflateAhead() }
         let chunks = HandOff<[Record]>(capacity: 8), spool = spool
         let worker = WorkerThread<Void>("dataport.pages", lending: {
             do {
@@ -238,50 +264,90 @@ public final class DatasetPages {
             for r in pending { try spool.add(r.values) }
         }
         pending = []
-        spool.finish()
+        try spool.finish()
+    }
+
+    /// One page to write: where it goes, its text around the rows, and where its rows are.
+    private struct Page {
+        let path: String
+        let head: String
+        let tail: String
+        let rows: Range<Int64>
+        let segment: SegmentSpool.Segment?
     }
 
     /// Adds every page to the bundle; returns them as the manifest lists them.
     public func write(to writer: BundleWriter, controller: String) throws -> [ManifestFile] {
         try finishRows()
-        let pageEnds = spool.pageEnds, rows = spool
-        let e = IndexPage.escape, m = messages, ds = dataset
-        let pages = pageEnds.count
+        let rows = spool
+        let count = spool.pageEnds.count
         var files: [ManifestFile] = []
-        var start: Int64 = 0
-        for (i, end) in pageEnds.enumerated() {
-            let n = i + 1
-            let first = Int64(i * Self.recordsPerPage) + 1, last = min(Int64(n * Self.recordsPerPage), count)
-            let range = m("pages.range", m.number(first), m.number(last), m.number(count))
-            let title = pages > 1 ? m("pages.title.numbered", ds.title, String(n), String(pages)) : ds.title
-            var head = SitePage.head(language: m.language, title: "\(title) · \(controller)")
-            head += "<p><a href=\"../index.html#\(e(ds.name))\">\(e(m("pages.back")))</a></p>\n"
-            head += "<h1>\(e(ds.title))</h1>\n<p>\(e(ds.description))</p>\n"
-            head += "<p class=\"meta\">\(e(range))"
-            if pages > 1 { head += " · \(e(m("pages.page", String(n), String(pages))))" }
-            head += "</p>\n"
-            let pager = Self.pager(ds.name, page: n, of: pages, m)
-            head += pager
-            if ds.fields.contains(where: { $0.title != nil && $0.description != nil }) {
-                head += "<details><summary>\(e(m("pages.columns")))</summary>\n<dl>\n"
-                for f in ds.fields { head += "<dt>\(e(f.title ?? f.name)) <small class=\"canon\">\(e(f.name))</small></dt><dd>\(e(f.description ?? ""))</dd>\n" }
-                head += "</dl>\n</details>\n"
+        func add(_ page: Page, _ entry: WrittenEntry) {
+            files.append(ManifestFile(path: page.path, format: nil, mediaType: "text/html", size: entry.size, sha256: entry.sha256))
+        }
+        guard let segments = rows.segments else {
+            for i in 0..<count {
+                let page = self.page(i, controller: controller)
+                add(page, try writer.addFile(page.path) { sink in
+                    try sink.write(page.head)
+                    try rows.copy(from: page.rows.lowerBound, to: page.rows.upperBound, into: sink)
+                    try sink.write(page.tail)
+                })
             }
-            let zone = ds.fields.contains { $0.type == .timestamp } ? " " + m("pages.zone", m.timeZoneName) : ""
-            head += "<div class=\"scroll\">\n<table>\n<caption><span>\(e(ds.title)): \(e(range))\(e(zone))</span></caption>\n"
-            head += "<thead><tr><th scope=\"col\">\(e(m("pages.number")))</th>\(ds.fields.map { "<th scope=\"col\">\(SitePage.header($0))</th>" }.joined())</tr></thead>\n<tbody>\n"
-            let tail = "</tbody>\n</table>\n</div>\n" + pager + "<footer><p>\(e(m("pages.footer", controller)))</p></footer>\n</body>\n</html>\n"
-            let path = Self.path(ds.name, page: n)
-            let s = start
-            let entry = try writer.addFile(path) { sink in
-                try sink.write(head)
-                try rows.copy(from: s, to: end, into: sink)
-                try sink.write(tail)
+            return files
+        }
+        // The rows are compressed already: what is left is hashing each page whole (its head names
+        // the page count, known only now). Two threads share it, a window of pages at a time.
+        func spliced(_ page: Page) throws -> SplicedEntry {
+            try SplicedEntry(head: Array(page.head.utf8), segment: page.segment!,
+                             raw: { try rows.copy(from: page.rows.lowerBound, to: page.rows.upperBound, into: $0) },
+                             tail: Array(page.tail.utf8))
+        }
+        var i = 0
+        while i < count {
+            let window = (i..<min(i + 32, count)).map { page($0, controller: controller) }
+            let half = (window.count + 1) / 2
+            let second = Array(window[half...])
+            let helper = WorkerThread<[SplicedEntry]>("dataport.pages", lending: { try second.map(spliced) })
+            // Both halves are waited for before either's failure is thrown: the helper reads the rows.
+            let first = Result { try window[..<half].map(spliced) }
+            let rest = Result { try helper.join() }
+            for (page, entry) in zip(window, try first.get() + rest.get()) {
+                add(page, try writer.addFile(page.path, spliced: entry, of: segments))
             }
-            files.append(ManifestFile(path: path, format: nil, mediaType: "text/html", size: entry.size, sha256: entry.sha256))
-            start = end
+            i += window.count
         }
         return files
+    }
+
+    /// Page `i` (0-based) of the dataset's pages, as the bundle's controller `controller` presents it.
+    private func page(_ i: Int, controller: String) -> Page {
+        let pageEnds = spool.pageEnds
+        let e = IndexPage.escape, m = messages, ds = dataset
+        let pages = pageEnds.count
+        let n = i + 1
+        let first = Int64(i * Self.recordsPerPage) + 1, last = min(Int64(n * Self.recordsPerPage), count)
+        let range = m("pages.range", m.number(first), m.number(last), m.number(count))
+        let title = pages > 1 ? m("pages.title.numbered", ds.title, String(n), String(pages)) : ds.title
+        var head = SitePage.head(language: m.language, title: "\(title) · \(controller)")
+        head += "<p><a href=\"../index.html#\(e(ds.name))\">\(e(m("pages.back")))</a></p>\n"
+        head += "<h1>\(e(ds.title))</h1>\n<p>\(e(ds.description))</p>\n"
+        head += "<p class=\"meta\">\(e(range))"
+        if pages > 1 { head += " · \(e(m("pages.page", String(n), String(pages))))" }
+        head += "</p>\n"
+        let pager = Self.pager(ds.name, page: n, of: pages, m)
+        head += pager
+        if ds.fields.contains(where: { $0.title != nil && $0.description != nil }) {
+            head += "<details><summary>\(e(m("pages.columns")))</summary>\n<dl>\n"
+            for f in ds.fields { head += "<dt>\(e(f.title ?? f.name)) <small class=\"canon\">\(e(f.name))</small></dt><dd>\(e(f.description ?? ""))</dd>\n" }
+            head += "</dl>\n</details>\n"
+        }
+        let zone = ds.fields.contains { $0.type == .timestamp } ? " " + m("pages.zone", m.timeZoneName) : ""
+        head += "<div class=\"scroll\">\n<table>\n<caption><span>\(e(ds.title)): \(e(range))\(e(zone))</span></caption>\n"
+        head += "<thead><tr><th scope=\"col\">\(e(m("pages.number")))</th>\(ds.fields.map { "<th scope=\"col\">\(SitePage.header($0))</th>" }.joined())</tr></thead>\n<tbody>\n"
+        let tail = "</tbody>\n</table>\n</div>\n" + pager + "<footer><p>\(e(m("pages.footer", controller)))</p></footer>\n</body>\n</html>\n"
+        return Page(path: Self.path(ds.name, page: n), head: head, tail: tail,
+                    rows: (i == 0 ? 0 : pageEnds[i - 1])..<pageEnds[i], segment: spool.segments == nil ? nil : spool.pageSegments[i])
     }
 
     /// Previous / next links (and the first and last page when far from them).
