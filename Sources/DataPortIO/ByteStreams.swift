@@ -17,8 +17,7 @@ public protocol ByteSource: AnyObject {
 extension ByteSink {
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
     public func write(_ string: String) throws {
-        var s = string
-        try s.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
+        try string.withUTF8Bytes { try write(UnsafeRawBufferPointer($0)) }
     }
 }
 
@@ -72,8 +71,7 @@ public final class OutputBuffer {
     }
 
     @inlinable public func text(_ s: String) throws {
-        var s = s
-        s.withUTF8 { storage.append(contentsOf: $0) }
+        s.withUTF8Bytes { storage.append(contentsOf: $0) }
         if storage.count >= capacity { try flush() }
     }
 

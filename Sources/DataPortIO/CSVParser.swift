@@ -374,8 +374,7 @@ package enum CSVText {
     ///   - quoteEmpty: write an empty `s` as `""` (so it differs from an empty, unquoted field).
     @inlinable
     package static func appendField(_ s: String, delimiter: UInt8, prefix: UInt8? = nil, quoteEmpty: Bool = false, to out: OutputBuffer) throws {
-        var s = s
-        try s.withUTF8 { utf8 in
+        try s.withUTF8Bytes { utf8 in
             var quoted = quoteEmpty && utf8.isEmpty && prefix == nil
             if !quoted {
                 for b in utf8 where needsQuoting(byte: b, delimiter: delimiter) { quoted = true; break }

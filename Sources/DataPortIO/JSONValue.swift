@@ -131,8 +131,7 @@ public enum JSONText {
 
     /// Appends `s` as a quoted JSON string: `"` `\` and control characters escaped, everything else as UTF-8.
     @inlinable public static func appendQuoted(_ s: String, to out: OutputBuffer) throws {
-        var s = s
-        try s.withUTF8 { utf8 in
+        try s.withUTF8Bytes { utf8 in
             try out.byte(UInt8(ascii: "\""))
             try scan(utf8, run: { try out.bytes($0) }, escape: { try appendEscape($0, to: out) })
             try out.byte(UInt8(ascii: "\""))
@@ -172,8 +171,7 @@ public enum JSONText {
 
     /// Appends `s` as a quoted JSON string to `out` (what `appendQuoted(_:to:)` writes to a buffer).
     public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
-        var s = s
-        s.withUTF8 { utf8 in
+        s.withUTF8Bytes { utf8 in
             out.append(UInt8(ascii: "\""))
             scan(utf8, run: { out.append(contentsOf: $0) }, escape: { out.append(contentsOf: escapes[Int($0)]) })
             out.append(UInt8(ascii: "\""))

@@ -20,8 +20,7 @@ enum HTMLText {
 
     /// Appends `s` escaped to `out`.
     static func append(_ s: String, to out: inout [UInt8]) {
-        var s = s
-        s.withUTF8 { append(bytes: $0, to: &out) }
+        s.withUTF8Bytes { append(bytes: $0, to: &out) }
     }
 
     /// Appends the UTF-8 text `bytes` (valid UTF-8, as a Swift string's) escaped to `out`.
@@ -65,8 +64,7 @@ enum HTMLText {
 
     /// `s` escaped, as a string (the string itself when nothing needs escaping).
     static func escape(_ s: String) -> String {
-        var s = s
-        return s.withUTF8 { p in
+        return s.withUTF8Bytes { p in
             guard p.contains(where: { action[Int($0)] != 0 }) else { return nil }
             var out: [UInt8] = []
             out.reserveCapacity(p.count + 16)

@@ -57,8 +57,7 @@ public struct XMLFormat: FormatAdapter {
 
     /// The form a string takes, found in one pass over its UTF-8.
     static func form(of s: String) -> TextForm {
-        var s = s
-        return s.withUTF8 { p in
+        return s.withUTF8Bytes { p in
             var prev1: UInt8 = 0, prev2: UInt8 = 0
             var escape = false
             for b in p {

@@ -50,9 +50,7 @@ struct RowDigest {
     }
 
     mutating func text(_ s: String) {
-        guard s.utf8.withContiguousStorageIfAvailable({ bytes($0) }) == nil else { return }
-        var s = s
-        s.withUTF8 { bytes($0) }
+        s.withUTF8Bytes { bytes($0) }
     }
 
     /// A canonical timestamp (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`) as PostgreSQL prints a
@@ -60,8 +58,7 @@ struct RowDigest {
     /// the server far less than rendering the canonical text. Another shape is taken as it is
     /// (and then differs from what the server prints: the caller falls back to the staged path).
     mutating func postgreSQLTimestamp(_ canonical: String) {
-        var s = canonical
-        s.withUTF8 { u in
+        canonical.withUTF8Bytes { u in
             guard u.count >= 20, u[10] == UInt8(ascii: "T"), u[u.count - 1] == UInt8(ascii: "Z"), u[4] == UInt8(ascii: "-"),
                   u[0..<4].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return bytes(u) }
             scratch.removeAll(keepingCapacity: true)

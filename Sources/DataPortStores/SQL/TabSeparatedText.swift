@@ -37,8 +37,7 @@ struct TabSeparatedText {
 
     /// A text value, escaped.
     mutating func field(_ s: String, record: Int64, column: Int) {
-        var s = s
-        s.withUTF8 { field(bytes: $0, record: record, column: column) }
+        s.withUTF8Bytes { field(bytes: $0, record: record, column: column) }
     }
 
     /// A value's bytes, escaped.

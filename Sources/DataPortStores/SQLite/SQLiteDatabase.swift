@@ -178,8 +178,7 @@ package final class SQLiteStatement: SQLRow {
     }
 
     private func bindText(_ s: String, _ n: Int32) -> Int32 {
-        var s = s
-        return s.withUTF8 { u in
+        return s.withUTF8Bytes { u in
             u.withMemoryRebound(to: CChar.self) { text in
                 // An empty string still needs a non-NULL pointer: NULL would bind SQL NULL.
                 guard let base = text.baseAddress, !text.isEmpty else { return sqlite3_bind_text(stmt, n, "", 0, dataport_sqlite_transient()) }
@@ -195,9 +194,8 @@ package final class SQLiteStatement: SQLRow {
         let type = sqlite3_column_type(stmt, c)
         func sameText(_ s: String) -> Bool {
             guard type == SQLITE_TEXT else { return false }
-            var s = s
             let n = Int(sqlite3_column_bytes(stmt, c))
-            return s.withUTF8 { u in
+            return s.withUTF8Bytes { u in
                 guard u.count == n else { return false }
                 guard n > 0 else { return true }
                 guard let p = sqlite3_column_text(stmt, c) else { return false }
