@@ -265,9 +265,8 @@ final class MySQLConnection {
     /// Hands each row of the executed statement's result (`meta`) to `body`; returns how many.
     private func fetch(_ stmt: UnsafeMutablePointer<MYSQL_STMT>, _ meta: UnsafeMutablePointer<MYSQL_RES>, scrubbed: [String],
                        _ body: (MySQLRow) throws -> Void) throws -> Int {
-        let row = MySQLRow(stmt: stmt, fields: mysql_fetch_fields(meta), count: Int(mysql_num_fields(meta)))
+        let row = MySQLRow(stmt: stmt, fields: mysql_fetch_fields(meta), count: Int(mysql_num_fields(meta)), dateTimes: dateTimes)
         defer { row.release() }
-        row.dateTimes = dateTimes
         guard row.bind() else { throw failure(stmt, parameters: scrubbed) }
         var count = 0
         while true {

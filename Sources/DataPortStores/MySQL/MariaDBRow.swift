@@ -17,25 +17,31 @@ final class MySQLRow: SQLRow {
     private enum Kind { case integer, unsigned, float, double, text, bytes, dateTime, dateTimeText }
     private let stmt: UnsafeMutablePointer<MYSQL_STMT>
     private var binds: [MYSQL_BIND]
-    private var kinds: [Kind] = []
-    private var lengths: UnsafeMutablePointer<UInt>
-    private var nulls: UnsafeMutablePointer<my_bool>
-    private var buffers: [UnsafeMutableRawPointer]
-    private var capacities: [Int]
+    // Per column, allocated once for the result: read for every cell, so plain memory rather than
+    // arrays in class properties (whose every access is an exclusivity check and a bounds check).
+    private let kinds: UnsafeMutableBufferPointer<Kind>
+    private let lengths: UnsafeMutablePointer<UInt>
+    private let nulls: UnsafeMutablePointer<my_bool>
+    private let buffers: UnsafeMutableBufferPointer<UnsafeMutableRawPointer>
+    private let capacities: UnsafeMutableBufferPointer<Int>
     /// Each column's fraction digits (DATETIME(3): 3).
-    private var decimals: [UInt32] = []
-    /// How DATETIME and TIMESTAMP text is turned into an instant (set by the connector).
-    var dateTimes: MySQLDateTimes = .utc
+    private let decimals: UnsafeMutableBufferPointer<UInt32>
+    /// How DATETIME and TIMESTAMP text is turned into an instant (the connector's `timeZone`).
+    private let dateTimes: MySQLDateTimes
     let columnCount: Int
 
-    init(stmt: UnsafeMutablePointer<MYSQL_STMT>, fields: UnsafeMutablePointer<MYSQL_FIELD>?, count: Int) {
+    init(stmt: UnsafeMutablePointer<MYSQL_STMT>, fields: UnsafeMutablePointer<MYSQL_FIELD>?, count: Int, dateTimes: MySQLDateTimes) {
         self.stmt = stmt
+        self.dateTimes = dateTimes
         columnCount = count
+        let slots = max(count, 1)
         binds = [MYSQL_BIND](repeating: MYSQL_BIND(), count: count)
-        lengths = .allocate(capacity: max(count, 1)); lengths.initialize(repeating: 0, count: max(count, 1))
-        nulls = .allocate(capacity: max(count, 1)); nulls.initialize(repeating: 0, count: max(count, 1))
-        buffers = []
-        capacities = []
+        lengths = .allocate(capacity: slots); lengths.initialize(repeating: 0, count: slots)
+        nulls = .allocate(capacity: slots); nulls.initialize(repeating: 0, count: slots)
+        kinds = .allocate(capacity: slots); kinds.initialize(repeating: .text)
+        buffers = .allocate(capacity: slots)
+        capacities = .allocate(capacity: slots); capacities.initialize(repeating: 0)
+        decimals = .allocate(capacity: slots); decimals.initialize(repeating: 0)
         for i in 0..<count {
             let f = fields![i]
             let unsigned = f.flags & UInt32(UNSIGNED_FLAG) != 0
@@ -53,8 +59,8 @@ final class MySQLRow: SQLRow {
                 kind = f.charsetnr == 63 ? .bytes : .text
             default: kind = .text
             }
-            kinds.append(kind)
-            decimals.append(f.decimals)
+            kinds[i] = kind
+            decimals[i] = f.decimals
             let size: Int
             switch kind {
             case .integer, .unsigned, .double: size = 8; binds[i].buffer_type = kind == .double ? MYSQL_TYPE_DOUBLE : MYSQL_TYPE_LONGLONG
@@ -64,8 +70,8 @@ final class MySQLRow: SQLRow {
             case .bytes: size = 64; binds[i].buffer_type = MYSQL_TYPE_BLOB
             }
             let b = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
-            buffers.append(b)
-            capacities.append(size)
+            buffers.initializeElement(at: i, to: b)
+            capacities[i] = size
             binds[i].buffer = b
             binds[i].buffer_length = UInt(size)
             binds[i].is_unsigned = kind == .unsigned ? 1 : 0
@@ -101,10 +107,13 @@ final class MySQLRow: SQLRow {
     /// Ends the result (discarding rows still on the way) before the buffers bound to it go.
     func release() {
         mysql_stmt_free_result(stmt)
-        buffers.forEach { $0.deallocate() }
-        buffers.removeAll()
+        for i in 0..<columnCount { buffers[i].deallocate() }
+        buffers.deallocate()
         lengths.deallocate()
         nulls.deallocate()
+        kinds.deallocate()
+        capacities.deallocate()
+        decimals.deallocate()
     }
 
     private func bytes(_ i: Int) -> UnsafeRawBufferPointer {
