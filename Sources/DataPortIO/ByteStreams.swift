@@ -310,7 +310,8 @@ public final class TemporaryFile: ByteSink {
     /// Writes the file's contents to `sink`.
     public func copy(to sink: any ByteSink) throws { try copy(from: 0, to: size, into: sink) }
 
-    /// Writes the bytes from offset `start` up to `end` to `sink`.
+    /// Writes the bytes from offset `start` up to `end` to `sink`. Reads at explicit offsets
+    /// (`pread`) and changes nothing: while no one writes, several threads may copy at once.
     public func copy(from start: Int64, to end: Int64, into sink: any ByteSink) throws {
         var buffer = [UInt8](repeating: 0, count: Int(min(1 << 20, max(end - start, 1))))
         var offset = start

@@ -168,7 +168,8 @@ final class RowSpool {
         }
     }
 
-    /// Writes the rows from `start` to `end` (offsets `pageEnds` gives) to `sink`.
+    /// Writes the rows from `start` to `end` (offsets `pageEnds` gives) to `sink`. Only reads
+    /// (the file at explicit offsets): once the rows are finished, several threads may copy at once.
     func copy(from start: Int64, to end: Int64, into sink: any ByteSink) throws {
         if let file, start < flushed { try file.copy(from: start, to: min(end, flushed), into: sink) }
         let from = Int(max(start, flushed) - flushed), to = Int(end - flushed)
@@ -189,8 +190,8 @@ final class RowSpool {
 ///
 /// Made while the records stream: each row's HTML goes to a scratch file (`RowSpool`), so memory
 /// stays bounded however many records there are; `write(to:)` then adds the pages, each its head
-/// (which needs the total) + its rows from the scratch file + its links. A dataset of more than
-/// `laneThreshold` records is rendered on a thread of its own, beside the formats (the rows come
+/// (which needs the total) + its rows from the scratch file + its links. A dataset of
+/// `laneThreshold` records or more is rendered on a thread of its own, beside the formats (the rows come
 /// out the same); a small one on the caller's thread, when the pages are written, with no thread
 /// started. The pages are a function of the dataset's metadata, its records, the presentation
 /// and the controller's name only.
@@ -313,10 +314,13 @@ public final class DatasetPages {
             let window = (i..<min(i + 32, count)).map { page($0, controller: controller) }
             let half = (window.count + 1) / 2
             let second = Array(window[half...])
-            let helper = WorkerThread<[SplicedEntry]>("dataport.pages", lending: { try second.map(spliced) })
+            // The helper only reads the finished rows, beside this thread (`RowSpool.copy`); a
+            // window of one page, or a single deflate thread, needs none.
+            let helper = second.isEmpty || DeflateThreads.count == 1 ? nil
+                : WorkerThread<[SplicedEntry]>("dataport.pages", lending: { try second.map(spliced) })
             // Both halves are waited for before either's failure is thrown: the helper reads the rows.
             let first = Result { try window[..<half].map(spliced) }
-            let rest = Result { try helper.join() }
+            let rest = Result { try helper?.join() ?? second.map(spliced) }
             for (page, entry) in zip(window, try first.get() + rest.get()) {
                 add(page, try writer.addFile(page.path, spliced: entry, of: segments))
             }
