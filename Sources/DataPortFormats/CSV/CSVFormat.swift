@@ -120,7 +120,7 @@ final class CSVRecordWriter: RecordWriter {
                 case .integer(let n): try out.integer(n)
                 case .decimal(let d): try out.text(d.text)
                 case .boolean(let b): try out.bytes(b ? "true" : "false")
-                case .timestamp(let t): try out.text(t.text)
+                case .timestamp(let t): try t.withCanonicalBytes { try out.bytes($0) }
                 case .date(let d): try out.text(d.text)
                 case .binary(let b):
                     // The empty binary value is quoted so that it differs from NULL.

@@ -20,7 +20,11 @@ public enum JSONValueCodec {
         case .integer(let n): try out.integer(n)
         case .boolean(let b): try out.bytes(b ? "true" : "false")
         case .binary(let b) where (b.count + 2) / 3 * 4 > ValueLimits.maxValueBytes: return false
-        case .decimal, .timestamp, .date, .binary:
+        case .timestamp(let t):
+            try out.byte(UInt8(ascii: "\""))
+            try t.withCanonicalBytes { try out.bytes($0) }
+            try out.byte(UInt8(ascii: "\""))
+        case .decimal, .date, .binary:
             try out.byte(UInt8(ascii: "\""))
             try out.text(value.canonicalText!)
             try out.byte(UInt8(ascii: "\""))

@@ -173,6 +173,11 @@ final class XMLRecordWriter: RecordWriter {
                         pending.append(contentsOf: open)
                         DecimalDigits.append(n, to: &pending)
                         pending.append(contentsOf: close)
+                    case .timestamp(let t):
+                        guard types[i] == .timestamp else { throw mismatch(values[i], fields[i]) }
+                        pending.append(contentsOf: open)
+                        t.withCanonicalBytes { pending.append(contentsOf: $0) }
+                        pending.append(contentsOf: close)
                     default:
                         // Canonical texts of the other types (digits, signs, ISO dates, base64) need no escaping.
                         guard values[i].type == types[i], let text = values[i].canonicalText else { throw mismatch(values[i], fields[i]) }
