@@ -12,9 +12,8 @@ package protocol ArchiveWriter: AnyObject {
     /// Adds an entry whose whole contents are at hand: a zip compresses it on this thread (small
     /// files: no second thread to start) or copies it from `cache`; a tar.gz streams it.
     func addEntry(path: String, contents: [UInt8], cache: EntryCache?) throws -> WrittenEntry
-    /// Whether entries compressed ahead into a `CompressedSpool` or in part into a `SegmentSpool`
-    /// can be added (zip: each entry is
-    /// compressed on its own; a tar.gz is one compressed stream).
+    /// Whether entries compressed ahead into a `CompressedSpool`, or in part into a `SegmentSpool`,
+    /// can be added (zip: each entry is compressed on its own; a tar.gz is one compressed stream).
     var acceptsSpools: Bool { get }
     /// Adds an entry compressed ahead (see `acceptsSpools`).
     func addEntry(path: String, spool: CompressedSpool) throws -> WrittenEntry

@@ -74,8 +74,9 @@ struct PageRows {
     }
 
     /// Appends record number `n` with `values` as one table row. The fixed markup is appended
-    /// from literals and the values read in place: an array property or a copied value would be
-    /// retained and released for every cell (callgrind: a third of the page lane).
+    /// from literals and the values read from the record's buffer: an array property would be
+    /// retained and released for every cell (callgrind: a third of the page lane). The switch still
+    /// copies each value, a retain per string: the largest cost left here (README, fifth session).
     ///
     /// A cell followed by another omits its end tag, as HTML allows (`</th>`, `</td>`): a sixth of
     /// a large page's bytes, and as much of its rendering, compression and hashing (issue 18). The

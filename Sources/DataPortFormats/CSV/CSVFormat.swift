@@ -102,7 +102,8 @@ final class CSVRecordWriter: RecordWriter {
         guard record.values.count == types.count else {
             throw DataPortError(.internal, "record has \(record.values.count) values, the dataset has \(types.count) fields", at: "\(name).csv, record \(count)")
         }
-        // Values read in place: nothing retained per value.
+        // Values read from the record's buffer, with no array or enumeration per field. The switch
+        // still copies each value, a retain per string (perf; README, fifth session).
         let types = types
         try record.values.withUnsafeBufferPointer { values in
             for i in values.indices {

@@ -56,7 +56,8 @@ final class JSONRecordWriter: RecordWriter {
     func write(_ record: Record) throws {
         try out.bytes(count == 0 ? "\n{" : ",\n{")
         count += 1
-        // Values read in place and keys sliced from one buffer: nothing retained per value.
+        // Keys sliced from one buffer and values read from the record's buffer: no array per key.
+        // Passing a value on still copies it, a retain per string (perf; README, fifth session).
         let ranges = keyRanges
         try record.values.withUnsafeBufferPointer { values in
             try keys.bytes.withUnsafeBufferPointer { keys in
