@@ -14,38 +14,46 @@ public enum ValueLimits {
 
 /// The hidden files being written right now, which must not outlive the process: a terminating
 /// signal removes them (see `removeAllAndExit`). Creating, renaming and removing such a file happen
-/// under the same lock as its registration, so a signal never finds a file it does not know of, nor
-/// removes a path that is no longer ours.
+/// inside the `gate`, shared, with the file's registration, so a signal never finds a file it does
+/// not know of, nor removes a path that is no longer ours.
+///
+/// The gate is shared so that the jobs of a batch create their files at the same time: creating a
+/// file can take a millisecond in the file system (ext4 passes over recently deleted inodes), and
+/// one exclusive lock around it had the jobs queue, and spin, behind each other. The signal cleanup
+/// takes the gate exclusively: it waits for every creation or rename under way, then removes what
+/// is registered, and exits without letting go.
 public enum PartialFiles {
     private static let paths = Mutex<Set<String>>([])
+    private static let gate = SharedGate()
 
     /// Runs `open`, which creates the file at `path` and returns its descriptor (or -1), and records
     /// the path if it was created, as one step. Returns the descriptor and `errno`.
     static func creating(_ path: String, _ open: () -> Int32) -> (fd: Int32, error: Int32) {
-        paths.withLock { set in
+        gate.shared {
             let fd = open()
             let error = errno
-            if fd >= 0 { set.insert(path) }
+            if fd >= 0 { paths.withLock { _ = $0.insert(path) } }
             return (fd, error)
         }
     }
 
     /// Runs `body` (which creates a file and removes it again) where no signal cleanup can run.
     static func holding<T>(_ body: () throws -> T) rethrows -> T {
-        try paths.withLock { _ in try body() }
+        try gate.shared(body)
     }
 
     /// Runs `body`, which renames or removes the file at `path`, and forgets it, as one step.
     static func finishing<T>(_ path: String, _ body: () throws -> T) rethrows -> T {
-        try paths.withLock { set in
-            defer { set.remove(path) }
+        try gate.shared {
+            defer { paths.withLock { _ = $0.remove(path) } }
             return try body()
         }
     }
 
-    /// Removes every recorded file and ends the process with `code`, still holding the lock: no file
-    /// can be created or moved into place in between.
+    /// Removes every recorded file and ends the process with `code`, holding the gate exclusively:
+    /// no file can be created or moved into place in between.
     public static func removeAllAndExit(_ code: Int32) -> Never {
+        gate.closeForever()
         paths.withLock { set -> Never in
             for p in set { unlink(p) }
             _exit(code)
@@ -54,6 +62,30 @@ public enum PartialFiles {
 
     /// The paths recorded now (for tests).
     public static var current: Set<String> { paths.withLock { $0 } }
+}
+
+/// A readers-writer lock (POSIX's), preferring the writer: once the signal cleanup waits, no new
+/// creation starts, so it cannot be starved by a busy batch.
+private final class SharedGate: @unchecked Sendable {
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+
+    init() {
+        lock = .allocate(capacity: 1)
+        var attributes = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attributes)
+        pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+        pthread_rwlock_init(lock, &attributes)
+        pthread_rwlockattr_destroy(&attributes)
+    }
+
+    func shared<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+
+    /// Takes the lock exclusively and never gives it back (the process is ending).
+    func closeForever() { pthread_rwlock_wrlock(lock) }
 }
 
 /// Where a bundle's bytes go: nothing counts as a bundle until `commit`; `discard` makes sure no

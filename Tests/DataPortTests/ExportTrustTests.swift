@@ -239,6 +239,42 @@ final class ExportTrustTests: XCTestCase {
         }
     }
 
+    /// SIGTERM during a batch of two jobs, each creating and renaming its files while the other
+    /// does (the cleanup waits for what is under way instead of one lock around every creation):
+    /// exit 143, no partial file left, and every bundle in the folder whole. Three times, cut at
+    /// different points.
+    func testASignalDuringABatchOfTwoJobsLeavesOnlyWholeBundles() throws {
+        let dir = try TestSupport.tempDir(self)
+        let users = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000) INSERT INTO users SELECT i, 'u' || i || '@example.com' FROM c;"
+        let notes = "INSERT INTO notes SELECT id, id, 'note of ' || email, NULL FROM users;"
+        let (_, config) = try store(dir, sql: users + notes)
+        let list = dir.appendingPathComponent("list.txt")
+        try (1...3000).map { "email=u\($0)@example.com" }.joined(separator: "\n").write(to: list, atomically: true, encoding: .utf8)
+        for (round, wanted) in [5, 60, 400].enumerated() {
+            let out = dir.appendingPathComponent("out-\(round)")
+            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: false)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestSupport.binary)
+            p.arguments = ["export", "--config", config, "--subjects", list.path, "--output-dir", out.path, "--jobs", "2", "--quiet"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline, p.isRunning, ((try? listing(out))?.filter { $0.hasSuffix(".zip") }.count ?? 0) < wanted { usleep(1_000) }
+            XCTAssertTrue(p.isRunning, "the batch finished before the signal; make it longer")
+            kill(p.processIdentifier, SIGTERM)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationReason, .exit)
+            XCTAssertEqual(p.terminationStatus, 143)
+            let names = try listing(out)
+            XCTAssertEqual(names.filter { !$0.hasPrefix("subject-") || !$0.hasSuffix(".zip") }, [], "round \(round) left a partial file")
+            XCTAssertGreaterThanOrEqual(names.count, wanted)
+            for name in names {
+                XCTAssertEqual(try TestSupport.shell("unzip -tqq '\(out.appendingPathComponent(name).path)'").code, 0, "\(name) is not whole")
+            }
+        }
+    }
+
     // MARK: 8. Batches
 
     /// A line that fails now removes the bundle an earlier run wrote for it; --archive is honoured
