@@ -93,9 +93,28 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
     rename(db + ".tmp", db)
 }
 
+/// Output folders of earlier rounds, moved aside by `freshFolder` and removed by `removeSetAside`.
+nonisolated(unsafe) var setAside: [String] = []
+
+/// An empty folder at `path` for the next round. The folder of the round before is moved aside, not
+/// removed: without a journal, ext4 passes over every inode freed in the last half minute or so
+/// each time it creates a file, so removing 10,000 bundles just before a run made each file the
+/// run created cost up to a millisecond of kernel time (and a lock the jobs queued on), a cost of
+/// the benchmark's cleanup, not of the program measured. Removed at the end (`removeSetAside`).
 @MainActor func freshFolder(_ path: String) {
-    try? FileManager.default.removeItem(atPath: path)
+    if FileManager.default.fileExists(atPath: path) {
+        let aside = "\(path).round-\(setAside.count)"
+        try? FileManager.default.removeItem(atPath: aside)
+        guard rename(path, aside) == 0 else { fail("cannot move \(path) aside") }
+        setAside.append(aside)
+    }
     try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+}
+
+/// Removes the folders `freshFolder` moved aside (after the last measurement that writes many files).
+@MainActor func removeSetAside() {
+    for p in setAside { try? FileManager.default.removeItem(atPath: p) }
+    setAside = []
 }
 
 /// `--batch SxR`: S subjects of R records, one full bundle each, DataPort's batch (one job and the

@@ -243,3 +243,4 @@ for rows in rowsList {
 
 if let (subjects, perSubject) = batch { batchAgainstPython(subjects: subjects, perSubject: perSubject) }
 if !scaling.isEmpty { batchScaling(scaling, subjects: scalingSubjects) }
+removeSetAside()
