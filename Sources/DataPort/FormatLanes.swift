@@ -19,7 +19,7 @@ final class FormatLanes {
         private let chunks: HandOff<[Record]>
         private let worker: WorkerThread<Void>
 
-        init(format: any FormatAdapter, dataset: Dataset) throws {
+        init(format: any FormatAdapter, dataset: Dataset, done: ReturnQueue<[Record]>) throws {
             self.format = format
             let spool = try CompressedSpool()
             self.spool = spool
@@ -32,6 +32,7 @@ final class FormatLanes {
                 do {
                     while let chunk = try chunks.receive() {
                         for r in chunk { try writer.write(r) }
+                        done.giveBack(chunk)
                     }
                     try writer.finish()
                     try pipeline.finish()
@@ -62,10 +63,13 @@ final class FormatLanes {
 
     private let lanes: [Lane]
     private var chunk: [Record] = []
+    /// The chunks the lanes wrote, freed here on the reading thread (see `ReturnQueue`).
+    private let done = ReturnQueue<[Record]>()
     private static let chunkSize = 512
 
     init(formats: [any FormatAdapter], dataset: Dataset) throws {
-        lanes = try formats.map { try Lane(format: $0, dataset: dataset) }
+        let done = done
+        lanes = try formats.map { try Lane(format: $0, dataset: dataset, done: done) }
         chunk.reserveCapacity(Self.chunkSize)
     }
 
@@ -78,6 +82,7 @@ final class FormatLanes {
         guard !chunk.isEmpty else { return }
         for lane in lanes { try lane.submit(chunk) }
         chunk.removeAll(keepingCapacity: true)
+        done.drain()
     }
 
     /// Sends the last records and waits for every format to finish: each format's spool, in order.

@@ -207,6 +207,8 @@ public final class DatasetPages {
     private let spool: RowSpool
     private var pending: [Record] = []
     private var lane: (chunks: HandOff<[Record]>, worker: WorkerThread<Void>)?
+    /// The chunks the lane rendered, freed here on the reading thread (see `ReturnQueue`).
+    private let done = ReturnQueue<[Record]>()
     public private(set) var count: Int64 = 0
 
     private let deflateAhead: Bool
@@ -241,16 +243,18 @@ public final class DatasetPages {
         if pending.count == Self.laneThreshold {
             try (lane ?? startLane()).chunks.send(pending)
             pending.removeAll(keepingCapacity: true)
+            done.drain()
         }
     }
 
     private func startLane() throws -> (chunks: HandOff<[Record]>, worker: WorkerThread<Void>) {
         if deflateAhead { try spool.deflateAhead() }
-        let chunks = HandOff<[Record]>(capacity: 8), spool = spool
+        let chunks = HandOff<[Record]>(capacity: 8), spool = spool, done = done
         let worker = WorkerThread<Void>("dataport.pages", lending: {
             do {
                 while let chunk = try chunks.receive() {
                     for r in chunk { try spool.add(r.values) }
+                    done.giveBack(chunk)
                 }
             } catch {
                 chunks.cancel(throwing: error)
