@@ -21,11 +21,13 @@ let package = Package(
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // Linux calls that Glibc's module hides behind _GNU_SOURCE (syncfs); libc itself, nothing to link.
+        .systemLibrary(name: "CLinux"),
 
         // The canonical subject-data model: values, records, datasets, subjects. No I/O.
         .target(name: "DataPortModel", swiftSettings: strict),
         // Byte streams, strict JSON, SHA-256: shared plumbing for formats, stores and bundles.
-        .target(name: "DataPortIO", dependencies: ["DataPortModel", "CCrypto"], swiftSettings: strict),
+        .target(name: "DataPortIO", dependencies: ["DataPortModel", "CCrypto", "CLinux"], swiftSettings: strict),
         // Encryption in the age v1 format (formats/encryption.md): an encrypting sink, a decrypting source.
         .target(name: "DataPortAge", dependencies: ["DataPortModel", "DataPortIO", "CCrypto"], swiftSettings: strict),
         // Containers and compression: zip and tar.gz writers and defensive readers, deflate (ISA-L, in

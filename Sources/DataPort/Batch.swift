@@ -39,11 +39,31 @@ public final class BatchExporter: Sendable {
         /// Exports one subject into a bundle at `output`, as `Exporter.export` does. After a store
         /// (or internal) failure the open connectors are closed, so the next subject starts afresh.
         public func export(identities: [Identity], output: String, progress: (any ProgressObserver)? = nil) throws -> ExportResult {
+            try export(identities, output, progress) { try Exporter.destination(output, batch.options) }
+        }
+
+        /// `export(identities:output:progress:)`, but the bundle is left written and closed under
+        /// its hidden name, not yet synced nor in place: the caller makes it durable and moves it
+        /// with others (`SyncGroup.commit`), one sync for many bundles.
+        public func exportSyncingLater(identities: [Identity], output: String,
+                                       progress: (any ProgressObserver)? = nil) throws -> (result: ExportResult, file: PendingFile) {
+            var last: PartialFile?
+            let result = try export(identities, output, progress) {
+                let file = try PartialFile(destination: output, syncLater: true)
+                last = file
+                return file
+            }
+            guard let pending = last?.unsynced else { throw DataPortError(.internal, "a bundle was not left to be synced") }
+            return (result, pending)
+        }
+
+        private func export(_ identities: [Identity], _ output: String, _ progress: (any ProgressObserver)?,
+                            destination: () throws -> any BundleDestination) throws -> ExportResult {
             let b = batch
             try OutputPath.check(output, protected: b.ownFiles)
             do {
                 return try Exporter.export(config: b.config, identities: identities, name: output, options: b.options, stores: b.registry,
-                                           pool: pool, cache: b.cache, progress: progress) { try Exporter.destination(output, b.options) }
+                                           pool: pool, cache: b.cache, progress: progress, destination: destination)
             } catch {
                 if (error as? DataPortError).map({ $0.kind == .store || $0.kind == .internal }) ?? true { pool.closeAll() }
                 throw error

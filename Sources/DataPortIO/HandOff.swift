@@ -64,6 +64,24 @@ package final class HandOff<Element: Sendable>: Sendable {
     /// Throws the finishing error after the last element, or the cancelling error.
     package func receive() throws -> Element? {
         items.wait()
+        return try take()
+    }
+
+    /// What `receive(waitingAtMost:)` came to.
+    package enum Receipt {
+        case element(Element)
+        case end
+        case timedOut
+    }
+
+    /// `receive()`, waiting at most `seconds` for an element (or the end).
+    package func receive(waitingAtMost seconds: Double) throws -> Receipt {
+        guard items.wait(timeout: .now() + seconds) == .success else { return .timedOut }
+        return try take().map(Receipt.element) ?? .end
+    }
+
+    /// Takes the next element after `items` was waited for.
+    private func take() throws -> Element? {
         let taken: Result<Element?, any Error> = state.withLock { s in
             if let e = s.cancelled { return .failure(e) }
             if !s.queue.isEmpty { return .success(s.queue.removeFirst()) }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
 import DataPortModel
 import Foundation
 import Synchronization
@@ -156,8 +157,15 @@ public final class PartialFile: BundleDestination {
     private var pending: [UInt8] = []
     private static let bufferSize = 1 << 16
 
-    public init(destination: String) throws {
+    /// Set when the file is synced and moved into place with others (`SyncGroup`): `commit` then
+    /// only writes it out and closes it, and leaves it registered, under its hidden name, as `unsynced`.
+    private let syncLater: Bool
+    /// The closed, unsynced file a `syncLater` commit leaves for `SyncGroup.commit`.
+    public private(set) var unsynced: PendingFile?
+
+    public init(destination: String, syncLater: Bool = false) throws {
         self.destination = destination
+        self.syncLater = syncLater
         let url = URL(fileURLWithPath: destination)
         let folder = url.deletingLastPathComponent().path
         // Keep the name within NAME_MAX whatever the destination's name.
@@ -208,6 +216,19 @@ public final class PartialFile: BundleDestination {
             discard()
             throw error
         }
+        if syncLater {
+            let failedClose = close(fd) != 0
+            let closeError = errno
+            fd = -1
+            if failedClose {
+                discard()
+                throw DataPortError(.output, "cannot write the bundle: \(String(cString: strerror(closeError)))", at: destination)
+            }
+            // Still registered for the signal cleanup; the group renames or removes it.
+            finished = true
+            unsynced = PendingFile(path: path, destination: destination)
+            return
+        }
         let failedSync = fsync(fd) != 0 && errno != EINVAL
         let syncError = errno
         close(fd)
@@ -234,6 +255,63 @@ public final class PartialFile: BundleDestination {
         guard !finished else { return }
         finished = true
         PartialFiles.finishing(path) { _ = unlink(path) }
+    }
+}
+
+/// A bundle written and closed under its hidden name, not yet synced nor in place (`PartialFile`
+/// with `syncLater`). Still registered for the signal cleanup until `SyncGroup` renames or removes it.
+public struct PendingFile: Sendable {
+    let path: String
+    public let destination: String
+}
+
+/// Bundles made durable together (a batch's): one `syncfs` of their file system for the whole
+/// group, then each moved into place, then each folder synced, so that a bundle under its name is
+/// complete and stays there after a crash, as with one `fsync` each. An `fsync` a file cost ext4 a
+/// write of the file's inode block, bitmaps and folder block and a cache flush of the disk, each an
+/// I/O request of its own (about a sixth of a batch of small subjects' CPU, and a wait).
+public enum SyncGroup {
+    /// Syncs and moves `files` into place; for each, nil or why it is not in place (it is then removed).
+    public static func commit(_ files: [PendingFile]) -> [DataPortError?] {
+        guard !files.isEmpty else { return [] }
+        let folders = Set(files.map { URL(fileURLWithPath: $0.path).deletingLastPathComponent().path })
+        var descriptors: [Int32] = []
+        defer { for d in descriptors { close(d) } }
+        var failure: DataPortError?
+        for folder in folders.sorted() {
+            let d = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard d >= 0 else {
+                failure = DataPortError(.output, "cannot open the output folder to flush the bundles: \(String(cString: strerror(errno)))", at: folder)
+                break
+            }
+            descriptors.append(d)
+            // One file system at a time (a folder on another one is synced by its own call).
+            if dataport_syncfs(d) != 0 {
+                failure = DataPortError(.output, "cannot flush the bundles: \(String(cString: strerror(errno)))", at: folder)
+                break
+            }
+        }
+        if let failure {
+            discard(files)
+            return files.map { _ in failure }
+        }
+        let results: [DataPortError?] = files.map { f in
+            let (status, error) = PartialFiles.finishing(f.path) { () -> (Int32, Int32) in
+                let r = rename(f.path, f.destination)
+                let e = errno
+                if r != 0 { unlink(f.path) }
+                return (r, e)
+            }
+            return status == 0 ? nil : DataPortError(.output, "cannot move the bundle into place: \(String(cString: strerror(error)))", at: f.destination)
+        }
+        // The renames, durable too (a folder that cannot be synced leaves them to the system's own writeback).
+        for d in descriptors { _ = fsync(d) }
+        return results
+    }
+
+    /// Removes `files` (a batch that stops before they are committed).
+    public static func discard(_ files: [PendingFile]) {
+        for f in files { PartialFiles.finishing(f.path) { _ = unlink(f.path) } }
     }
 }
 

@@ -1,5 +1,9 @@
+import DataPortIO
 import Foundation
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `export --subjects`: a batch keeps its stores open, copies constant entries it compressed
 /// before, and runs `--jobs` subjects at a time; none of that may change a byte of any bundle or
@@ -127,5 +131,87 @@ final class BatchExportTests: XCTestCase {
             XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("subject-4.zip")), try Data(contentsOf: out.appendingPathComponent("subject-1.zip")))
         }
         XCTAssertEqual(reports[0], reports[1])
+    }
+
+    /// A batch syncs its bundles a group at a time, and reports a line only once its bundle is synced
+    /// and in place: read while the batch runs, every "ok" line names a file that is already there,
+    /// whole, and never a hidden partial one.
+    func testALineIsReportedOnlyOnceItsBundleIsInPlace() throws {
+        let dir = try TestSupport.tempDir(self)
+        let db = dir.appendingPathComponent("app.db").path
+        let sql = """
+        CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
+        CREATE TABLE visits (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, duration_ms INTEGER);
+        WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 400) INSERT INTO users SELECT i, 'u' || i || '@example.com' FROM c;
+        INSERT INTO visits SELECT id, id, id * 10 FROM users;
+        """
+        XCTAssertEqual(try TestSupport.run("/usr/bin/sqlite3", [db, sql]).code, 0)
+        let config = dir.appendingPathComponent("stores.json")
+        try """
+        {"version": "1", "controller": {"name": "Test Ltd", "contact": "privacy@test.example"},
+         "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
+           {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
+            "legalBasis": "contract", "origin": "provided", "key": "id",
+            "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
+            "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
+           {"name": "visits", "table": "visits", "category": "website-usage", "description": "Visits", "purposes": ["analytics"],
+            "legalBasis": "consent", "origin": "observed", "key": "id",
+            "match": [{"field": "user_id", "identity": "user_id"}],
+            "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "duration_ms", "type": "integer"}]}]}]}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let list = dir.appendingPathComponent("subjects.txt")
+        try (1...400).map { "email=u\($0)@example.com" }.joined(separator: "\n").write(to: list, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: TestSupport.binary)
+        p.arguments = ["export", "--config", config.path, "--subjects", list.path, "--output-dir", out.path, "--generated-at", Self.generatedAt]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var buffered = Data(), checked = 0
+        let handle = pipe.fileHandleForReading
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            buffered.append(chunk)
+            while let nl = buffered.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffered[buffered.startIndex..<nl], as: UTF8.self)
+                buffered.removeSubrange(buffered.startIndex...nl)
+                guard line.contains(": ok, ") else { continue }
+                let path = String(line.split(separator: " ")[3])
+                var st = stat()
+                XCTAssertEqual(lstat(path, &st), 0, "\(line): reported before its bundle is in place")
+                checked += 1
+            }
+        }
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(checked, 400)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.contains("partial") }, [])
+        XCTAssertEqual(try TestSupport.dataport("verify", out.appendingPathComponent("subject-400.zip").path).code, 0)
+    }
+
+    /// `SyncGroup` moves each bundle into place after one sync, and a bundle that cannot be moved
+    /// (its name is now a folder) fails alone: its hidden file is removed, the others are in place.
+    func testASyncGroupCommitsEachFileOrSaysWhyNot() throws {
+        let dir = try TestSupport.tempDir(self)
+        var pending: [PendingFile] = []
+        for name in ["a.zip", "b.zip", "c.zip"] {
+            let f = try PartialFile(destination: dir.appendingPathComponent(name).path, syncLater: true)
+            try Array("bytes of \(name)".utf8).withUnsafeBytes { try f.write($0) }
+            try f.commit()
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), "in place before the group's sync")
+            pending.append(try XCTUnwrap(f.unsynced))
+        }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("b.zip/inside"), withIntermediateDirectories: true)
+        let results = SyncGroup.commit(pending)
+        XCTAssertNil(results[0])
+        XCTAssertEqual(results[1]?.kind, .output)
+        XCTAssertNil(results[2])
+        XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("c.zip"), encoding: .utf8), "bytes of c.zip")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["a.zip", "b.zip", "c.zip"])
+        XCTAssertTrue(PartialFiles.current.isDisjoint(with: Set(pending.map(\.destination))))
     }
 }

@@ -132,10 +132,24 @@ enum ExportCommand {
 
     /// One line's outcome, in the report and on the console.
     struct LineOutcome: Sendable {
+        var number: Int
         var ok: Bool
         var report: JSONValue
         var out: String?
         var err: String?
+        /// The line's bundle, written but not yet synced nor in place (`BatchCommitter` does both).
+        var pending: PendingFile? = nil
+        /// What an earlier run may have left for this line: removed if the line fails.
+        var stale: [String] = []
+
+        /// A line that failed with `error`; whatever an earlier run left for it is removed, so it
+        /// cannot pass for this run's answer.
+        static func failure(_ number: Int, _ error: any Error, stale: [String], config: StoresConfig) -> LineOutcome {
+            for o in stale { removeStaleBundle(o, config: config) }
+            let e = error as? DataPortError ?? DataPortError(.internal, "unexpected failure")
+            return LineOutcome(number: number, ok: false, report: .object(["line": .integer(number), "status": .string("failed"), "error": ResultJSON.error(e)]),
+                               err: "dataport: error: line \(number): \(e.description)")
+        }
     }
 
     static func batch(list: String, outputDir: String, shard: String?, jobs: Int, configPath: String, options: ExportOptions,
@@ -164,9 +178,7 @@ enum ExportCommand {
         let printLines = !args.flag("json") && !args.flag("quiet")
         let shared = progress.map(SerialProgress.init)
         let report = Locked(BatchReport())
-        BatchJobs.run(count: lines.count, jobs: jobs, makeWorker: { exporter.makeWorker() }) { worker, k in
-            exportLine(lines[k].line, number: lines[k].number, outputDir: outputDir, worker: worker, printLines: printLines, progress: shared)
-        } deliver: { o in
+        let committer = BatchCommitter(config: config) { o in
             // In line order, one at a time: the report and console are a sequential run's.
             report.withLock { r in
                 r.outcomes.append(o.report)
@@ -175,6 +187,12 @@ enum ExportCommand {
             if let out = o.out { console.out(out) }
             if let err = o.err { console.err(err) }
         }
+        BatchJobs.run(count: lines.count, jobs: jobs, makeWorker: { exporter.makeWorker() }) { worker, k in
+            exportLine(lines[k].line, number: lines[k].number, outputDir: outputDir, worker: worker, printLines: printLines, progress: shared)
+        } deliver: { o in
+            committer.add(o)
+        }
+        committer.finish()
         let (outcomes, succeeded, failed) = report.withLock { ($0.outcomes, $0.succeeded, $0.failed) }
         if args.flag("json") {
             console.out(JSONValue.object(["subjects": .array(outcomes), "succeeded": .integer(succeeded), "failed": .integer(failed)]).serialized())
@@ -200,17 +218,14 @@ enum ExportCommand {
         do {
             let ids = try parseLine(line, number: number)
             try checkKinds(ids, config: config, what: "identity")
-            let r = try worker.export(identities: ids, output: output, progress: progress)
+            let (r, file) = try worker.exportSyncingLater(identities: ids, output: output, progress: progress)
             for o in others { removeStaleBundle(o, config: config) }
-            return LineOutcome(ok: true, report: .object(["line": .integer(number), "status": .string("ok"), "output": .string(output),
+            return LineOutcome(number: number, ok: true, report: .object(["line": .integer(number), "status": .string("ok"), "output": .string(output),
                                                            "records": .integer(r.records), "bytes": .integer(r.bytes)]),
-                               out: printLines ? "line \(number): ok, \(output) (\(counted(r.records, "record")))" : nil)
+                               out: printLines ? "line \(number): ok, \(output) (\(counted(r.records, "record")))" : nil,
+                               pending: file, stale: [output])
         } catch {
-            // Whatever an earlier run left for this line must not pass for this run's answer.
-            for o in [output] + others { removeStaleBundle(o, config: config) }
-            let e = error as? DataPortError ?? DataPortError(.internal, "unexpected failure")
-            return LineOutcome(ok: false, report: .object(["line": .integer(number), "status": .string("failed"), "error": ResultJSON.error(e)]),
-                               err: "dataport: error: line \(number): \(e.description)")
+            return LineOutcome.failure(number, error, stale: [output] + others, config: config)
         }
     }
 }
@@ -247,6 +262,56 @@ enum BatchJobs {
         }
         let n = max(1, min(jobs, count))
         if n == 1 { job(0) } else { DispatchQueue.concurrentPerform(iterations: n, execute: job) }
+    }
+}
+
+/// Takes a batch's outcomes in line order and makes their bundles durable a group at a time
+/// (`SyncGroup`: one sync for the group instead of one per bundle), then reports the group's lines,
+/// in order. A group is committed when it holds 64 bundles, when its first has waited 50 ms, or at
+/// the end. So a line reported ok is still a bundle synced and in place; a bundle that cannot be
+/// synced or moved turns its line into a failure (exit 8), and the line's earlier bundle is removed.
+final class BatchCommitter: Sendable {
+    static let groupSize = 64
+    static let longestWait = 0.05
+    private let queue = HandOff<ExportCommand.LineOutcome>(capacity: 256)
+    private let worker: WorkerThread<Void>
+
+    init(config: StoresConfig, report: @escaping @Sendable (ExportCommand.LineOutcome) -> Void) {
+        let queue = queue
+        worker = WorkerThread("dataport.batch.sync", lending: {
+            var group: [ExportCommand.LineOutcome] = [], started = Date()
+            func commit() {
+                var errors = SyncGroup.commit(group.compactMap(\.pending)).makeIterator()
+                for o in group {
+                    guard o.pending != nil, let e = errors.next() ?? nil else { report(o); continue }
+                    report(.failure(o.number, e, stale: o.stale, config: config))
+                }
+                group = []
+            }
+            while true {
+                let left = group.isEmpty ? 3600 : Self.longestWait - Date().timeIntervalSince(started)
+                switch left > 0 ? try queue.receive(waitingAtMost: left) : .timedOut {
+                case .element(let o):
+                    if group.isEmpty { started = Date() }
+                    group.append(o)
+                    if group.count >= Self.groupSize { commit() }
+                case .timedOut:
+                    if !group.isEmpty { commit() }
+                case .end:
+                    commit()
+                    return
+                }
+            }
+        })
+    }
+
+    /// The next line's outcome, in line order.
+    func add(_ outcome: ExportCommand.LineOutcome) { try? queue.send(outcome) }
+
+    /// Commits and reports what is left; returns once every line is reported.
+    func finish() {
+        queue.finish()
+        _ = try? worker.join()
     }
 }
 
