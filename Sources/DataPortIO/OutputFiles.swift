@@ -166,10 +166,9 @@ public final class PartialFile: BundleDestination {
     public init(destination: String, syncLater: Bool = false) throws {
         self.destination = destination
         self.syncLater = syncLater
-        let url = URL(fileURLWithPath: destination)
-        let folder = url.deletingLastPathComponent().path
+        let (folder, name) = OutputPath.split(destination)
         // Keep the name within NAME_MAX whatever the destination's name.
-        let base = url.lastPathComponent.utf8.count <= 200 ? url.lastPathComponent : "dataport"
+        let base = name.utf8.count <= 200 ? name : "dataport"
         var attempt = 0
         while true {
             var rng = SystemRandomNumberGenerator()
@@ -329,6 +328,18 @@ public struct ProtectedFiles: Sendable {
 
 /// Checks, before anything is read, that a bundle may be written at a path.
 public enum OutputPath {
+    /// `path`'s absolute folder and last component, as `URL(fileURLWithPath:)` splits them. A plain
+    /// absolute path (a batch's) is split at its last `/` without building a URL, once per subject.
+    static func split(_ path: String) -> (folder: String, name: String) {
+        if path.hasPrefix("/"), !path.hasSuffix("/"), !path.contains("//"), !path.contains("/./"), !path.contains("/../"),
+           !path.hasSuffix("/."), !path.hasSuffix("/.."), let slash = path.lastIndex(of: "/") {
+            let folder = slash == path.startIndex ? "/" : String(path[..<slash])
+            return (folder, String(path[path.index(after: slash)...]))
+        }
+        let url = URL(fileURLWithPath: path)
+        return (url.deletingLastPathComponent().path, url.lastPathComponent)
+    }
+
     /// `-` (stdout) is accepted unless stdout is a terminal (usage: a bundle is binary). Refuses anything that exists and is not a regular file
     /// (a folder, FIFO, device, socket or symbolic link: `output`), a folder that does not exist
     /// (`output`), and any of `protected` (usage): the same file (device and inode, so a hard
