@@ -16,7 +16,7 @@ enum ExportCommand {
             CommonOptions.subject("An identity of the subject: email=..., user_id=..., ip=..., cookie_id=...", required: false),
             OptionSpec(name: "output", value: "FILE", help: "Where to write the bundle: a new path or a regular file to replace (mode 0600), or - for stdout (a pipe or file, never a terminal; the summary and --json then go to stderr). Not a folder, FIFO, device, socket, symbolic link or a store's file (\".age\" is appended to a file's name when it is encrypted)."),
             OptionSpec(name: "subjects", value: "FILE", help: "Batch: one subject per line (KIND=VALUE pairs separated by spaces, or a JSON object); - for stdin."),
-            OptionSpec(name: "output-dir", value: "DIR", help: "Batch: where to write subject-LINE.zip (or .tar.gz) for each line; a line that fails removes an earlier run's bundle for it."),
+            OptionSpec(name: "output-dir", value: "DIR", help: "Batch: where to write subject-LINE.zip (or .tar.gz) for each line; a line that fails removes an earlier run's bundle for it. Bundles are synced a group at a time (one syncfs per group of up to 64); a line is reported only once its bundle is synced and in place."),
             OptionSpec(name: "shard", value: "K/N", help: "Batch: only the lines whose number is K modulo N (1 <= K <= N), to split a batch across workers."),
             OptionSpec(name: "jobs", value: "N", help: "Batch: export N subjects at a time in this process (default: the number of cores). Bundles and report are the same as with --jobs 1."),
             CommonOptions.format("Formats of the data files, comma-separated (default json; xlsx for spreadsheets). See 'dataport formats'."),
