@@ -286,7 +286,10 @@ public enum SyncGroup {
             descriptors.append(d)
             // One file system at a time (a folder on another one is synced by its own call).
             if dataport_syncfs(d) != 0 {
-                failure = DataPortError(.output, "cannot flush the bundles: \(String(cString: strerror(errno)))", at: folder)
+                let e = errno
+                // A file system without syncfs: each file synced on its own instead.
+                if e == ENOSYS || e == EINVAL || e == EOPNOTSUPP, files.allSatisfy({ syncOne($0.path) }) { continue }
+                failure = DataPortError(.output, "cannot flush the bundles: \(String(cString: strerror(e)))", at: folder)
                 break
             }
         }
@@ -306,6 +309,14 @@ public enum SyncGroup {
         // The renames, durable too (a folder that cannot be synced leaves them to the system's own writeback).
         for d in descriptors { _ = fsync(d) }
         return results
+    }
+
+    /// `fsync` of the closed file at `path`, opened again to read (`EINVAL`: it cannot be synced, as for `PartialFile`).
+    private static func syncOne(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return fsync(fd) == 0 || errno == EINVAL
     }
 
     /// Removes `files` (a batch that stops before they are committed).
