@@ -21,33 +21,41 @@ package enum DeflateThreads {
 /// The CRC-32 of the input is computed per block and combined. Call `finish()` after the last
 /// write; use from one thread at a time.
 package final class DeflateSink: ByteSink {
-    /// One block on its way through a worker; its result comes back through `done`.
+    /// One block to compress.
     private struct Job: Sendable {
         let input: [UInt8]
         /// The previous block's input, whose last 32 KiB prime the window (empty for the first).
         let previous: [UInt8]
         let last: Bool
+
+        /// The compressed bytes and the input's CRC-32.
+        func compress(level: Int32) throws -> (output: [UInt8], crc: UInt32) {
+            let compressor = CompressorPool.shared.take(level: level)
+            defer { CompressorPool.shared.give(compressor) }
+            var output: [UInt8] = []
+            output.reserveCapacity(input.count / 4 + 64)
+            var crc: UInt32 = 0
+            try input.withUnsafeBytes { block in
+                try previous.withUnsafeBytes { prev in
+                    let dictionary = UnsafeRawBufferPointer(rebasing: prev[max(0, prev.count - DeflateSink.window)...])
+                    try compressor.compress(block, dictionary: dictionary, last: last, into: &output)
+                }
+                crc = crc32(0, block)
+            }
+            return (output, crc)
+        }
+    }
+
+    /// A block on its way through a worker; its result comes back through `done`. Only blocks
+    /// handed to a worker pay for the hand-off (a small entry, compressed in place, makes none).
+    private struct Running: Sendable {
+        let job: Job
         /// The compressed bytes and the input's CRC-32, or the failure (one slot).
         let done = HandOff<Result<(output: [UInt8], crc: UInt32), any Error>>(capacity: 1)
 
         func run(level: Int32) {
-            let compressor = CompressorPool.shared.take(level: level)
-            defer { CompressorPool.shared.give(compressor) }
-            let result = Result { () throws -> (output: [UInt8], crc: UInt32) in
-                var output: [UInt8] = []
-                output.reserveCapacity(input.count / 4 + 64)
-                var crc: UInt32 = 0
-                try input.withUnsafeBytes { block in
-                    try previous.withUnsafeBytes { prev in
-                        let dictionary = UnsafeRawBufferPointer(rebasing: prev[max(0, prev.count - DeflateSink.window)...])
-                        try compressor.compress(block, dictionary: dictionary, last: last, into: &output)
-                    }
-                    crc = crc32(0, block)
-                }
-                return (output, crc)
-            }
             // A slot of one, sent once: never blocks, never refused.
-            try? done.send(result)
+            try? done.send(Result { try job.compress(level: level) })
             done.finish()
         }
 
@@ -68,7 +76,7 @@ package final class DeflateSink: ByteSink {
     private let blockSize: Int
     private var block: [UInt8] = []
     private var previous: [UInt8] = []
-    private var inFlight: [Job] = []
+    private var inFlight: [Running] = []
     private var started = false
     private var finished = false
     /// CRC-32 and length of the input so far (of the blocks written out).
@@ -124,19 +132,19 @@ package final class DeflateSink: ByteSink {
         if !last { block.reserveCapacity(blockSize) }
         // One thread, or an entry that fits in one block (most of them): no hand-over.
         if threads == 1 || (last && inFlight.isEmpty) {
-            job.run(level: level)
-            try emit(job, try job.wait())
+            try emit(job, try job.compress(level: level))
             return
         }
         while inFlight.count >= 2 * threads { try drainOne() }
-        inFlight.append(job)
+        let running = Running(job: job)
+        inFlight.append(running)
         let level = level
-        try DeflateWorkers.shared.run { job.run(level: level) }
+        try DeflateWorkers.shared.run { running.run(level: level) }
     }
 
     private func drainOne() throws {
-        let job = inFlight.removeFirst()
-        try emit(job, try job.wait())
+        let running = inFlight.removeFirst()
+        try emit(running.job, try running.wait())
     }
 
     private func emit(_ job: Job, _ block: (output: [UInt8], crc: UInt32)) throws {
@@ -147,7 +155,7 @@ package final class DeflateSink: ByteSink {
 
     deinit {
         // Blocks still running own their inputs; wait so that no work outlives the sink.
-        for job in inFlight { _ = try? job.wait() }
+        for running in inFlight { _ = try? running.wait() }
     }
 }
 
