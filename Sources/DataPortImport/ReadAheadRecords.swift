@@ -23,6 +23,10 @@ final class ReadAheadRecords {
     /// Whether every field is imported: the full digest is then the imported one, computed once.
     private let whole: Bool
     private var reading: (chunks: HandOff<RecordChunk>, reader: WorkerThread<Checksums>)?
+    /// The chunk `nextChunk()` returned last: handed back when the next is asked for (the caller is
+    /// done with it), so that the reading thread, which made its records, frees them (`ReturnQueue`).
+    private var lent: RecordChunk?
+    private let done = ReturnQueue<RecordChunk>()
 
     /// - Parameter importedFields: positions of the fields that are imported, in bundle order; of
     ///   `fieldCount` in all. The checksums of the records read are computed on the reading thread too.
@@ -53,13 +57,14 @@ final class ReadAheadRecords {
 
     private func start() -> HandOff<RecordChunk> {
         let chunks = HandOff<RecordChunk>(capacity: depth)
-        let (reader, importedFields, whole, chunkSize) = (reader, importedFields, whole, chunkSize)
+        let (reader, importedFields, whole, chunkSize, done) = (reader, importedFields, whole, chunkSize, done)
         reading = (chunks, WorkerThread("dataport.import.read-ahead", lending: {
             var sums: Checksums = (RecordChecksum(), RecordChecksum())
             var digester = RecordDigester()
             var failure: (any Error)?
             var full = false
             repeat {
+                done.drain()
                 var chunk = RecordChunk()
                 chunk.records.reserveCapacity(chunkSize)
                 chunk.digests.reserveCapacity(chunkSize)
@@ -88,6 +93,8 @@ final class ReadAheadRecords {
 
     /// The next chunk of records, or `nil` at the end; rethrows the reader's error in order.
     func nextChunk() throws -> RecordChunk? {
-        try (reading?.chunks ?? start()).receive()
+        if let previous = lent.take() { done.giveBack(previous) }
+        lent = try (reading?.chunks ?? start()).receive()
+        return lent
     }
 }
