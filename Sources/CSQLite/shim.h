@@ -23,3 +23,6 @@ static inline int dataport_sqlite_confine(sqlite3 *db) {
 }
 /* Extended result codes are macros of expressions, which Swift does not import. */
 static inline int dataport_sqlite_constraint_trigger(void) { return SQLITE_CONSTRAINT_TRIGGER; }
+/* sqlite3_config is variadic too. Without memory statistics, SQLite's allocator takes no global
+   mutex on every allocation (each row a statement reads or binds); DataPort never reads them. */
+static inline int dataport_sqlite_disable_memstatus(void) { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }

@@ -7,8 +7,14 @@ package final class SQLiteDatabase {
     private var handle: OpaquePointer?
     package let path: String
 
+    /// SQLite without memory statistics, set once before the first connection: they cost a
+    /// global mutex on every allocation (4.6% of a 1M-row import's CPU). Refused, harmlessly, if
+    /// SQLite was already initialised by someone else in the process.
+    private static let configured: Void = { _ = dataport_sqlite_disable_memstatus() }()
+
     /// Opens a database. `create` makes it if missing; otherwise a missing file is an error.
     package init(path: String, readOnly: Bool, create: Bool = false) throws {
+        _ = Self.configured
         self.path = path
         // A process killed while writing leaves a hot journal, which a read-only connection cannot
         // roll back ("attempt to write a readonly database"): recover it first, reading only.
@@ -72,6 +78,7 @@ package final class SQLiteDatabase {
     /// statement can write. Nothing happens without a journal file, or when the file cannot be
     /// opened for writing (the read-only connection then reports the error).
     static func rollBackHotJournal(_ path: String) {
+        _ = configured
         guard FileManager.default.fileExists(atPath: path + "-journal") else { return }
         var h: OpaquePointer?
         defer { sqlite3_close_v2(h) }
