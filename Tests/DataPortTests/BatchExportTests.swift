@@ -29,6 +29,32 @@ final class BatchExportTests: XCTestCase {
         return out
     }
 
+    /// A SQLite store in `dir` with tables users(id, email) and visits(id, user_id, duration_ms)
+    /// filled by `rows` (SQL), and its config: the account by e-mail, its visits by user id.
+    private func visitsStore(_ dir: URL, rows: String) throws -> URL {
+        let db = dir.appendingPathComponent("app.db").path
+        let schema = """
+        CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
+        CREATE TABLE visits (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, duration_ms INTEGER);
+
+        """
+        XCTAssertEqual(try TestSupport.run("/usr/bin/sqlite3", [db, schema + rows]).code, 0)
+        let config = dir.appendingPathComponent("stores.json")
+        try """
+        {"version": "1", "controller": {"name": "Test Ltd", "contact": "privacy@test.example"},
+         "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
+           {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
+            "legalBasis": "contract", "origin": "provided", "key": "id",
+            "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
+            "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
+           {"name": "visits", "table": "visits", "category": "website-usage", "description": "Visits", "purposes": ["analytics"],
+            "legalBasis": "consent", "origin": "observed", "key": "id",
+            "match": [{"field": "user_id", "identity": "user_id"}],
+            "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "duration_ms", "type": "integer"}]}]}]}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
     /// Each bundle of a batch is byte for byte what `export --subject` writes for that subject alone:
     /// zip with one format and three (parallel spools), and tar.gz.
     func testBatchBundlesAreTheBytesOfSingleExports() throws {
@@ -89,27 +115,11 @@ final class BatchExportTests: XCTestCase {
     /// connection, are exported, with one job or two.
     func testAStoreFailureOfOneSubjectLeavesTheOthersAsBefore() throws {
         let dir = try TestSupport.tempDir(self)
-        let db = dir.appendingPathComponent("app.db").path
         let sql = """
-        CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
-        CREATE TABLE visits (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, duration_ms INTEGER);
         INSERT INTO users VALUES (1, 'a@example.com'), (2, 'b@example.com'), (3, 'c@example.com');
         INSERT INTO visits VALUES (1, 1, 10), (2, 2, 'not a number'), (3, 2, 30), (4, 3, 40), (5, 1, 50);
         """
-        XCTAssertEqual(try TestSupport.run("/usr/bin/sqlite3", [db, sql]).code, 0)
-        let config = dir.appendingPathComponent("stores.json")
-        try """
-        {"version": "1", "controller": {"name": "Test Ltd", "contact": "privacy@test.example"},
-         "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
-           {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
-            "legalBasis": "contract", "origin": "provided", "key": "id",
-            "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
-            "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
-           {"name": "visits", "table": "visits", "category": "website-usage", "description": "Visits", "purposes": ["analytics"],
-            "legalBasis": "consent", "origin": "observed", "key": "id",
-            "match": [{"field": "user_id", "identity": "user_id"}],
-            "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "duration_ms", "type": "integer"}]}]}]}
-        """.write(to: config, atomically: true, encoding: .utf8)
+        let config = try visitsStore(dir, rows: sql)
         let list = dir.appendingPathComponent("subjects.txt")
         try "email=a@example.com\nemail=b@example.com\nemail=c@example.com\nemail=a@example.com\n".write(to: list, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("out")
@@ -138,27 +148,11 @@ final class BatchExportTests: XCTestCase {
     /// whole, and never a hidden partial one.
     func testALineIsReportedOnlyOnceItsBundleIsInPlace() throws {
         let dir = try TestSupport.tempDir(self)
-        let db = dir.appendingPathComponent("app.db").path
         let sql = """
-        CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
-        CREATE TABLE visits (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, duration_ms INTEGER);
         WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 400) INSERT INTO users SELECT i, 'u' || i || '@example.com' FROM c;
         INSERT INTO visits SELECT id, id, id * 10 FROM users;
         """
-        XCTAssertEqual(try TestSupport.run("/usr/bin/sqlite3", [db, sql]).code, 0)
-        let config = dir.appendingPathComponent("stores.json")
-        try """
-        {"version": "1", "controller": {"name": "Test Ltd", "contact": "privacy@test.example"},
-         "stores": [{"name": "app", "type": "sqlite", "options": {"path": "\(db)"}, "datasets": [
-           {"name": "account", "table": "users", "category": "account", "description": "Account", "purposes": ["service"],
-            "legalBasis": "contract", "origin": "provided", "key": "id",
-            "match": [{"field": "email", "identity": "email"}], "yields": [{"identity": "user_id", "field": "id"}],
-            "fields": [{"name": "id", "type": "integer"}, {"name": "email", "type": "string"}]},
-           {"name": "visits", "table": "visits", "category": "website-usage", "description": "Visits", "purposes": ["analytics"],
-            "legalBasis": "consent", "origin": "observed", "key": "id",
-            "match": [{"field": "user_id", "identity": "user_id"}],
-            "fields": [{"name": "id", "type": "integer"}, {"name": "user_id", "type": "integer"}, {"name": "duration_ms", "type": "integer"}]}]}]}
-        """.write(to: config, atomically: true, encoding: .utf8)
+        let config = try visitsStore(dir, rows: sql)
         let list = dir.appendingPathComponent("subjects.txt")
         try (1...400).map { "email=u\($0)@example.com" }.joined(separator: "\n").write(to: list, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("out")
