@@ -97,10 +97,10 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
 nonisolated(unsafe) var setAside: [String] = []
 
 /// An empty folder at `path` for the next round. The folder of the round before is moved aside, not
-/// removed: without a journal, ext4 passes over every inode freed in the last half minute or so
-/// each time it creates a file, so removing 10,000 bundles just before a run made each file the
-/// run created cost up to a millisecond of kernel time (and a lock the jobs queued on), a cost of
-/// the benchmark's cleanup, not of the program measured. Removed at the end (`removeSetAside`).
+/// removed: without a journal, ext4 does not reuse an inode freed in the last minutes and checks
+/// each such inode again every time it creates a file, so removing 10,000 bundles just before a
+/// run made each file the run created cost up to a millisecond of kernel time, a cost of the
+/// benchmark's cleanup, not of the program measured. Removed at the end (`removeSetAside`).
 @MainActor func freshFolder(_ path: String) {
     if FileManager.default.fileExists(atPath: path) {
         let aside = "\(path).round-\(setAside.count)"
