@@ -54,6 +54,7 @@ build_target() {
         -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
         -Xcc -fmodule-map-file=Sources/CISAL/module.modulemap \
         -Xcc -fmodule-map-file=Sources/CCrypto/module.modulemap \
+        -Xcc -fmodule-map-file=Sources/CLinux/module.modulemap \
         -Xcc -fmodule-map-file=Sources/CLibXML2/module.modulemap "${cflags[@]}" \
         "Fuzz/${sources[$t]}" "${shared[@]}" "${objects[@]}" -lz -lisal -lcrypto -lxml2 \
         -o "$scratch/bin/$t" >&2 || return 1
