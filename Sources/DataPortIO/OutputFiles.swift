@@ -273,7 +273,7 @@ public enum SyncGroup {
     /// Syncs and moves `files` into place; for each, nil or why it is not in place (it is then removed).
     public static func commit(_ files: [PendingFile]) -> [DataPortError?] {
         guard !files.isEmpty else { return [] }
-        let folders = Set(files.map { URL(fileURLWithPath: $0.path).deletingLastPathComponent().path })
+        let folders = Set(files.map { OutputPath.split($0.path).folder })
         var descriptors: [Int32] = []
         defer { for d in descriptors { close(d) } }
         var failure: DataPortError?
@@ -288,7 +288,8 @@ public enum SyncGroup {
             if dataport_syncfs(d) != 0 {
                 let e = errno
                 // A file system without syncfs: each file synced on its own instead.
-                if e == ENOSYS || e == EINVAL || e == EOPNOTSUPP, files.allSatisfy({ syncOne($0.path) }) { continue }
+                if e == ENOSYS || e == EINVAL || e == EOPNOTSUPP,
+                   files.allSatisfy({ OutputPath.split($0.path).folder != folder || syncOne($0.path) }) { continue }
                 failure = DataPortError(.output, "cannot flush the bundles: \(String(cString: strerror(e)))", at: folder)
                 break
             }
@@ -319,8 +320,8 @@ public enum SyncGroup {
         return fsync(fd) == 0 || errno == EINVAL
     }
 
-    /// Removes `files` (a batch that stops before they are committed).
-    public static func discard(_ files: [PendingFile]) {
+    /// Removes `files` (a group that could not be synced).
+    private static func discard(_ files: [PendingFile]) {
         for f in files { PartialFiles.finishing(f.path) { _ = unlink(f.path) } }
     }
 }
