@@ -1,3 +1,4 @@
+@testable import DataPortArchive
 @testable import DataPortBundle
 import DataPortIO
 import DataPortModel
@@ -133,6 +134,48 @@ final class DeflateTests: XCTestCase {
         let first = try XCTUnwrap(bundles.first)
         let differing = bundles.indices.filter { bundles[$0] != first }
         XCTAssertEqual(differing, [], "\(differing.count) of \(runs) processes wrote other bytes")
+    }
+
+    /// ISA-L's level-1 match finder hashes one byte of each new stream from a register that holds
+    /// the stream's address (CISAL's shim.h). 500 compressors alive at once, so each at its own
+    /// address, compress the same 100 inputs to the same bytes. With streams where malloc puts
+    /// them, about one address in a hundred gives other bytes.
+    func testCompressorsAtManyAddressesWriteTheSameBytes() throws {
+        let words = ["id,", "visit", "_id", ",viewed_at", "path\r\n", "\"name\": ", "2026-01-31T12:00:00Z",
+                     "<td>", "</td>\n", "ana@example.org", ", ", "{", "}\n"].map { Array($0.utf8) }
+        var random = SplitMix(seed: 7)
+        let inputs: [[UInt8]] = (0..<100).map { _ in
+            let n = 20 + Int(random.next() % 4000)
+            var input: [UInt8] = []
+            while input.count < n { input += words[Int(random.next() % UInt64(words.count))] }
+            return Array(input.prefix(n))
+        }
+        let compressors = try (0..<500).map { _ in try ISALBlockCompressor(level: DeflateLevel.standard) }
+        let none = UnsafeRawBufferPointer(start: nil, count: 0)
+        func outputs(_ compressor: ISALBlockCompressor) throws -> [[UInt8]] {
+            try inputs.map { input in
+                var out: [UInt8] = []
+                try input.withUnsafeBytes { try compressor.compress($0, dictionary: none, last: true, into: &out) }
+                return out
+            }
+        }
+        let first = try outputs(compressors[0])
+        var differing = 0
+        for compressor in compressors.dropFirst() where try outputs(compressor) != first { differing += 1 }
+        XCTAssertEqual(differing, 0, "\(differing) of \(compressors.count - 1) stream addresses gave other bytes")
+    }
+
+    /// A small deterministic generator (SplitMix64), so the inputs are the same in every run.
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E3779B97F4A7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+            return z ^ (z >> 31)
+        }
     }
 
     /// DATAPORT_DEFLATE_THREADS=1 is the single-threaded reference: 3 threads write the same

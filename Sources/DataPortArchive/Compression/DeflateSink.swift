@@ -30,7 +30,7 @@ package final class DeflateSink: ByteSink {
 
         /// The compressed bytes and the input's CRC-32.
         func compress(level: Int32) throws -> (output: [UInt8], crc: UInt32) {
-            let compressor = CompressorPool.shared.take(level: level)
+            let compressor = try CompressorPool.shared.take(level: level)
             defer { CompressorPool.shared.give(compressor) }
             var output: [UInt8] = []
             output.reserveCapacity(input.count / 4 + 64)
@@ -190,11 +190,9 @@ final class CompressorPool: Sendable {
     static let shared = CompressorPool()
     private let idle = Locked<[ISALBlockCompressor]>([])
 
-    func take(level: Int32) -> ISALBlockCompressor {
-        idle.withLock { idle in
-            if let i = idle.lastIndex(where: { $0.level == level }) { return idle.remove(at: i) }
-            return ISALBlockCompressor(level: level)
-        }
+    func take(level: Int32) throws -> ISALBlockCompressor {
+        let reused = idle.withLock { idle in idle.lastIndex(where: { $0.level == level }).map { idle.remove(at: $0) } }
+        return try reused ?? ISALBlockCompressor(level: level)
     }
 
     func give(_ compressor: ISALBlockCompressor) {

@@ -10,24 +10,22 @@ package func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
 
 /// The ISA-L level every archive is written with.
 ///
-/// Level 3, not 1 or 2: on ISA-L 2.30 (Debian 12's) levels 1 and 2, whose match finder is the
-/// `hash_hist` one, do not always give the same bytes for the same input from one process to the
-/// next: about 1.5% of processes wrote some entry of the sample bundle differently (a shorter
-/// match, still a valid stream), depending on where memory was mapped (with address randomisation
-/// off, or the stream at a fixed address, never). That broke "the same subject gives the same
-/// bundle" (a batch's bundle against a single export, CI, 2026-12-02). Levels 0 and 3 gave one
-/// output in 400 processes each; level 0 doubles small entries, so 3 (README, Performance).
+/// Level 1: ISA-L's fastest level that keeps data files within 1.15x the size of `gzip -6`.
+/// Its match finder gives bytes that depend on the stream's address (a stale register in ISA-L,
+/// see `dataport_isal_stream_allocate` in CISAL's shim.h); every stream is therefore mapped at an
+/// address where that dependence gives the same result, so the same input gives the same bytes in
+/// every process and thread (README, Performance).
 package enum DeflateLevel {
-    package static let standard: Int32 = 3
+    package static let standard: Int32 = 1
 }
 
 /// Intel ISA-L's deflate (`isal_deflate`) for one block of a stream cut into blocks (see
 /// `DeflateSink`): the window is primed with the previous block's last 32 KiB, and the output ends
 /// on a byte boundary (sync flush) or, for the last block, ends the stream. Chosen over zlib for
-/// doing the same work in a fraction of the CPU time (README, Performance). At
-/// `DeflateLevel.standard` the same inputs give the same bytes in every process (measured on this
-/// project's machines, AMD EPYC with AVX-512; ISA-L runs other code on other CPUs, whose bytes
-/// were not compared). One stream, reset between blocks; use from one thread at a time.
+/// doing the same work in a fraction of the CPU time (README, Performance). The same inputs give
+/// the same bytes in every process at every level (measured on this project's machines, AMD EPYC
+/// with AVX-512; ISA-L runs other code on other CPUs, whose bytes were not compared). One stream,
+/// reset between blocks; use from one thread at a time.
 final class ISALBlockCompressor: @unchecked Sendable {
     let level: Int32
     private let stream: UnsafeMutablePointer<isal_zstream>
@@ -35,16 +33,18 @@ final class ISALBlockCompressor: @unchecked Sendable {
     /// Where ISA-L writes a block before it is appended to the output (kept between blocks).
     private var scratch: [UInt8] = []
 
-    /// - Parameter level: ISA-L's level, 0-3 (only 0 and 3 are the same from process to process).
-    init(level: Int32) {
+    /// - Parameter level: ISA-L's level, 0-3.
+    init(level: Int32) throws {
         self.level = min(max(level, 0), 3)
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: isal_zstream())
+        guard let stream = dataport_isal_stream_allocate() else {
+            throw DataPortError(.internal, "deflate failed (no memory for a stream)")
+        }
+        self.stream = stream
         levelBuffer = .allocate(byteCount: Int(dataport_isal_level_buf_size(self.level)), alignment: 64)
     }
 
     deinit {
-        stream.deallocate()
+        dataport_isal_stream_free(stream)
         levelBuffer.deallocate()
     }
 

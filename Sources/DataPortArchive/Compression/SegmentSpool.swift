@@ -32,7 +32,7 @@ package final class SegmentSpool {
 
     package init(level: Int32 = DeflateLevel.standard) throws {
         file = try TemporaryFile()
-        compressor = CompressorPool.shared.take(level: level)
+        compressor = try CompressorPool.shared.take(level: level)
     }
 
     deinit { CompressorPool.shared.give(compressor) }
@@ -96,7 +96,7 @@ package struct SplicedEntry: Sendable {
     /// - Parameter raw: writes the segment's uncompressed bytes to the sink it is given.
     package init(head: [UInt8], segment: SegmentSpool.Segment, raw: (any ByteSink) throws -> Void, tail: [UInt8],
                  level: Int32 = DeflateLevel.standard) throws {
-        let compressor = CompressorPool.shared.take(level: level)
+        let compressor = try CompressorPool.shared.take(level: level)
         defer { CompressorPool.shared.give(compressor) }
         let none = UnsafeRawBufferPointer(start: nil, count: 0)
         var h: [UInt8] = [], t: [UInt8] = []
